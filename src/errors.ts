@@ -1,0 +1,37 @@
+// Every error a user can cause maps to one line on stderr and a documented exit code.
+
+export const EXIT = {
+  ok: 0,
+  /** A check failed: incompatible profile, guest saw something unexpected, inputs differ. */
+  failed: 1,
+  /** Bad input: arguments, files, JSON. */
+  badInput: 2,
+  /** Environment: no /dev/kvm, permission, an ioctl or capability missing. */
+  environment: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class CpuprofError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The user gave us something we cannot use (exit 2). */
+export class InputError extends CpuprofError {
+  constructor(message: string) {
+    super(message, EXIT.badInput);
+  }
+}
+
+/** The machine lacks something we need (exit 3). */
+export class EnvironmentError extends CpuprofError {
+  constructor(message: string) {
+    super(message, EXIT.environment);
+  }
+}

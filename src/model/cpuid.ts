@@ -1,0 +1,43 @@
+// CPUID entries as KVM's struct kvm_cpuid_entry2 carries them, registers as u32 numbers.
+
+export const REGISTERS = ["eax", "ebx", "ecx", "edx"] as const;
+export type Register = (typeof REGISTERS)[number];
+
+/** KVM_CPUID_FLAG_SIGNIFCANT_INDEX (the uapi spelling): the entry matches only its own subleaf. */
+export const CPUID_FLAG_SIGNIFICANT_INDEX = 1;
+
+export interface CpuidEntry {
+  function: number;
+  index: number;
+  flags: number;
+  eax: number;
+  ebx: number;
+  ecx: number;
+  edx: number;
+}
+
+/** Total order on (function, index): the canonical order of every CPUID table we write. */
+export function compareCpuidKey(a: { function: number; index: number }, b: { function: number; index: number }): number {
+  return a.function - b.function || a.index - b.index;
+}
+
+export function sortCpuid<T extends { function: number; index: number }>(entries: readonly T[]): T[] {
+  return [...entries].sort(compareCpuidKey);
+}
+
+/** The entry a guest CPUID(function, index) would hit, honouring the significant-index flag. */
+export function findCpuid(entries: readonly CpuidEntry[], fn: number, index = 0): CpuidEntry | undefined {
+  return entries.find(
+    (e) => e.function === fn && ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === index),
+  );
+}
+
+/** Leaves whose subleaf matters (KVM's list plus the architecturally indexed ones KVM omits). */
+export const INDEXED_LEAVES: ReadonlySet<number> = new Set([
+  0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1b, 0x1d, 0x1e, 0x1f, 0x20, 0x23, 0x24,
+  0x8000001d, 0x80000020, 0x80000026,
+]);
+
+export function isIndexedLeaf(fn: number): boolean {
+  return INDEXED_LEAVES.has(fn);
+}

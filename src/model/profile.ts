@@ -1,0 +1,170 @@
+// A CPU profile: Cloud Hypervisor's adjustment semantics plus cpuprof metadata.
+//   guest = (host & mask) | replacements, per (leaf, inclusive subleaf range, register);
+//   a register that no adjustment matches becomes 0 (unless kind is "host").
+import * as v from "valibot";
+import { InputError } from "../errors.ts";
+import type { Register } from "./cpuid.ts";
+import { hex32, hex64 } from "./hex.ts";
+import { hexString, hexU32, hexU64, parseWith, registerName, stableJson, vendorName } from "./document.ts";
+import type { Vendor } from "./vendor.ts";
+
+export const PROFILE_FORMAT = "cpuprof-profile";
+export const PROFILE_FORMAT_VERSION = 1;
+
+/** "profile": adjustments as above. "host": no adjustments at all, the host as it is (Cloud Hypervisor's Host profile). */
+export type ProfileKind = "profile" | "host";
+
+export interface CpuidAdjustment {
+  leaf: number;
+  subleaf: { start: number; end: number };
+  register: Register;
+  replacements: number;
+  mask: number;
+}
+
+export interface MsrAdjustment {
+  index: number;
+  replacements: bigint;
+  mask: bigint;
+}
+
+export interface SourceHost {
+  model: string;
+  microcode: string | null;
+  kernel: string | null;
+}
+
+export interface Profile {
+  name: string;
+  version: number;
+  vendor: Vendor;
+  kind: ProfileKind;
+  description: string;
+  sourceHosts: SourceHost[];
+  toolVersion: string;
+  cpuid: CpuidAdjustment[];
+  msrs: MsrAdjustment[];
+  /** MSRs a guest may access; the filter denies the host's other known MSRs. */
+  permittedMsrs: number[];
+}
+
+/** Profile names: kebab-case, as Cloud Hypervisor names them (`sapphire-rapids`, `skylake-v2`). */
+export const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+
+export const profileSchema = v.strictObject({
+  format: v.literal(PROFILE_FORMAT),
+  formatVersion: v.literal(PROFILE_FORMAT_VERSION),
+  name: v.pipe(v.string(), v.regex(PROFILE_NAME_RE, "a kebab-case name")),
+  version: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
+  vendor: vendorName,
+  kind: v.picklist(["profile", "host"]),
+  description: text(1024),
+  sourceHosts: v.pipe(
+    v.array(v.strictObject({ model: text(256), microcode: v.nullable(hexString), kernel: v.nullable(text(256)) })),
+    v.maxLength(10_000),
+  ),
+  toolVersion: text(64),
+  cpuid: v.pipe(
+    v.array(
+      v.strictObject({
+        leaf: hexU32,
+        subleaf: v.strictObject({ start: hexU32, end: hexU32 }),
+        register: registerName,
+        replacements: hexU32,
+        mask: hexU32,
+      }),
+    ),
+    v.maxLength(8192),
+  ),
+  msrs: v.pipe(v.array(v.strictObject({ index: hexU32, replacements: hexU64, mask: hexU64 })), v.maxLength(4096)),
+  permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(65536)),
+});
+
+function cpuidKeyOrder(a: CpuidAdjustment, b: CpuidAdjustment): number {
+  return a.leaf - b.leaf || a.subleaf.start - b.subleaf.start || a.register.localeCompare(b.register);
+}
+
+/** Canonical order: adjustments by (leaf, subleaf start, register), MSRs by index. */
+export function normaliseProfile(p: Profile): Profile {
+  return {
+    ...p,
+    cpuid: [...p.cpuid].sort(cpuidKeyOrder),
+    msrs: [...p.msrs].sort((a, b) => a.index - b.index),
+    permittedMsrs: [...new Set(p.permittedMsrs)].sort((a, b) => a - b),
+  };
+}
+
+/** Semantic checks valibot cannot express: ranges ordered, no overlapping adjustments, no duplicate MSRs. */
+export function checkProfile(p: Profile, file: string): void {
+  p.cpuid.forEach((a, i) => {
+    if (a.subleaf.start > a.subleaf.end)
+      throw new InputError(`${file}: $.cpuid[${i}].subleaf: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
+  });
+  const sorted = p.cpuid.map((a, i) => ({ a, i })).sort((x, y) => cpuidKeyOrder(x.a, y.a));
+  for (let k = 1; k < sorted.length; k++) {
+    const prev = sorted[k - 1]!, cur = sorted[k]!;
+    if (prev.a.leaf === cur.a.leaf && prev.a.register === cur.a.register && cur.a.subleaf.start <= prev.a.subleaf.end)
+      throw new InputError(
+        `${file}: $.cpuid[${cur.i}]: overlaps $.cpuid[${prev.i}] (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`,
+      );
+  }
+  // a register can appear for several disjoint subleaf ranges; same register and start twice is a duplicate (caught above)
+  const seen = new Set<number>();
+  p.msrs.forEach((m, i) => {
+    if (seen.has(m.index)) throw new InputError(`${file}: $.msrs[${i}]: duplicate MSR ${hex32(m.index)}`);
+    seen.add(m.index);
+  });
+}
+
+export function parseProfile(data: unknown, file: string): Profile {
+  const w = parseWith(profileSchema, data, file);
+  const p: Profile = {
+    name: w.name,
+    version: w.version,
+    vendor: w.vendor,
+    kind: w.kind,
+    description: w.description,
+    sourceHosts: w.sourceHosts,
+    toolVersion: w.toolVersion,
+    cpuid: w.cpuid,
+    msrs: w.msrs,
+    permittedMsrs: w.permittedMsrs,
+  };
+  checkProfile(p, file);
+  return normaliseProfile(p);
+}
+
+export function profileToJson(p: Profile): object {
+  const n = normaliseProfile(p);
+  return {
+    format: PROFILE_FORMAT,
+    formatVersion: PROFILE_FORMAT_VERSION,
+    name: n.name,
+    version: n.version,
+    vendor: n.vendor,
+    kind: n.kind,
+    description: n.description,
+    sourceHosts: n.sourceHosts.map((s) => ({ model: s.model, microcode: s.microcode, kernel: s.kernel })),
+    toolVersion: n.toolVersion,
+    cpuid: n.cpuid.map((a) => ({
+      leaf: hex32(a.leaf),
+      subleaf: { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) },
+      register: a.register,
+      replacements: hex32(a.replacements),
+      mask: hex32(a.mask),
+    })),
+    msrs: n.msrs.map((m) => ({ index: hex32(m.index), replacements: hex64(m.replacements), mask: hex64(m.mask) })),
+    permittedMsrs: n.permittedMsrs.map(hex32),
+  };
+}
+
+export function serializeProfile(p: Profile): string {
+  return stableJson(profileToJson(p));
+}
+
+/** The adjustment that applies to (leaf, subleaf, register), if any. */
+export function findAdjustment(p: Profile, leaf: number, subleaf: number, register: Register): CpuidAdjustment | undefined {
+  return p.cpuid.find((a) => a.leaf === leaf && a.register === register && subleaf >= a.subleaf.start && subleaf <= a.subleaf.end);
+}

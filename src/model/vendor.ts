@@ -1,0 +1,61 @@
+import type { CpuidEntry } from "./cpuid.ts";
+import { findCpuid } from "./cpuid.ts";
+
+export type Vendor = "intel" | "amd";
+
+/** CPUID leaf 0 vendor strings, as EBX, EDX, ECX spell them. */
+export const VENDOR_STRINGS: Record<string, Vendor> = {
+  GenuineIntel: "intel",
+  AuthenticAMD: "amd",
+  HygonGenuine: "amd",
+};
+
+function regString(...regs: number[]): string {
+  const bytes = new Uint8Array(regs.length * 4);
+  const view = new DataView(bytes.buffer);
+  regs.forEach((r, i) => view.setUint32(i * 4, r >>> 0, true));
+  return new TextDecoder("latin1").decode(bytes);
+}
+
+export function vendorStringOf(cpuid: readonly CpuidEntry[]): string | undefined {
+  const leaf0 = findCpuid(cpuid, 0);
+  return leaf0 ? regString(leaf0.ebx, leaf0.edx, leaf0.ecx) : undefined;
+}
+
+export function vendorOf(cpuid: readonly CpuidEntry[]): Vendor | undefined {
+  const s = vendorStringOf(cpuid);
+  return s === undefined ? undefined : VENDOR_STRINGS[s];
+}
+
+export interface CpuSignature {
+  family: number;
+  model: number;
+  stepping: number;
+}
+
+/** Effective family/model from leaf 1 EAX (extended fields apply for family 0xF, and model for 6 too). */
+export function signatureOf(cpuid: readonly CpuidEntry[]): CpuSignature | undefined {
+  const leaf1 = findCpuid(cpuid, 1);
+  if (!leaf1) return undefined;
+  const eax = leaf1.eax;
+  const stepping = eax & 0xf;
+  const baseModel = (eax >>> 4) & 0xf;
+  const baseFamily = (eax >>> 8) & 0xf;
+  const extModel = (eax >>> 16) & 0xf;
+  const extFamily = (eax >>> 20) & 0xff;
+  const family = baseFamily === 0xf ? baseFamily + extFamily : baseFamily;
+  const model = baseFamily === 0x6 || baseFamily === 0xf ? baseModel + (extModel << 4) : baseModel;
+  return { family, model, stepping };
+}
+
+/** Brand string from 0x80000002..4, trimmed; undefined when the leaves are absent or zero. */
+export function brandOf(cpuid: readonly CpuidEntry[]): string | undefined {
+  const regs: number[] = [];
+  for (const fn of [0x80000002, 0x80000003, 0x80000004]) {
+    const e = findCpuid(cpuid, fn);
+    if (!e) return undefined;
+    regs.push(e.eax, e.ebx, e.ecx, e.edx);
+  }
+  const s = regString(...regs).replace(/\0+$/g, "").replace(/\0/g, "").trim();
+  return s.length > 0 ? s : undefined;
+}
