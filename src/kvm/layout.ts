@@ -187,3 +187,155 @@ export function decodeMsrFilter(buf: Uint8Array): MsrFilter {
   }
   return { flags: dv.getUint32(MSR_FILTER.flags, true), ranges };
 }
+
+// ---- vCPU registers ----
+
+/** struct kvm_regs (144): 18 u64 fields in this order. */
+export const REGS_FIELDS = [
+  "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp",
+  "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+  "rip", "rflags",
+] as const;
+export type RegName = (typeof REGS_FIELDS)[number];
+export type KvmRegs = Record<RegName, bigint>;
+export const REGS = { size: 144, field: 8 } as const;
+
+export function emptyRegs(): KvmRegs {
+  return Object.fromEntries(REGS_FIELDS.map((f) => [f, 0n])) as KvmRegs;
+}
+
+export function encodeRegs(regs: KvmRegs): Uint8Array {
+  const buf = new Uint8Array(REGS.size);
+  const dv = new DataView(buf.buffer);
+  REGS_FIELDS.forEach((f, i) => dv.setBigUint64(i * REGS.field, BigInt.asUintN(64, regs[f]), true));
+  return buf;
+}
+
+export function decodeRegs(buf: Uint8Array): KvmRegs {
+  if (buf.byteLength < REGS.size) throw new RangeError("kvm_regs: shorter than 144 bytes");
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return Object.fromEntries(REGS_FIELDS.map((f, i) => [f, dv.getBigUint64(i * REGS.field, true)])) as KvmRegs;
+}
+
+/** struct kvm_segment (24). The u8 flags follow each other from @14 in this order. */
+export const SEGMENT = { size: 24, base: 0, limit: 8, selector: 12, type: 14 } as const;
+export const SEGMENT_BYTE_FIELDS = ["type", "present", "dpl", "db", "s", "l", "g", "avl", "unusable"] as const;
+export type SegmentByteField = (typeof SEGMENT_BYTE_FIELDS)[number];
+export type KvmSegment = { base: bigint; limit: number; selector: number } & Record<SegmentByteField, number>;
+
+/** struct kvm_dtable (16): base u64 @0, limit u16 @8, padding u16[3]. */
+export const DTABLE = { size: 16, base: 0, limit: 8 } as const;
+export interface KvmDtable {
+  base: bigint;
+  limit: number;
+}
+
+/** struct kvm_sregs (312). */
+export const SREGS_SEGMENTS = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
+export const SREGS_DTABLES = ["gdt", "idt"] as const;
+export const SREGS_CONTROL = ["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "apicBase"] as const;
+export const SREGS = { size: 312, segments: 0, dtables: 192, control: 224, interruptBitmap: 280, interruptWords: 4 } as const;
+export type KvmSregs = Record<(typeof SREGS_SEGMENTS)[number], KvmSegment> &
+  Record<(typeof SREGS_DTABLES)[number], KvmDtable> &
+  Record<(typeof SREGS_CONTROL)[number], bigint> & { interruptBitmap: bigint[] };
+
+function writeSegment(dv: DataView, o: number, s: KvmSegment): void {
+  dv.setBigUint64(o + SEGMENT.base, BigInt.asUintN(64, s.base), true);
+  dv.setUint32(o + SEGMENT.limit, s.limit >>> 0, true);
+  dv.setUint16(o + SEGMENT.selector, s.selector & 0xffff, true);
+  SEGMENT_BYTE_FIELDS.forEach((f, i) => dv.setUint8(o + SEGMENT.type + i, s[f] & 0xff));
+}
+
+function readSegment(dv: DataView, o: number): KvmSegment {
+  const seg = {
+    base: dv.getBigUint64(o + SEGMENT.base, true),
+    limit: dv.getUint32(o + SEGMENT.limit, true),
+    selector: dv.getUint16(o + SEGMENT.selector, true),
+  } as KvmSegment;
+  SEGMENT_BYTE_FIELDS.forEach((f, i) => (seg[f] = dv.getUint8(o + SEGMENT.type + i)));
+  return seg;
+}
+
+export function encodeSregs(s: KvmSregs): Uint8Array {
+  const buf = new Uint8Array(SREGS.size);
+  const dv = new DataView(buf.buffer);
+  SREGS_SEGMENTS.forEach((k, i) => writeSegment(dv, SREGS.segments + i * SEGMENT.size, s[k]));
+  SREGS_DTABLES.forEach((k, i) => {
+    const o = SREGS.dtables + i * DTABLE.size;
+    dv.setBigUint64(o + DTABLE.base, BigInt.asUintN(64, s[k].base), true);
+    dv.setUint16(o + DTABLE.limit, s[k].limit & 0xffff, true);
+  });
+  SREGS_CONTROL.forEach((k, i) => dv.setBigUint64(SREGS.control + i * 8, BigInt.asUintN(64, s[k]), true));
+  for (let i = 0; i < SREGS.interruptWords; i++) {
+    dv.setBigUint64(SREGS.interruptBitmap + i * 8, BigInt.asUintN(64, s.interruptBitmap[i] ?? 0n), true);
+  }
+  return buf;
+}
+
+export function decodeSregs(buf: Uint8Array): KvmSregs {
+  if (buf.byteLength < SREGS.size) throw new RangeError("kvm_sregs: shorter than 312 bytes");
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: Record<string, unknown> = {};
+  SREGS_SEGMENTS.forEach((k, i) => (out[k] = readSegment(dv, SREGS.segments + i * SEGMENT.size)));
+  SREGS_DTABLES.forEach((k, i) => {
+    const o = SREGS.dtables + i * DTABLE.size;
+    out[k] = { base: dv.getBigUint64(o + DTABLE.base, true), limit: dv.getUint16(o + DTABLE.limit, true) };
+  });
+  SREGS_CONTROL.forEach((k, i) => (out[k] = dv.getBigUint64(SREGS.control + i * 8, true)));
+  out.interruptBitmap = Array.from({ length: SREGS.interruptWords }, (_, i) => dv.getBigUint64(SREGS.interruptBitmap + i * 8, true));
+  return out as KvmSregs;
+}
+
+// ---- VM setup structs ----
+
+/** struct kvm_userspace_memory_region (32). */
+export const MEMORY_REGION = { size: 32, slot: 0, flags: 4, guestPhysAddr: 8, memorySize: 16, userspaceAddr: 24 } as const;
+export const MEM_LOG_DIRTY_PAGES = 1;
+export const MEM_READONLY = 2;
+export interface MemoryRegion {
+  slot: number;
+  flags: number;
+  guestPhysAddr: bigint;
+  memorySize: bigint;
+  userspaceAddr: bigint;
+}
+
+export function encodeMemoryRegion(r: MemoryRegion): Uint8Array {
+  const buf = new Uint8Array(MEMORY_REGION.size);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(MEMORY_REGION.slot, r.slot >>> 0, true);
+  dv.setUint32(MEMORY_REGION.flags, r.flags >>> 0, true);
+  dv.setBigUint64(MEMORY_REGION.guestPhysAddr, r.guestPhysAddr, true);
+  dv.setBigUint64(MEMORY_REGION.memorySize, r.memorySize, true);
+  dv.setBigUint64(MEMORY_REGION.userspaceAddr, r.userspaceAddr, true);
+  return buf;
+}
+
+/** struct kvm_enable_cap (104): cap u32 @0, flags u32 @4, args u64[4] @8, pad u8[64]. */
+export const ENABLE_CAP = { size: 104, cap: 0, flags: 4, args: 8, argCount: 4 } as const;
+
+export function encodeEnableCap(cap: number, args: readonly bigint[] = [], flags = 0): Uint8Array {
+  if (args.length > ENABLE_CAP.argCount) throw new RangeError(`kvm_enable_cap: ${args.length} args, at most ${ENABLE_CAP.argCount}`);
+  const buf = new Uint8Array(ENABLE_CAP.size);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(ENABLE_CAP.cap, cap >>> 0, true);
+  dv.setUint32(ENABLE_CAP.flags, flags >>> 0, true);
+  args.forEach((a, i) => dv.setBigUint64(ENABLE_CAP.args + i * 8, BigInt.asUintN(64, a), true));
+  return buf;
+}
+
+// ---- struct kvm_run (the vCPU's shared page) ----
+
+/** Offsets in struct kvm_run; the exit union starts at @32. */
+export const KVM_RUN = {
+  size: 2352,
+  immediateExit: 1,
+  exitReason: 8,
+  exit: 32,
+  io: { direction: 32, size: 33, port: 34, count: 36, dataOffset: 40 },
+  mmio: { physAddr: 32, data: 40, dataBytes: 8, len: 48, isWrite: 52 },
+  msr: { error: 32, reason: 40, index: 44, data: 48 },
+  failEntry: { reason: 32, cpu: 40 },
+  internal: { suberror: 32, ndata: 36, data: 40, maxData: 16 },
+  systemEvent: { type: 32, ndata: 36, data: 40, maxData: 16 },
+} as const;

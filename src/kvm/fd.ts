@@ -1,0 +1,51 @@
+// An owned file descriptor: closed exactly once, by dispose() or `using`.
+import { ERRNO } from "./errno.ts";
+import { KvmError } from "./error.ts";
+import { KVM_IOCTLS, type IoctlName } from "./ioctls.ts";
+import { sysClose, sysIoctl, type SysResult } from "./libc.ts";
+
+export class OwnedFd implements Disposable {
+  #fd: number;
+
+  constructor(
+    fd: number,
+    readonly what: string,
+  ) {
+    this.#fd = fd;
+  }
+
+  get disposed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** The raw fd; throws once disposed, so a stale handle never reaches a reused descriptor number. */
+  get fd(): number {
+    if (this.#fd < 0) throw new Error(`${this.what} used after dispose`);
+    return this.#fd;
+  }
+
+  /** Runs the ioctl once; -1 comes back with errno rather than as an exception. */
+  tryIoctl(name: IoctlName, arg: Uint8Array | number | null = null): SysResult {
+    return sysIoctl(this.fd, KVM_IOCTLS[name], arg);
+  }
+
+  /** Runs the ioctl, retrying EINTR, and throws KvmError on failure; returns the ioctl's value. */
+  ioctl(name: IoctlName, arg: Uint8Array | number | null = null): number {
+    for (;;) {
+      const r = this.tryIoctl(name, arg);
+      if (r.value >= 0) return r.value;
+      if (r.errno !== ERRNO.EINTR) throw new KvmError(name, r.errno);
+    }
+  }
+
+  dispose(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    sysClose(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

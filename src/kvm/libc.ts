@@ -1,0 +1,81 @@
+// The libc calls cpuprof needs, over bun:ffi. The only file that calls dlopen.
+import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
+
+export const O_RDWR = 2;
+export const O_CLOEXEC = 0x80000;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 1;
+export const MAP_ANONYMOUS = 0x20;
+/** mmap's (void*)-1. */
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+let lib: ReturnType<typeof load> | undefined;
+
+function load() {
+  return dlopen("libc.so.6", {
+    open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+    // ioctl is variadic; on x86-64 SysV an integer or pointer third argument travels in the same register.
+    ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+    mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.u64 },
+    munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  });
+}
+
+function libc() {
+  lib ??= load();
+  return lib.symbols;
+}
+
+function errno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : read.i32(p, 0);
+}
+
+/** A call's result: value >= 0, or -1 with errno. */
+export interface SysResult {
+  value: number;
+  errno: number;
+}
+
+function result(value: number): SysResult {
+  return value < 0 ? { value, errno: errno() } : { value, errno: 0 };
+}
+
+export function sysOpen(path: string, flags: number): SysResult {
+  const bytes = new TextEncoder().encode(path + "\0");
+  return result(libc().open(bytes, flags));
+}
+
+export function sysClose(fd: number): SysResult {
+  return result(libc().close(fd));
+}
+
+/** ioctl with a buffer (the kernel reads or writes it), an integer argument, or none. */
+export function sysIoctl(fd: number, request: number, arg: Uint8Array | number | null = null): SysResult {
+  const a = typeof arg === "number" ? (arg as unknown as Pointer) : arg;
+  return result(libc().ioctl(fd, request, a));
+}
+
+/** The address of a buffer, for structs that carry a pointer (the MSR filter's bitmaps). Keep the buffer alive. */
+export function addressOf(buf: Uint8Array): bigint {
+  return BigInt(ptr(buf));
+}
+
+export interface Mapping {
+  address: bigint;
+  bytes: ArrayBuffer;
+}
+
+export function sysMmap(length: number, prot: number, flags: number, fd: number): { mapping?: Mapping; errno: number } {
+  const addr = libc().mmap(null, length, prot, flags, fd, 0);
+  const address = BigInt(addr);
+  if (address === MAP_FAILED) return { errno: errno() };
+  return { mapping: { address, bytes: toArrayBuffer(Number(address) as Pointer, 0, length) }, errno: 0 };
+}
+
+export function sysMunmap(address: bigint, length: number): SysResult {
+  return result(libc().munmap(Number(address) as Pointer, length));
+}

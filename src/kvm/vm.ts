@@ -1,0 +1,89 @@
+// Vm: a VM fd and its ioctls. It also disposes the vCPUs it created, so one `using` releases all.
+import { OwnedFd } from "./fd.ts";
+import { MSR_FILTER, MSR_FILTER_RANGE, encodeEnableCap, encodeMemoryRegion, encodeMsrFilter, type MsrFilter } from "./layout.ts";
+import { addressOf } from "./libc.ts";
+import type { GuestMemory } from "./memory.ts";
+import { Vcpu } from "./vcpu.ts";
+
+export interface MemorySlot {
+  slot: number;
+  guestPhysAddr: bigint;
+  memory: GuestMemory;
+  /** MEM_LOG_DIRTY_PAGES | MEM_READONLY */
+  flags?: number;
+}
+
+export class Vm implements Disposable {
+  readonly #fd: OwnedFd;
+  readonly #vcpus: Vcpu[] = [];
+
+  private constructor(
+    fd: number,
+    readonly vcpuMmapSize: number,
+  ) {
+    this.#fd = new OwnedFd(fd, "VM fd");
+  }
+
+  /** Takes ownership of a VM fd from KVM_CREATE_VM. */
+  static adopt(fd: number, vcpuMmapSize: number): Vm {
+    return new Vm(fd, vcpuMmapSize);
+  }
+
+  get disposed(): boolean {
+    return this.#fd.disposed;
+  }
+
+  checkExtension(cap: number): number {
+    return this.#fd.ioctl("KVM_CHECK_EXTENSION", cap);
+  }
+
+  setUserMemoryRegion(slot: MemorySlot): void {
+    const region = encodeMemoryRegion({
+      slot: slot.slot,
+      flags: slot.flags ?? 0,
+      guestPhysAddr: slot.guestPhysAddr,
+      memorySize: BigInt(slot.memory.size),
+      userspaceAddr: slot.memory.address,
+    });
+    this.#fd.ioctl("KVM_SET_USER_MEMORY_REGION", region);
+  }
+
+  setTssAddr(guestPhysAddr: number): void {
+    this.#fd.ioctl("KVM_SET_TSS_ADDR", guestPhysAddr);
+  }
+
+  enableCap(cap: number, args: readonly bigint[] = []): void {
+    this.#fd.ioctl("KVM_ENABLE_CAP", encodeEnableCap(cap, args));
+  }
+
+  /** Installs the filter; the bitmaps travel in the same buffer, which stays referenced through the call. */
+  setMsrFilter(filter: MsrFilter): void {
+    const buf = encodeMsrFilter(filter);
+    const base = addressOf(buf);
+    const dv = new DataView(buf.buffer);
+    filter.ranges.forEach((_, i) => {
+      const at = MSR_FILTER.ranges + i * MSR_FILTER_RANGE.size + MSR_FILTER_RANGE.bitmap;
+      dv.setBigUint64(at, base + dv.getBigUint64(at, true), true);
+    });
+    this.#fd.ioctl("KVM_X86_SET_MSR_FILTER", buf);
+    keepAlive(buf);
+  }
+
+  createVcpu(id: number): Vcpu {
+    const vcpu = Vcpu.adopt(this.#fd.ioctl("KVM_CREATE_VCPU", id), id, this.vcpuMmapSize);
+    this.#vcpus.push(vcpu);
+    return vcpu;
+  }
+
+  dispose(): void {
+    for (const v of this.#vcpus.splice(0)) v.dispose();
+    this.#fd.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Keeps a buffer reachable until this point, so the GC cannot free memory the kernel was given a pointer to. */
+function keepAlive(_buf: Uint8Array): void {}
