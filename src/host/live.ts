@@ -1,0 +1,61 @@
+// Live host capture: what this machine's /dev/kvm offers, as a HostCapture.
+import { readFileSync } from "node:fs";
+import { EnvironmentError } from "../errors.ts";
+import { KVM_CAP, Kvm } from "../kvm/index.ts";
+import { CAPABILITY_NAMES, normaliseHost, type CapabilityName, type HostCapture } from "../model/host.ts";
+import { brandOf, signatureOf, vendorOf, vendorStringOf } from "../model/vendor.ts";
+import { clearPerCpuFields, microcodeFromCpuinfo } from "./normalise.ts";
+
+/** Capabilities without which a capture would be incomplete (feature-MSR values need GET_MSR_FEATURES). */
+export const CAPTURE_REQUIRES: readonly CapabilityName[] = ["GET_MSR_FEATURES"];
+
+export const PROC_OSRELEASE = "/proc/sys/kernel/osrelease";
+export const PROC_CPUINFO = "/proc/cpuinfo";
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+export function captureLiveHost(options: { kvm?: Kvm } = {}): HostCapture {
+  const owned = options.kvm ? undefined : Kvm.open();
+  try {
+    return capture(options.kvm ?? owned!);
+  } finally {
+    owned?.dispose();
+  }
+}
+
+function capture(kvm: Kvm): HostCapture {
+  const capabilities = Object.fromEntries(CAPABILITY_NAMES.map((name) => [name, kvm.checkExtension(KVM_CAP[name])])) as Record<CapabilityName, number>;
+  for (const name of CAPTURE_REQUIRES) {
+    if (capabilities[name] === 0) throw new EnvironmentError(`KVM on this host lacks KVM_CAP_${name} (${KVM_CAP[name]}), needed to capture it`);
+  }
+  const cpuid = clearPerCpuFields(kvm.supportedCpuid());
+  const vendorString = vendorStringOf(cpuid) ?? "";
+  const vendor = vendorOf(cpuid);
+  if (!vendor) throw new EnvironmentError(`unsupported CPU vendor ${JSON.stringify(vendorString)} (cpuprof handles Intel and AMD)`);
+  const sig = signatureOf(cpuid) ?? { family: 0, model: 0, stepping: 0 };
+  // Only indices from the feature list: any save/restore MSR would also "succeed" with 0 on the system fd.
+  const featureIndices = kvm.msrFeatureIndexList();
+  const featureMsrs = kvm.getFeatureMsrs(featureIndices);
+  const cpuinfo = readText(PROC_CPUINFO);
+  return normaliseHost({
+    source: "kvm",
+    vendor,
+    vendorString,
+    family: sig.family,
+    model: sig.model,
+    stepping: sig.stepping,
+    brand: brandOf(cpuid) ?? null,
+    kernel: readText(PROC_OSRELEASE)?.trim() || null,
+    microcode: cpuinfo === null ? null : microcodeFromCpuinfo(cpuinfo),
+    kvm: { apiVersion: kvm.apiVersion(), capabilities },
+    cpuid,
+    featureMsrs,
+    msrIndexList: kvm.msrIndexList(),
+  });
+}
