@@ -1,0 +1,97 @@
+// Names for CPUID bits and MSR bits, so reports say `avx512f`, not `0x7.0.ebx[16]`.
+import type { Register } from "../model/cpuid.ts";
+import { hex32 } from "../model/hex.ts";
+import { CPUID_FEATURES } from "./cpuid-features.ts";
+import { CPUID_FIELDS } from "./cpuid-fields.ts";
+import { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
+import type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
+
+export type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
+export { CPUID_FEATURES } from "./cpuid-features.ts";
+export { CPUID_FIELDS } from "./cpuid-fields.ts";
+export { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
+export { KVM_FEATURE_MSR_INDICES, isKvmFeatureMsr } from "./feature-msrs.ts";
+
+/** Lookup key; `subleaf` null for a non-indexed leaf's entry. */
+function key(leaf: number, subleaf: number | null, register: Register, bit: number): string {
+  return `${leaf}.${subleaf ?? "-"}.${register}.${bit}`;
+}
+
+const BY_LOCATION: ReadonlyMap<string, CpuidFeature> = new Map(
+  CPUID_FEATURES.map((f) => [key(f.leaf, f.subleaf, f.register, f.bit), f]),
+);
+
+const BY_NAME: ReadonlyMap<string, CpuidFeature[]> = (() => {
+  const m = new Map<string, CpuidFeature[]>();
+  for (const f of CPUID_FEATURES)
+    for (const n of new Set([f.linux, f.qemu].filter((x): x is string => x !== null))) m.set(n, [...(m.get(n) ?? []), f]);
+  return m;
+})();
+
+/** The catalogue entry for one CPUID bit: the subleaf-specific one, else the leaf-wide one. */
+export function cpuidFeatureAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidFeature | undefined {
+  return BY_LOCATION.get(key(leaf, subleaf, register, bit)) ?? BY_LOCATION.get(key(leaf, null, register, bit));
+}
+
+/** `0x7.0.ebx[16]`: leaf in hex, subleaf in decimal, register, bit. */
+export function cpuidBitLocation(leaf: number, subleaf: number, register: Register, bit: number): string {
+  return `${hex32(leaf)}.${subleaf}.${register}[${bit}]`;
+}
+
+/** Linux spelling of a CPUID bit, or its location when the catalogue has no name for it. */
+export function cpuidBitName(leaf: number, subleaf: number, register: Register, bit: number): string {
+  return cpuidFeatureAt(leaf, subleaf, register, bit)?.linux ?? cpuidBitLocation(leaf, subleaf, register, bit);
+}
+
+/** QEMU `-cpu` property for a CPUID bit, when QEMU has one. */
+export function cpuidBitQemuName(leaf: number, subleaf: number, register: Register, bit: number): string | undefined {
+  return cpuidFeatureAt(leaf, subleaf, register, bit)?.qemu ?? undefined;
+}
+
+/** Every catalogue entry named `name` in Linux or QEMU spelling (a few names occur twice, e.g. `tm`, and 1.EDX aliases). */
+export function findCpuidFeature(name: string): CpuidFeature[] {
+  return [...(BY_NAME.get(name.trim().toLowerCase()) ?? [])];
+}
+
+/** Named single bits of one register, by bit number. */
+export function namedCpuidBits(leaf: number, subleaf: number, register: Register): CpuidFeature[] {
+  const out: CpuidFeature[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    const f = cpuidFeatureAt(leaf, subleaf, register, bit);
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+/** The multi-bit field (max_basic_leaf, family, phys_addr_bits, ...) holding a bit, if one is catalogued. */
+export function cpuidFieldAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidField | undefined {
+  return CPUID_FIELDS.find(
+    (f) => f.leaf === leaf && (f.subleaf === null || f.subleaf === subleaf) && f.register === register && bit >= f.lsb && bit <= f.msb,
+  );
+}
+
+/** An MSR's name (`arch_capabilities`), or its index in hex. */
+export function msrName(index: number): string {
+  return MSR_NAMES.get(index >>> 0) ?? hex32(index);
+}
+
+/** The named bit or field of an MSR holding `bit`, if any. */
+export function msrFieldAt(index: number, bit: number): MsrBitField | undefined {
+  return MSR_BIT_FIELDS.find((f) => f.index === index >>> 0 && bit >= f.lsb && bit <= f.msb);
+}
+
+/** A single-bit MSR feature's name (`rrsba`), or `0x10a[19]` style when unnamed or part of a wider field. */
+export function msrBitName(index: number, bit: number): string {
+  const f = msrFieldAt(index, bit);
+  return f && f.lsb === f.msb ? f.name : `${hex32(index)}[${bit}]`;
+}
+
+export function msrBitQemuName(index: number, bit: number): string | undefined {
+  const f = msrFieldAt(index, bit);
+  return f && f.lsb === f.msb ? f.qemu : undefined;
+}
+
+/** Named bits and fields of one MSR, lowest first. */
+export function namedMsrFields(index: number): MsrBitField[] {
+  return MSR_BIT_FIELDS.filter((f) => f.index === index >>> 0).sort((a, b) => a.lsb - b.lsb);
+}
