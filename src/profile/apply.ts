@@ -1,0 +1,218 @@
+// apply: profile + host capture -> what a VMM configures on one vCPU (CPUID table, feature-MSR values,
+// MSR filter) plus the compatibility report. Pure and deterministic; lookups are precomputed per
+// profile, policy and host (WeakMap caches), so inputs must not be mutated after a first call.
+import { InputError } from "../errors.ts";
+import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/layout.ts";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, sortCpuid, type CpuidEntry, type Register } from "../model/cpuid.ts";
+import { hex32 } from "../model/hex.ts";
+import type { HostCapture } from "../model/host.ts";
+import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
+import type { Policy } from "../policy/types.ts";
+import { checkCompatibility, policyFor, type CompatReport } from "./apply-deps.ts";
+import { buildMsrFilter, knownMsrsOf } from "./filter.ts";
+import { isHypervMsr } from "./hyperv-msrs.ts";
+import { checkTopology, setTopologyFields } from "./topology.ts";
+import { isVmxCapabilityMsr, vcpuMsrs, type VcpuMsr } from "./vcpu-msrs.ts";
+
+export type { CompatReport } from "./apply-deps.ts";
+export type { VcpuMsr } from "./vcpu-msrs.ts";
+
+export interface ApplyOptions {
+  /** The vCPU's id, which becomes its APIC id (default 0). */
+  vcpuId?: number;
+  /** vCPUs in the VM: one socket, one thread per core (default 1). */
+  vcpuCount?: number;
+  /** Keep VMX/SVM bits and VMX capability MSRs (default false). */
+  nested?: boolean;
+  /** Permit the Hyper-V synthetic MSRs (default false). */
+  hyperv?: boolean;
+  /** Build the MSR filter (default true); false gives msrFilter: null. */
+  msrFilter?: boolean;
+}
+
+export interface VcpuConfig {
+  cpuid: CpuidEntry[];
+  msrs: VcpuMsr[];
+  msrFilter: MsrFilter | null;
+  report: CompatReport;
+}
+
+/** What apply needs besides the inputs; injectable so the logic can be tested with small hand-made policies. */
+export interface ApplyContext {
+  policy: Policy;
+  check: (profile: Profile, host: HostCapture, options: { nested?: boolean }) => CompatReport;
+}
+
+/**
+ * CPUID function classes, each with its own max-leaf entry (EAX of the class's first function).
+ * Entries above a class's max are dropped so the table never offers what its max leaf denies;
+ * a max above the highest present entry is left alone (in-range missing leaves read as zero on both vendors).
+ */
+export const CPUID_CLASSES: readonly { base: number; name: string }[] = [
+  { base: 0x00000000, name: "basic" },
+  { base: 0x40000000, name: "hypervisor" },
+  { base: 0x80000000, name: "extended" },
+  { base: 0xc0000000, name: "centaur" },
+];
+
+const classBaseOf = (fn: number) => (fn & 0xf0000000) >>> 0;
+
+// ---- precomputed lookups ----
+
+interface CompiledProfile {
+  cpuidByLeaf: Map<number, readonly CpuidAdjustment[]>;
+  msrs: Map<number, MsrAdjustment>;
+  permitted: readonly number[];
+}
+
+interface RegisterMask {
+  start: number;
+  end: number;
+  register: Register;
+  mask: number;
+}
+
+const compiledProfiles = new WeakMap<Profile, CompiledProfile>();
+function compileProfile(p: Profile): CompiledProfile {
+  let c = compiledProfiles.get(p);
+  if (!c) {
+    const cpuidByLeaf = new Map<number, CpuidAdjustment[]>();
+    for (const a of p.cpuid) {
+      const list = cpuidByLeaf.get(a.leaf) ?? [];
+      list.push(a);
+      cpuidByLeaf.set(a.leaf, list);
+    }
+    c = { cpuidByLeaf, msrs: new Map(p.msrs.map((m) => [m.index, m])), permitted: [...new Set(p.permittedMsrs)].sort((a, b) => a - b) };
+    compiledProfiles.set(p, c);
+  }
+  return c;
+}
+
+/** Per leaf, the bits of policy fields marked nested (VMX/SVM), cleared at apply time unless nested. */
+const nestedMasks = new WeakMap<Policy, Map<number, RegisterMask[]>>();
+function nestedMasksOf(policy: Policy): Map<number, RegisterMask[]> {
+  let m = nestedMasks.get(policy);
+  if (!m) {
+    m = new Map();
+    for (const f of policy.cpuid) {
+      if (!f.nested) continue;
+      const list = m.get(f.leaf) ?? [];
+      const width = f.msb - f.lsb + 1;
+      const mask = (width >= 32 ? 0xffffffff : (2 ** width - 1) * 2 ** f.lsb) >>> 0;
+      list.push({ start: f.subleaves.start, end: f.subleaves.end, register: f.register, mask });
+      m.set(f.leaf, list);
+    }
+    nestedMasks.set(policy, m);
+  }
+  return m;
+}
+
+interface CompiledHost {
+  cpuid: readonly CpuidEntry[];
+  known: readonly number[];
+}
+const compiledHosts = new WeakMap<HostCapture, CompiledHost>();
+function compileHost(h: HostCapture): CompiledHost {
+  let c = compiledHosts.get(h);
+  if (!c) {
+    c = { cpuid: sortCpuid(h.cpuid), known: knownMsrsOf(h) };
+    compiledHosts.set(h, c);
+  }
+  return c;
+}
+
+// ---- CPUID ----
+
+function adjustEntry(host: CpuidEntry, profile: Profile, adjustments: readonly CpuidAdjustment[] | undefined): CpuidEntry {
+  const flags = isIndexedLeaf(host.function) ? host.flags | CPUID_FLAG_SIGNIFICANT_INDEX : host.flags;
+  const out: CpuidEntry = { function: host.function, index: host.index, flags: flags >>> 0, eax: 0, ebx: 0, ecx: 0, edx: 0 };
+  for (const r of REGISTERS) {
+    if (profile.kind === "host") {
+      out[r] = host[r];
+      continue;
+    }
+    const a = adjustments?.find((x) => x.register === r && host.index >= x.subleaf.start && host.index <= x.subleaf.end);
+    out[r] = a ? ((host[r] & a.mask) | a.replacements) >>> 0 : 0;
+  }
+  return out;
+}
+
+function clearNested(entry: CpuidEntry, masks: readonly RegisterMask[] | undefined): void {
+  if (!masks) return;
+  for (const m of masks) if (entry.index >= m.start && entry.index <= m.end) entry[m.register] = (entry[m.register] & ~m.mask) >>> 0;
+}
+
+/** Drops entries above their class's max leaf, and whole classes whose max-leaf entry is absent. */
+function withinMaxLeaves(entries: readonly CpuidEntry[]): CpuidEntry[] {
+  const max = new Map<number, number>();
+  for (const c of CPUID_CLASSES) {
+    const head = entries.find((e) => e.function === c.base && e.index === 0) ?? entries.find((e) => e.function === c.base);
+    if (head) max.set(c.base, head.eax);
+  }
+  return entries.filter((e) => {
+    const base = classBaseOf(e.function);
+    const m = max.get(base);
+    return m !== undefined && (e.function === base || e.function <= m);
+  });
+}
+
+function guestCpuid(ctx: ApplyContext, profile: Profile, host: CompiledHost, options: Required<Pick<ApplyOptions, "vcpuId" | "vcpuCount" | "nested">>): CpuidEntry[] {
+  const compiled = compileProfile(profile);
+  const nested = nestedMasksOf(ctx.policy);
+  const adjusted: CpuidEntry[] = [];
+  for (const h of host.cpuid) {
+    const e = adjustEntry(h, profile, compiled.cpuidByLeaf.get(h.function));
+    if (!options.nested) clearNested(e, nested.get(h.function));
+    setTopologyFields(e, profile.vendor, { vcpuId: options.vcpuId, vcpuCount: options.vcpuCount });
+    adjusted.push(e);
+  }
+  const table = withinMaxLeaves(adjusted);
+  if (table.length > KVM_MAX_CPUID_ENTRIES)
+    throw new InputError(`CPUID table has ${table.length} entries, KVM accepts at most ${KVM_MAX_CPUID_ENTRIES} (highest leaf ${hex32(table[table.length - 1]!.function)})`);
+  return table;
+}
+
+// ---- MSR filter ----
+
+/** The profile's permitted MSRs, minus Hyper-V's unless hyperv and the VMX capability MSRs unless nested. */
+export function effectivePermittedMsrs(permitted: readonly number[], options: { hyperv?: boolean; nested?: boolean }): number[] {
+  return permitted.filter((m) => (options.hyperv || !isHypervMsr(m)) && (options.nested || !isVmxCapabilityMsr(m)));
+}
+
+function guestFilter(profile: Profile, host: CompiledHost, options: ApplyOptions): MsrFilter | null {
+  if (options.msrFilter === false) return null;
+  // the host profile hides nothing, so it permits everything the host knows
+  if (profile.kind === "host") return buildMsrFilter(host.known, host.known);
+  return buildMsrFilter(host.known, effectivePermittedMsrs(compileProfile(profile).permitted, options));
+}
+
+// ---- entry points ----
+
+export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: HostCapture, options: ApplyOptions = {}): VcpuConfig {
+  const vcpuId = options.vcpuId ?? 0;
+  const vcpuCount = options.vcpuCount ?? 1;
+  const nested = options.nested ?? false;
+  checkTopology({ vcpuId, vcpuCount });
+  const compiledHost = compileHost(host);
+  return {
+    cpuid: guestCpuid(ctx, profile, compiledHost, { vcpuId, vcpuCount, nested }),
+    msrs: vcpuMsrs(host.featureMsrs, compileProfile(profile).msrs, profile.kind, nested),
+    msrFilter: guestFilter(profile, compiledHost, options),
+    report: ctx.check(profile, host, { nested }),
+  };
+}
+
+const contexts = new Map<string, ApplyContext>();
+function contextFor(profile: Profile): ApplyContext {
+  let ctx = contexts.get(profile.vendor);
+  if (!ctx) {
+    ctx = { policy: policyFor(profile.vendor), check: checkCompatibility };
+    contexts.set(profile.vendor, ctx);
+  }
+  return ctx;
+}
+
+/** The vCPU configuration for `profile` on `host`: CPUID table, feature-MSR values, MSR filter and compatibility report. */
+export function applyProfile(profile: Profile, host: HostCapture, options: ApplyOptions = {}): VcpuConfig {
+  return applyProfileWith(contextFor(profile), profile, host, options);
+}
