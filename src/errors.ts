@@ -35,3 +35,10 @@ export class EnvironmentError extends CpuprofError {
     super(message, EXIT.environment);
   }
 }
+
+/** The guest check could not complete: the probe guest stopped unexpectedly (exit 1). */
+export class GuestError extends CpuprofError {
+  constructor(message: string) {
+    super(message, EXIT.failed);
+  }
+}

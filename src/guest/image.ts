@@ -1,0 +1,97 @@
+// Pure writers and readers of the probe's guest memory: page tables, GDT, IDT, code, query tables, results.
+import { InputError } from "../errors.ts";
+import type { CpuidObservation, ProbeQueries } from "./types.ts";
+import { assembleProbe } from "./code.ts";
+import {
+  CPUID_QUERY_SIZE,
+  GUEST,
+  GUEST_MEMORY_SIZE,
+  MAX_CPUID_QUERIES,
+  MAX_MSR_QUERIES,
+  MSR_QUERY_SIZE,
+  RESULT_SIZE,
+  TABLE_HEADER,
+  X86,
+} from "./layout.ts";
+
+export interface RawMsrResult {
+  index: number;
+  value: bigint;
+  faulted: boolean;
+}
+
+const PROBE = assembleProbe();
+
+/** Address of the RDMSR instruction in the guest, for telling which MSR a stop happened on. */
+export const RDMSR_RIP = BigInt(GUEST.code + PROBE.rdmsrOffset);
+
+export function checkQueryCounts(q: ProbeQueries): void {
+  if (q.cpuid.length > MAX_CPUID_QUERIES) throw new InputError(`guest probe: ${q.cpuid.length} CPUID queries, at most ${MAX_CPUID_QUERIES}`);
+  if (q.msrs.length > MAX_MSR_QUERIES) throw new InputError(`guest probe: ${q.msrs.length} MSR queries, at most ${MAX_MSR_QUERIES}`);
+}
+
+/** Writes the whole probe image into zeroed guest memory of GUEST_MEMORY_SIZE bytes. */
+export function writeProbeImage(mem: Uint8Array, q: ProbeQueries): void {
+  if (mem.byteLength < GUEST_MEMORY_SIZE) throw new RangeError(`probe image needs ${GUEST_MEMORY_SIZE} bytes`);
+  checkQueryCounts(q);
+  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  const { present, write, pageSize } = X86.pte;
+  // Identity map 0..2 MiB with one large page.
+  dv.setBigUint64(GUEST.pml4, BigInt(GUEST.pdpt) | present | write, true);
+  dv.setBigUint64(GUEST.pdpt, BigInt(GUEST.pd) | present | write, true);
+  dv.setBigUint64(GUEST.pd, present | write | pageSize, true);
+  // GDT: null, 64-bit code, data (IRETQ reloads CS and SS from it).
+  dv.setBigUint64(GUEST.gdt, 0n, true);
+  dv.setBigUint64(GUEST.gdt + X86.codeSelector, X86.gdtCode64, true);
+  dv.setBigUint64(GUEST.gdt + X86.dataSelector, X86.gdtData, true);
+  // IDT: only #GP, so a faulting RDMSR is recorded; anything else triple-faults into a SHUTDOWN exit.
+  const handler = GUEST.code + PROBE.gpHandlerOffset;
+  const gate = GUEST.idt + X86.gpVector * X86.idtGateSize;
+  dv.setUint16(gate, handler & 0xffff, true);
+  dv.setUint16(gate + 2, X86.codeSelector, true);
+  dv.setUint8(gate + 4, 0);
+  dv.setUint8(gate + 5, X86.interruptGate);
+  dv.setUint16(gate + 6, (handler >>> 16) & 0xffff, true);
+  dv.setUint32(gate + 8, 0, true);
+  dv.setUint32(gate + 12, 0, true);
+  mem.set(PROBE.main, GUEST.code);
+  // Query tables.
+  dv.setUint32(GUEST.cpuidTable, q.cpuid.length, true);
+  q.cpuid.forEach((c, i) => {
+    const o = GUEST.cpuidTable + TABLE_HEADER + i * CPUID_QUERY_SIZE;
+    dv.setUint32(o, c.function >>> 0, true);
+    dv.setUint32(o + 4, c.index >>> 0, true);
+  });
+  dv.setUint32(GUEST.msrTable, q.msrs.length, true);
+  q.msrs.forEach((m, i) => dv.setUint32(GUEST.msrTable + TABLE_HEADER + i * MSR_QUERY_SIZE, m >>> 0, true));
+}
+
+/** IDT limit covering gates 0..#GP. */
+export const IDT_LIMIT = (X86.gpVector + 1) * X86.idtGateSize - 1;
+/** GDT limit covering null, code and data. */
+export const GDT_LIMIT = X86.dataSelector + 8 - 1;
+
+export function readCpuidResults(mem: Uint8Array, q: ProbeQueries): CpuidObservation[] {
+  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  return q.cpuid.map((c, i) => {
+    const o = GUEST.cpuidResults + i * RESULT_SIZE;
+    return {
+      function: c.function >>> 0,
+      index: c.index >>> 0,
+      eax: dv.getUint32(o, true),
+      ebx: dv.getUint32(o + 4, true),
+      ecx: dv.getUint32(o + 8, true),
+      edx: dv.getUint32(o + 12, true),
+    };
+  });
+}
+
+export function readMsrResults(mem: Uint8Array, q: ProbeQueries): RawMsrResult[] {
+  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  return q.msrs.map((index, i) => {
+    const o = GUEST.msrResults + i * RESULT_SIZE;
+    const faulted = dv.getUint32(o + 8, true) !== 0;
+    const value = (BigInt(dv.getUint32(o + 4, true)) << 32n) | BigInt(dv.getUint32(o, true));
+    return { index: index >>> 0, value: faulted ? 0n : value, faulted };
+  });
+}

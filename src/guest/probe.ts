@@ -1,0 +1,127 @@
+// The guest check: run the probe image under a vCPU configuration and report what the guest saw.
+import { EnvironmentError, GuestError } from "../errors.ts";
+import { GuestMemory, KVM_CAP, Kvm, MSR_EXIT_REASON, msrExitReasonName, type KvmSregs, type MsrExitReasonName, type Vcpu, type VcpuExit } from "../kvm/index.ts";
+import { hex32, hex64 } from "../model/hex.ts";
+import { GDT_LIMIT, IDT_LIMIT, RDMSR_RIP, checkQueryCounts, readCpuidResults, readMsrResults, writeProbeImage } from "./image.ts";
+import { DONE_PORT, GUEST, GUEST_MEMORY_SIZE, X86 } from "./layout.ts";
+import type { GuestConfig, GuestReport, MsrObservation, ProbeQueries } from "./types.ts";
+
+/** Runs beyond one per MSR query (each may exit once to user space) plus the final one; signals can add a few. */
+const EXTRA_RUNS = 16;
+/** Where Intel without unrestricted guest wants its TSS hole; harmless elsewhere (kvm-x86.md 2a). */
+const TSS_ADDR = 0xfffbd000;
+const USER_SPACE_MSR_MASK = BigInt(MSR_EXIT_REASON.filter | MSR_EXIT_REASON.unknown | MSR_EXIT_REASON.inval);
+
+export interface ProbeOptions {
+  /** An open system fd to reuse; otherwise /dev/kvm is opened and closed here. */
+  kvm?: Kvm;
+  /** Bound on KVM_RUN calls; by default one per MSR query plus a margin. */
+  maxRuns?: number;
+}
+
+export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, options: ProbeOptions = {}): GuestReport {
+  checkQueryCounts(queries);
+  const started = performance.now();
+  using owned = options.kvm ? undefined : Kvm.open();
+  const kvm = options.kvm ?? owned!;
+  using mem = GuestMemory.allocate(GUEST_MEMORY_SIZE);
+  writeProbeImage(mem.bytes, queries);
+  using vm = kvm.createVm();
+  vm.setUserMemoryRegion({ slot: 0, guestPhysAddr: 0n, memory: mem });
+  vm.setTssAddr(TSS_ADDR);
+  const userSpaceMsr = vm.checkExtension(KVM_CAP.X86_USER_SPACE_MSR) > 0;
+  if (userSpaceMsr) vm.enableCap(KVM_CAP.X86_USER_SPACE_MSR, [USER_SPACE_MSR_MASK]);
+  if (config.filter) {
+    if (vm.checkExtension(KVM_CAP.X86_MSR_FILTER) === 0) throw new EnvironmentError("KVM on this host lacks KVM_CAP_X86_MSR_FILTER (189), needed to check an MSR filter");
+    vm.setMsrFilter(config.filter);
+  }
+  using vcpu = vm.createVcpu(0);
+  // CPUID first: real KVM checks CR4/EFER bits in SET_SREGS against it.
+  vcpu.setCpuid2(config.cpuid);
+  const msrsSetDone = vcpu.setMsrs(config.msrs);
+  vcpu.setSregs(longModeSregs(vcpu.getSregs()));
+  vcpu.setRegs({ ...vcpu.getRegs(), rip: BigInt(GUEST.code), rsp: BigInt(GUEST.stackTop), rflags: X86.rflags });
+
+  const exits = new Map<number, MsrExitReasonName>();
+  const maxRuns = options.maxRuns ?? queries.msrs.length + EXTRA_RUNS;
+  let runs = 0;
+  for (;;) {
+    if (runs >= maxRuns) throw new GuestError(`guest probe did not finish within ${maxRuns} KVM_RUN calls (RIP ${ripOf(vcpu)})`);
+    runs++;
+    const exit = vcpu.run();
+    if (exit.reason === "INTR") continue;
+    if (exit.reason === "X86_RDMSR" && exit.msr) {
+      const name = msrExitReasonName(exit.msr.reason);
+      if (name) exits.set(exit.msr.index, name);
+      // Reply #GP, so the guest sees what a guest under this configuration would see without a VMM handler.
+      vcpu.completeMsrExit({ error: true });
+      continue;
+    }
+    if (isDone(exit)) break;
+    throw new GuestError(describeStop(exit, vcpu));
+  }
+
+  const report: GuestReport = {
+    cpuid: readCpuidResults(mem.bytes, queries),
+    msrs: readMsrResults(mem.bytes, queries).map((r): MsrObservation => {
+      const exit = exits.get(r.index);
+      const obs: MsrObservation = { index: r.index, outcome: r.faulted ? "fault" : "value", value: r.value };
+      if (exit) obs.exit = exit;
+      return obs;
+    }),
+    runs,
+    kvmCpuid: vcpu.getCpuid2(),
+    msrsSetDone,
+    elapsedMs: 0,
+  };
+  report.elapsedMs = performance.now() - started;
+  return report;
+}
+
+function isDone(exit: VcpuExit): boolean {
+  return exit.reason === "IO" && exit.io?.direction === "out" && exit.io.port === DONE_PORT;
+}
+
+function ripOf(vcpu: Vcpu): string {
+  try {
+    return hex64(vcpu.getRegs().rip);
+  } catch {
+    return "unknown";
+  }
+}
+
+function describeStop(exit: VcpuExit, vcpu: Vcpu): string {
+  let detail = "";
+  try {
+    const regs = vcpu.getRegs();
+    // A stop on the RDMSR (e.g. a fault the #GP handler could not take) names the MSR: RCX holds its index.
+    if (regs.rip === RDMSR_RIP) detail = ` on RDMSR ${hex32(Number(regs.rcx & 0xffffffffn))}`;
+  } catch {
+    // The registers are only a diagnostic.
+  }
+  if (exit.internal) detail += ` (suberror ${exit.internal.suberror})`;
+  if (exit.failEntry) detail += ` (hardware reason ${hex64(exit.failEntry.hardwareEntryFailureReason)})`;
+  return `guest probe stopped with ${exit.reason} at RIP ${ripOf(vcpu)}${detail}`;
+}
+
+/** 64-bit long mode entered directly with paging on (kvm-x86.md 2b). */
+function longModeSregs(reset: KvmSregs): KvmSregs {
+  const flat = { base: 0n, limit: 0xffffffff, present: 1, dpl: 0, s: 1, g: 1, avl: 0, unusable: 0 };
+  const code = { ...flat, selector: X86.codeSelector, type: 11, l: 1, db: 0 };
+  const data = { ...flat, selector: X86.dataSelector, type: 3, l: 0, db: 1 };
+  return {
+    ...reset,
+    cs: code,
+    ds: data,
+    es: data,
+    fs: data,
+    gs: data,
+    ss: data,
+    gdt: { base: BigInt(GUEST.gdt), limit: GDT_LIMIT },
+    idt: { base: BigInt(GUEST.idt), limit: IDT_LIMIT },
+    cr0: X86.cr0,
+    cr3: BigInt(GUEST.pml4),
+    cr4: X86.cr4,
+    efer: X86.efer,
+  };
+}
