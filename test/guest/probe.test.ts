@@ -1,0 +1,121 @@
+// The guest check on the real /dev/kvm; skipped with one line where it is absent.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { GuestError } from "../../src/errors.ts";
+import { runGuestProbe } from "../../src/guest/index.ts";
+import { Kvm, MSR_FILTER_DEFAULT_ALLOW, MSR_FILTER_READ } from "../../src/kvm/index.ts";
+import type { CpuidEntry } from "../../src/model/cpuid.ts";
+import { kvmSkipReason } from "../kvm/kvm-device.ts";
+
+const onDevice = kvmSkipReason ? test.skip : test;
+const UCODE_REV = 0x8b;
+const TSC = 0x10;
+const X2APIC = 1 << 21;
+const VENDOR = {
+  intel: { ebx: 0x756e6547, edx: 0x49656e69, ecx: 0x6c65746e }, // GenuineIntel
+  amd: { ebx: 0x68747541, edx: 0x69746e65, ecx: 0x444d4163 }, // AuthenticAMD
+};
+
+function supported(): CpuidEntry[] {
+  using kvm = Kvm.open();
+  return kvm.supportedCpuid();
+}
+
+function edit(cpuid: CpuidEntry[], fn: number, change: Partial<CpuidEntry>): CpuidEntry[] {
+  return cpuid.map((e) => (e.function === fn ? { ...e, ...change } : e));
+}
+
+const leaf = (fn: number, index = 0) => ({ function: fn, index });
+
+describe("runGuestProbe", () => {
+  onDevice("hiding x2apic and the KVM PV features is what the guest sees", () => {
+    const full = supported();
+    const l1 = full.find((e) => e.function === 1)!;
+    expect(l1.ecx & X2APIC).toBe(X2APIC);
+    const hidden = edit(edit(full, 1, { ecx: (l1.ecx & ~X2APIC) >>> 0 }), 0x40000001, { eax: 0 });
+    const q = { cpuid: [leaf(1), leaf(0x40000000), leaf(0x40000001)], msrs: [] };
+    const before = runGuestProbe({ cpuid: full, msrs: [], filter: null }, q);
+    const after = runGuestProbe({ cpuid: hidden, msrs: [], filter: null }, q);
+    expect(before.cpuid[0]!.ecx & X2APIC).toBe(X2APIC);
+    expect(after.cpuid[0]!.ecx & X2APIC).toBe(0);
+    expect(before.cpuid[2]!.eax).toBe(full.find((e) => e.function === 0x40000001)!.eax);
+    expect(after.cpuid[2]!.eax).toBe(0);
+    // "KVMKVMKVM" in the hypervisor leaf.
+    expect([after.cpuid[1]!.ebx, after.cpuid[1]!.ecx, after.cpuid[1]!.edx]).toEqual([0x4b4d564b, 0x564b4d56, 0x4d]);
+    expect(after.kvmCpuid.find((e) => e.function === 0x40000001)!.eax).toBe(0);
+    expect(after.runs).toBe(1);
+  });
+
+  onDevice("a permitted MSR reads back the value set; a filter-denied one faults with a filter exit", () => {
+    const cpuid = supported();
+    const value = 0x0000_0000_0badc0den;
+    const denyUcode = { flags: MSR_FILTER_READ, base: UCODE_REV, nmsrs: 1, bitmap: new Uint8Array(8) };
+    const q = { cpuid: [], msrs: [UCODE_REV, TSC] };
+    const open = runGuestProbe({ cpuid, msrs: [{ index: UCODE_REV, value }], filter: null }, q);
+    expect(open.msrsSetDone).toBe(1);
+    expect(open.msrs[0]).toEqual({ index: UCODE_REV, outcome: "value", value });
+    expect(open.msrs[1]!.outcome).toBe("value");
+    const denied = runGuestProbe({ cpuid, msrs: [{ index: UCODE_REV, value }], filter: { flags: MSR_FILTER_DEFAULT_ALLOW, ranges: [denyUcode] } }, q);
+    expect(denied.msrs[0]).toEqual({ index: UCODE_REV, outcome: "fault", value: 0n, exit: "filter" });
+    expect(denied.msrs[1]!.outcome).toBe("value");
+    expect(denied.runs).toBe(2);
+  });
+
+  onDevice("out-of-range CPUID: zeros with an AMD vendor, the max basic leaf with an Intel vendor", () => {
+    const maxBasic = 0xd;
+    const base = supported().filter((e) => e.function <= maxBasic || e.function >= 0x40000000);
+    const d0 = base.find((e) => e.function === maxBasic && e.index === 0)!;
+    const q = { cpuid: [leaf(0x99), leaf(0x80000099)], msrs: [] };
+    const amd = runGuestProbe({ cpuid: edit(base, 0, { eax: maxBasic, ...VENDOR.amd }), msrs: [], filter: null }, q);
+    const intel = runGuestProbe({ cpuid: edit(base, 0, { eax: maxBasic, ...VENDOR.intel }), msrs: [], filter: null }, q);
+    for (const o of amd.cpuid) expect([o.eax, o.ebx, o.ecx, o.edx]).toEqual([0, 0, 0, 0]);
+    // 0xD.0 EBX is runtime (XSAVE size for XCR0), so compare EAX (XCR0 mask) and the observation's own 0xD.0.
+    for (const o of intel.cpuid) expect(o.eax).toBe(d0.eax);
+    expect(intel.cpuid[0]!.eax).not.toBe(0);
+  });
+
+  onDevice("512 CPUID queries and 512 MSRs in one probe", () => {
+    const cpuid = supported();
+    const queries = {
+      cpuid: Array.from({ length: 512 }, (_, i) => leaf(i % 2 ? 0x80000000 + (i % 0x22) : i % 0x20, i % 3)),
+      msrs: Array.from({ length: 512 }, (_, i) => (i % 4 === 0 ? TSC : 0x4000_0000 + i)),
+    };
+    const r = runGuestProbe({ cpuid, msrs: [], filter: null }, queries);
+    expect(r.cpuid.length).toBe(512);
+    expect(r.msrs.length).toBe(512);
+    expect(r.cpuid.find((o) => o.function === 0)!.ebx).toBe(cpuid.find((e) => e.function === 0)!.ebx);
+    expect(r.msrs.filter((m) => m.outcome === "value").map((m) => m.index)).toEqual(queries.msrs.filter((m) => m === TSC));
+    expect(r.msrs.filter((m) => m.outcome === "fault").every((m) => m.exit === "unknown")).toBe(true);
+    expect(r.runs).toBe(1 + 384);
+  });
+
+  onDevice("a run bound that is too small ends in a GuestError naming the bound and RIP", () => {
+    const cpuid = supported();
+    expect(() => runGuestProbe({ cpuid, msrs: [], filter: null }, { cpuid: [], msrs: [0x12345678, 0x12345679] }, { maxRuns: 1 })).toThrow(
+      GuestError,
+    );
+    expect(() => runGuestProbe({ cpuid, msrs: [], filter: null }, { cpuid: [], msrs: [0x12345678, 0x12345679] }, { maxRuns: 1 })).toThrow(
+      /did not finish within 1 KVM_RUN calls \(RIP 0x[0-9a-f]+\)/,
+    );
+  });
+
+  onDevice("50 probes leave no file descriptor or mapping behind", () => {
+    using kvm = Kvm.open();
+    const cpuid = kvm.supportedCpuid();
+    const q = { cpuid: [leaf(0), leaf(1), leaf(7)], msrs: [UCODE_REV, 0x12345678] };
+    const config = { cpuid, msrs: [{ index: UCODE_REV, value: 1n }], filter: null };
+    runGuestProbe(config, q, { kvm }); // warm up: libc is loaded once, the JIT settles
+    Bun.gc(true);
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const maps = () => readFileSync("/proc/self/maps", "utf8").split("\n").length;
+    const fdsBefore = fds();
+    const mapsBefore = maps();
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) times.push(runGuestProbe(config, q, { kvm }).elapsedMs);
+    Bun.gc(true);
+    expect(fds()).toBe(fdsBefore);
+    expect(maps()).toBe(mapsBefore);
+    times.sort((a, b) => a - b);
+    console.log(`median probe time over 50 runs: ${times[25]!.toFixed(2)} ms`);
+  });
+});
