@@ -69,6 +69,11 @@ export interface MsrRule {
   hyperv?: boolean;
   /** VMX capability MSR: denied unless `nested: true` at apply time. */
   nested?: boolean;
+  /**
+   * KVM emulates it for every guest without listing it in KVM_GET_MSR_INDEX_LIST (MTRRs, APIC base, EFER...):
+   * permitted even when the host capture does not name it.
+   */
+  implicit?: boolean;
   why?: string;
 }
 

@@ -1,0 +1,75 @@
+// Lookups over the policy tables. The tables are data; this is the only code that reads them.
+import type { Register } from "../model/cpuid.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { AMD_POLICY } from "./amd.ts";
+import { INTEL_POLICY } from "./intel.ts";
+import type { CpuidField, MsrField, MsrRule, Policy } from "./types.ts";
+
+export type { Action, Compare, CpuidField, MsrField, MsrRule, Policy, SubleafRange } from "./types.ts";
+
+const POLICIES: Record<Vendor, Policy> = { intel: INTEL_POLICY, amd: AMD_POLICY };
+
+export function policyFor(vendor: Vendor): Policy {
+  return POLICIES[vendor];
+}
+
+interface PolicyIndex {
+  cpuidByLeaf: Map<number, CpuidField[]>;
+  msrFieldsByIndex: Map<number, MsrField[]>;
+  msrRules: MsrRule[];
+}
+
+const indexes = new WeakMap<Policy, PolicyIndex>();
+
+function indexOf(policy: Policy): PolicyIndex {
+  let ix = indexes.get(policy);
+  if (!ix) {
+    const cpuidByLeaf = new Map<number, CpuidField[]>();
+    for (const f of policy.cpuid) cpuidByLeaf.set(f.leaf, [...(cpuidByLeaf.get(f.leaf) ?? []), f]);
+    const msrFieldsByIndex = new Map<number, MsrField[]>();
+    for (const f of policy.msrFields) msrFieldsByIndex.set(f.index, [...(msrFieldsByIndex.get(f.index) ?? []), f]);
+    for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
+    ix = { cpuidByLeaf, msrFieldsByIndex, msrRules: [...policy.msrs].sort((a, b) => a.index - b.index) };
+    indexes.set(policy, ix);
+  }
+  return ix;
+}
+
+/** Every field of one leaf (any subleaf, any register). */
+export function cpuidFieldsOfLeaf(policy: Policy, leaf: number): readonly CpuidField[] {
+  return indexOf(policy).cpuidByLeaf.get(leaf) ?? [];
+}
+
+/** The leaves the table knows, ascending. */
+export function cpuidLeavesOf(policy: Policy): number[] {
+  return [...indexOf(policy).cpuidByLeaf.keys()].sort((a, b) => a - b);
+}
+
+/** The fields covering (leaf, subleaf, register), by ascending bit. */
+export function cpuidFieldsFor(policy: Policy, leaf: number, subleaf: number, register: Register): CpuidField[] {
+  return cpuidFieldsOfLeaf(policy, leaf)
+    .filter((f) => f.register === register && subleaf >= f.subleaves.start && subleaf <= f.subleaves.end)
+    .sort((a, b) => a.lsb - b.lsb);
+}
+
+/** The fields of one feature MSR, by ascending bit; empty when the table does not know it. */
+export function msrFieldsFor(policy: Policy, index: number): readonly MsrField[] {
+  return indexOf(policy).msrFieldsByIndex.get(index) ?? [];
+}
+
+/** The feature MSRs the table has fields for, ascending. */
+export function featureMsrsOf(policy: Policy): number[] {
+  return [...indexOf(policy).msrFieldsByIndex.keys()].sort((a, b) => a - b);
+}
+
+/** The access rule for one MSR (a rule may cover a block), or undefined when the table does not know it. */
+export function msrRuleFor(policy: Policy, index: number): MsrRule | undefined {
+  return indexOf(policy).msrRules.find((r) => index >= r.index && index <= (r.last ?? r.index));
+}
+
+/** Every index a rule covers (blocks expanded). */
+export function msrRuleIndices(rule: MsrRule): number[] {
+  const out: number[] = [];
+  for (let i = rule.index; i <= (rule.last ?? rule.index); i++) out.push(i);
+  return out;
+}

@@ -1,0 +1,91 @@
+// Row builders for the policy tables: each table reads as data (bit, name, rule, why),
+// these helpers only fill in the leaf/register/MSR that every row of a block shares.
+import type { Register } from "../model/cpuid.ts";
+import type { Action, Compare, CpuidField, MsrField, MsrRule, SubleafRange } from "./types.ts";
+
+/** Every subleaf: the rule does not depend on ECX (non-indexed leaves, or the same rule for all). */
+export const ALL_SUBLEAVES: SubleafRange = { start: 0, end: 0xffffffff };
+
+export const INHERIT: Action = { kind: "inherit" };
+export const PASSTHROUGH: Action = { kind: "passthrough" };
+export const HIDE: Action = { kind: "static", value: 0 };
+export const FORCE_ON: Action = { kind: "static", value: 1 };
+
+/** A field without its location: what the rows of one register or MSR list. */
+export interface Row {
+  lsb: number;
+  msb: number;
+  name: string;
+  action: Action;
+  compare: Compare;
+  nested?: boolean;
+  why?: string;
+}
+
+type Bits = number | readonly [lsb: number, msb: number];
+const span = (b: Bits): [number, number] => (typeof b === "number" ? [b, b] : [b[0], b[1]]);
+
+/** A feature the source host's value decides, compared as a bit subset. */
+export function feature(bits: Bits, name: string, why?: string): Row {
+  const [lsb, msb] = span(bits);
+  return { lsb, msb, name, action: INHERIT, compare: "subset", ...(why ? { why } : {}) };
+}
+
+const NESTED_WHY = "nested virtualisation: inherited, dropped at apply time unless nested is requested";
+
+/** A VMX/SVM feature: inherited, dropped at apply time unless nested virtualisation is requested. */
+export function nested(bits: Bits, name: string, compare: Compare = "subset", why: string = NESTED_WHY): Row {
+  return { ...feature(bits, name, why), compare, nested: true };
+}
+
+/** Always 0 in every profile. Compared as a subset, so it never makes a host incompatible. */
+export function hidden(bits: Bits, name: string, why: string): Row {
+  const [lsb, msb] = span(bits);
+  return { lsb, msb, name, action: HIDE, compare: "subset", why };
+}
+
+/** Always `value` (x2APIC, hypervisor, bad-news bits). */
+export function forced(bits: Bits, name: string, value: number, compare: Compare, why: string): Row {
+  const [lsb, msb] = span(bits);
+  return { lsb, msb, name, action: { kind: "static", value }, compare, why };
+}
+
+/** Left to the host the VM runs on (topology, caches, sizes, brand). */
+export function passthrough(bits: Bits, name: string, compare: Compare = "none", why?: string): Row {
+  const [lsb, msb] = span(bits);
+  return { lsb, msb, name, action: PASSTHROUGH, compare, ...(why ? { why } : {}) };
+}
+
+/** A multi-bit value inherited from the source host and compared with `compare` (le, eq, none). */
+export function numeric(bits: Bits, name: string, compare: Compare, why?: string): Row {
+  const [lsb, msb] = span(bits);
+  return { lsb, msb, name, action: INHERIT, compare, ...(why ? { why } : {}) };
+}
+
+/** The rows of one CPUID register over a subleaf range (a number is that single subleaf). */
+export function cpuidRegister(leaf: number, subleaves: number | SubleafRange, register: Register, rows: readonly Row[]): CpuidField[] {
+  const range = typeof subleaves === "number" ? { start: subleaves, end: subleaves } : subleaves;
+  return rows.map((r) => ({ leaf, subleaves: range, register, ...r }));
+}
+
+/** The same rows for several registers (whole leaves passed through or hidden). */
+export function cpuidRegisters(leaf: number, subleaves: number | SubleafRange, registers: readonly Register[], row: Row): CpuidField[] {
+  return registers.flatMap((reg) => cpuidRegister(leaf, subleaves, reg, [{ ...row, name: `${row.name}_${reg}` }]));
+}
+
+export const ALL_REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
+
+/** The rows of one feature MSR (64-bit fields). */
+export function msrFields(index: number, rows: readonly Row[]): MsrField[] {
+  return rows.map((r) => ({ index, ...r }));
+}
+
+/** An MSR (or block) the guest may access. */
+export function permit(index: number, name: string, extra: Partial<MsrRule> = {}): MsrRule {
+  return { index, name, access: "permitted", ...extra };
+}
+
+/** An MSR (or block) the filter denies where the host knows it. */
+export function deny(index: number, name: string, why: string, extra: Partial<MsrRule> = {}): MsrRule {
+  return { index, name, access: "denied", why, ...extra };
+}
