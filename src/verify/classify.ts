@@ -1,0 +1,154 @@
+// Compares what the guest saw with the promise, bit field by bit field, and names every difference.
+import { REGISTERS, type CpuidEntry, type Register } from "../model/cpuid.ts";
+import { bitMask32, hex32, hex64 } from "../model/hex.ts";
+import type { HostCapture } from "../model/host.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { vendorOf } from "../model/vendor.ts";
+import type { Difference, DifferenceClass } from "./difference.ts";
+import { expectedMsr, resolveCpuid, type CpuidResolution, type ProbedConfig } from "./expect.ts";
+import { runtimeFieldsOf } from "./kvm-runtime.ts";
+import { cpuidBitSet, gateOf } from "./msr-gates.ts";
+import { cpuidBitsName, featureNameOf, msrNameOf } from "./names.ts";
+
+/** What the guest check reports (src/guest's GuestReport has this shape). */
+export interface GuestView {
+  cpuid: readonly { function: number; index: number; eax: number; ebx: number; ecx: number; edx: number }[];
+  msrs: readonly { index: number; outcome: "value" | "fault"; value: bigint; exit?: string }[];
+  /** KVM_GET_CPUID2 after the run: the table as KVM really holds it. */
+  kvmCpuid: readonly CpuidEntry[];
+}
+
+interface Unit {
+  lsb: number;
+  msb: number;
+  /** A named single-bit feature. */
+  feature: boolean;
+}
+
+/** Splits the differing bits of a register into named single bits and runs of unnamed bits. */
+function unitsOf(diff: number, leaf: number, subleaf: number, register: Register): Unit[] {
+  const units: Unit[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    if (((diff >>> bit) & 1) === 0) continue;
+    const named = featureNameOf(leaf, subleaf, register, bit) !== undefined;
+    const last = units[units.length - 1];
+    if (!named && last && !last.feature && last.msb === bit - 1) last.msb = bit;
+    else units.push({ lsb: bit, msb: bit, feature: named });
+  }
+  return units;
+}
+
+function field(value: number, lsb: number, msb: number): number {
+  return ((value >>> 0) & bitMask32(lsb, msb)) >>> lsb;
+}
+
+function outOfRangeExplanation(vendor: Vendor, res: CpuidResolution): string {
+  const rule =
+    vendor === "intel"
+      ? "Intel: a function above its class maximum returns the max basic leaf's entry for the requested subleaf"
+      : "AMD: a function above its class maximum returns zeros";
+  return `out-of-range CPUID did not follow the documented rule (${rule}; expected rule: ${res.rule})`;
+}
+
+function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): Difference[] {
+  const out: Difference[] = [];
+  for (const o of view.cpuid) {
+    const fn = o.function >>> 0, idx = o.index >>> 0;
+    const promised = resolveCpuid(config.cpuid, vendor, fn, idx);
+    const kvm = resolveCpuid(view.kvmCpuid, vendor, fn, idx).regs;
+    for (const reg of REGISTERS) {
+      const exp = promised.regs[reg] >>> 0, obs = o[reg] >>> 0;
+      let diff = (exp ^ obs) >>> 0;
+      if (diff === 0) continue;
+      const at = { leaf: fn, subleaf: idx, register: reg };
+      if (promised.source) {
+        for (const f of runtimeFieldsOf(promised.source.function, promised.source.index, reg)) {
+          const mask = bitMask32(f.lsb, f.msb);
+          if ((diff & mask) === 0) continue;
+          diff = (diff & ~mask) >>> 0;
+          out.push({
+            class: "kvm-runtime", name: f.name, ...at, bits: { lsb: f.lsb, msb: f.msb },
+            expected: hex32(field(exp, f.lsb, f.msb)), observed: hex32(field(obs, f.lsb, f.msb)),
+            explanation: `expected: ${f.reason}`,
+          });
+        }
+      }
+      for (const u of unitsOf(diff, fn, idx, reg)) {
+        const mask = bitMask32(u.lsb, u.msb);
+        const e = field(exp, u.lsb, u.msb), ob = field(obs, u.lsb, u.msb);
+        const rewritten = ((kvm[reg] ^ obs) & mask) === 0;
+        let cls: DifferenceClass, explanation: string;
+        if (rewritten) {
+          cls = "hypervisor-rewrite";
+          explanation = `KVM_GET_CPUID2 after the run shows ${hex32(ob)} too: the kernel's hypervisor module rewrote the CPUID table cpuprof set (${u.feature ? (ob ? "feature added" : "feature removed") : "field changed"}); the guest does not get the profile here`;
+        } else if (promised.rule !== "entry") {
+          cls = "out-of-range";
+          explanation = outOfRangeExplanation(vendor, promised);
+        } else if (u.feature) {
+          cls = ob ? "feature-exposed" : "feature-missing";
+          explanation = ob ? "the profile hides this feature but the guest sees it" : "the profile promises this feature but the guest does not see it";
+        } else {
+          cls = "field-mismatch";
+          explanation = "the field's value differs from the applied CPUID table";
+        }
+        out.push({
+          class: cls, name: cpuidBitsName(fn, idx, reg, u.lsb, u.msb), ...at, bits: { lsb: u.lsb, msb: u.msb },
+          expected: hex32(e), observed: hex32(ob), explanation,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "featureMsrs" | "msrIndexList">, view: GuestView): Difference[] {
+  const out: Difference[] = [];
+  for (const o of view.msrs) {
+    const msr = o.index >>> 0;
+    const exp = expectedMsr(config, host, msr);
+    const name = msrNameOf(msr);
+    const observed = o.outcome === "fault" ? "fault" : hex64(o.value);
+    const base = { name, msr };
+    const gate = gateOf(msr);
+    const gateIn = (table: readonly CpuidEntry[]) => gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
+    const gateNames = gate?.anyOf.map((b) => b.name).join(" or ") ?? "";
+    if (exp.kind === "fault" && o.outcome === "value") {
+      if (exp.why === "cpuid-gate" && gateIn(view.kvmCpuid)) {
+        out.push({ ...base, class: "hypervisor-rewrite", expected: "fault", observed,
+          explanation: `readable because the hypervisor added ${gateNames} to the CPUID table cpuprof set` });
+      } else {
+        out.push({ ...base, class: "msr-readable", expected: "fault", observed,
+          explanation: exp.why === "filter" ? "the MSR filter denies this MSR but the guest read it" : `KVM should refuse it without ${gateNames} in CPUID, but the guest read it` });
+      }
+    } else if (exp.kind !== "fault" && o.outcome === "fault") {
+      const expected = exp.kind === "value" ? hex64(exp.value) : "readable";
+      const via = o.exit ? ` (exit: ${o.exit})` : "";
+      if (gate && gateIn(config.cpuid) && !gateIn(view.kvmCpuid)) {
+        out.push({ ...base, class: "hypervisor-rewrite", expected, observed,
+          explanation: `faults because the hypervisor removed ${gateNames} from the CPUID table cpuprof set${via}` });
+      } else {
+        out.push({ ...base, class: "msr-fault", expected, observed,
+          explanation: `the profile permits this MSR but a guest RDMSR faulted${via}` });
+      }
+    } else if (exp.kind === "value" && o.outcome === "value" && BigInt.asUintN(64, o.value) !== exp.value) {
+      const diff = BigInt.asUintN(64, o.value) ^ exp.value;
+      const lsb = lowestBit(diff), msb = diff.toString(2).length - 1;
+      out.push({ ...base, class: "msr-value", bits: { lsb, msb }, expected: hex64(exp.value), observed,
+        explanation: "the guest read a value other than the one the profile sets" });
+    }
+  }
+  return out;
+}
+
+function lowestBit(v: bigint): number {
+  let n = 0;
+  while (((v >> BigInt(n)) & 1n) === 0n) n++;
+  return n;
+}
+
+/** Every difference between the guest's view and the promise of `config`, in probe order (CPUID, then MSRs). */
+export function classify(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, view: GuestView): Difference[] {
+  // KVM picks the out-of-range rule from the vendor string of the table it holds.
+  const vendor = vendorOf(config.cpuid) ?? host.vendor;
+  return [...classifyCpuid(config, vendor, view), ...classifyMsrs(config, host, view)];
+}

@@ -1,0 +1,139 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { REGISTERS, type CpuidEntry } from "../../src/model/cpuid.ts";
+import type { Vendor } from "../../src/model/vendor.ts";
+import { classify, type GuestView } from "../../src/verify/classify.ts";
+import { verdict } from "../../src/verify/difference.ts";
+import { expectedCpuid, expectedMsr, type ProbedConfig } from "../../src/verify/expect.ts";
+import { planProbe } from "../../src/verify/plan.ts";
+import { SAMPLE_PERMITTED, sampleConfig, sampleHost, sampleTable } from "./fixtures.ts";
+
+type Obs = GuestView["cpuid"][number];
+
+/** A guest that sees exactly the promise. */
+function perfectGuest(config: ProbedConfig, vendor: Vendor): { cpuid: Obs[]; msrs: { index: number; outcome: "value" | "fault"; value: bigint }[]; kvmCpuid: CpuidEntry[] } {
+  const host = sampleHost(vendor);
+  const plan = planProbe(config, host, SAMPLE_PERMITTED);
+  return {
+    cpuid: plan.cpuid.map((q) => ({ function: q.function, index: q.index, ...expectedCpuid(config.cpuid, vendor, q.function, q.index) })),
+    msrs: plan.msrs.map((index) => {
+      const e = expectedMsr(config, host, index);
+      return e.kind === "fault" ? { index, outcome: "fault" as const, value: 0n } : { index, outcome: "value" as const, value: e.kind === "value" ? e.value : 0x1234n };
+    }),
+    kvmCpuid: config.cpuid,
+  };
+}
+
+const setBit = (table: CpuidEntry[], fn: number, idx: number, reg: "eax" | "ebx" | "ecx" | "edx", bit: number, on: boolean) =>
+  table.map((e) => (e.function === fn && e.index === idx ? { ...e, [reg]: (on ? e[reg] | (1 << bit) : e[reg] & ~(1 << bit)) >>> 0 } : e));
+
+function flipObserved(view: ReturnType<typeof perfectGuest>, fn: number, idx: number, reg: "eax" | "ebx" | "ecx" | "edx", bit: number) {
+  return { ...view, cpuid: view.cpuid.map((o) => (o.function === fn && o.index === idx ? { ...o, [reg]: (o[reg] ^ (1 << bit)) >>> 0 } : o)) };
+}
+
+describe("classify", () => {
+  for (const vendor of ["intel", "amd"] as const) {
+    const config = sampleConfig(vendor);
+    const host = sampleHost(vendor);
+    const perfect = perfectGuest(config, vendor);
+
+    test(`${vendor}: a guest that sees exactly the promise gives no difference`, () => {
+      expect(classify(config, host, perfect)).toEqual([]);
+    });
+
+    test(`${vendor}: property: every single-bit change in any register of any probed leaf is found and classified`, () => {
+      fc.assert(
+        fc.property(fc.nat({ max: perfect.cpuid.length - 1 }), fc.constantFrom(...REGISTERS), fc.integer({ min: 0, max: 31 }), (i, reg, bit) => {
+          const q = perfect.cpuid[i]!;
+          const diffs = classify(config, host, flipObserved(perfect, q.function, q.index, reg, bit));
+          const hit = diffs.filter((d) => d.leaf === q.function && d.subleaf === q.index && d.register === reg && d.bits!.lsb <= bit && bit <= d.bits!.msb);
+          expect(hit.length).toBe(1);
+          expect(diffs.length).toBe(1);
+          expect(verdict(diffs, new Set())).toBe(hit[0]!.class === "kvm-runtime");
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    test(`${vendor}: property: every MSR outcome flip or value change is found`, () => {
+      fc.assert(
+        fc.property(fc.nat({ max: perfect.msrs.length - 1 }), fc.integer({ min: 0, max: 63 }), (i, bit) => {
+          const o = perfect.msrs[i]!;
+          const exp = expectedMsr(config, host, o.index);
+          const changed =
+            o.outcome === "fault" ? { ...o, outcome: "value" as const, value: 0n }
+            : exp.kind === "value" && bit % 2 === 0 ? { ...o, value: o.value ^ (1n << BigInt(bit)) }
+            : { ...o, outcome: "fault" as const };
+          const diffs = classify(config, host, { ...perfect, msrs: perfect.msrs.map((m, k) => (k === i ? changed : m)) });
+          expect(diffs.length).toBe(1);
+          expect(diffs[0]!.msr).toBe(o.index);
+          expect(["msr-readable", "msr-fault", "msr-value"]).toContain(diffs[0]!.class);
+          expect(verdict(diffs, new Set())).toBe(false);
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  const config = sampleConfig("amd");
+  const host = sampleHost("amd");
+  const perfect = perfectGuest(config, "amd");
+
+  test("a hidden feature the guest sees is feature-exposed, by its Linux name", () => {
+    const diffs = classify(config, host, flipObserved(perfect, 7, 0, "ebx", 16));
+    expect(diffs).toMatchObject([{ class: "feature-exposed", name: "avx512f", leaf: 7, subleaf: 0, register: "ebx", expected: "0x0", observed: "0x1" }]);
+  });
+
+  test("a promised feature the guest lacks is feature-missing", () => {
+    const diffs = classify(config, host, flipObserved(perfect, 1, 0, "ecx", 26));
+    expect(diffs).toMatchObject([{ class: "feature-missing", name: "xsave" }]);
+  });
+
+  test("OSXSAVE and the XSAVE size are KVM runtime adjustments: listed, and the check still passes", () => {
+    let view = flipObserved(perfect, 1, 0, "ecx", 27);
+    view = { ...view, cpuid: view.cpuid.map((o) => (o.function === 0xd && o.index === 0 ? { ...o, ebx: 0x988 } : o)) };
+    const diffs = classify(config, host, view);
+    expect(diffs.map((d) => [d.class, d.name])).toEqual([["kvm-runtime", "osxsave"], ["kvm-runtime", "xsave_size_xcr0"]]);
+    expect(verdict(diffs, new Set())).toBe(true);
+  });
+
+  test("a change KVM_GET_CPUID2 also shows is the hypervisor's rewrite (kvm_pvm: host-native avx, arch_capabilities dropped)", () => {
+    const rewritten = setBit(setBit(config.cpuid, 1, 0, "ecx", 28, true), 7, 0, "edx", 29, false);
+    let view = flipObserved(perfect, 1, 0, "ecx", 28);
+    view = flipObserved(view, 7, 0, "edx", 29);
+    view = { ...view, kvmCpuid: rewritten, msrs: view.msrs.map((m) => (m.index === 0x10a ? { ...m, outcome: "fault" as const, value: 0n } : m)) };
+    const diffs = classify(config, host, view);
+    expect(diffs.map((d) => [d.class, d.name])).toEqual([
+      ["hypervisor-rewrite", "avx"],
+      ["hypervisor-rewrite", "arch_capabilities"],
+      ["hypervisor-rewrite", "0x10a"],
+    ]);
+    expect(verdict(diffs, new Set())).toBe(false);
+    expect(verdict(diffs, new Set(["hypervisor-rewrite"]))).toBe(true);
+  });
+
+  test("a multi-bit field that differs is one field-mismatch", () => {
+    const view = { ...perfect, cpuid: perfect.cpuid.map((o) => (o.function === 1 ? { ...o, eax: (o.eax ^ 0x30) >>> 0 } : o)) };
+    expect(classify(config, host, view)).toMatchObject([{ class: "field-mismatch", bits: { lsb: 4, msb: 5 }, name: "0x1.0.eax[5:4]" }]);
+  });
+
+  test("out-of-range CPUID not as documented for the vendor is out-of-range", () => {
+    // AMD promises zeros past the max basic leaf; an Intel-style answer (the max basic leaf's data) is a finding
+    const intelStyle = expectedCpuid(sampleTable("intel"), "intel", 0xe, 0);
+    const view = { ...perfect, cpuid: perfect.cpuid.map((o) => (o.function === 0xe ? { ...o, ...intelStyle } : o)) };
+    const diffs = classify(config, host, view);
+    expect(diffs.length).toBeGreaterThan(0);
+    expect(new Set(diffs.map((d) => d.class))).toEqual(new Set(["out-of-range"]));
+  });
+
+  test("a denied MSR that reads is msr-readable; a set MSR with another value is msr-value", () => {
+    const view = {
+      ...perfect,
+      msrs: perfect.msrs.map((m) => (m.index === 0x4b564d00 ? { ...m, outcome: "value" as const } : m.index === 0x8b ? { ...m, value: 0x01000099n } : m)),
+    };
+    expect(classify(config, host, view)).toMatchObject([
+      { class: "msr-value", msr: 0x8b, expected: "0x1000065", observed: "0x1000099" },
+      { class: "msr-readable", msr: 0x4b564d00, expected: "fault" },
+    ]);
+  });
+});
