@@ -1,6 +1,7 @@
 // apply: profile + host capture -> what a VMM configures on one vCPU (CPUID table, feature-MSR values,
 // MSR filter) plus the compatibility report. Pure and deterministic; lookups are precomputed per
-// profile, policy and host (WeakMap caches), so inputs must not be mutated after a first call.
+// profile, policy and host (WeakMap caches), so inputs must not be mutated after a first call
+// (build a new Profile or HostCapture object instead).
 import { InputError } from "../errors.ts";
 import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/layout.ts";
 import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, sortCpuid, type CpuidEntry, type Register } from "../model/cpuid.ts";
@@ -156,14 +157,14 @@ function withinMaxLeaves(entries: readonly CpuidEntry[]): CpuidEntry[] {
   });
 }
 
-function guestCpuid(ctx: ApplyContext, profile: Profile, host: CompiledHost, options: Required<Pick<ApplyOptions, "vcpuId" | "vcpuCount" | "nested">>): CpuidEntry[] {
+/** The table before per-vCPU fields: adjusted, nested bits cleared, trimmed to the max leaves, checked against KVM's limit. */
+function baseCpuid(ctx: ApplyContext, profile: Profile, host: CompiledHost, nested: boolean): CpuidEntry[] {
   const compiled = compileProfile(profile);
-  const nested = nestedMasksOf(ctx.policy);
+  const nestedBits = nestedMasksOf(ctx.policy);
   const adjusted: CpuidEntry[] = [];
   for (const h of host.cpuid) {
     const e = adjustEntry(h, profile, compiled.cpuidByLeaf.get(h.function));
-    if (!options.nested) clearNested(e, nested.get(h.function));
-    setTopologyFields(e, profile.vendor, { vcpuId: options.vcpuId, vcpuCount: options.vcpuCount });
+    if (!nested) clearNested(e, nestedBits.get(h.function));
     adjusted.push(e);
   }
   const table = withinMaxLeaves(adjusted);
@@ -186,6 +187,52 @@ function guestFilter(profile: Profile, host: CompiledHost, options: ApplyOptions
   return buildMsrFilter(host.known, effectivePermittedMsrs(compileProfile(profile).permitted, options));
 }
 
+// ---- per (context, profile, host, options) cache ----
+// Everything but the per-vCPU fields depends only on these, so a VMM applying one profile to many vCPUs
+// pays for the adjustment, the filter and the report once. Callers get fresh copies, never the cached objects.
+
+interface Prepared {
+  cpuid: CpuidEntry[] | InputError;
+  msrs: VcpuMsr[];
+  filter: MsrFilter | null | InputError;
+  report: CompatReport;
+}
+
+const prepared = new WeakMap<ApplyContext, WeakMap<Profile, WeakMap<HostCapture, Map<string, Prepared>>>>();
+
+function attempt<T>(f: () => T): T | InputError {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputError) return e;
+    throw e;
+  }
+}
+
+function prepare(ctx: ApplyContext, profile: Profile, host: HostCapture, nested: boolean, options: ApplyOptions): Prepared {
+  let byProfile = prepared.get(ctx);
+  if (!byProfile) prepared.set(ctx, (byProfile = new WeakMap()));
+  let byHost = byProfile.get(profile);
+  if (!byHost) byProfile.set(profile, (byHost = new WeakMap()));
+  let byOptions = byHost.get(host);
+  if (!byOptions) byHost.set(host, (byOptions = new Map()));
+  const key = `${nested}/${options.hyperv ?? false}/${options.msrFilter ?? true}`;
+  let p = byOptions.get(key);
+  if (!p) {
+    const compiledHost = compileHost(host);
+    p = {
+      cpuid: attempt(() => baseCpuid(ctx, profile, compiledHost, nested)),
+      msrs: vcpuMsrs(host.featureMsrs, compileProfile(profile).msrs, profile.kind, nested),
+      filter: attempt(() => guestFilter(profile, compiledHost, options)),
+      report: ctx.check(profile, host, { nested }),
+    };
+    byOptions.set(key, p);
+  }
+  return p;
+}
+
+const copyFilter = (f: MsrFilter): MsrFilter => ({ flags: f.flags, ranges: f.ranges.map((r) => ({ ...r, bitmap: r.bitmap.slice() })) });
+
 // ---- entry points ----
 
 export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: HostCapture, options: ApplyOptions = {}): VcpuConfig {
@@ -193,12 +240,20 @@ export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: Host
   const vcpuCount = options.vcpuCount ?? 1;
   const nested = options.nested ?? false;
   checkTopology({ vcpuId, vcpuCount });
-  const compiledHost = compileHost(host);
+  const p = prepare(ctx, profile, host, nested, options);
+  if (p.cpuid instanceof InputError) throw p.cpuid;
+  if (p.filter instanceof InputError) throw p.filter;
+  const topology = { vcpuId, vcpuCount };
+  const cpuid = p.cpuid.map((e) => {
+    const copy = { ...e };
+    setTopologyFields(copy, profile.vendor, topology);
+    return copy;
+  });
   return {
-    cpuid: guestCpuid(ctx, profile, compiledHost, { vcpuId, vcpuCount, nested }),
-    msrs: vcpuMsrs(host.featureMsrs, compileProfile(profile).msrs, profile.kind, nested),
-    msrFilter: guestFilter(profile, compiledHost, options),
-    report: ctx.check(profile, host, { nested }),
+    cpuid,
+    msrs: p.msrs.map((m) => ({ ...m })),
+    msrFilter: p.filter && copyFilter(p.filter),
+    report: structuredClone(p.report),
   };
 }
 

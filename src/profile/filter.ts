@@ -47,6 +47,9 @@ export function knownMsrsOf(host: Pick<HostCapture, "featureMsrs" | "msrIndexLis
   return [...known].sort((a, b) => a - b);
 }
 
+/** KVM computes a range's end as a u32 (base + nmsrs), so a range holding the last index wraps and matches nothing. */
+export const UNFILTERABLE_MSR = 0xffffffff;
+
 /** The MSRs the filter must deny: known, not permitted, outside the x2APIC block (KVM never filters those). Sorted. */
 export function deniedMsrs(knownMsrs: readonly number[], permitted: readonly number[]): number[] {
   const allowed = new Set(permitted.map((m) => m >>> 0));
@@ -84,6 +87,8 @@ export function denialSpans(denied: readonly number[]): { first: number; last: n
  */
 export function buildMsrFilter(knownMsrs: readonly number[], permitted: readonly number[]): MsrFilter {
   const denied = deniedMsrs(knownMsrs, permitted);
+  if (denied[denied.length - 1] === UNFILTERABLE_MSR)
+    throw new InputError(`MSR filter: ${hex32(UNFILTERABLE_MSR)} cannot be denied (a KVM range ending at 2^32 wraps and matches nothing); permit it`);
   const spans = denialSpans(denied);
   if (spans.length > MSR_FILTER_MAX_RANGES) {
     throw new InputError(

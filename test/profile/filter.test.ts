@@ -62,7 +62,8 @@ describe("buildMsrFilter", () => {
       fc.property(msrSets, fc.array(msrIndex, { maxLength: 20 }), ({ known, permitted }, probes) => {
         const denied = expectedDenied(known, permitted);
         const needed = minimalRanges([...denied]);
-        if (needed > 16) {
+        // KVM's u32 end (base + nmsrs) wraps for a range holding 0xffffffff, so that MSR cannot be denied
+        if (needed > 16 || denied.has(0xffffffff)) {
           expect(() => buildMsrFilter(known, permitted)).toThrow(InputError);
           return;
         }
@@ -90,7 +91,8 @@ describe("buildMsrFilter", () => {
   test("is deterministic and independent of input order and duplicates", () => {
     fc.assert(
       fc.property(msrSets, ({ known, permitted }) => {
-        if (minimalRanges([...expectedDenied(known, permitted)]) > 16) return;
+        const denied = expectedDenied(known, permitted);
+        if (minimalRanges([...denied]) > 16 || denied.has(0xffffffff)) return;
         const a = encodeMsrFilter(buildMsrFilter(known, permitted));
         const b = encodeMsrFilter(buildMsrFilter([...known].reverse().concat(known), [...permitted].reverse()));
         expect(b).toEqual(a);
@@ -112,6 +114,13 @@ describe("buildMsrFilter", () => {
       [0x900, 1],
     ]);
     expect(filterDecision(f, 0x850, "read")).toBe("allow");
+  });
+
+  test("the last MSR index cannot be denied (KVM's range end would wrap) and says so; permitted it is fine", () => {
+    expect(() => buildMsrFilter([0x10, 0xffffffff], [])).toThrow(/0xffffffff cannot be denied/);
+    const f = buildMsrFilter([0x10, 0xfffffffe, 0xffffffff], [0xffffffff]);
+    expect(f.ranges.map((r) => [r.base, r.nmsrs])).toEqual([[0x10, 1], [0xfffffffe, 1]]);
+    expect(filterDecision(f, 0xfffffffe, "write")).toBe("deny");
   });
 
   test("a span longer than 0x3000 MSRs splits, and nothing denied means no ranges", () => {
