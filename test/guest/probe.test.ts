@@ -49,7 +49,10 @@ describe("runGuestProbe", () => {
   onDevice("a permitted MSR reads back the value set; a filter-denied one faults with a filter exit", () => {
     const cpuid = supported();
     const value = 0x0000_0000_0badc0den;
-    const denyUcode = { flags: MSR_FILTER_READ, base: UCODE_REV, nmsrs: 1, bitmap: new Uint8Array(8) };
+    // One range over TSC..UCODE_REV whose bitmap allows TSC (bit 0) and denies UCODE_REV.
+    const bitmap = new Uint8Array(16);
+    bitmap[0] = 1;
+    const denyUcode = { flags: MSR_FILTER_READ, base: TSC, nmsrs: UCODE_REV - TSC + 1, bitmap };
     const q = { cpuid: [], msrs: [UCODE_REV, TSC] };
     const open = runGuestProbe({ cpuid, msrs: [{ index: UCODE_REV, value }], filter: null }, q);
     expect(open.msrsSetDone).toBe(1);

@@ -87,6 +87,16 @@ describe("/dev/kvm", () => {
     vm.setMsrFilter({ flags: 0, ranges: [{ flags: 1, base: 0x10, nmsrs: 1, bitmap: new Uint8Array(8) }] });
   });
 
+  onDevice("SET_MSRS and GET_MSRS report how many entries were done, stopping at the first refusal", () => {
+    using kvm = Kvm.open();
+    using vm = kvm.createVm();
+    using vcpu = vm.createVcpu(0);
+    vcpu.setCpuid2(kvm.supportedCpuid());
+    expect(vcpu.setMsrs([{ index: 0x8b, value: 0x77n }, { index: 0x12345678, value: 1n }, { index: 0x8b, value: 0x99n }])).toBe(1);
+    expect(vcpu.getMsrs([0x8b, 0x12345678, 0x10]).map((m) => [m.index, m.value])).toEqual([[0x8b, 0x77n]]);
+    expect(vcpu.getCpuid2().find((e) => e.function === 0x40000000)).toBeDefined();
+  });
+
   onDevice("disposing twice is harmless and a disposed handle refuses use", () => {
     const kvm = Kvm.open();
     const vm = kvm.createVm();
