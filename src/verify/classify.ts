@@ -7,8 +7,8 @@ import { vendorOf } from "../model/vendor.ts";
 import type { Difference, DifferenceClass } from "./difference.ts";
 import { expectedMsr, resolveCpuid, type CpuidResolution, type ProbedConfig } from "./expect.ts";
 import { runtimeFieldsOf } from "./kvm-runtime.ts";
-import { cpuidBitSet, gateOf } from "./msr-gates.ts";
-import { cpuidBitsName, featureNameOf, msrNameOf } from "./names.ts";
+import { cpuidBitSet, gateBitNames, gateOf } from "./msr-gates.ts";
+import { cpuidBitsName, fieldAt, isNamedFeatureBit, msrNameOf } from "./names.ts";
 
 /** What the guest check reports (src/guest's GuestReport has this shape). */
 export interface GuestView {
@@ -23,19 +23,30 @@ interface Unit {
   msb: number;
   /** A named single-bit feature. */
   feature: boolean;
+  /** A whole field from the catalogue (never extended by neighbouring bits). */
+  catalogued?: boolean;
 }
 
-/** Splits the differing bits of a register into named single bits and runs of unnamed bits. */
+/**
+ * Splits the differing bits of a register into reportable units: named single-bit features, catalogued
+ * multi-bit fields (whole), and runs of adjacent bits the catalogue does not know.
+ */
 function unitsOf(diff: number, leaf: number, subleaf: number, register: Register): Unit[] {
   const units: Unit[] = [];
   for (let bit = 0; bit < 32; bit++) {
     if (((diff >>> bit) & 1) === 0) continue;
-    const named = featureNameOf(leaf, subleaf, register, bit) !== undefined;
     const last = units[units.length - 1];
-    if (!named && last && !last.feature && last.msb === bit - 1) last.msb = bit;
-    else units.push({ lsb: bit, msb: bit, feature: named });
+    if (isNamedFeatureBit(leaf, subleaf, register, bit)) {
+      units.push({ lsb: bit, msb: bit, feature: true });
+      continue;
+    }
+    const f = fieldAt(leaf, subleaf, register, bit);
+    if (f) {
+      if (!(last && last.lsb === f.lsb && last.msb === f.msb)) units.push({ lsb: f.lsb, msb: f.msb, feature: false });
+    } else if (last && !last.feature && !last.catalogued && last.msb === bit - 1) last.msb = bit;
+    else units.push({ lsb: bit, msb: bit, feature: false, catalogued: false });
   }
-  return units;
+  return units.map((u) => (u.catalogued === undefined ? { ...u, catalogued: !u.feature } : u));
 }
 
 function field(value: number, lsb: number, msb: number): number {
@@ -111,7 +122,7 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "featureMsrs
     const base = { name, msr };
     const gate = gateOf(msr);
     const gateIn = (table: readonly CpuidEntry[]) => gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
-    const gateNames = gate?.anyOf.map((b) => b.name).join(" or ") ?? "";
+    const gateNames = gate ? gateBitNames(gate) : "";
     if (exp.kind === "fault" && o.outcome === "value") {
       if (exp.why === "cpuid-gate" && gateIn(view.kvmCpuid)) {
         out.push({ ...base, class: "hypervisor-rewrite", expected: "fault", observed,

@@ -1,6 +1,8 @@
 // The one table of MSRs whose guest access KVM gates on a guest CPUID bit (guest_cpu_cap_has checks in
 // x86.c, vmx.c, svm.c): without any of the listed bits, a guest RDMSR takes #GP whatever the filter says.
-import { type CpuidEntry, type Register } from "../model/cpuid.ts";
+// Names come from the catalogue.
+import { cpuidBitName } from "../catalogue/index.ts";
+import type { CpuidEntry, Register } from "../model/cpuid.ts";
 import { findCpuid } from "../model/cpuid.ts";
 
 export interface CpuidBit {
@@ -8,35 +10,36 @@ export interface CpuidBit {
   subleaf: number;
   register: Register;
   bit: number;
-  name: string;
 }
 
 export interface MsrGate {
   index: number;
-  name: string;
   /** Any one of these bits opens the MSR. */
   anyOf: readonly CpuidBit[];
 }
 
 export const MSR_CPUID_GATES: readonly MsrGate[] = [
-  { index: 0x10a, name: "IA32_ARCH_CAPABILITIES", anyOf: [{ leaf: 0x7, subleaf: 0, register: "edx", bit: 29, name: "arch_capabilities" }] },
-  { index: 0x345, name: "IA32_PERF_CAPABILITIES", anyOf: [{ leaf: 0x1, subleaf: 0, register: "ecx", bit: 15, name: "pdcm" }] },
-  { index: 0x3b, name: "IA32_TSC_ADJUST", anyOf: [{ leaf: 0x7, subleaf: 0, register: "ebx", bit: 1, name: "tsc_adjust" }] },
+  { index: 0x10a, anyOf: [{ leaf: 0x7, subleaf: 0, register: "edx", bit: 29 }] },
+  { index: 0x345, anyOf: [{ leaf: 0x1, subleaf: 0, register: "ecx", bit: 15 }] },
+  { index: 0x3b, anyOf: [{ leaf: 0x7, subleaf: 0, register: "ebx", bit: 1 }] },
   {
     index: 0x48,
-    name: "IA32_SPEC_CTRL",
     anyOf: [
-      { leaf: 0x7, subleaf: 0, register: "edx", bit: 26, name: "spec_ctrl" },
-      { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 14, name: "amd_ibrs" },
-      { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 15, name: "amd_stibp" },
-      { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 24, name: "amd_ssbd" },
+      { leaf: 0x7, subleaf: 0, register: "edx", bit: 26 },
+      { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 14 },
+      { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 15 },
+      { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 24 },
     ],
   },
-  { index: 0xc001011f, name: "MSR_AMD64_VIRT_SPEC_CTRL", anyOf: [{ leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 25, name: "virt_ssbd" }] },
+  { index: 0xc001011f, anyOf: [{ leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 25 }] },
 ];
 
 export function gateOf(msr: number): MsrGate | undefined {
   return MSR_CPUID_GATES.find((g) => g.index === msr >>> 0);
+}
+
+export function gateBitNames(gate: MsrGate): string {
+  return gate.anyOf.map((b) => cpuidBitName(b.leaf, b.subleaf, b.register, b.bit)).join(" or ");
 }
 
 export function cpuidBitSet(table: readonly CpuidEntry[], b: CpuidBit): boolean {

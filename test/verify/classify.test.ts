@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { REGISTERS, type CpuidEntry } from "../../src/model/cpuid.ts";
 import type { Vendor } from "../../src/model/vendor.ts";
+import { msrName } from "../../src/catalogue/index.ts";
 import { classify, type GuestView } from "../../src/verify/classify.ts";
 import { verdict } from "../../src/verify/difference.ts";
 import { expectedCpuid, expectedMsr, type ProbedConfig } from "../../src/verify/expect.ts";
@@ -106,15 +107,21 @@ describe("classify", () => {
     expect(diffs.map((d) => [d.class, d.name])).toEqual([
       ["hypervisor-rewrite", "avx"],
       ["hypervisor-rewrite", "arch_capabilities"],
-      ["hypervisor-rewrite", "0x10a"],
+      ["hypervisor-rewrite", msrName(0x10a)],
     ]);
     expect(verdict(diffs, new Set())).toBe(false);
     expect(verdict(diffs, new Set(["hypervisor-rewrite"]))).toBe(true);
   });
 
-  test("a multi-bit field that differs is one field-mismatch", () => {
+  test("a multi-bit field that differs is one field-mismatch, named by the catalogue", () => {
     const view = { ...perfect, cpuid: perfect.cpuid.map((o) => (o.function === 1 ? { ...o, eax: (o.eax ^ 0x30) >>> 0 } : o)) };
-    expect(classify(config, host, view)).toMatchObject([{ class: "field-mismatch", bits: { lsb: 4, msb: 5 }, name: "0x1.0.eax[5:4]" }]);
+    expect(classify(config, host, view)).toMatchObject([{ class: "field-mismatch", bits: { lsb: 4, msb: 7 }, name: "model", expected: "0x1", observed: "0x2" }]);
+  });
+
+  test("adjacent bits the catalogue does not know form one field-mismatch with their location", () => {
+    // 0x80000008 ECX[11:8] is not a catalogued field or feature
+    const view = { ...perfect, cpuid: perfect.cpuid.map((o) => (o.function === 0x80000008 ? { ...o, ecx: (o.ecx ^ 0x300) >>> 0 } : o)) };
+    expect(classify(config, host, view)).toMatchObject([{ class: "field-mismatch", bits: { lsb: 8, msb: 9 }, name: "0x80000008.0.ecx[9:8]" }]);
   });
 
   test("out-of-range CPUID not as documented for the vendor is out-of-range", () => {
