@@ -16,6 +16,8 @@ export interface GuestView {
   msrs: readonly { index: number; outcome: "value" | "fault"; value: bigint; exit?: string }[];
   /** KVM_GET_CPUID2 after the run: the table as KVM really holds it. */
   kvmCpuid: readonly CpuidEntry[];
+  /** How many of config.msrs KVM_SET_MSRS accepted (it stops at the first refusal); all when absent. */
+  msrsSetDone?: number;
 }
 
 interface Unit {
@@ -157,9 +159,29 @@ function lowestBit(v: bigint): number {
   return n;
 }
 
+/** The feature-MSR value KVM_SET_MSRS refused, if any: the promise could not even be installed. */
+function refusedMsr(config: ProbedConfig, view: GuestView): Difference[] {
+  const done = view.msrsSetDone ?? config.msrs.length;
+  const refused = config.msrs[done];
+  if (refused === undefined) return [];
+  const gate = gateOf(refused.index);
+  const rewritten = gate !== undefined && gate.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
+  const unset = config.msrs.length - done - 1;
+  const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
+  return [{
+    class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrNameOf(refused.index), msr: refused.index,
+    expected: hex64(refused.value), observed: "refused",
+    explanation: rewritten
+      ? `KVM_SET_MSRS refused the value because the hypervisor removed ${gateBitNames(gate!)} from the CPUID table cpuprof set${tail}`
+      : `KVM_SET_MSRS refused the value the profile sets${tail}`,
+  }];
+}
+
 /** Every difference between the guest's view and the promise of `config`, in probe order (CPUID, then MSRs). */
 export function classify(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, view: GuestView): Difference[] {
   // KVM picks the out-of-range rule from the vendor string of the table it holds.
   const vendor = vendorOf(config.cpuid) ?? host.vendor;
-  return [...classifyCpuid(config, vendor, view), ...classifyMsrs(config, host, view)];
+  // MSR values KVM refused to set are reported once, then only promised as readable.
+  const installed = { ...config, msrs: config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length) };
+  return [...classifyCpuid(config, vendor, view), ...refusedMsr(config, view), ...classifyMsrs(installed, host, view)];
 }

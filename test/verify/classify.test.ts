@@ -144,3 +144,24 @@ describe("classify", () => {
     ]);
   });
 });
+
+describe("classify: feature-MSR values KVM refused to set", () => {
+  const config = sampleConfig("amd");
+  const host = sampleHost("amd");
+  const perfect = perfectGuest(config, "amd");
+  const at = config.msrs.findIndex((m) => m.index === 0x10a);
+
+  test("a refusal caused by the hypervisor dropping arch_capabilities is its rewrite, reported once", () => {
+    const kvmCpuid = setBit(config.cpuid, 7, 0, "edx", 29, false);
+    const view = { ...flipObserved(perfect, 7, 0, "edx", 29), kvmCpuid, msrsSetDone: at,
+      msrs: perfect.msrs.map((m) => (m.index === 0x10a ? { ...m, outcome: "fault" as const, value: 0n } : m)) };
+    const diffs = classify(config, host, view).filter((d) => d.msr === 0x10a);
+    expect(diffs).toMatchObject([{ class: "hypervisor-rewrite", observed: "refused" }, { class: "hypervisor-rewrite", observed: "fault" }]);
+  });
+
+  test("a refusal with the CPUID gate intact is an msr-value failure", () => {
+    const diffs = classify(config, host, { ...perfect, msrsSetDone: at });
+    expect(diffs).toMatchObject([{ class: "msr-value", msr: 0x10a, observed: "refused" }]);
+    expect(verdict(diffs, new Set())).toBe(false);
+  });
+});
