@@ -1,0 +1,167 @@
+// Per-register combination rules for a baseline, precomputed once from the policy table so that
+// folding a thousand hosts is a few integer operations per register, with no per-bit work.
+import { bitMask32, bitMask64 } from "../model/hex.ts";
+import type { Compare } from "../policy/types.ts";
+
+/** A multi-bit numeric field: bits lsb..msb, `width` its unshifted mask. */
+export interface NumericSlot<T> {
+  name: string;
+  lsb: number;
+  width: T;
+}
+
+/** How the bits of one register (or one MSR) combine over hosts. */
+export interface CombineRule<T> {
+  /** subset fields, and bits no field names (unknown bits are kept only where every host has them): AND. */
+  andMask: T;
+  /** superset fields (bad-news bits, inverted PMU availability): OR. */
+  orMask: T;
+  /** none fields (identity, topology): taken from one representative host. */
+  keepMask: T;
+  /** le fields: the minimum over hosts. */
+  le: NumericSlot<T>[];
+  /** eq fields: every host must agree. */
+  eq: NumericSlot<T>[];
+}
+
+interface FieldLike {
+  lsb: number;
+  msb: number;
+  name: string;
+  compare: Compare;
+}
+
+/** Builds the rule; a bit claimed by two fields follows the first, so masks never overlap. */
+function buildRule<T>(fields: readonly FieldLike[], ops: {
+  zero: T;
+  all: T;
+  mask: (lsb: number, msb: number) => T;
+  and: (a: T, b: T) => T;
+  or: (a: T, b: T) => T;
+  not: (a: T) => T;
+  shiftDown: (a: T, lsb: number) => T;
+  isZero: (a: T) => boolean;
+}): CombineRule<T> {
+  let claimed = ops.zero;
+  const rule: CombineRule<T> = { andMask: ops.zero, orMask: ops.zero, keepMask: ops.zero, le: [], eq: [] };
+  for (const f of fields) {
+    const bits = ops.and(ops.mask(f.lsb, f.msb), ops.not(claimed));
+    if (ops.isZero(bits)) continue;
+    claimed = ops.or(claimed, bits);
+    const slot = { name: f.name, lsb: f.lsb, width: ops.shiftDown(bits, f.lsb) };
+    switch (f.compare) {
+      case "subset":
+        rule.andMask = ops.or(rule.andMask, bits);
+        break;
+      case "superset":
+        rule.orMask = ops.or(rule.orMask, bits);
+        break;
+      case "none":
+        rule.keepMask = ops.or(rule.keepMask, bits);
+        break;
+      case "le":
+        rule.le.push(slot);
+        break;
+      case "eq":
+        rule.eq.push(slot);
+        break;
+    }
+  }
+  rule.andMask = ops.or(rule.andMask, ops.and(ops.all, ops.not(claimed)));
+  return rule;
+}
+
+export function cpuidRule(fields: readonly FieldLike[]): CombineRule<number> {
+  return buildRule<number>(fields, {
+    zero: 0,
+    all: 0xffffffff,
+    mask: bitMask32,
+    and: (a, b) => (a & b) >>> 0,
+    or: (a, b) => (a | b) >>> 0,
+    not: (a) => ~a >>> 0,
+    shiftDown: (a, lsb) => a >>> lsb,
+    isZero: (a) => a === 0,
+  });
+}
+
+const ALL64 = 0xffff_ffff_ffff_ffffn;
+
+export function msrRule(fields: readonly FieldLike[]): CombineRule<bigint> {
+  return buildRule<bigint>(fields, {
+    zero: 0n,
+    all: ALL64,
+    mask: bitMask64,
+    and: (a, b) => a & b,
+    or: (a, b) => a | b,
+    not: (a) => ~a & ALL64,
+    shiftDown: (a, lsb) => a >> BigInt(lsb),
+    isZero: (a) => a === 0n,
+  });
+}
+
+/** An eq field on which the hosts do not agree: the distinct values with the positions of the hosts holding each. */
+export interface Disagreement<T> {
+  name: string;
+  values: { value: T; hosts: number[] }[];
+}
+
+function disagreement<T>(slot: NumericSlot<T>, fieldOf: (i: number) => T, count: number): Disagreement<T> {
+  const byValue = new Map<T, number[]>();
+  for (let i = 0; i < count; i++) {
+    const v = fieldOf(i);
+    const list = byValue.get(v);
+    if (list) list.push(i);
+    else byValue.set(v, [i]);
+  }
+  const values = [...byValue].map(([value, hosts]) => ({ value, hosts })).sort((a, b) => (a.value < b.value ? -1 : 1));
+  return { name: slot.name, values };
+}
+
+/** The meet of 32-bit register values under `rule`; `rep` is the representative host's position. */
+export function foldRegister(rule: CombineRule<number>, values: readonly number[], rep: number): number | Disagreement<number> {
+  let and = 0xffffffff, or = 0;
+  for (const v of values) {
+    and &= v;
+    or |= v;
+  }
+  let out = ((and & rule.andMask) | (or & rule.orMask) | (values[rep]! & rule.keepMask)) >>> 0;
+  for (const slot of rule.le) {
+    let min = slot.width;
+    for (const v of values) min = Math.min(min, (v >>> slot.lsb) & slot.width);
+    out = (out | (min << slot.lsb)) >>> 0;
+  }
+  for (const slot of rule.eq) {
+    const fieldOf = (i: number) => ((values[i]! >>> slot.lsb) & slot.width) >>> 0;
+    const first = fieldOf(0);
+    for (let i = 1; i < values.length; i++) if (fieldOf(i) !== first) return disagreement(slot, fieldOf, values.length);
+    out = (out | (first << slot.lsb)) >>> 0;
+  }
+  return out;
+}
+
+/** The meet of 64-bit MSR values under `rule`. */
+export function foldMsr(rule: CombineRule<bigint>, values: readonly bigint[], rep: number): bigint | Disagreement<bigint> {
+  let and = ALL64, or = 0n;
+  for (const v of values) {
+    and &= v;
+    or |= v;
+  }
+  let out = (and & rule.andMask) | (or & rule.orMask) | (values[rep]! & rule.keepMask);
+  for (const slot of rule.le) {
+    const shift = BigInt(slot.lsb);
+    let min = slot.width;
+    for (const v of values) {
+      const f = (v >> shift) & slot.width;
+      if (f < min) min = f;
+    }
+    out |= min << shift;
+  }
+  for (const slot of rule.eq) {
+    const shift = BigInt(slot.lsb);
+    const fieldOf = (i: number) => (values[i]! >> shift) & slot.width;
+    const first = fieldOf(0);
+    for (let i = 1; i < values.length; i++) if (fieldOf(i) !== first) return disagreement(slot, fieldOf, values.length);
+    out |= first << shift;
+  }
+  return out;
+}
