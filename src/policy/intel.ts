@@ -80,12 +80,10 @@ const INTEL_MSR_FIELDS: readonly MsrField[] = [
 ];
 
 const INTEL_MSRS: readonly MsrRule[] = [
-  permit(0x34, "smi_count"),
   permit(0x3a, "feature_control"),
   permit(0xe1, "umwait_control"),
   deny(0x122, "tsx_ctrl", WHY.tsxCtrl),
   permit(0x1c4, "xfd", { last: 0x1c5, why: "AMX extended feature disable (XFD, XFD_ERR)" }),
-  permit(0x1fc, "power_ctl", { why: "KVM emulates it as plain storage; Linux writes it at boot" }),
   permit(0x480, "vmx_capabilities", { last: 0x491, feature: true, nested: true, why: WHY.nested }),
 ];
 

@@ -1,0 +1,272 @@
+// Generating a profile from one host capture by the vendor's policy table (Cloud Hypervisor's
+// generation tool): inherit → replacements = host bits, mask 0; passthrough → mask 1;
+// static v → replacements v, mask 0. Anything the table does not know stays hidden.
+import { InputError } from "../errors.ts";
+import { REGISTERS, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
+import { bitMask32, bitMask64, hex32, hex64 } from "../model/hex.ts";
+import type { HostCapture } from "../model/host.ts";
+import type { CpuidAdjustment, MsrAdjustment, Profile, SourceHost } from "../model/profile.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { cpuidFieldsFor, cpuidFieldsOfLeaf, msrFieldsFor, msrRuleFor, msrRuleIndices, policyFor } from "../policy/index.ts";
+import type { CpuidField, MsrField, Policy } from "../policy/types.ts";
+import { TOOL_VERSION } from "../version.ts";
+
+export interface GenerateOptions {
+  name: string;
+  description?: string;
+  version?: number;
+  /** Refuse (InputError) instead of hiding what the table does not know. */
+  strict?: boolean;
+}
+
+export interface UnknownItem {
+  kind: "leaf" | "bits" | "msr";
+  leaf?: number;
+  subleaf?: number;
+  register?: string;
+  bits?: number;
+  msr?: number;
+  text: string;
+}
+
+export interface GenerateSummary {
+  /** Features the host has that the profile keeps (or forces on). */
+  kept: string[];
+  /** Features the host has that the profile hides. */
+  hidden: string[];
+  /** Every feature the host has that the table names. */
+  host: string[];
+}
+
+export interface GenerateResult {
+  profile: Profile;
+  unknown: UnknownItem[];
+  summary: GenerateSummary;
+}
+
+const fieldMask32 = (f: { lsb: number; msb: number }) => bitMask32(f.lsb, f.msb);
+const fieldMask64 = (f: { lsb: number; msb: number }) => bitMask64(f.lsb, f.msb);
+
+/** replacements/mask of one CPUID register from its fields and the host's value. */
+export function cpuidAdjustmentBits(fields: readonly CpuidField[], hostValue: number): { replacements: number; mask: number } {
+  let replacements = 0;
+  let mask = 0;
+  for (const f of fields) {
+    const m = fieldMask32(f);
+    if (f.action.kind === "inherit") replacements |= hostValue & m;
+    else if (f.action.kind === "passthrough") mask |= m;
+    else replacements |= (f.action.value * 2 ** f.lsb) & m;
+  }
+  return { replacements: replacements >>> 0, mask: mask >>> 0 };
+}
+
+/** replacements/mask of one feature MSR from its fields and the host's value. */
+export function msrAdjustmentBits(fields: readonly MsrField[], hostValue: bigint): { replacements: bigint; mask: bigint } {
+  let replacements = 0n;
+  let mask = 0n;
+  for (const f of fields) {
+    const m = fieldMask64(f);
+    if (f.action.kind === "inherit") replacements |= hostValue & m;
+    else if (f.action.kind === "passthrough") mask |= m;
+    else replacements |= (BigInt(f.action.value) << BigInt(f.lsb)) & m;
+  }
+  return { replacements, mask };
+}
+
+/** Elementary subleaf segments over which the same fields apply. */
+function segments(fields: readonly CpuidField[]): { start: number; end: number; fields: CpuidField[] }[] {
+  const cuts = new Set<number>();
+  for (const f of fields) {
+    cuts.add(f.subleaves.start);
+    if (f.subleaves.end < 0xffffffff) cuts.add(f.subleaves.end + 1);
+  }
+  const points = [...cuts].sort((a, b) => a - b);
+  const out: { start: number; end: number; fields: CpuidField[] }[] = [];
+  points.forEach((start, i) => {
+    const end = i + 1 < points.length ? points[i + 1]! - 1 : 0xffffffff;
+    const inside = fields.filter((f) => f.subleaves.start <= start && start <= f.subleaves.end);
+    if (inside.length > 0) out.push({ start, end, fields: inside });
+  });
+  return out;
+}
+
+function cpuidAdjustments(policy: Policy, leaf: number, entries: readonly CpuidEntry[]): CpuidAdjustment[] {
+  const out: CpuidAdjustment[] = [];
+  for (const register of REGISTERS) {
+    const fields = cpuidFieldsOfLeaf(policy, leaf).filter((f) => f.register === register);
+    for (const seg of segments(fields)) {
+      const inSegment = entries.filter((e) => e.index >= seg.start && e.index <= seg.end);
+      if (inSegment.length === 0 && isIndexedLeaf(leaf)) continue;
+      const dependsOnHost = seg.fields.some((f) => f.action.kind === "inherit");
+      if (!dependsOnHost || !isIndexedLeaf(leaf)) {
+        // Non-indexed leaves have one entry (subleaf 0) that answers every subleaf.
+        const hostValue = (entries.find((e) => e.index === 0) ?? entries[0])?.[register] ?? 0;
+        out.push({ leaf, subleaf: { start: seg.start, end: seg.end }, register, ...cpuidAdjustmentBits(seg.fields, hostValue) });
+      } else {
+        for (const e of inSegment)
+          out.push({ leaf, subleaf: { start: e.index, end: e.index }, register, ...cpuidAdjustmentBits(seg.fields, e[register]) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Adjacent subleaf ranges of the same (leaf, register) with identical values become one range. */
+export function mergeAdjacent(adjustments: readonly CpuidAdjustment[]): CpuidAdjustment[] {
+  const sorted = [...adjustments].sort(
+    (a, b) => a.leaf - b.leaf || a.register.localeCompare(b.register) || a.subleaf.start - b.subleaf.start,
+  );
+  const out: CpuidAdjustment[] = [];
+  for (const a of sorted) {
+    const prev = out[out.length - 1];
+    if (
+      prev &&
+      prev.leaf === a.leaf &&
+      prev.register === a.register &&
+      prev.subleaf.end + 1 === a.subleaf.start &&
+      prev.replacements === a.replacements &&
+      prev.mask === a.mask
+    )
+      out[out.length - 1] = { ...prev, subleaf: { start: prev.subleaf.start, end: a.subleaf.end } };
+    else out.push({ ...a, subleaf: { ...a.subleaf } });
+  }
+  return out;
+}
+
+function unknownCpuid(policy: Policy, host: HostCapture): UnknownItem[] {
+  const out: UnknownItem[] = [];
+  for (const e of host.cpuid) {
+    const known = cpuidFieldsOfLeaf(policy, e.function).length > 0;
+    if (!known) {
+      if (REGISTERS.some((r) => e[r] !== 0))
+        out.push({ kind: "leaf", leaf: e.function, subleaf: e.index, text: `leaf ${hex32(e.function)} subleaf ${hex32(e.index)}: not in the ${policy.vendor} policy, hidden` });
+      continue;
+    }
+    for (const register of REGISTERS) {
+      const covered = cpuidFieldsFor(policy, e.function, e.index, register).reduce((m, f) => m | fieldMask32(f), 0);
+      const bits = (e[register] & ~covered) >>> 0;
+      if (bits !== 0)
+        out.push({
+          kind: "bits",
+          leaf: e.function,
+          subleaf: e.index,
+          register,
+          bits,
+          text: `leaf ${hex32(e.function)} subleaf ${hex32(e.index)} ${register.toUpperCase()} bits ${hex32(bits)}: not in the ${policy.vendor} policy, hidden`,
+        });
+    }
+  }
+  return out;
+}
+
+function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[]): MsrAdjustment[] {
+  const out: MsrAdjustment[] = [];
+  for (const m of host.featureMsrs) {
+    const fields = msrFieldsFor(policy, m.index);
+    if (fields.length === 0) {
+      unknown.push({ kind: "msr", msr: m.index, text: `feature MSR ${hex32(m.index)}: not in the ${policy.vendor} policy, hidden` });
+      continue;
+    }
+    const covered = fields.reduce((acc, f) => acc | fieldMask64(f), 0n);
+    const stray = m.value & ~covered;
+    if (stray !== 0n)
+      unknown.push({ kind: "bits", msr: m.index, text: `feature MSR ${hex32(m.index)} bits ${hex64(stray)}: not in the ${policy.vendor} policy, hidden` });
+    const bits = msrAdjustmentBits(fields, m.value);
+    // An all-zero adjustment is what "no adjustment" already means (hidden): leave it out.
+    if (bits.replacements !== 0n || bits.mask !== 0n) out.push({ index: m.index, ...bits });
+  }
+  return out;
+}
+
+/**
+ * The MSRs the guest may access: the policy's permitted MSRs that the host knows
+ * (KVM_GET_MSR_INDEX_LIST ∪ feature MSRs), plus the ones KVM emulates without listing them
+ * (MTRRs, APIC base, EFER, MCE banks...): the filter can only deny MSRs the host lists, but
+ * naming the implicit ones keeps the permitted list a complete statement of what the guest uses.
+ */
+export function permittedMsrsFor(policy: Policy, host: HostCapture, unknown: UnknownItem[]): number[] {
+  const known = new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
+  const out = new Set<number>();
+  for (const rule of policy.msrs) {
+    if (rule.access !== "permitted") continue;
+    for (const i of msrRuleIndices(rule)) if (rule.implicit || known.has(i)) out.add(i);
+  }
+  for (const i of [...known].sort((a, b) => a - b))
+    if (!msrRuleFor(policy, i) && !host.featureMsrs.some((m) => m.index === i))
+      unknown.push({ kind: "msr", msr: i, text: `MSR ${hex32(i)}: not in the ${policy.vendor} policy, denied` });
+  return [...out].sort((a, b) => a - b);
+}
+
+function sourceHostOf(host: HostCapture): SourceHost {
+  const signature = `family ${hex32(host.family)} model ${hex32(host.model)} stepping ${hex32(host.stepping)}`;
+  return { model: host.brand ? `${host.brand} (${signature})` : `${host.vendorString} ${signature}`, microcode: host.microcode, kernel: host.kernel };
+}
+
+function summaryOf(policy: Policy, host: HostCapture, profile: Profile): GenerateSummary {
+  const kept: string[] = [], hidden: string[] = [], hostHas: string[] = [];
+  const classify = (name: string, inHost: boolean, inProfile: boolean) => {
+    if (inHost && !hostHas.includes(name)) hostHas.push(name);
+    if (inProfile && !kept.includes(name)) kept.push(name);
+    else if (inHost && !inProfile && !hidden.includes(name)) hidden.push(name);
+  };
+  for (const f of policy.cpuid) {
+    if (f.lsb !== f.msb || f.action.kind === "passthrough" || (f.compare !== "subset" && f.compare !== "superset" && f.compare !== "none")) continue;
+    const entry = host.cpuid.find((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
+    const inHost = entry !== undefined && ((entry[f.register] >>> f.lsb) & 1) === 1;
+    const adj = profile.cpuid.find((a) => a.leaf === f.leaf && a.register === f.register && a.subleaf.start <= (entry?.index ?? f.subleaves.start) && (entry?.index ?? f.subleaves.start) <= a.subleaf.end);
+    classify(f.name, inHost, adj !== undefined && ((adj.replacements >>> f.lsb) & 1) === 1);
+  }
+  for (const f of policy.msrFields) {
+    if (f.lsb !== f.msb) continue;
+    const m = host.featureMsrs.find((x) => x.index === f.index);
+    const adj = profile.msrs.find((x) => x.index === f.index);
+    classify(f.name, m !== undefined && ((m.value >> BigInt(f.lsb)) & 1n) === 1n, adj !== undefined && ((adj.replacements >> BigInt(f.lsb)) & 1n) === 1n);
+  }
+  return { kept, hidden, host: hostHas };
+}
+
+export function generateProfile(host: HostCapture, options: GenerateOptions): GenerateResult {
+  const policy = policyFor(host.vendor);
+  const leaves = [...new Set(host.cpuid.map((e) => e.function))].sort((a, b) => a - b);
+  const raw = leaves.flatMap((leaf) => cpuidAdjustments(policy, leaf, host.cpuid.filter((e) => e.function === leaf)));
+  const cpuid = mergeAdjacent(raw).filter((a) => a.replacements !== 0 || a.mask !== 0);
+  const unknown = unknownCpuid(policy, host);
+  const msrs = msrAdjustments(policy, host, unknown);
+  const permittedMsrs = permittedMsrsFor(policy, host, unknown);
+  if (options.strict && unknown.length > 0)
+    throw new InputError(
+      `the ${policy.vendor} policy does not know ${unknown.length} item(s): ${unknown.slice(0, 3).map((u) => u.text).join("; ")}${unknown.length > 3 ? "; …" : ""}`,
+    );
+  const source = sourceHostOf(host);
+  const profile: Profile = {
+    name: options.name,
+    version: options.version ?? 1,
+    vendor: host.vendor,
+    kind: "profile",
+    description: options.description ?? `Generated from ${source.model}`,
+    sourceHosts: [source],
+    toolVersion: TOOL_VERSION,
+    cpuid,
+    msrs,
+    permittedMsrs,
+  };
+  return { profile, unknown, summary: summaryOf(policy, host, profile) };
+}
+
+/** Cloud Hypervisor's Host profile: no adjustments, the host as it is. */
+export function hostProfile(vendor: Vendor): Profile {
+  return {
+    name: "host",
+    version: 1,
+    vendor,
+    kind: "host",
+    description: "The host's own CPU, unchanged: no adjustments, no MSR filter. Not migratable.",
+    sourceHosts: [],
+    toolVersion: TOOL_VERSION,
+    cpuid: [],
+    msrs: [],
+    permittedMsrs: [],
+  };
+}
+
+
