@@ -9,13 +9,14 @@ import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
 import type { Policy } from "../policy/types.ts";
-import { checkCompatibility, policyFor, type CompatReport } from "./apply-deps.ts";
+import { policyFor } from "../policy/index.ts";
+import { checkCompatibility, type CompatReport } from "./compat.ts";
 import { buildMsrFilter, knownMsrsOf } from "./filter.ts";
 import { isHypervMsr } from "./hyperv-msrs.ts";
 import { checkTopology, setTopologyFields } from "./topology.ts";
 import { isVmxCapabilityMsr, vcpuMsrs, type VcpuMsr } from "./vcpu-msrs.ts";
 
-export type { CompatReport } from "./apply-deps.ts";
+export type { CompatReport } from "./compat.ts";
 export type { VcpuMsr } from "./vcpu-msrs.ts";
 
 export interface ApplyOptions {

@@ -8,9 +8,10 @@ import { hex32, hex64 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Profile } from "../model/profile.ts";
 import type { Compare, CpuidField, MsrField, Policy } from "../policy/types.ts";
-import { policyFor } from "./apply-deps.ts";
+import { policyFor } from "../policy/index.ts";
 import { applyProfileWith, effectivePermittedMsrs, type ApplyContext } from "./apply.ts";
 import { knownMsrsOf } from "./filter.ts";
+import { hostProfile } from "./generate.ts";
 import type { VcpuMsr } from "./vcpu-msrs.ts";
 
 export interface MigrationProblem {
@@ -25,20 +26,9 @@ export interface MigrationReport {
   problems: MigrationProblem[];
 }
 
-/** The host profile: no adjustments, every host value as it is (Cloud Hypervisor's Host profile). */
+/** The host profile for one host (kept for callers of this module; generate's hostProfile is the source). */
 export function hostProfileOf(host: HostCapture): Profile {
-  return {
-    name: "host",
-    version: 1,
-    vendor: host.vendor,
-    kind: "host",
-    description: "the host's supported CPUID and feature MSRs, unchanged",
-    sourceHosts: [],
-    toolVersion: "",
-    cpuid: [],
-    msrs: [],
-    permittedMsrs: [],
-  };
+  return hostProfile(host.vendor);
 }
 
 /** One value of a field on SRC and DST; what breaks when the guest moves, or nothing. */
@@ -152,13 +142,13 @@ function msrProblems(policy: Policy, src: readonly VcpuMsr[], dst: readonly Vcpu
 /** checkMigration with an explicit policy (tests use small hand-made ones). */
 export function checkMigrationWith(ctx: ApplyContext, src: HostCapture, dst: HostCapture, profile?: Profile): MigrationReport {
   const problems: MigrationProblem[] = [];
-  const p = profile ?? hostProfileOf(src);
+  const p = profile ?? hostProfile(src.vendor);
   if (src.vendor !== dst.vendor || p.vendor !== dst.vendor)
     problems.push({ kind: "vendor", name: "vendor", detail: `the guest's vendor is ${p.vendor} (source ${src.vendor}); the destination is ${dst.vendor}: cross-vendor migration is unsupported` });
   // the MSR filter and topology are the same on both sides for the same options; only contents matter here
   const options = { msrFilter: false } as const;
   const onSrc = applyProfileWith(ctx, p, src, options);
-  const onDst = applyProfileWith(ctx, profile ?? hostProfileOf(dst), dst, options);
+  const onDst = applyProfileWith(ctx, profile ?? hostProfile(dst.vendor), dst, options);
   problems.push(...cpuidProblems(ctx.policy, onSrc.cpuid, onDst.cpuid));
   problems.push(...msrProblems(ctx.policy, onSrc.msrs, onDst.msrs, new Set(dst.featureMsrs.map((m) => m.index))));
 
