@@ -131,7 +131,7 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "featureMsrs
           explanation: `readable because the hypervisor added ${gateNames} to the CPUID table cpuprof set` });
       } else {
         out.push({ ...base, class: "msr-readable", expected: "fault", observed,
-          explanation: exp.why === "filter" ? "the MSR filter denies this MSR but the guest read it" : `KVM should refuse it without ${gateNames} in CPUID, but the guest read it` });
+          explanation: exp.why === "filter" ? "the MSR filter denies this MSR but the guest read it" : `KVM should refuse it (gated on ${gateNames}), but the guest read it` });
       }
     } else if (exp.kind !== "fault" && o.outcome === "fault") {
       const expected = exp.kind === "value" ? hex64(exp.value) : "readable";

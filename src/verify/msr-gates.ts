@@ -1,6 +1,6 @@
-// The one table of MSRs whose guest access KVM gates on a guest CPUID bit (guest_cpu_cap_has checks in
-// x86.c, vmx.c, svm.c): without any of the listed bits, a guest RDMSR takes #GP whatever the filter says.
-// Names come from the catalogue.
+// The one table of MSRs whose guest access KVM gates on vCPU state rather than the filter: a guest CPUID bit
+// (guest_cpu_cap_has checks in x86.c, vmx.c, svm.c), or setup a VMM may do that the probe VM never does.
+// Without any of the listed bits, a guest RDMSR takes #GP whatever the filter says. Names come from the catalogue.
 import { cpuidBitName } from "../catalogue/index.ts";
 import type { CpuidEntry, Register } from "../model/cpuid.ts";
 import { findCpuid } from "../model/cpuid.ts";
@@ -14,14 +14,14 @@ export interface CpuidBit {
 
 export interface MsrGate {
   index: number;
-  /** Any one of these bits opens the MSR. */
+  /** Any one of these bits opens the MSR; empty: no CPUID bit does (see why). */
   anyOf: readonly CpuidBit[];
+  why?: string;
 }
 
 export const MSR_CPUID_GATES: readonly MsrGate[] = [
   { index: 0x10a, anyOf: [{ leaf: 0x7, subleaf: 0, register: "edx", bit: 29 }] },
   { index: 0x345, anyOf: [{ leaf: 0x1, subleaf: 0, register: "ecx", bit: 15 }] },
-  { index: 0x3b, anyOf: [{ leaf: 0x7, subleaf: 0, register: "ebx", bit: 1 }] },
   {
     index: 0x48,
     anyOf: [
@@ -31,6 +31,7 @@ export const MSR_CPUID_GATES: readonly MsrGate[] = [
       { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 24 },
     ],
   },
+  { index: 0x17b, anyOf: [], why: "IA32_MCG_CTL needs MCG_CAP.MCG_CTL_P, set only by KVM_X86_SETUP_MCE, which the probe VM does not call" },
   { index: 0xc001011f, anyOf: [{ leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 25 }] },
 ];
 
@@ -39,6 +40,7 @@ export function gateOf(msr: number): MsrGate | undefined {
 }
 
 export function gateBitNames(gate: MsrGate): string {
+  if (gate.anyOf.length === 0) return gate.why ?? "vCPU setup the probe does not do";
   return gate.anyOf.map((b) => cpuidBitName(b.leaf, b.subleaf, b.register, b.bit)).join(" or ");
 }
 
