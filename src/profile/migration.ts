@@ -66,12 +66,37 @@ function bitsOf(mask: bigint): number[] {
 const fieldValue = (reg: number, lsb: number, msb: number) => BigInt(reg >>> 0) >> BigInt(lsb) & ((1n << BigInt(msb - lsb + 1)) - 1n);
 const msrFieldValue = (v: bigint, lsb: number, msb: number) => (v >> BigInt(lsb)) & ((1n << BigInt(msb - lsb + 1)) - 1n);
 
+/** XSAVE components the guest may enable: XCR0 (0xD.0 EDX:EAX) and IA32_XSS (0xD.1 EDX:ECX). */
+function xsaveComponents(table: readonly CpuidEntry[]): bigint {
+  const d0 = table.find((e) => e.function === XSAVE_LEAF && e.index === 0);
+  const d1 = table.find((e) => e.function === XSAVE_LEAF && e.index === 1);
+  const pair = (lo = 0, hi = 0) => BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n);
+  return pair(d0?.eax, d0?.edx) | pair(d1?.ecx, d1?.edx);
+}
+
+const XSAVE_LEAF = 0xd;
+/** Subleaves that describe one thing each, compared only when the source guest has that thing. */
+const SUBLEAF_GATES: readonly { leaf: number; first: number; why: string; present: (srcTable: readonly CpuidEntry[]) => (subleaf: number) => boolean }[] = [
+  {
+    leaf: XSAVE_LEAF,
+    first: 2,
+    why: "0xD.n describes XSAVE component n; a guest whose XCR0/XSS lacks n never uses its size or offset",
+    present: (t) => {
+      const components = xsaveComponents(t);
+      return (n) => n < 64 && ((components >> BigInt(n)) & 1n) === 1n;
+    },
+  },
+];
+
 function cpuidProblems(policy: Policy, src: readonly CpuidEntry[], dst: readonly CpuidEntry[]): MigrationProblem[] {
+  const gates = new Map(SUBLEAF_GATES.map((g) => [g.leaf, { first: g.first, present: g.present(src) }]));
   const dstByKey = new Map(dst.map((e) => [`${e.function}/${e.index}`, e]));
   const out: MigrationProblem[] = [];
   const fieldsByLeaf = new Map<number, CpuidField[]>();
   for (const f of policy.cpuid) if (f.compare !== "none") fieldsByLeaf.set(f.leaf, [...(fieldsByLeaf.get(f.leaf) ?? []), f]);
   for (const s of src) {
+    const gate = gates.get(s.function);
+    if (gate && s.index >= gate.first && !gate.present(s.index)) continue;
     const d = dstByKey.get(`${s.function}/${s.index}`);
     for (const f of fieldsByLeaf.get(s.function) ?? []) {
       if (s.index < f.subleaves.start || s.index > f.subleaves.end) continue;

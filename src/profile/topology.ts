@@ -96,3 +96,11 @@ export function setTopologyFields(entry: CpuidEntry, vendor: Vendor, t: VcpuTopo
     entry[f.register] = ((entry[f.register] & ~mask) | value) >>> 0;
   }
 }
+
+/** Bits of one register that setTopologyFields owns for `vendor` (what a per-vCPU comparison must ignore). */
+export function topologyMask(vendor: Vendor, leaf: number, subleaf: number, register: Register): number {
+  let mask = 0;
+  for (const f of fieldsFor(vendor, leaf))
+    if (f.register === register && subleaf >= f.subleaves.start && subleaf <= f.subleaves.end) mask |= bitMask32(f.lsb, f.msb);
+  return mask >>> 0;
+}

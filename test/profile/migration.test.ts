@@ -107,6 +107,22 @@ describe("checkMigration", () => {
     expect(check(src, dst).problems.filter((p) => p.kind === "msr-unknown").length).toBe(2);
   });
 
+  test("XSAVE component layouts (0xD.n) count only for components the source guest may enable", () => {
+    const xsavePolicy: Policy = { ...policy, cpuid: [
+        { ...field(0xd, "eax", 0, 31, "xcr0_low", "subset"), subleaves: { start: 0, end: 0 } },
+        { ...field(0xd, "eax", 0, 31, "xsave_component_size", "eq"), subleaves: { start: 2, end: 63 } },
+      ],
+    };
+    const withComponent3 = (xcr0: number, size3: number | null) =>
+      host([entry(0, 0, { eax: 0xd, ...INTEL_SIG }), entry(0xd, 0, { eax: xcr0 }, 1), ...(size3 === null ? [] : [entry(0xd, 3, { eax: size3 }, 1)])]);
+    const run = (src: ReturnType<typeof withComponent3>, dst: ReturnType<typeof withComponent3>) =>
+      checkMigrationWith(context(xsavePolicy), src, dst).problems.map((p) => p.detail.replace(/ \(.*/, "") + "@" + p.detail.match(/0xd\.\d/)![0]);
+    // component 3 hidden from the guest: its layout may differ or be absent on the destination
+    expect(run(withComponent3(0x7, 0x40), withComponent3(0x7, null))).toEqual([]);
+    // component 3 enabled: its size must match
+    expect(run(withComponent3(0xf, 0x40), withComponent3(0xf, 0x80))).toEqual(["xsave_component_size@0xd.3"]);
+  });
+
   test("a different vendor is a problem", () => {
     const src = skylakeLike();
     const r = check(src, { ...src, vendor: "amd" });
