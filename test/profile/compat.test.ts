@@ -1,0 +1,87 @@
+// compat: the per-field comparison primitive and Cloud Hypervisor's IA32_ARCH_CAPABILITIES rule.
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import type { HostCapture } from "../../src/model/host.ts";
+import type { Profile } from "../../src/model/profile.ts";
+import { checkCompatibility, compareField, fieldValue } from "../../src/profile/compat.ts";
+
+describe("compareField and fieldValue", () => {
+  const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+  test("subset holds exactly when a AND NOT b is empty; superset is subset reversed", () => {
+    fc.assert(fc.property(u64, u64, (a, b) => compareField("subset", a, b) === ((a & ~b) === 0n) && compareField("superset", a, b) === compareField("subset", b, a)), { numRuns: 200 });
+  });
+  test("every value is a subset of itself and of its OR with anything; le and eq follow numbers", () => {
+    fc.assert(fc.property(u64, u64, (a, b) => compareField("subset", a, a | b) && compareField("le", a, a + b) && compareField("eq", a, a) && (a === b || !compareField("eq", a, b)) && compareField("none", a, b)), { numRuns: 200 });
+  });
+  test("fieldValue extracts bits lsb..msb for numbers and bigints alike", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 31 }), (v, x, y) => {
+        const f = { lsb: Math.min(x, y), msb: Math.max(x, y) };
+        return BigInt(fieldValue(f, v)) === fieldValue(f, BigInt(v)) && fieldValue(f, v) === Number((BigInt(v) >> BigInt(f.lsb)) & ((1n << BigInt(f.msb - f.lsb + 1)) - 1n));
+      }),
+      { numRuns: 200 },
+    );
+    expect(fieldValue({ lsb: 8, msb: 15 }, 0x12345678)).toBe(0x56);
+  });
+});
+
+const host = (arch: bigint | undefined, vendor: "intel" | "amd" = "intel"): HostCapture => ({
+  source: "kvm", vendor, vendorString: vendor === "intel" ? "GenuineIntel" : "AuthenticAMD", family: 6, model: 0x8f, stepping: 8, brand: null, kernel: null, microcode: null, kvm: null,
+  cpuid: [],
+  featureMsrs: arch === undefined ? [] : [{ index: 0x10a, value: arch }],
+  msrIndexList: [0x10a],
+});
+const profile = (arch: bigint, permitted: number[] = []): Profile => ({
+  name: "p", version: 1, vendor: "intel", kind: "profile", description: "", sourceHosts: [], toolVersion: "0", cpuid: [],
+  msrs: [{ index: 0x10a, replacements: arch, mask: 0n }],
+  permittedMsrs: permitted,
+});
+const bits = (...b: number[]) => b.reduce((v, n) => v | (1n << BigInt(n)), 0n);
+
+describe("IA32_ARCH_CAPABILITIES rule", () => {
+  test("good-news bits: the profile's must be on the host", () => {
+    const r = checkCompatibility(profile(bits(5)), host(bits(0)));
+    expect(r.compatible).toBe(false);
+    expect(r.problems).toEqual([expect.objectContaining({ kind: "arch-capabilities", name: "mds_no", msr: 0x10a, bit: 5 })]);
+  });
+  test("RSBA and RRSBA: the host's must be in the profile's", () => {
+    expect(checkCompatibility(profile(bits(2, 19)), host(bits(19))).compatible).toBe(true);
+    expect(checkCompatibility(profile(0n), host(bits(19))).problems.map((p) => p.name)).toEqual(["rrsba"]);
+  });
+  test("reserved bits must be equal", () => {
+    expect(checkCompatibility(profile(0n), host(bits(40))).problems.map((p) => p.name)).toEqual(["arch_cap_reserved_29_61"]);
+  });
+  test("a profile whose only extra bit is FB_CLEAR runs on a host with MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO", () => {
+    const immune = bits(5, 8, 13, 14, 15);
+    const ok = checkCompatibility(profile(bits(17, 5)), host(immune));
+    expect(ok.compatible).toBe(true);
+    expect(ok.notes.join(" ")).toContain("FB_CLEAR");
+    expect(checkCompatibility(profile(bits(17)), host(bits(5, 13, 14, 15))).problems.map((p) => p.name)).toEqual(["fb_clear"]);
+    expect(checkCompatibility(profile(bits(17, 20)), host(immune)).compatible).toBe(false);
+  });
+  test("a feature MSR the host does not offer is msr-missing", () => {
+    expect(checkCompatibility(profile(bits(5)), host(undefined)).problems).toEqual([expect.objectContaining({ kind: "msr-missing", msr: 0x10a })]);
+  });
+});
+
+describe("checkCompatibility", () => {
+  test("vendor mismatch is one vendor problem", () => {
+    const r = checkCompatibility(profile(0n), host(0n, "amd"));
+    expect(r).toMatchObject({ compatible: false, problems: [{ kind: "vendor" }] });
+  });
+  test("a numeric field above the host is numeric-above", () => {
+    const p: Profile = { ...profile(0n), msrs: [], cpuid: [{ leaf: 0, subleaf: { start: 0, end: 0xffffffff }, register: "eax", replacements: 0x20, mask: 0 }] };
+    const h = { ...host(0n), cpuid: [{ function: 0, index: 0, flags: 0, eax: 0x16, ebx: 0, ecx: 0, edx: 0 }] };
+    expect(checkCompatibility(p, h).problems).toEqual([expect.objectContaining({ kind: "numeric-above", name: "max_basic_leaf", leaf: 0 })]);
+  });
+  test("permitted MSRs the host lacks are a note, not a problem; implicit ones are not even noted", () => {
+    const r = checkCompatibility(profile(0n, [0x2ff, 0x4b564d07]), host(0n));
+    expect(r.compatible).toBe(true);
+    expect(r.notes).toEqual([expect.stringContaining("0x4b564d07")]);
+    expect(r.notes.join(" ")).not.toContain("0x2ff");
+  });
+  test("is pure: the same inputs give the same report", () => {
+    const p = profile(bits(5, 17)), h = host(bits(0, 8));
+    expect(checkCompatibility(p, h)).toEqual(checkCompatibility(structuredClone(p), structuredClone(h)));
+  });
+});
