@@ -43,7 +43,7 @@ describe.skipIf(fixturesMissing !== undefined)(`profile × host matrix${fixtures
       expect(report.problems.length).toBeGreaterThan(0);
       const names = report.problems.map((x) => x.name);
       for (const n of [...want.names, ...(REASONS[`${p} on ${h}`] ?? [])]) expect(names).toContain(n);
-      if (want.kinds) expect(report.problems.map((x) => x.kind)).toEqual(want.kinds);
+      if (want.kinds) expect(report.problems.map((x): string => x.kind)).toEqual(want.kinds);
     }
   });
 
