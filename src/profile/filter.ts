@@ -95,14 +95,20 @@ export function buildMsrFilter(knownMsrs: readonly number[], permitted: readonly
       `MSR filter: the ${denied.length} denied MSRs (${hex32(denied[0]!)}..${hex32(denied[denied.length - 1]!)}) need ${spans.length} ranges, KVM allows at most ${MSR_FILTER_MAX_RANGES}; permit more MSRs or fewer scattered ones`,
     );
   }
-  const deniedSet = new Set(denied);
   const ranges: MsrFilterRange[] = spans.map(({ first, last }) => {
     const nmsrs = last - first + 1;
-    const bitmap = new Uint8Array(bitmapBytes(nmsrs));
-    // 1 = allow: set every bit in the span, then clear the denied ones. Padding bits past nmsrs stay 0.
-    for (let i = 0; i < nmsrs; i++) if (!deniedSet.has(first + i)) bitmap[i >>> 3]! |= 1 << (i & 7);
+    // 1 = allow: every bit of the span set, padding bits past nmsrs clear, then the denied ones cleared
+    const bitmap = new Uint8Array(bitmapBytes(nmsrs)).fill(0xff, 0, nmsrs >>> 3);
+    if (nmsrs & 7) bitmap[nmsrs >>> 3] = (1 << (nmsrs & 7)) - 1;
     return { flags: MSR_FILTER_READ | MSR_FILTER_WRITE, base: first, nmsrs, bitmap };
   });
+  // denied and spans are both sorted, so one pass clears each denied bit in its span
+  let k = 0;
+  for (const msr of denied) {
+    while (msr > spans[k]!.last) k++;
+    const i = msr - spans[k]!.first;
+    ranges[k]!.bitmap[i >>> 3]! &= ~(1 << (i & 7));
+  }
   return { flags: MSR_FILTER_DEFAULT_ALLOW, ranges };
 }
 
