@@ -1,0 +1,14 @@
+// The shape of a CLI command: parse, call the core, print. No decisions here.
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full --help text. */
+  help: string;
+  run(argv: string[]): Promise<number> | number;
+}
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success: compatible, every check held, inputs equal
+  1  a check failed: incompatible, the guest saw something unexpected, inputs differ
+  2  bad input: arguments, files, JSON (one line on stderr naming file and JSON path)
+  3  environment: no /dev/kvm, permission denied, an ioctl or capability missing`;

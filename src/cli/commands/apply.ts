@@ -1,0 +1,103 @@
+import { boolOpt, choiceOpt, expectPositionals, intOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit, writeStderr } from "../io.ts";
+import { loadHostArg, loadProfileArg } from "../inputs.ts";
+import { formatReport, formatGuestChanges } from "../report.ts";
+import { EXIT } from "../../errors.ts";
+import { applyProfile } from "../../profile/apply.ts";
+import { serializeVcpuConfig } from "../../formats/vcpu-config.ts";
+import { kvmCpuid2Bytes, kvmMsrsBytes, msrFilterBytes } from "../../formats/binary.ts";
+import { exportFirecrackerTemplate } from "../../formats/firecracker-template.ts";
+
+const FORMATS = ["text", "json", "kvm-cpuid2", "kvm-msrs", "msr-filter", "firecracker"] as const;
+
+const help = `Usage: cpuprof apply PROFILE [--host FILE] [--vcpu-id N] [--vcpus N] [--hyperv] [--nested]
+                     [--msr-filter on|off] [--format F] [--json] [-o FILE]
+
+Apply a profile to a host, as a VMM does when it creates or receives a VM: the
+complete CPUID table for the vCPU, the feature-MSR values to set, the MSR filter
+(default allow; denies the MSRs this host knows that the profile does not permit),
+and the compatibility report. PROFILE is an embedded name (cpuprof list) or a file.
+
+Options:
+  --host FILE          host capture (cpuprof or Firecracker format); default: this host's /dev/kvm
+  --vcpu-id N          vCPU id: initial APIC id in 1.EBX, x2APIC id in 0xB/0x1F, AMD 0x8000001E (default 0)
+  --vcpus N            vCPU count: logical processor counts (default 1)
+  --hyperv             keep the Hyper-V synthetic MSRs permitted (denied by default)
+  --nested             keep VMX/SVM and the VMX capability MSRs (dropped by default)
+  --msr-filter on|off  off leaves the filter out (default on)
+  --format F           text (default), json, kvm-cpuid2 (struct kvm_cpuid2 for KVM_SET_CPUID2),
+                       kvm-msrs (struct kvm_msrs for KVM_SET_MSRS), msr-filter (struct kvm_msr_filter,
+                       each range's bitmap field holding the byte offset of its bitmap in the file),
+                       firecracker (a Firecracker custom CPU template)
+  --json               same as --format json
+  -o FILE              write the output to FILE (atomically)
+  -h, --help           this help
+
+When the profile is incompatible with the host the report goes to stderr, nothing
+is written, and the exit code is 1.
+
+Examples:
+  cpuprof apply skylake --host host.json
+  cpuprof apply sapphire-rapids --format kvm-cpuid2 -o cpuid.bin
+  cpuprof apply my-profile.json --vcpu-id 3 --vcpus 8 --json
+
+${EXIT_CODES_HELP}`;
+
+export const applyCommand: Command = {
+  name: "apply",
+  summary: "profile + host -> vCPU CPUID, MSR values, MSR filter, report",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("apply", argv, {
+      host: { type: "string" },
+      "vcpu-id": { type: "string" },
+      vcpus: { type: "string" },
+      hyperv: { type: "boolean" },
+      nested: { type: "boolean" },
+      "msr-filter": { type: "string" },
+      format: { type: "string" },
+      json: { type: "boolean" },
+      o: { type: "string", short: "o" },
+    });
+    const [profileArg] = expectPositionals("apply", p, 1, 1, "one PROFILE (an embedded name or a file)");
+    const format = boolOpt(p, "json") ? "json" : (choiceOpt("apply", p, "format", FORMATS) ?? "text");
+    const filterChoice = choiceOpt("apply", p, "msr-filter", ["on", "off"] as const) ?? "on";
+    const vcpuCount = intOpt("apply", p, "vcpus", 1, 4096) ?? 1;
+    const vcpuId = intOpt("apply", p, "vcpu-id", 0, 0xffffffff) ?? 0;
+    const profile = loadProfileArg(profileArg!);
+    const host = loadHostArg(stringOpt(p, "host"));
+    const config = applyProfile(profile, host, {
+      vcpuId,
+      vcpuCount,
+      nested: boolOpt(p, "nested"),
+      hyperv: boolOpt(p, "hyperv"),
+      msrFilter: filterChoice === "on",
+    });
+    if (!config.report.compatible) {
+      writeStderr(formatReport(profile.name, host, config.report).trimEnd());
+      return EXIT.failed;
+    }
+    const out = stringOpt(p, "o");
+    switch (format) {
+      case "json":
+        emit(serializeVcpuConfig(profile.name, config), out);
+        break;
+      case "kvm-cpuid2":
+        emit(kvmCpuid2Bytes(config.cpuid), out);
+        break;
+      case "kvm-msrs":
+        emit(kvmMsrsBytes(config.msrs), out);
+        break;
+      case "msr-filter":
+        emit(msrFilterBytes(config.msrFilter ?? { flags: 0, ranges: [] }), out);
+        break;
+      case "firecracker":
+        emit(exportFirecrackerTemplate(profile, host), out);
+        break;
+      default:
+        emit(formatReport(profile.name, host, config.report) + formatGuestChanges(profile, host, config), out);
+    }
+    return EXIT.ok;
+  },
+};

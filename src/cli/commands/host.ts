@@ -1,0 +1,65 @@
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit } from "../io.ts";
+import { loadHostArg } from "../inputs.ts";
+import { serializeHost, type HostCapture } from "../../model/host.ts";
+import { hex32, hex64 } from "../../model/hex.ts";
+import { msrName } from "../../catalogue/index.ts";
+import { table } from "../table.ts";
+
+const help = `Usage: cpuprof host [--from FILE] [--json] [-o FILE]
+
+Capture what this host's KVM offers a guest: vendor, family/model/stepping, brand,
+kernel, microcode, KVM API version and capabilities, KVM_GET_SUPPORTED_CPUID,
+the feature MSRs with their values, and KVM_GET_MSR_INDEX_LIST.
+
+Options:
+  --from FILE   import a capture instead of reading /dev/kvm: cpuprof's own format,
+                or a Firecracker cpu-template-helper fingerprint or template dump
+  --json        print the capture as JSON (the format every other command reads)
+  -o FILE       write the JSON capture to FILE (atomically) and print the summary
+  -h, --help    this help
+
+Examples:
+  cpuprof host                      summary of this host
+  cpuprof host -o host.json         capture for baseline/generate
+  cpuprof host --from fingerprint_INTEL_SKYLAKE_6.1host.json --json
+
+${EXIT_CODES_HELP}`;
+
+export function hostSummary(h: HostCapture): string {
+  const rows: string[][] = [
+    ["vendor", `${h.vendor} (${h.vendorString})`],
+    ["cpu", `family ${h.family} (${hex32(h.family)}), model ${h.model} (${hex32(h.model)}), stepping ${h.stepping}`],
+    ["brand", h.brand ?? "-"],
+    ["kernel", h.kernel ?? "-"],
+    ["microcode", h.microcode ?? "-"],
+    ["source", h.source],
+    ["kvm api", h.kvm ? String(h.kvm.apiVersion) : "-"],
+    ["capabilities", h.kvm ? Object.entries(h.kvm.capabilities).map(([k, v]) => `${k}=${v}`).join(" ") : "-"],
+    ["cpuid entries", String(h.cpuid.length)],
+    ["feature msrs", h.featureMsrs.map((m) => `${msrName(m.index)}=${hex64(m.value)}`).join(" ") || "-"],
+    ["msr index list", `${h.msrIndexList.length} MSRs`],
+  ];
+  return table(rows);
+}
+
+export const hostCommand: Command = {
+  name: "host",
+  summary: "capture what this host's KVM offers (or import a capture)",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("host", argv, {
+      from: { type: "string" },
+      json: { type: "boolean" },
+      o: { type: "string", short: "o" },
+    });
+    expectPositionals("host", p, 0, 0, "no positional arguments");
+    const host = loadHostArg(stringOpt(p, "from"));
+    const out = stringOpt(p, "o");
+    if (out !== undefined) emit(serializeHost(host), out);
+    if (boolOpt(p, "json") && out === undefined) emit(serializeHost(host), undefined);
+    else emit(hostSummary(host), undefined);
+    return 0;
+  },
+};

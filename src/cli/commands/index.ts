@@ -1,0 +1,21 @@
+// Every command, in the order --help lists them.
+import type { Command } from "../command.ts";
+import { applyCommand } from "./apply.ts";
+import { checkMigrationCommand } from "./check-migration.ts";
+import { exportCommand } from "./export.ts";
+import { generateCommand } from "./generate.ts";
+import { hostCommand } from "./host.ts";
+import { importCommand } from "./import.ts";
+import { listCommand } from "./list.ts";
+import { showCommand } from "./show.ts";
+
+export const commands: Command[] = [
+  hostCommand,
+  generateCommand,
+  applyCommand,
+  checkMigrationCommand,
+  listCommand,
+  showCommand,
+  importCommand,
+  exportCommand,
+];

@@ -1,0 +1,41 @@
+import { boolOpt, expectPositionals, parseCommandArgs } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit } from "../io.ts";
+import { table } from "../table.ts";
+import { embeddedProfile, embeddedProfileInfo } from "../../embedded/profiles.ts";
+import { stableJson } from "../../model/document.ts";
+
+const help = `Usage: cpuprof list [--json]
+
+List the profiles embedded in this executable: name, vendor, version, the
+compressed size of its JSON, and its description.
+
+Options:
+  --json      machine-readable list
+  -h, --help  this help
+
+${EXIT_CODES_HELP}`;
+
+export const listCommand: Command = {
+  name: "list",
+  summary: "list the embedded profiles",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("list", argv, { json: { type: "boolean" } });
+    expectPositionals("list", p, 0, 0, "no positional arguments");
+    const rows = embeddedProfileInfo().map((info) => {
+      const prof = embeddedProfile(info.name)!;
+      return { name: info.name, vendor: prof.kind === "host" ? "any" : prof.vendor, version: prof.version, kind: prof.kind, compressedBytes: info.compressedBytes, description: prof.description };
+    });
+    if (boolOpt(p, "json")) emit(stableJson(rows), undefined);
+    else
+      emit(
+        table(
+          rows.map((r) => [r.name, r.vendor, String(r.version), `${r.compressedBytes} B`, r.description]),
+          ["NAME", "VENDOR", "VERSION", "SIZE", "DESCRIPTION"],
+        ),
+        undefined,
+      );
+    return 0;
+  },
+};

@@ -1,0 +1,56 @@
+import { boolOpt, expectPositionals, parseCommandArgs } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit } from "../io.ts";
+import { loadProfileArg } from "../inputs.ts";
+import { table, wrapList } from "../table.ts";
+import { serializeProfile } from "../../model/profile.ts";
+import { describeProfile } from "../../profile/describe.ts";
+import { printable } from "../../model/document.ts";
+
+const help = `Usage: cpuprof show PROFILE [--json]
+
+Show a profile in feature names: the features it fixes, the fields it leaves to
+the host the VM runs on, its feature-MSR values and the MSRs a guest may access.
+PROFILE is an embedded name (cpuprof list) or a profile file.
+
+Options:
+  --json      the full profile JSON
+  -h, --help  this help
+
+${EXIT_CODES_HELP}`;
+
+export const showCommand: Command = {
+  name: "show",
+  summary: "show one profile in feature names",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("show", argv, { json: { type: "boolean" } });
+    const [arg] = expectPositionals("show", p, 1, 1, "one PROFILE");
+    const profile = loadProfileArg(arg!);
+    if (boolOpt(p, "json")) {
+      emit(serializeProfile(profile), undefined);
+      return 0;
+    }
+    const d = describeProfile(profile);
+    let out = table([
+      ["name", profile.name],
+      ["version", String(profile.version)],
+      ["vendor", profile.kind === "host" ? "any (host profile)" : profile.vendor],
+      ["description", printable(profile.description, 200)],
+      ["made from", profile.sourceHosts.map((s) => printable(s.model, 80)).join("; ") || "-"],
+      ["tool version", profile.toolVersion],
+    ]);
+    if (profile.kind === "host") {
+      out += "\nHost profile: no adjustments; the guest sees what the host's KVM supports.\n";
+      emit(out, undefined);
+      return 0;
+    }
+    out += `\nfeatures (${d.features.length}):\n${wrapList(d.features)}`;
+    out += `left to the host (${d.host.length}):\n${wrapList(d.host)}`;
+    if (d.fixed.length) out += `fixed fields:\n${wrapList(d.fixed.map((f) => `${f.name}=${f.to}`))}`;
+    if (d.msrs.length) out += `feature MSRs:\n` + d.msrs.map((m) => `  ${m.name}: ${m.value} (mask ${m.mask})\n`).join("");
+    out += `permitted MSRs (${d.permittedMsrs.length}):\n${wrapList(d.permittedMsrs)}`;
+    emit(out, undefined);
+    return 0;
+  },
+};

@@ -1,0 +1,81 @@
+#!/usr/bin/env bun
+// Entry point: dispatch to a command, turn every user-caused error into one line on
+// stderr and its documented exit code. Set CPUPROF_DEBUG=1 to see stacks.
+import { CpuprofError, EXIT } from "../errors.ts";
+import { printable } from "../model/document.ts";
+import { TOOL_VERSION } from "../version.ts";
+import { EXIT_CODES_HELP, type Command } from "./command.ts";
+import { writeStderr, writeStdout } from "./io.ts";
+import { commands } from "./commands/index.ts";
+
+/** Exit code for a bug in cpuprof itself (not a user error): EX_SOFTWARE. */
+export const EXIT_INTERNAL = 70;
+
+export function globalHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
+  return `cpuprof ${TOOL_VERSION}: x86_64 CPU profiles for KVM
+
+Usage: cpuprof COMMAND [options]
+       cpuprof                 in a terminal: an interactive wizard
+
+Commands:
+${list}
+
+Options:
+  -h, --help     this help; 'cpuprof COMMAND --help' for a command
+  -V, --version  print the version
+
+${EXIT_CODES_HELP}
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    if (process.stdin.isTTY && process.stdout.isTTY) {
+      const { runWizard } = await import("./wizard.ts");
+      return runWizard();
+    }
+    writeStderr(globalHelp());
+    return EXIT.badInput;
+  }
+  if (first === "--version" || first === "-V" || first === "version") {
+    writeStdout(`cpuprof ${TOOL_VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    const target = rest[0] && commands.find((c) => c.name === rest[0]);
+    writeStdout(target ? target.help + "\n" : globalHelp());
+    return EXIT.ok;
+  }
+  const command: Command | undefined = commands.find((c) => c.name === first);
+  if (!command) {
+    writeStderr(`cpuprof: unknown command '${printable(first, 40)}' (see 'cpuprof --help')`);
+    return EXIT.badInput;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    writeStdout(command.help + "\n");
+    return EXIT.ok;
+  }
+  return command.run(rest);
+}
+
+export async function runCli(argv: string[]): Promise<never> {
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (e) {
+    if (e instanceof CpuprofError) {
+      writeStderr(`cpuprof: ${e.message}`);
+      code = e.exitCode;
+    } else {
+      writeStderr(`cpuprof: internal error: ${printable(String((e as Error)?.message ?? e), 200)} (please report; CPUPROF_DEBUG=1 shows the stack)`);
+      if (process.env.CPUPROF_DEBUG) writeStderr(String((e as Error)?.stack));
+      code = EXIT_INTERNAL;
+    }
+  }
+  process.exit(code);
+}
+
+if (import.meta.main) await runCli(process.argv.slice(2));

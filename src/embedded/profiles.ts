@@ -1,0 +1,38 @@
+// The released profiles, embedded in the executable at build time (see macro.ts).
+import { inflateSync } from "fflate";
+import { compressedProfiles } from "./macro.ts" with { type: "macro" };
+import { parseJsonText } from "../model/document.ts";
+import { parseProfile, type Profile } from "../model/profile.ts";
+
+const COMPRESSED: Record<string, string> = compressedProfiles();
+
+export interface EmbeddedProfileInfo {
+  name: string;
+  compressedBytes: number;
+}
+
+export function embeddedProfileNames(): string[] {
+  return Object.keys(COMPRESSED).sort();
+}
+
+export function embeddedProfileInfo(): EmbeddedProfileInfo[] {
+  return embeddedProfileNames().map((name) => ({ name, compressedBytes: Buffer.from(COMPRESSED[name]!, "base64").byteLength }));
+}
+
+/** The exact source bytes of an embedded profile (for hashing against profiles.lock). */
+export function embeddedProfileText(name: string): string | undefined {
+  const data = COMPRESSED[name];
+  return data === undefined ? undefined : new TextDecoder().decode(inflateSync(Buffer.from(data, "base64")));
+}
+
+const cache = new Map<string, Profile>();
+
+export function embeddedProfile(name: string): Profile | undefined {
+  const hit = cache.get(name);
+  if (hit) return hit;
+  const text = embeddedProfileText(name);
+  if (text === undefined) return undefined;
+  const profile = parseProfile(parseJsonText(text, `embedded:${name}`), `embedded:${name}`);
+  cache.set(name, profile);
+  return profile;
+}

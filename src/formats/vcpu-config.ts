@@ -1,0 +1,49 @@
+// JSON form of an applied vCPU configuration (`cpuprof apply --format json`).
+import { hex32, hex64 } from "../model/hex.ts";
+import { stableJson } from "../model/document.ts";
+import type { CpuidEntry } from "../model/cpuid.ts";
+import type { MsrFilter } from "../kvm/layout.ts";
+
+export interface VcpuConfigLike {
+  cpuid: CpuidEntry[];
+  msrs: { index: number; value: bigint; crucial: boolean }[];
+  msrFilter: MsrFilter | null;
+  report: { compatible: boolean; problems: readonly object[]; notes: readonly string[] };
+}
+
+function bitmapHex(bitmap: Uint8Array): string {
+  return Buffer.from(bitmap).toString("hex");
+}
+
+export function vcpuConfigToJson(profileName: string, c: VcpuConfigLike): object {
+  return {
+    format: "cpuprof-vcpu-config",
+    formatVersion: 1,
+    profile: profileName,
+    compatible: c.report.compatible,
+    report: c.report,
+    cpuid: c.cpuid.map((e) => ({
+      function: hex32(e.function),
+      index: hex32(e.index),
+      flags: hex32(e.flags),
+      eax: hex32(e.eax),
+      ebx: hex32(e.ebx),
+      ecx: hex32(e.ecx),
+      edx: hex32(e.edx),
+    })),
+    msrs: c.msrs.map((m) => ({ index: hex32(m.index), value: hex64(m.value), crucial: m.crucial })),
+    msrFilter: c.msrFilter && {
+      defaultAction: c.msrFilter.flags === 0 ? "allow" : "deny",
+      ranges: c.msrFilter.ranges.map((r) => ({
+        flags: (r.flags & 1 ? ["read"] : []).concat(r.flags & 2 ? ["write"] : []),
+        base: hex32(r.base),
+        nmsrs: r.nmsrs,
+        bitmap: bitmapHex(r.bitmap),
+      })),
+    },
+  };
+}
+
+export function serializeVcpuConfig(profileName: string, c: VcpuConfigLike): string {
+  return stableJson(vcpuConfigToJson(profileName, c));
+}
