@@ -31,7 +31,8 @@ export function isX2apicMsr(msr: number): boolean {
  */
 export const UNLISTED_KNOWN_MSRS: readonly { first: number; last: number; name: string }[] = [
   { first: 0xfe, last: 0xfe, name: "IA32_MTRRCAP" },
-  { first: 0x200, last: 0x21f, name: "IA32_MTRR_PHYSBASE0..PHYSMASK15" },
+  // KVM has KVM_NR_VAR_MTRR = 8 variable ranges: 0x210.. would #GP in a guest (seen by verify).
+  { first: 0x200, last: 0x20f, name: "IA32_MTRR_PHYSBASE0..PHYSMASK7" },
   { first: 0x250, last: 0x250, name: "IA32_MTRR_FIX64K_00000" },
   { first: 0x258, last: 0x259, name: "IA32_MTRR_FIX16K_80000/A0000" },
   { first: 0x268, last: 0x26f, name: "IA32_MTRR_FIX4K_C0000..F8000" },
