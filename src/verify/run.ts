@@ -19,6 +19,8 @@ export interface VerifyOptions extends Pick<ApplyOptions, "vcpuId" | "vcpuCount"
   kvm?: Kvm;
   /** Run the guest check; default: when the capture came from KVM. False for a host loaded from a file. */
   guest?: boolean;
+  /** Called before each profile is checked (progress feedback in a terminal). */
+  onProfile?: (name: string, index: number, total: number) => void;
 }
 
 export interface GuestSummary {
@@ -92,7 +94,14 @@ export function verifyAll(host: HostCapture, options: VerifyOptions = {}): Verif
   const wantGuest = options.guest ?? host.source === "kvm";
   using owned = wantGuest && !options.kvm ? Kvm.open() : undefined;
   const shared: VerifyOptions = { ...options, guest: wantGuest, ...(options.kvm ?? owned ? { kvm: options.kvm ?? owned } : {}) };
-  const profiles = [hostProfileOf(host), ...embeddedProfileNames().map((n) => embeddedProfile(n)!)];
-  const results = profiles.map((p) => verifyProfile(p, host, shared));
+  // The embedded "host" profile is the same as hostProfileOf(host): check it once.
+  const embedded = embeddedProfileNames()
+    .map((n) => embeddedProfile(n)!)
+    .filter((p) => p.kind !== "host");
+  const profiles = [hostProfileOf(host), ...embedded];
+  const results = profiles.map((p, i) => {
+    options.onProfile?.(p.name, i, profiles.length);
+    return verifyProfile(p, host, shared);
+  });
   return { results, passed: results.every((r) => r.passed || !r.compatibility.compatible) };
 }

@@ -8,11 +8,13 @@ import { hostCommand } from "./host.ts";
 import { importCommand } from "./import.ts";
 import { listCommand } from "./list.ts";
 import { showCommand } from "./show.ts";
+import { verifyCommand } from "./verify.ts";
 
 export const commands: Command[] = [
   hostCommand,
   generateCommand,
   applyCommand,
+  verifyCommand,
   checkMigrationCommand,
   listCommand,
   showCommand,

@@ -1,0 +1,153 @@
+import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit, stderrIsTty, writeStderr } from "../io.ts";
+import { loadHostArg, loadProfileArg } from "../inputs.ts";
+import { hostLabel } from "../report.ts";
+import { table, wrapList } from "../table.ts";
+import { EXIT } from "../../errors.ts";
+import { kvmVendorModule } from "../../host/kvm-module.ts";
+import { printable, stableJson } from "../../model/document.ts";
+import { DIFFERENCE_CLASSES, type Difference } from "../../verify/difference.ts";
+import { parseAllow, verifyAll, verifyProfile, type VerifyOptions, type VerifyResult } from "../../verify/run.ts";
+import { Kvm } from "../../kvm/index.ts";
+
+const help = `Usage: cpuprof verify [PROFILE...] [--host FILE] [--allow CLASS[,CLASS...]] [--json]
+                      [--vcpu-id N] [--vcpus N] [--nested] [--hyperv]
+
+Prove what a real KVM guest sees. For each profile: (1) compatibility with this host
+(the apply report); (2) on the live /dev/kvm, a VM with one vCPU set up with the
+applied CPUID table, feature MSRs and MSR filter runs a few bytes of 64-bit guest
+code that executes CPUID for every leaf and subleaf (plus out-of-range probes) and
+RDMSR for every permitted MSR and a sample of denied ones, in one KVM_RUN; (3) every
+difference between what the guest saw and what the profile promises is classified.
+
+With no PROFILE: every embedded profile is checked for compatibility (like QEMU's
+runnable / unavailable-features), then the host profile and every compatible
+profile get the guest check.
+
+Difference classes:
+  kvm-runtime         KVM rewrites the field from vCPU state (OSXSAVE, APIC, OSPKE, XSAVE
+                      sizes): listed, never a failure
+  hypervisor-rewrite  KVM_GET_CPUID2 after the run shows the same change: the kernel or
+                      hypervisor rewrote the table we set (kvm_pvm does this)
+  feature-exposed     a feature the profile hides is visible to the guest
+  feature-missing     a feature the profile promises is absent
+  field-mismatch      a multi-bit field differs
+  msr-readable        a denied MSR was readable
+  msr-fault           a permitted MSR faulted
+  msr-value           an MSR read back another value than the one set
+  out-of-range        CPUID beyond the table did not follow the vendor's documented fallback
+
+Options:
+  --host FILE       check against a capture file: compatibility only, no guest check
+  --allow CLASSES   difference classes to accept (comma-separated or repeated), e.g.
+                    --allow hypervisor-rewrite for a hypervisor's known quirks
+  --json            machine-readable results (no progress output)
+  --vcpu-id N, --vcpus N, --nested, --hyperv   as for 'cpuprof apply'
+  -h, --help        this help
+
+Exit 0 only when every check holds (incompatible profiles in the no-PROFILE table are
+listed, not failures); 1 on any failed check.
+
+${EXIT_CODES_HELP}`;
+
+function diffSummary(diffs: readonly Difference[]): string {
+  const counts = new Map<string, number>();
+  for (const d of diffs) counts.set(d.class, (counts.get(d.class) ?? 0) + 1);
+  return DIFFERENCE_CLASSES.filter((c) => counts.has(c)).map((c) => `${counts.get(c)} ${c}`).join(", ") || "none";
+}
+
+function guestCell(r: VerifyResult): string {
+  if (r.error) return "error";
+  if (!r.guest) return "-";
+  return `${r.passed ? "passed" : "FAILED"} (${r.guest.runs} runs, ${r.guest.elapsedMs.toFixed(1)} ms)`;
+}
+
+function compatCell(r: VerifyResult): string {
+  if (r.compatibility.compatible) return "yes";
+  const vendor = r.compatibility.problems.find((p) => p.kind === "vendor");
+  return vendor ? "no (vendor)" : `no (${r.compatibility.problems.length} missing)`;
+}
+
+function details(r: VerifyResult, module: string | null): string {
+  let out = "";
+  if (!r.compatibility.compatible && r.compatibility.problems.every((p) => p.kind !== "vendor"))
+    out += `${r.profile}: unavailable on this host:\n${wrapList(r.compatibility.problems.map((p) => p.name))}`;
+  if (r.error) out += `${r.profile}: guest check failed: ${printable(r.error, 300)}\n`;
+  const byClass = new Map<string, Difference[]>();
+  for (const d of r.differences) byClass.set(d.class, [...(byClass.get(d.class) ?? []), d]);
+  for (const cls of DIFFERENCE_CLASSES) {
+    const ds = byClass.get(cls);
+    if (!ds) continue;
+    out += `${r.profile}: ${cls} (${ds.length}):\n${wrapList([...new Set(ds.map((d) => d.name))])}`;
+    const explanations = [...new Set(ds.map((d) => d.explanation))].slice(0, 3);
+    for (const e of explanations) out += `    why: ${printable(e, 300)}\n`;
+    if (cls === "hypervisor-rewrite" && module === "kvm_pvm")
+      out += `    this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID after KVM_SET_CPUID2 (host-native\n    instruction bits appear, arch_capabilities is removed): a guest here does not see exactly the profile\n`;
+  }
+  return out;
+}
+
+export const verifyCommand: Command = {
+  name: "verify",
+  summary: "check profiles on this host and inside a real KVM guest",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("verify", argv, {
+      host: { type: "string" },
+      allow: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      "vcpu-id": { type: "string" },
+      vcpus: { type: "string" },
+      nested: { type: "boolean" },
+      hyperv: { type: "boolean" },
+    });
+    const allow = listOpt(p, "allow").flatMap((a) => a.split(",")).map((a) => a.trim()).filter(Boolean);
+    parseAllow(allow); // bad class names are bad input, before any work
+    const json = boolOpt(p, "json");
+    const profiles = p.positionals.map(loadProfileArg);
+    const hostFile = stringOpt(p, "host");
+    const host = loadHostArg(hostFile);
+    const progress = !json && stderrIsTty();
+    const module = hostFile === undefined ? kvmVendorModule() : null;
+    using kvm = hostFile === undefined ? Kvm.open() : undefined;
+    const options: VerifyOptions = {
+      allow,
+      guest: hostFile === undefined,
+      ...(kvm ? { kvm } : {}),
+      vcpuId: intOpt("verify", p, "vcpu-id", 0, 0xffffffff),
+      vcpuCount: intOpt("verify", p, "vcpus", 1, 4096),
+      nested: boolOpt(p, "nested"),
+      hyperv: boolOpt(p, "hyperv"),
+      onProfile: progress ? (name, i, n) => process.stderr.write(`\r\x1b[Kverifying ${name} (${i + 1}/${n})…`) : undefined,
+    };
+    let results: VerifyResult[];
+    let passed: boolean;
+    if (profiles.length === 0) {
+      const all = verifyAll(host, options);
+      results = all.results;
+      passed = all.passed;
+    } else {
+      results = profiles.map((prof, i) => {
+        options.onProfile?.(prof.name, i, profiles.length);
+        return verifyProfile(prof, host, options);
+      });
+      passed = results.every((r) => r.passed);
+    }
+    if (progress) process.stderr.write("\r\x1b[K");
+    if (json) {
+      emit(stableJson({ host: hostLabel(host), kvmModule: module, passed, results }), undefined);
+    } else {
+      let out = `host: ${hostLabel(host)}${module ? ` (/dev/kvm from ${module})` : hostFile ? ` (capture ${printable(hostFile, 120)}: compatibility only)` : ""}\n\n`;
+      out += table(
+        results.map((r) => [r.profile, compatCell(r), guestCell(r), r.guest ? diffSummary(r.differences) : "-"]),
+        ["PROFILE", "COMPATIBLE", "GUEST CHECK", "DIFFERENCES"],
+      );
+      const more = results.map((r) => details(r, module)).filter(Boolean);
+      if (more.length) out += "\n" + more.join("");
+      out += `\n${passed ? "verify: every check held" : "verify: FAILED"}${allow.length ? ` (allowed: ${allow.join(", ")})` : ""}\n`;
+      emit(out, undefined);
+    }
+    return passed ? EXIT.ok : EXIT.failed;
+  },
+};
