@@ -1,6 +1,9 @@
 // Every command, in the order --help lists them.
 import type { Command } from "../command.ts";
 import { applyCommand } from "./apply.ts";
+import { baselineCommand } from "./baseline.ts";
+import { diffCommand } from "./diff.ts";
+import { matrixCommand } from "./matrix.ts";
 import { checkMigrationCommand } from "./check-migration.ts";
 import { exportCommand } from "./export.ts";
 import { generateCommand } from "./generate.ts";
@@ -15,6 +18,9 @@ export const commands: Command[] = [
   generateCommand,
   applyCommand,
   verifyCommand,
+  baselineCommand,
+  diffCommand,
+  matrixCommand,
   checkMigrationCommand,
   listCommand,
   showCommand,

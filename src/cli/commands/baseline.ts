@@ -1,0 +1,73 @@
+import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit, readInputFile, writeStderr } from "../io.ts";
+import { wrapList } from "../table.ts";
+import { InputError } from "../../errors.ts";
+import { baselineProfile } from "../../fleet/baseline-profile.ts";
+import { loadHostFile } from "../../formats/host-file.ts";
+import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
+import { describeProfile } from "../../profile/describe.ts";
+
+const help = `Usage: cpuprof baseline CAPTURE... --name NAME [--description TEXT] [--strict] [-o FILE] [--json]
+
+The most capable profile that every given host can run: feature bits intersected,
+numeric fields (max leaves, address sizes) at the minimum, fields that must be equal
+checked (a clear error names the hosts that disagree), IA32_ARCH_CAPABILITIES
+good-news bits intersected and bad-news bits (RSBA, RRSBA) united. Hosts of different
+vendors are refused. The order of the captures does not change a byte of the output.
+
+Options:
+  --name NAME         profile name, kebab-case
+  --description TEXT  one line saying what the profile is for
+  --strict            fail when a host has leaves, bits or feature MSRs the policy does not know
+  -o FILE             write the profile to FILE (atomically) and print a summary
+  --json              print the profile JSON on stdout (the default without -o)
+  -h, --help          this help
+
+Example:
+  cpuprof baseline hosts/*.json --name fleet -o fleet.json
+
+${EXIT_CODES_HELP}`;
+
+export const baselineCommand: Command = {
+  name: "baseline",
+  summary: "the most capable profile every given host can run",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("baseline", argv, {
+      name: { type: "string" },
+      description: { type: "string" },
+      strict: { type: "boolean" },
+      o: { type: "string", short: "o" },
+      json: { type: "boolean" },
+    });
+    const name = stringOpt(p, "name");
+    if (name === undefined) throw new InputError("baseline: --name NAME is required (see 'cpuprof baseline --help')");
+    if (!PROFILE_NAME_RE.test(name)) throw new InputError("baseline: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
+    if (p.positionals.length === 0) throw new InputError("baseline: expected one or more CAPTURE files (see 'cpuprof baseline --help')");
+    const progress = process.stderr.isTTY && p.positionals.length > 50;
+    const hosts = p.positionals.map((file, i) => {
+      if (progress && i % 50 === 0) process.stderr.write(`\r\x1b[Kreading captures ${i}/${p.positionals.length}…`);
+      return loadHostFile(readInputFile(file), file);
+    });
+    if (progress) process.stderr.write("\r\x1b[K");
+    const result = baselineProfile(hosts, {
+      name,
+      description: stringOpt(p, "description"),
+      strict: boolOpt(p, "strict"),
+      labels: p.positionals,
+    });
+    const out = stringOpt(p, "o");
+    const text = serializeProfile(result.profile);
+    if (out !== undefined) {
+      emit(text, out);
+      if (boolOpt(p, "json")) emit(text, undefined);
+      else {
+        const d = describeProfile(result.profile);
+        emit(`baseline ${name} of ${hosts.length} hosts (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
+      }
+    } else emit(text, undefined);
+    for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
+    return 0;
+  },
+};
