@@ -2,7 +2,7 @@
 // name the file, the JSON path and what was expected.
 import * as v from "valibot";
 import { InputError } from "../errors.ts";
-import { isCanonicalHex, parseHex32, parseHex64 } from "./hex.ts";
+import { parseHex32, parseHex64 } from "./hex.ts";
 
 /** Largest document we read; anything bigger is refused before parsing. */
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
@@ -57,14 +57,20 @@ export function parseWith<TSchema extends v.GenericSchema>(schema: TSchema, data
 }
 
 // Reusable field schemas.
-export const hexString = v.pipe(v.string(), v.check(isCanonicalHex, "a lower-case 0x hex string without padding"));
+// Regex and length (not only a check function) so the generated JSON Schema carries them too.
+export const CANONICAL_HEX_RE = /^0x(0|[1-9a-f][0-9a-f]*)$/;
+export const hexString = v.pipe(v.string(), v.maxLength(130), v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"));
 export const hexU32 = v.pipe(
-  hexString,
+  v.string(),
+  v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
+  v.maxLength(10, "a 32-bit hex value"),
   v.check((s) => parseHex32(s) !== undefined, "a 32-bit hex value"),
   v.transform((s) => parseHex32(s)!),
 );
 export const hexU64 = v.pipe(
-  hexString,
+  v.string(),
+  v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
+  v.maxLength(18, "a 64-bit hex value"),
   v.check((s) => parseHex64(s) !== undefined, "a 64-bit hex value"),
   v.transform((s) => parseHex64(s)!),
 );

@@ -10,6 +10,7 @@ import { generateCommand } from "./generate.ts";
 import { hostCommand } from "./host.ts";
 import { importCommand } from "./import.ts";
 import { listCommand } from "./list.ts";
+import { schemaCommand } from "./schema.ts";
 import { showCommand } from "./show.ts";
 import { verifyCommand } from "./verify.ts";
 
@@ -26,4 +27,5 @@ export const commands: Command[] = [
   showCommand,
   importCommand,
   exportCommand,
+  schemaCommand,
 ];

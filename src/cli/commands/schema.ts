@@ -1,0 +1,30 @@
+import { expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit } from "../io.ts";
+import { InputError } from "../../errors.ts";
+import { stableJson } from "../../model/document.ts";
+import { SCHEMA_KINDS, jsonSchemaFor, type SchemaKind } from "../../model/json-schema.ts";
+
+const help = `Usage: cpuprof schema profile|host [-o FILE]
+
+Print the JSON Schema (draft-07) of the profile or host-capture format, generated
+from the schemas cpuprof itself validates with, so other tools can check files.
+
+Options:
+  -o FILE     write to FILE (atomically)
+  -h, --help  this help
+
+${EXIT_CODES_HELP}`;
+
+export const schemaCommand: Command = {
+  name: "schema",
+  summary: "JSON Schema of the profile or host-capture format",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("schema", argv, { o: { type: "string", short: "o" } });
+    const [kind] = expectPositionals("schema", p, 1, 1, "profile or host");
+    if (!(SCHEMA_KINDS as readonly string[]).includes(kind!)) throw new InputError("schema: expected 'profile' or 'host'");
+    emit(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"));
+    return 0;
+  },
+};
