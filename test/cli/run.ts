@@ -1,0 +1,33 @@
+// Runs the CLI as a user does: a separate process, argv in, exit code and output out.
+import { resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const FIXTURES = resolve(ROOT, "../shared/fixtures");
+export const HOSTS = resolve(FIXTURES, "hosts/firecracker");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  bytes: Uint8Array;
+}
+
+export function cpuprof(args: string[], opts: { cwd?: string; stdin?: string } = {}): CliResult {
+  const p = Bun.spawnSync([process.execPath, resolve(ROOT, "src/cli/main.ts"), ...args], {
+    cwd: opts.cwd ?? ROOT,
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, CPUPROF_DEBUG: "" },
+  });
+  return {
+    code: p.exitCode ?? -1,
+    stdout: p.stdout.toString(),
+    stderr: p.stderr.toString(),
+    bytes: new Uint8Array(p.stdout),
+  };
+}
+
+export function fixtureHost(name: string): string {
+  return resolve(HOSTS, `fingerprint_${name}_6.1host.json`);
+}
