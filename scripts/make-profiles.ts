@@ -13,18 +13,24 @@ const FIXTURES = resolve(import.meta.dir, "../../shared/fixtures/hosts/firecrack
 const OUT = resolve(import.meta.dir, "../profiles");
 const LOCK = join(OUT, "profiles.lock");
 
-const INTEL_LINE = "Runs on this generation and every later one: Skylake, Cascade Lake, Ice Lake, Sapphire Rapids, Granite Rapids.";
-const AMD_LINE = "Runs on this generation and every later one: EPYC Milan, EPYC Genoa.";
+/** Generations per vendor, oldest first: a profile runs on its own and every later one. */
+const INTEL_GENERATIONS = ["Skylake", "Cascade Lake", "Ice Lake", "Sapphire Rapids", "Granite Rapids"];
+const AMD_GENERATIONS = ["EPYC Milan", "EPYC Genoa"];
+
+function runsOn(generations: readonly string[], own: string): string {
+  const later = generations.slice(generations.indexOf(own) + 1);
+  return later.length === 0 ? `Runs on ${own} hosts.` : `Runs on ${own} and every later generation (${later.join(", ")}).`;
+}
 
 /** The profiles, from oldest to newest per vendor, with the fixture each is generated from. */
 export const EMBEDDED = [
-  { name: "skylake", file: "fingerprint_INTEL_SKYLAKE_6.1host.json", title: "Intel Xeon Skylake-SP", line: INTEL_LINE },
-  { name: "cascade-lake", file: "fingerprint_INTEL_CASCADELAKE_6.1host.json", title: "Intel Xeon Cascade Lake", line: INTEL_LINE },
-  { name: "ice-lake", file: "fingerprint_INTEL_ICELAKE_6.1host.json", title: "Intel Xeon Ice Lake-SP", line: INTEL_LINE },
-  { name: "sapphire-rapids", file: "fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json", title: "Intel Xeon Sapphire Rapids", line: INTEL_LINE },
-  { name: "granite-rapids", file: "fingerprint_INTEL_GRANITE_RAPIDS_6.1host.json", title: "Intel Xeon Granite Rapids", line: INTEL_LINE },
-  { name: "epyc-milan", file: "fingerprint_AMD_MILAN_6.1host.json", title: "AMD EPYC Milan (Zen 3)", line: AMD_LINE },
-  { name: "epyc-genoa", file: "fingerprint_AMD_GENOA_6.1host.json", title: "AMD EPYC Genoa (Zen 4)", line: AMD_LINE },
+  { name: "skylake", file: "fingerprint_INTEL_SKYLAKE_6.1host.json", title: "Intel Xeon Skylake-SP", line: runsOn(INTEL_GENERATIONS, "Skylake") },
+  { name: "cascade-lake", file: "fingerprint_INTEL_CASCADELAKE_6.1host.json", title: "Intel Xeon Cascade Lake", line: runsOn(INTEL_GENERATIONS, "Cascade Lake") },
+  { name: "ice-lake", file: "fingerprint_INTEL_ICELAKE_6.1host.json", title: "Intel Xeon Ice Lake-SP", line: runsOn(INTEL_GENERATIONS, "Ice Lake") },
+  { name: "sapphire-rapids", file: "fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json", title: "Intel Xeon Sapphire Rapids", line: runsOn(INTEL_GENERATIONS, "Sapphire Rapids") },
+  { name: "granite-rapids", file: "fingerprint_INTEL_GRANITE_RAPIDS_6.1host.json", title: "Intel Xeon Granite Rapids", line: runsOn(INTEL_GENERATIONS, "Granite Rapids") },
+  { name: "epyc-milan", file: "fingerprint_AMD_MILAN_6.1host.json", title: "AMD EPYC Milan (Zen 3)", line: runsOn(AMD_GENERATIONS, "EPYC Milan") },
+  { name: "epyc-genoa", file: "fingerprint_AMD_GENOA_6.1host.json", title: "AMD EPYC Genoa (Zen 4)", line: runsOn(AMD_GENERATIONS, "EPYC Genoa") },
 ] as const;
 
 const HOST_DESCRIPTION =

@@ -3,7 +3,7 @@ import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { table } from "../table.ts";
 import { embeddedProfile, embeddedProfileInfo } from "../../embedded/profiles.ts";
-import { stableJson } from "../../model/document.ts";
+import { printable, stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof list [--json]
 
@@ -31,7 +31,7 @@ export const listCommand: Command = {
     else
       emit(
         table(
-          rows.map((r) => [r.name, r.vendor, String(r.version), `${r.compressedBytes} B`, r.description]),
+          rows.map((r) => [r.name, r.vendor, String(r.version), `${r.compressedBytes} B`, printable(r.description, 90)]),
           ["NAME", "VENDOR", "VERSION", "SIZE", "DESCRIPTION"],
         ),
         undefined,
