@@ -16,9 +16,15 @@ export function hostLabel(h: HostCapture): string {
   return printable(h.brand ?? `${h.vendor} family ${h.family} model ${h.model}`, 80);
 }
 
+/** "kind: detail", naming the feature once (details usually start with it). */
+export function problemLine(p: { kind: string; name: string; detail: string }): string {
+  const detail = printable(p.detail, 240);
+  return detail.startsWith(p.name) ? `${p.kind}: ${detail}` : `${p.kind}: ${printable(p.name, 80)}: ${detail}`;
+}
+
 export function formatReport(profileName: string, host: HostCapture, report: ReportLike): string {
   const head = `${profileName} on ${hostLabel(host)}: ${report.compatible ? "compatible" : "INCOMPATIBLE"}\n`;
-  const problems = report.problems.map((p) => `  ${p.kind}: ${p.name}: ${printable(p.detail, 200)}\n`).join("");
+  const problems = report.problems.map((p) => `  ${problemLine(p)}\n`).join("");
   const notes = report.notes.map((n) => `  note: ${printable(n, 200)}\n`).join("");
   return head + problems + notes;
 }

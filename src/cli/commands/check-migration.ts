@@ -2,10 +2,10 @@ import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
-import { hostLabel } from "../report.ts";
+import { hostLabel, problemLine } from "../report.ts";
 import { EXIT, InputError } from "../../errors.ts";
 import { checkMigration } from "../../profile/migration.ts";
-import { printable, stableJson } from "../../model/document.ts";
+import { stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof check-migration --from SRC --to DST [--profile P] [--json]
 
@@ -51,7 +51,7 @@ export const checkMigrationCommand: Command = {
     if (boolOpt(p, "json")) emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
-      out += report.problems.map((x) => `  ${x.kind}: ${x.name}: ${printable(x.detail, 200)}\n`).join("");
+      out += report.problems.map((x) => `  ${problemLine(x)}\n`).join("");
       emit(out, undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
