@@ -196,7 +196,7 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
       const name = await askName("fleet");
       const r = baselineProfile(source.hosts, { name, labels: source.labels });
       const summary =
-        `${r.profile.name} (${r.profile.vendor}): baseline of ${source.hosts.length} hosts, ${r.profile.sourceHosts.length} named` +
+        `${r.profile.name} (${r.profile.vendor}): baseline of ${source.hosts.length} hosts, compatible with each` +
         (r.unknown.length ? `\nunknown to the policy, hidden (${r.unknown.length}):\n${list(r.unknown.map((u) => u.text))}` : "");
       return { profile: r.profile, summary };
     } catch (e) {
