@@ -11,4 +11,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success: compatible, every check held, inputs equal
   1  a check failed: incompatible, the guest saw something unexpected, inputs differ
   2  bad input: arguments, files, JSON (one line on stderr naming file and JSON path)
-  3  environment: no /dev/kvm, permission denied, an ioctl or capability missing`;
+  3  environment: no /dev/kvm, permission denied, an ioctl or capability missing
+  130  cancelled (Ctrl-C): nothing half-written is left`;
