@@ -1,0 +1,72 @@
+// A QEMU named CPU model and a cpuprof profile in the same vocabulary: the catalogue's
+// features, spelled the Linux way, so the two can be compared bit by bit. Pure: the
+// QEMU side comes in as the `props` of a `query-cpu-model-expansion` (type full) reply.
+import { CPUID_FEATURES, MSR_BIT_FIELDS, findCpuidFeature } from "../catalogue/index.ts";
+import type { Profile } from "../model/profile.ts";
+import { describeProfile } from "../profile/describe.ts";
+
+/** Policy field names that name a single CPUID bit QEMU has a property for, but the catalogue lacks. */
+const EXTRA_QEMU_NAMES: Readonly<Record<string, string>> = {
+  arat: "arat", // CPUID 6.EAX[2]: the catalogue has no leaf 6 entries
+};
+
+/** QEMU accepts a property under its canonical name and with `_`/`.` spelled `-`. */
+function propValue(props: Readonly<Record<string, unknown>>, name: string): unknown {
+  for (const n of [name, name.replaceAll("_", "-"), name.replaceAll(".", "-"), name.replaceAll("-", "_")]) if (n in props) return props[n];
+  return undefined;
+}
+
+export interface FeatureName {
+  /** Linux spelling (the catalogue's `linux`, or the MSR bit's name). */
+  linux: string;
+  /** QEMU property, when QEMU has one. */
+  qemu: string | null;
+}
+
+/** Every feature (CPUID bit or feature-MSR bit) QEMU names, with its Linux spelling. */
+export function qemuNamedFeatures(): FeatureName[] {
+  const out = new Map<string, FeatureName>();
+  for (const f of CPUID_FEATURES) if (f.qemu && !f.aliasOfLeaf1Edx && !out.has(f.linux)) out.set(f.linux, { linux: f.linux, qemu: f.qemu });
+  for (const [linux, qemu] of Object.entries(EXTRA_QEMU_NAMES)) if (!out.has(linux)) out.set(linux, { linux, qemu });
+  for (const m of MSR_BIT_FIELDS) if (m.qemu && m.lsb === m.msb && !out.has(m.name)) out.set(m.name, { linux: m.name, qemu: m.qemu });
+  return [...out.values()];
+}
+
+/** The QEMU property of a Linux feature name, or null when QEMU has none. */
+export function qemuNameOf(linux: string): string | null {
+  const hit = findCpuidFeature(linux).find((f) => f.linux === linux && !f.aliasOfLeaf1Edx && f.qemu);
+  if (hit) return hit.qemu;
+  if (linux in EXTRA_QEMU_NAMES) return EXTRA_QEMU_NAMES[linux]!;
+  return MSR_BIT_FIELDS.find((m) => m.name === linux && m.lsb === m.msb)?.qemu ?? null;
+}
+
+/** Linux names of the features a QEMU model enables (its boolean properties that are true). */
+export function qemuModelFeatures(props: Readonly<Record<string, unknown>>): Set<string> {
+  const out = new Set<string>();
+  for (const f of qemuNamedFeatures()) if (f.qemu && propValue(props, f.qemu) === true) out.add(f.linux);
+  return out;
+}
+
+/** Linux names of the features a profile fixes to 1: CPUID (describeProfile) and feature-MSR bits. */
+export function profileFeatures(profile: Profile): Set<string> {
+  const out = new Set(describeProfile(profile).features);
+  for (const m of profile.msrs)
+    for (const f of MSR_BIT_FIELDS)
+      if (f.index === m.index >>> 0 && f.lsb === f.msb && ((m.mask >> BigInt(f.lsb)) & 1n) === 0n && ((m.replacements >> BigInt(f.lsb)) & 1n) === 1n)
+        out.add(f.name);
+  return out;
+}
+
+export interface ModelDifference {
+  onlyInProfile: string[];
+  onlyInQemu: string[];
+}
+
+export function compareWithQemuModel(profile: Profile, props: Readonly<Record<string, unknown>>): ModelDifference {
+  const p = profileFeatures(profile);
+  const q = qemuModelFeatures(props);
+  return {
+    onlyInProfile: [...p].filter((f) => !q.has(f)).sort(),
+    onlyInQemu: [...q].filter((f) => !p.has(f)).sort(),
+  };
+}
