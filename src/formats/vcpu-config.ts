@@ -1,6 +1,7 @@
 // JSON form of an applied vCPU configuration (`cpuprof apply --format json`).
 import { hex32, hex64 } from "../model/hex.ts";
 import { stableJson } from "../model/document.ts";
+import { cpuidEntryToJson } from "../model/host.ts";
 import type { CpuidEntry } from "../model/cpuid.ts";
 import type { MsrFilter } from "../kvm/layout.ts";
 
@@ -22,15 +23,7 @@ export function vcpuConfigToJson(profileName: string, c: VcpuConfigLike): object
     profile: profileName,
     compatible: c.report.compatible,
     report: c.report,
-    cpuid: c.cpuid.map((e) => ({
-      function: hex32(e.function),
-      index: hex32(e.index),
-      flags: hex32(e.flags),
-      eax: hex32(e.eax),
-      ebx: hex32(e.ebx),
-      ecx: hex32(e.ecx),
-      edx: hex32(e.edx),
-    })),
+    cpuid: c.cpuid.map(cpuidEntryToJson),
     msrs: c.msrs.map((m) => ({ index: hex32(m.index), value: hex64(m.value), crucial: m.crucial })),
     msrFilter: c.msrFilter && {
       defaultAction: c.msrFilter.flags === 0 ? "allow" : "deny",

@@ -127,6 +127,19 @@ export function assertUniqueHost(h: HostCapture, file: string): void {
   }
 }
 
+/** One CPUID entry in the wire form (hex strings, fixed key order). */
+export function cpuidEntryToJson(e: CpuidEntry): Record<"function" | "index" | "flags" | "eax" | "ebx" | "ecx" | "edx", string> {
+  return {
+    function: hex32(e.function),
+    index: hex32(e.index),
+    flags: hex32(e.flags),
+    eax: hex32(e.eax),
+    ebx: hex32(e.ebx),
+    ecx: hex32(e.ecx),
+    edx: hex32(e.edx),
+  };
+}
+
 /** Wire form with a fixed key order, so the same capture is the same bytes. */
 export function hostToJson(h: HostCapture): object {
   const n = normaliseHost(h);
@@ -148,15 +161,7 @@ export function hostToJson(h: HostCapture): object {
         CAPABILITY_NAMES.map((k) => [k, n.kvm!.capabilities[k]]),
       ),
     },
-    cpuid: n.cpuid.map((e) => ({
-      function: hex32(e.function),
-      index: hex32(e.index),
-      flags: hex32(e.flags),
-      eax: hex32(e.eax),
-      ebx: hex32(e.ebx),
-      ecx: hex32(e.ecx),
-      edx: hex32(e.edx),
-    })),
+    cpuid: n.cpuid.map(cpuidEntryToJson),
     featureMsrs: n.featureMsrs.map((m) => ({ index: hex32(m.index), value: hex64(m.value) })),
     msrIndexList: n.msrIndexList.map(hex32),
   };
