@@ -1,7 +1,6 @@
 // The shape of a CLI command: parse, call the core, print. No decisions here.
 export interface Command {
   name: string;
-  summary: string;
   /** Full --help text. */
   help: string;
   run(argv: string[]): Promise<number> | number;

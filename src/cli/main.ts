@@ -45,15 +45,16 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (first === "--help" || first === "-h" || first === "help") {
-    const target = rest[0] && commands.find((c) => c.name === rest[0]);
-    writeStdout(target ? target.help + "\n" : globalHelp());
+    const target = rest[0] ? commands.find((c) => c.name === rest[0]) : undefined;
+    writeStdout(target ? (await target.load()).help + "\n" : globalHelp());
     return EXIT.ok;
   }
-  const command: Command | undefined = commands.find((c) => c.name === first);
-  if (!command) {
+  const entry = commands.find((c) => c.name === first);
+  if (!entry) {
     writeStderr(`cpuprof: unknown command '${printable(first, 40)}' (see 'cpuprof --help')`);
     return EXIT.badInput;
   }
+  const command: Command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     writeStdout(command.help + "\n");
     return EXIT.ok;
@@ -78,4 +79,5 @@ export async function runCli(argv: string[]): Promise<never> {
   process.exit(code);
 }
 
-if (import.meta.main) await runCli(process.argv.slice(2));
+// No top-level await: the executable is compiled to bytecode, which needs a CommonJS-shaped entry.
+if (import.meta.main) void runCli(process.argv.slice(2));

@@ -46,7 +46,6 @@ ${EXIT_CODES_HELP}`;
 
 export const applyCommand: Command = {
   name: "apply",
-  summary: "profile + host -> vCPU CPUID, MSR values, MSR filter, report",
   help,
   run(argv) {
     const p = parseCommandArgs("apply", argv, {

@@ -31,7 +31,6 @@ ${EXIT_CODES_HELP}`;
 
 export const baselineCommand: Command = {
   name: "baseline",
-  summary: "the most capable profile every given host can run",
   help,
   run(argv) {
     const p = parseCommandArgs("baseline", argv, {

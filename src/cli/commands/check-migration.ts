@@ -29,7 +29,6 @@ ${EXIT_CODES_HELP}`;
 
 export const checkMigrationCommand: Command = {
   name: "check-migration",
-  summary: "can a guest started on one host move to another",
   help,
   run(argv) {
     const p = parseCommandArgs("check-migration", argv, {

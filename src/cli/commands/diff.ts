@@ -25,7 +25,6 @@ ${EXIT_CODES_HELP}`;
 
 export const diffCommand: Command = {
   name: "diff",
-  summary: "differences between profiles and/or host captures, in feature names",
   help,
   run(argv) {
     const p = parseCommandArgs("diff", argv, { json: { type: "boolean" } });

@@ -26,7 +26,6 @@ ${EXIT_CODES_HELP}`;
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "write a profile as Cloud Hypervisor or Firecracker files",
   help,
   run(argv) {
     const p = parseCommandArgs("export", argv, { o: { type: "string", short: "o" } });

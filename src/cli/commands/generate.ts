@@ -31,7 +31,6 @@ ${EXIT_CODES_HELP}`;
 
 export const generateCommand: Command = {
   name: "generate",
-  summary: "make a profile from a host capture (or this host)",
   help,
   run(argv) {
     const p = parseCommandArgs("generate", argv, {

@@ -46,7 +46,6 @@ export function hostSummary(h: HostCapture): string {
 
 export const hostCommand: Command = {
   name: "host",
-  summary: "capture what this host's KVM offers (or import a capture)",
   help,
   run(argv) {
     const p = parseCommandArgs("host", argv, {

@@ -27,7 +27,6 @@ ${EXIT_CODES_HELP}`;
 
 export const importCommand: Command = {
   name: "import",
-  summary: "read Cloud Hypervisor or Firecracker files as a profile",
   help,
   run(argv) {
     const p = parseCommandArgs("import", argv, {

@@ -18,7 +18,6 @@ ${EXIT_CODES_HELP}`;
 
 export const listCommand: Command = {
   name: "list",
-  summary: "list the embedded profiles",
   help,
   run(argv) {
     const p = parseCommandArgs("list", argv, { json: { type: "boolean" } });

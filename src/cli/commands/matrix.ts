@@ -24,7 +24,6 @@ ${EXIT_CODES_HELP}`;
 
 export const matrixCommand: Command = {
   name: "matrix",
-  summary: "hosts x profiles compatibility and migration groups",
   help,
   run(argv) {
     const p = parseCommandArgs("matrix", argv, { profiles: { type: "string", multiple: true }, json: { type: "boolean" } });

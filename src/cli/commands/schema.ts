@@ -18,7 +18,6 @@ ${EXIT_CODES_HELP}`;
 
 export const schemaCommand: Command = {
   name: "schema",
-  summary: "JSON Schema of the profile or host-capture format",
   help,
   run(argv) {
     const p = parseCommandArgs("schema", argv, { o: { type: "string", short: "o" } });

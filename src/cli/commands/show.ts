@@ -21,7 +21,6 @@ ${EXIT_CODES_HELP}`;
 
 export const showCommand: Command = {
   name: "show",
-  summary: "show one profile in feature names",
   help,
   run(argv) {
     const p = parseCommandArgs("show", argv, { json: { type: "boolean" } });

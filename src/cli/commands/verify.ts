@@ -90,7 +90,6 @@ function details(r: VerifyResult, module: string | null): string {
 
 export const verifyCommand: Command = {
   name: "verify",
-  summary: "check profiles on this host and inside a real KVM guest",
   help,
   run(argv) {
     const p = parseCommandArgs("verify", argv, {
