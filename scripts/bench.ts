@@ -135,6 +135,38 @@ else {
   line(`matrix 1,000 hosts x ${profiles.length} embedded profiles (one run)`, fmt(performance.now() - t1));
 }
 
+// ---- 10,000 guest checks in one process: time and leaks ----
+if (hasKvm) {
+  const { readdirSync, readFileSync: read } = await import("node:fs");
+  const { captureLiveHost } = await import("../src/host/live.ts");
+  const { applyProfile } = await import("../src/profile/apply.ts");
+  const { hostProfileOf } = await import("../src/profile/migration.ts");
+  const { knownMsrsOf } = await import("../src/profile/filter.ts");
+  const { planProbe } = await import("../src/verify/plan.ts");
+  const { runGuestProbe } = await import("../src/guest/index.ts");
+  const { Kvm } = await import("../src/kvm/index.ts");
+  const fds = () => readdirSync("/proc/self/fd").length;
+  // Shared mappings are ours (guest RAM, kvm_run); private anonymous ones come and go with runtime threads.
+  const sharedMaps = () => read("/proc/self/maps", "utf8").split("\n").filter((l) => / [r-][w-][x-]s /.test(l)).length;
+  const host = captureLiveHost();
+  const config = applyProfile(hostProfileOf(host), host);
+  const plan = planProbe(config, host, knownMsrsOf(host));
+  const count = Number(process.env.CPUPROF_BENCH_GUESTS ?? 10_000);
+  using kvm = Kvm.open();
+  const before = { fds: fds(), maps: sharedMaps() };
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, plan, { kvm });
+    times.push(performance.now() - t);
+  }
+  const after = { fds: fds(), maps: sharedMaps() };
+  console.log(`\n## guest checks (${count} in one process)`);
+  line("runGuestProbe, whole check incl. VM create/teardown (median)", fmt(median(times)));
+  line("file descriptors before / after", `${before.fds} / ${after.fds}${after.fds === before.fds ? "" : "  LEAK"}`);
+  line("shared mappings before / after", `${before.maps} / ${after.maps}${after.maps === before.maps ? "" : "  LEAK"}`);
+}
+
 // ---- verify vs QEMU (goal: cpuprof <= 0.5 x QEMU) ----
 try {
   const { benchQemuVsCpuprof } = await import("./bench-qemu.ts");
