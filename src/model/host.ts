@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { InputError } from "../errors.ts";
 import { sortCpuid, type CpuidEntry } from "./cpuid.ts";
 import { hex32, hex64 } from "./hex.ts";
-import { hexString, hexU32, hexU64, parseWith, stableJson, vendorName } from "./document.ts";
+import { hexString, hexU32, hexU64, parseWith, printable, stableJson, vendorName } from "./document.ts";
 import type { Vendor } from "./vendor.ts";
 
 export const HOST_FORMAT = "cpuprof-host";
@@ -117,12 +117,12 @@ export function assertUniqueHost(h: HostCapture, file: string): void {
   const seen = new Set<string>();
   for (const [i, e] of h.cpuid.entries()) {
     const key = `${e.function}/${e.index}`;
-    if (seen.has(key)) throw new InputError(`${file}: $.cpuid[${i}]: duplicate leaf ${hex32(e.function)} subleaf ${hex32(e.index)}`);
+    if (seen.has(key)) throw new InputError(`${printable(file, 200)}: $.cpuid[${i}]: duplicate leaf ${hex32(e.function)} subleaf ${hex32(e.index)}`);
     seen.add(key);
   }
   const msrs = new Set<number>();
   for (const [i, m] of h.featureMsrs.entries()) {
-    if (msrs.has(m.index)) throw new InputError(`${file}: $.featureMsrs[${i}]: duplicate MSR ${hex32(m.index)}`);
+    if (msrs.has(m.index)) throw new InputError(`${printable(file, 200)}: $.featureMsrs[${i}]: duplicate MSR ${hex32(m.index)}`);
     msrs.add(m.index);
   }
 }

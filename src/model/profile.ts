@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { InputError } from "../errors.ts";
 import type { Register } from "./cpuid.ts";
 import { hex32, hex64 } from "./hex.ts";
-import { hexString, hexU32, hexU64, parseWith, registerName, stableJson, vendorName } from "./document.ts";
+import { hexString, hexU32, hexU64, parseWith, printable, registerName, stableJson, vendorName } from "./document.ts";
 import type { Vendor } from "./vendor.ts";
 
 export const PROFILE_FORMAT = "cpuprof-profile";
@@ -100,20 +100,20 @@ export function normaliseProfile(p: Profile): Profile {
 export function checkProfile(p: Profile, file: string): void {
   p.cpuid.forEach((a, i) => {
     if (a.subleaf.start > a.subleaf.end)
-      throw new InputError(`${file}: $.cpuid[${i}].subleaf: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
+      throw new InputError(`${printable(file, 200)}: $.cpuid[${i}].subleaf: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
   });
   const sorted = p.cpuid.map((a, i) => ({ a, i })).sort((x, y) => cpuidKeyOrder(x.a, y.a));
   for (let k = 1; k < sorted.length; k++) {
     const prev = sorted[k - 1]!, cur = sorted[k]!;
     if (prev.a.leaf === cur.a.leaf && prev.a.register === cur.a.register && cur.a.subleaf.start <= prev.a.subleaf.end)
       throw new InputError(
-        `${file}: $.cpuid[${cur.i}]: overlaps $.cpuid[${prev.i}] (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`,
+        `${printable(file, 200)}: $.cpuid[${cur.i}]: overlaps $.cpuid[${prev.i}] (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`,
       );
   }
   // a register can appear for several disjoint subleaf ranges; same register and start twice is a duplicate (caught above)
   const seen = new Set<number>();
   p.msrs.forEach((m, i) => {
-    if (seen.has(m.index)) throw new InputError(`${file}: $.msrs[${i}]: duplicate MSR ${hex32(m.index)}`);
+    if (seen.has(m.index)) throw new InputError(`${printable(file, 200)}: $.msrs[${i}]: duplicate MSR ${hex32(m.index)}`);
     seen.add(m.index);
   });
 }
