@@ -4,6 +4,7 @@ import { emit, writeStderr } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
+import { printable } from "../../model/document.ts";
 import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
 import { generateProfile } from "../../profile/generate.ts";
 
@@ -49,7 +50,7 @@ export const generateCommand: Command = {
     const result = generateProfile(host, { name, description: stringOpt(p, "description"), strict: boolOpt(p, "strict") });
     const out = stringOpt(p, "o");
     const summary =
-      `profile ${name} (${result.profile.vendor}) from ${host.brand ?? `${host.vendor} family ${host.family} model ${host.model}`}\n` +
+      `profile ${name} (${result.profile.vendor}) from ${host.brand !== null ? printable(host.brand, 80) : `${host.vendor} family ${host.family} model ${host.model}`}\n` +
       `kept (${result.summary.kept.length}):\n${wrapList(result.summary.kept)}` +
       `hidden (${result.summary.hidden.length}):\n${wrapList(result.summary.hidden)}` +
       `left to the host (${result.summary.host.length}):\n${wrapList(result.summary.host)}` +

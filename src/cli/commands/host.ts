@@ -6,6 +6,7 @@ import { serializeHost, type HostCapture } from "../../model/host.ts";
 import { hex32, hex64 } from "../../model/hex.ts";
 import { msrName } from "../../catalogue/index.ts";
 import { table } from "../table.ts";
+import { printable } from "../../model/document.ts";
 
 const help = `Usage: cpuprof host [--from FILE] [--json] [-o FILE]
 
@@ -29,10 +30,10 @@ ${EXIT_CODES_HELP}`;
 
 export function hostSummary(h: HostCapture): string {
   const rows: string[][] = [
-    ["vendor", `${h.vendor} (${h.vendorString})`],
+    ["vendor", `${h.vendor} (${printable(h.vendorString, 40)})`],
     ["cpu", `family ${h.family} (${hex32(h.family)}), model ${h.model} (${hex32(h.model)}), stepping ${h.stepping}`],
-    ["brand", h.brand ?? "-"],
-    ["kernel", h.kernel ?? "-"],
+    ["brand", h.brand === null ? "-" : printable(h.brand, 80)],
+    ["kernel", h.kernel === null ? "-" : printable(h.kernel, 256)],
     ["microcode", h.microcode ?? "-"],
     ["source", h.source],
     ["kvm api", h.kvm ? String(h.kvm.apiVersion) : "-"],

@@ -37,7 +37,7 @@ export const showCommand: Command = {
       ["vendor", profile.kind === "host" ? "any (host profile)" : profile.vendor],
       ["description", printable(profile.description, 200)],
       ["made from", profile.sourceHosts.map((s) => printable(s.model, 80)).join("; ") || "-"],
-      ["tool version", profile.toolVersion],
+      ["tool version", printable(profile.toolVersion, 64)],
     ]);
     if (profile.kind === "host") {
       out += "\nHost profile: no adjustments; the guest sees what the host's KVM supports.\n";
