@@ -11,7 +11,6 @@ import {
   cliProblem,
   fixturesMissing,
   fuzzCase,
-  isSlowCli,
   loadSeeds,
   prepareCliDir,
   resolveArgv,
@@ -71,7 +70,6 @@ let cliCases = 0;
 try {
   const cliResult = await fc.check(
     fc.asyncProperty(cliCase(seeds, names), async (c) => {
-      if (isSlowCli(c.argv)) return;
       cliCases++;
       const argv = resolveArgv(c, dir);
       const outcome = await runMain(argv, dir);

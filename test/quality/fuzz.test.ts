@@ -17,7 +17,6 @@ import {
   fixturesMissing,
   fuzzCase,
   hugeText,
-  isSlowCli,
   jsonOp,
   loadSeeds,
   mutateDoc,
@@ -163,8 +162,7 @@ describe("command lines", () => {
     try {
       await fc.assert(
         fc.asyncProperty(cliCase(seeds, commands.map((c) => c.name)), async (c) => {
-          if (isSlowCli(c.argv)) return;
-          const argv = resolveArgv(c, dir);
+              const argv = resolveArgv(c, dir);
           const problem = cliProblem(await runMain(argv, dir), argv);
           if (problem !== undefined) throw new Error(`${problem}\nargv: ${JSON.stringify(argv)}\n@IN: ${showCase(c.input)}`);
         }),

@@ -711,11 +711,6 @@ const USUAL_LINES: readonly { input: Target; argv: string[] }[] = [
   { input: "host", argv: ["verify", "skylake", "--host", "@IN", "--json"] },
 ];
 
-/** Commands not run in-process: the live guest check across every embedded profile is slow for a fuzz loop. */
-export function isSlowCli(argv: readonly string[]): boolean {
-  return argv[0] === "verify" && !argv.includes("--host") && !argv.some((a) => a === "-h" || a === "--help");
-}
-
 export interface CliOutcome {
   /** main's return value, or the exit code of the CpuprofError it threw. */
   code: number;
