@@ -45,7 +45,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, hooks: 
   } catch (e) {
     if (e instanceof InputError) throw e;
   }
-  const temp = join(dir, `.${basename(path)}.cpuprof-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`);
+  // The target's name is cut so a legal long target name still leaves room for the suffix (NAME_MAX 255).
+  const temp = join(dir, `.${basename(path).slice(0, 100)}.cpuprof-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   let fd: number;
   try {

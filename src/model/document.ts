@@ -34,7 +34,10 @@ function describe(value: unknown): string {
 
 /** The one-line message for the first problem valibot found. */
 export function formatIssue(file: string, issue: v.BaseIssue<unknown>): string {
-  const expected = issue.expected ?? issue.message;
+  // Our own messages ("a lower-case 0x hex string ...") read better than valibot's `expected`
+  // (a regex, a length); valibot's default messages start with "Invalid".
+  const custom = issue.kind === "validation" && !issue.message.startsWith("Invalid");
+  const expected = custom ? issue.message : (issue.expected ?? issue.message);
   const got = issue.kind === "schema" || issue.input !== undefined ? `, got ${describe(issue.input)}` : "";
   return `${printable(file, 200)}: ${pathOf(issue)}: expected ${printable(expected ?? "something else", 120)}${got}`;
 }

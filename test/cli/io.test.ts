@@ -167,3 +167,14 @@ process.stdout.write("done\\n");
     expect(temps(dir)).toEqual([]);
   });
 });
+
+describe("long target names", () => {
+  test("a legal 240-character file name is written (the temporary name stays within NAME_MAX)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cpuprof-long-"));
+    const target = join(dir, "p".repeat(235) + ".json");
+    writeFileAtomic(target, "{}\n");
+    expect(readFileSync(target, "utf8")).toBe("{}\n");
+    expect(readdirSync(dir)).toEqual(["p".repeat(235) + ".json"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
