@@ -1,9 +1,10 @@
 // Runs the CLI as a user does: a separate process, argv in, exit code and output out.
 import { resolve } from "node:path";
 
+import { FIRECRACKER_HOSTS_DIR } from "../helpers/fixtures.ts";
+
 export const ROOT = resolve(import.meta.dir, "../..");
-export const FIXTURES = resolve(ROOT, "../shared/fixtures");
-export const HOSTS = resolve(FIXTURES, "hosts/firecracker");
+export const HOSTS = FIRECRACKER_HOSTS_DIR;
 
 export interface CliResult {
   code: number;

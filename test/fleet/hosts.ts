@@ -1,21 +1,21 @@
 // The seven real hosts of the shared fixtures, by short label; empty (and the tests skip) when absent.
-import { loadHostFile } from "../../src/formats/host-file.ts";
 import type { LabelledHost } from "../../src/fleet/synthetic.ts";
-import { fixtureFiles, fixtureText, HAVE_FIXTURES } from "../formats/fixtures.ts";
+import { FIXTURE_HOSTS, fixtureHost as loadFixtureHost, fixturesMissing } from "../helpers/fixtures.ts";
+import { HAVE_FIXTURES } from "../formats/fixtures.ts";
 
 export { HAVE_FIXTURES };
-
-const DIR = "hosts/firecracker";
 
 /** `fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json` → `sapphire-rapids`. */
 function labelOf(file: string): string {
   return file.replace(/^fingerprint_(INTEL|AMD)_/, "").replace(/_6\.1host\.json$/, "").toLowerCase().replace(/_/g, "-");
 }
 
-export const FLEET: LabelledHost[] = fixtureFiles(DIR, /^fingerprint_.*\.json$/).map((f) => ({
-  label: labelOf(f),
-  host: loadHostFile(fixtureText(`${DIR}/${f}`), f),
-}));
+// In file-name order, loaded once through the shared fixture loader.
+export const FLEET: LabelledHost[] = fixturesMissing
+  ? []
+  : [...FIXTURE_HOSTS]
+      .sort((a, b) => (a.file < b.file ? -1 : 1))
+      .map((h) => ({ label: labelOf(h.file), host: loadFixtureHost(h.name) }));
 
 export function fixtureHost(label: string): LabelledHost["host"] {
   const h = FLEET.find((x) => x.label === label);

@@ -1,8 +1,9 @@
 // Where the shared fixtures live (never copied into the repository) and a skip reason when absent.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { FIXTURES_DIR } from "../helpers/fixtures.ts";
 
-export const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
+export const FIXTURES = FIXTURES_DIR;
 export const HAVE_FIXTURES = existsSync(FIXTURES);
 if (!HAVE_FIXTURES) console.log(`skip: fixture tests, ${FIXTURES} is absent`);
 
