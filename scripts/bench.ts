@@ -68,7 +68,7 @@ if (hasKvm) {
   const { embeddedProfileInfo, embeddedProfileText } = await import("../src/embedded/profiles.ts");
   const { parseProfile } = await import("../src/model/profile.ts");
   const { parseJsonText } = await import("../src/model/document.ts");
-  const { deflateSync, inflateSync } = await import("fflate");
+  const { deflateSync } = await import("fflate");
   console.log("\n## embedded profiles (goal: CPUID + MSR data <= 1 KB compressed)");
   for (const info of embeddedProfileInfo()) {
     const doc = JSON.parse(embeddedProfileText(info.name)!);
@@ -79,7 +79,7 @@ if (hasKvm) {
   const compressed = embeddedProfileInfo().map((i) => deflateSync(new TextEncoder().encode(embeddedProfileText(i.name)!), { level: 9 }));
   line(
     "decompress + parse all embedded profiles (median of 200)",
-    fmt(timeInProcess(() => compressed.forEach((c, k) => parseProfile(parseJsonText(new TextDecoder().decode(inflateSync(c)), `p${k}`), `p${k}`)), 200)),
+    fmt(timeInProcess(() => compressed.forEach((c, k) => parseProfile(parseJsonText(new TextDecoder().decode(Bun.inflateSync(c)), `p${k}`), `p${k}`)), 200)),
   );
 }
 
