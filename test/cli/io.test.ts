@@ -2,10 +2,11 @@
 // directory and a rename, so a failing write leaves the previous file as it was and no temporary
 // file behind; a cpuprof interrupted with SIGINT while writing leaves the target absent or complete.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { writeFileAtomic } from "../../src/cli/io.ts";
+import { isTerminal, writeFileAtomic } from "../../src/cli/io.ts";
+import { FIRECRACKER_HOSTS_DIR, fixturesMissing } from "../helpers/fixtures.ts";
 import { InputError } from "../../src/errors.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -177,4 +178,43 @@ describe("long target names", () => {
     expect(readdirSync(dir)).toEqual(["p".repeat(235) + ".json"]);
     rmSync(dir, { recursive: true, force: true });
   });
+});
+
+describe("isTerminal (progress goes to stderr only when it is a terminal)", () => {
+  test("a pipe, a regular file and /dev/null are not terminals", () => {
+    const file = join(dir, "out.txt");
+    writeFileSync(file, "");
+    const fileFd = openSync(file, "r");
+    const nullFd = openSync("/dev/null", "w");
+    try {
+      expect(isTerminal(fileFd)).toBe(false);
+      expect(isTerminal(nullFd)).toBe(false);
+      expect(isTerminal(987654)).toBe(false); // not open at all
+    } finally {
+      closeSync(fileFd);
+      closeSync(nullFd);
+    }
+    // Under bun test, stdout is a pipe to the runner or a file; a child's piped stderr certainly is not a terminal.
+    const child = Bun.spawnSync([BUN, "-e", `const { isTerminal } = require(${JSON.stringify(join(REPO, "src/cli/io.ts"))}); process.exit(isTerminal(2) ? 1 : 0)`], {
+      stderr: "pipe",
+    });
+    expect(child.exitCode).toBe(0);
+  });
+
+  const SCRIPT = "/usr/bin/script";
+  test.skipIf(!existsSync(SCRIPT) || fixturesMissing !== undefined)(
+    `a pseudo-terminal is one: verify shows progress there and not in a pipe${!existsSync(SCRIPT) ? ` (skipped: no ${SCRIPT})` : fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`,
+    () => {
+      const args = [join(REPO, "src/cli/main.ts"), "verify", "skylake", "--host", join(FIRECRACKER_HOSTS_DIR, "fingerprint_INTEL_SKYLAKE_6.1host.json")];
+      const piped = Bun.spawnSync([BUN, ...args], { stdout: "pipe", stderr: "pipe" });
+      expect(piped.exitCode).toBe(0);
+      expect(piped.stderr.toString()).not.toContain("verifying");
+      // script(1) runs the command on a new pseudo-terminal and copies what it writes to our pipe.
+      const command = [BUN, ...args].map((a) => `'${a}'`).join(" ");
+      const tty = Bun.spawnSync([SCRIPT, "-qec", command, "/dev/null"], { stdout: "pipe", stderr: "pipe" });
+      expect(tty.exitCode).toBe(0);
+      expect(tty.stdout.toString()).toContain("verifying skylake (1/1)");
+      expect(tty.stdout.toString()).toContain("every check held");
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, readInputFile, writeStderr } from "../io.ts";
+import { emit, readInputFile, stderrIsTty, writeStderr } from "../io.ts";
 import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { baselineProfile } from "../../fleet/baseline-profile.ts";
@@ -44,7 +44,7 @@ export const baselineCommand: Command = {
     if (name === undefined) throw new InputError("baseline: --name NAME is required (see 'cpuprof baseline --help')");
     if (!PROFILE_NAME_RE.test(name)) throw new InputError("baseline: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
     if (p.positionals.length === 0) throw new InputError("baseline: expected one or more CAPTURE files (see 'cpuprof baseline --help')");
-    const progress = process.stderr.isTTY && p.positionals.length > 50;
+    const progress = stderrIsTty() && p.positionals.length > 50;
     const hosts = p.positionals.map((file, i) => {
       if (progress && i % 50 === 0) process.stderr.write(`\r\x1b[Kreading captures ${i}/${p.positionals.length}…`);
       return loadHostFile(readInputFile(file), file);

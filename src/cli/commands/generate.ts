@@ -1,6 +1,6 @@
 import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, writeStderr } from "../io.ts";
+import { emit, stderrIsTty, writeStderr } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
@@ -61,9 +61,9 @@ export const generateCommand: Command = {
       else emit(serializeProfile(result.profile), undefined);
     } else {
       emit(serializeProfile(result.profile), undefined);
-      if (process.stderr.isTTY) writeStderr(summary.trimEnd());
+      if (stderrIsTty()) writeStderr(summary.trimEnd());
     }
-    if (!process.stderr.isTTY || out !== undefined) for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
+    if (!stderrIsTty() || out !== undefined) for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
     return 0;
   },
 };
