@@ -23,49 +23,60 @@ export interface Row {
 }
 
 type Bits = number | readonly [lsb: number, msb: number];
-const span = (b: Bits): [number, number] => (typeof b === "number" ? [b, b] : [b[0], b[1]]);
+
+// The builders below make each object literally, without object spread: these tables are
+// built at every start of the executable, and spread is the slow path of cold (interpreted) code.
+function row(bits: Bits, name: string, action: Action, compare: Compare, why: string | undefined): Row {
+  const lsb = typeof bits === "number" ? bits : bits[0];
+  const msb = typeof bits === "number" ? bits : bits[1];
+  const r: Row = { lsb, msb, name, action, compare };
+  if (why) r.why = why;
+  return r;
+}
 
 /** A feature the source host's value decides, compared as a bit subset. */
 export function feature(bits: Bits, name: string, why?: string): Row {
-  const [lsb, msb] = span(bits);
-  return { lsb, msb, name, action: INHERIT, compare: "subset", ...(why ? { why } : {}) };
+  return row(bits, name, INHERIT, "subset", why);
 }
 
 const NESTED_WHY = "nested virtualisation: inherited, dropped at apply time unless nested is requested";
 
 /** A VMX/SVM feature: inherited, dropped at apply time unless nested virtualisation is requested. */
 export function nested(bits: Bits, name: string, compare: Compare = "subset", why: string = NESTED_WHY): Row {
-  return { ...feature(bits, name, why), compare, nested: true };
+  const r = row(bits, name, INHERIT, compare, why);
+  r.nested = true;
+  return r;
 }
 
 /** Always 0 in every profile. Compared as a subset, so it never makes a host incompatible. */
 export function hidden(bits: Bits, name: string, why: string): Row {
-  const [lsb, msb] = span(bits);
-  return { lsb, msb, name, action: HIDE, compare: "subset", why };
+  return row(bits, name, HIDE, "subset", why);
 }
 
 /** Always `value` (x2APIC, hypervisor, bad-news bits). */
 export function forced(bits: Bits, name: string, value: number, compare: Compare, why: string): Row {
-  const [lsb, msb] = span(bits);
-  return { lsb, msb, name, action: { kind: "static", value }, compare, why };
+  return row(bits, name, value === 0 ? HIDE : value === 1 ? FORCE_ON : { kind: "static", value }, compare, why);
 }
 
 /** Left to the host the VM runs on (topology, caches, sizes, brand). */
 export function passthrough(bits: Bits, name: string, compare: Compare = "none", why?: string): Row {
-  const [lsb, msb] = span(bits);
-  return { lsb, msb, name, action: PASSTHROUGH, compare, ...(why ? { why } : {}) };
+  return row(bits, name, PASSTHROUGH, compare, why);
 }
 
 /** A multi-bit value inherited from the source host and compared with `compare` (le, eq, none). */
 export function numeric(bits: Bits, name: string, compare: Compare, why?: string): Row {
-  const [lsb, msb] = span(bits);
-  return { lsb, msb, name, action: INHERIT, compare, ...(why ? { why } : {}) };
+  return row(bits, name, INHERIT, compare, why);
 }
 
 /** The rows of one CPUID register over a subleaf range (a number is that single subleaf). */
 export function cpuidRegister(leaf: number, subleaves: number | SubleafRange, register: Register, rows: readonly Row[]): CpuidField[] {
   const range = typeof subleaves === "number" ? { start: subleaves, end: subleaves } : subleaves;
-  return rows.map((r) => ({ leaf, subleaves: range, register, ...r }));
+  return rows.map((r) => {
+    const f: CpuidField = { leaf, subleaves: range, register, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare };
+    if (r.nested !== undefined) f.nested = r.nested;
+    if (r.why !== undefined) f.why = r.why;
+    return f;
+  });
 }
 
 /** The same rows for several registers (whole leaves passed through or hidden). */
@@ -77,7 +88,12 @@ export const ALL_REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
 
 /** The rows of one feature MSR (64-bit fields). */
 export function msrFields(index: number, rows: readonly Row[]): MsrField[] {
-  return rows.map((r) => ({ index, ...r }));
+  return rows.map((r) => {
+    const f: MsrField = { index, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare };
+    if (r.nested !== undefined) f.nested = r.nested;
+    if (r.why !== undefined) f.why = r.why;
+    return f;
+  });
 }
 
 /** An MSR (or block) the guest may access. */
