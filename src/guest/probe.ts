@@ -1,6 +1,6 @@
 // The guest check: run the probe image under a vCPU configuration and report what the guest saw.
 import { EnvironmentError, GuestError } from "../errors.ts";
-import { GuestMemory, KVM_CAP, Kvm, MSR_EXIT_REASON, msrExitReasonName, type KvmSregs, type MsrExitReasonName, type Vcpu, type VcpuExit } from "../kvm/index.ts";
+import { GuestMemory, KVM_CAP, Kvm, MSR_EXIT_REASON, RunWatchdog, msrExitReasonName, type KvmSregs, type MsrExitReasonName, type Vcpu, type VcpuExit } from "../kvm/index.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import { GDT_LIMIT, IDT_LIMIT, RDMSR_RIP, checkQueryCounts, readCpuidResults, readMsrResults, writeProbeImage } from "./image.ts";
 import { DONE_PORT, GUEST, GUEST_MEMORY_SIZE, X86 } from "./layout.ts";
@@ -10,6 +10,8 @@ import type { GuestConfig, GuestReport, MsrObservation, ProbeQueries } from "./t
 const EXTRA_RUNS = 16;
 /** Where Intel without unrestricted guest wants its TSS hole; harmless elsewhere (kvm-x86.md 2a). */
 const TSS_ADDR = 0xfffbd000;
+/** Bound on the whole probe's time in guest code; it normally takes 1-5 ms. */
+export const DEFAULT_TIME_LIMIT_MS = 5_000;
 const USER_SPACE_MSR_MASK = BigInt(MSR_EXIT_REASON.filter | MSR_EXIT_REASON.unknown | MSR_EXIT_REASON.inval);
 
 export interface ProbeOptions {
@@ -17,6 +19,10 @@ export interface ProbeOptions {
   kvm?: Kvm;
   /** Bound on KVM_RUN calls; by default one per MSR query plus a margin. */
   maxRuns?: number;
+  /** Bound on the time all KVM_RUN calls may take together (default DEFAULT_TIME_LIMIT_MS). */
+  timeLimitMs?: number;
+  /** For tests: changes the image after it is written, to make the guest misbehave. */
+  alterImage?: (memory: Uint8Array) => void;
 }
 
 export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, options: ProbeOptions = {}): GuestReport {
@@ -26,6 +32,7 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   const kvm = options.kvm ?? owned!;
   using mem = GuestMemory.allocate(GUEST_MEMORY_SIZE);
   writeProbeImage(mem.bytes, queries);
+  options.alterImage?.(mem.bytes);
   using vm = kvm.createVm();
   vm.setUserMemoryRegion({ slot: 0, guestPhysAddr: 0n, memory: mem });
   vm.setTssAddr(TSS_ADDR);
@@ -42,6 +49,8 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   vcpu.setSregs(longModeSregs(vcpu.getSregs()));
   vcpu.setRegs({ ...vcpu.getRegs(), rip: BigInt(GUEST.code), rsp: BigInt(GUEST.stackTop), rflags: X86.rflags });
 
+  // Last before the runs: from here, every KVM_RUN is bounded in time as well as in number.
+  using watchdog = RunWatchdog.start(vcpu, options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS);
   const exits = new Map<number, MsrExitReasonName>();
   const maxRuns = options.maxRuns ?? queries.msrs.length + EXTRA_RUNS;
   let runs = 0;
@@ -49,7 +58,11 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
     if (runs >= maxRuns) throw new GuestError(`guest probe did not finish within ${maxRuns} KVM_RUN calls (RIP ${ripOf(vcpu)})`);
     runs++;
     const exit = vcpu.run();
-    if (exit.reason === "INTR") continue;
+    if (exit.reason === "INTR") {
+      if (watchdog.expired())
+        throw new GuestError(`guest probe did not finish within ${watchdog.limitMs} ms: the guest never exited to cpuprof (RIP ${ripOf(vcpu)}, after ${runs} KVM_RUN calls)`);
+      continue;
+    }
     if (exit.reason === "X86_RDMSR" && exit.msr) {
       const name = msrExitReasonName(exit.msr.reason);
       if (name) exits.set(exit.msr.index, name);
@@ -99,6 +112,8 @@ function describeStop(exit: VcpuExit, vcpu: Vcpu): string {
   } catch {
     // The registers are only a diagnostic.
   }
+  if (exit.io) detail += ` (port ${hex32(exit.io.port)} ${exit.io.direction})`;
+  if (exit.mmio) detail += ` (${exit.mmio.isWrite ? "write" : "read"} at ${hex64(exit.mmio.physAddr)})`;
   if (exit.internal) detail += ` (suberror ${exit.internal.suberror})`;
   if (exit.failEntry) detail += ` (hardware reason ${hex64(exit.failEntry.hardwareEntryFailureReason)})`;
   return `guest probe stopped with ${exit.reason} at RIP ${ripOf(vcpu)}${detail}`;

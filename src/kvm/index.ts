@@ -2,6 +2,7 @@
 export { Kvm, DEFAULT_KVM_PATH } from "./system.ts";
 export { Vm, type MemorySlot } from "./vm.ts";
 export { Vcpu } from "./vcpu.ts";
+export { RunWatchdog, WATCHDOG_SIGNAL } from "./watchdog.ts";
 export { GuestMemory, PAGE_SIZE } from "./memory.ts";
 export { KvmError } from "./error.ts";
 export { KVM_CAP, MSR_EXIT_REASON, msrExitReasonName, KVM_API_VERSION, type KvmCapName, type MsrExitReasonName } from "./caps.ts";

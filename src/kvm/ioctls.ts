@@ -38,6 +38,7 @@ export const KVM_IOCTLS = {
   KVM_GET_SREGS: ior(0x83, 312),
   KVM_SET_SREGS: iow(0x84, 312),
   KVM_GET_MSRS: iowr(0x88, 8),
+  KVM_SET_SIGNAL_MASK: iow(0x8b, 4),
   KVM_SET_MSRS: iow(0x89, 8),
   KVM_SET_CPUID2: iow(0x90, 8),
   KVM_GET_CPUID2: iowr(0x91, 8),

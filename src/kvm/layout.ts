@@ -339,3 +339,73 @@ export const KVM_RUN = {
   internal: { suberror: 32, ndata: 36, data: 40, maxData: 16 },
   systemEvent: { type: 32, ndata: 36, data: 40, maxData: 16 },
 } as const;
+
+/** struct kvm_signal_mask (4 + len): len u32 @0, sigset @4. KVM takes the kernel's sigset, 8 bytes (signals 1-64). */
+export const SIGNAL_MASK = { header: 4, len: 0, sigset: 4, kernelSigsetBytes: 8 } as const;
+
+/** The signals blocked while KVM_RUN executes guest code (KVM_SET_SIGNAL_MASK). */
+export function encodeSignalMask(blocked: readonly number[]): Uint8Array {
+  const buf = new Uint8Array(SIGNAL_MASK.header + SIGNAL_MASK.kernelSigsetBytes);
+  new DataView(buf.buffer).setUint32(SIGNAL_MASK.len, SIGNAL_MASK.kernelSigsetBytes, true);
+  buf.set(encodeSigset(blocked).subarray(0, SIGNAL_MASK.kernelSigsetBytes), SIGNAL_MASK.sigset);
+  return buf;
+}
+
+// libc structs the run watchdog passes (x86_64 glibc), beside the KVM ones they work with.
+
+/** glibc sigset_t (128 bytes): signal n is bit n-1, little-endian. */
+export const SIGSET = { size: 128 } as const;
+
+export function encodeSigset(signals: readonly number[]): Uint8Array {
+  const buf = new Uint8Array(SIGSET.size);
+  for (const s of signals) {
+    if (!Number.isInteger(s) || s < 1 || s > SIGSET.size * 8) throw new RangeError(`signal ${s} out of range`);
+    buf[(s - 1) >> 3]! |= 1 << ((s - 1) & 7);
+  }
+  return buf;
+}
+
+export function decodeSigset(buf: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let bit = 0; bit < Math.min(buf.byteLength, SIGSET.size) * 8; bit++) if (buf[bit >> 3]! & (1 << (bit & 7))) out.push(bit + 1);
+  return out;
+}
+
+/** struct sigevent (64): sigev_value @0, sigev_signo i32 @8, sigev_notify i32 @12, sigev_notify_thread_id i32 @16. */
+export const SIGEVENT = { size: 64, value: 0, signo: 8, notify: 12, threadId: 16 } as const;
+/** sigev_notify: deliver the signal to one thread (Linux). */
+export const SIGEV_THREAD_ID = 4;
+
+export function encodeThreadSigevent(signo: number, threadId: number): Uint8Array {
+  const buf = new Uint8Array(SIGEVENT.size);
+  const dv = new DataView(buf.buffer);
+  dv.setInt32(SIGEVENT.signo, signo, true);
+  dv.setInt32(SIGEVENT.notify, SIGEV_THREAD_ID, true);
+  dv.setInt32(SIGEVENT.threadId, threadId, true);
+  return buf;
+}
+
+/** struct timespec (16): tv_sec i64 @0, tv_nsec i64 @8. */
+export const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
+/** struct itimerspec (32): it_interval timespec @0, it_value timespec @16. */
+export const ITIMERSPEC = { size: 32, interval: 0, value: 16 } as const;
+
+export function encodeTimespec(ms: number): Uint8Array {
+  const buf = new Uint8Array(TIMESPEC.size);
+  writeTimespec(new DataView(buf.buffer), 0, ms);
+  return buf;
+}
+
+/** A one-shot timer: it_interval zero, it_value `ms` from now (0 disarms). */
+export function encodeOneShotItimerspec(ms: number): Uint8Array {
+  const buf = new Uint8Array(ITIMERSPEC.size);
+  writeTimespec(new DataView(buf.buffer), ITIMERSPEC.value, ms);
+  return buf;
+}
+
+function writeTimespec(dv: DataView, at: number, ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`time ${ms} ms out of range`);
+  const ns = BigInt(Math.round(ms * 1_000_000));
+  dv.setBigInt64(at + TIMESPEC.sec, ns / 1_000_000_000n, true);
+  dv.setBigInt64(at + TIMESPEC.nsec, ns % 1_000_000_000n, true);
+}

@@ -7,6 +7,11 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
 export const MAP_ANONYMOUS = 0x20;
+export const CLOCK_MONOTONIC = 1;
+export const SIG_BLOCK = 0;
+export const SIG_SETMASK = 2;
+export const SIGALRM = 14;
+export const EAGAIN = 11;
 /** mmap's (void*)-1. */
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
@@ -27,6 +32,28 @@ function load() {
 function libc() {
   lib ??= load();
   return lib.symbols;
+}
+
+// The run watchdog's calls, bound on first use: every binding costs start-up time, and
+// commands that run no guest never need these.
+let timerLib: ReturnType<typeof loadTimer> | undefined;
+
+function loadTimer() {
+  return dlopen("libc.so.6", {
+    gettid: { args: [], returns: FFIType.i32 },
+    // timer_t is a pointer-sized handle, passed by value.
+    timer_create: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    timer_settime: { args: [FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    timer_delete: { args: [FFIType.u64], returns: FFIType.i32 },
+    // Returns the error number itself (0 on success), not -1 and errno.
+    pthread_sigmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    sigtimedwait: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  });
+}
+
+function timerLibc() {
+  timerLib ??= loadTimer();
+  return timerLib.symbols;
 }
 
 function errno(): number {
@@ -78,4 +105,35 @@ export function sysMmap(length: number, prot: number, flags: number, fd: number)
 
 export function sysMunmap(address: bigint, length: number): SysResult {
   return result(libc().munmap(Number(address) as Pointer, length));
+}
+
+export function sysGettid(): number {
+  return timerLibc().gettid();
+}
+
+/** timer_create(clock, sigevent): the timer's handle, or errno. */
+export function sysTimerCreate(clock: number, sigevent: Uint8Array): { timer?: bigint; errno: number } {
+  const out = new BigUint64Array(1);
+  const r = timerLibc().timer_create(clock, sigevent, out);
+  return r < 0 ? { errno: errno() } : { timer: out[0]!, errno: 0 };
+}
+
+export function sysTimerSettime(timer: bigint, itimerspec: Uint8Array): SysResult {
+  return result(timerLibc().timer_settime(timer, 0, itimerspec, null));
+}
+
+export function sysTimerDelete(timer: bigint): SysResult {
+  return result(timerLibc().timer_delete(timer));
+}
+
+/** pthread_sigmask(how, set): the thread's previous mask (glibc sigset_t bytes), or errno. */
+export function sysSigmask(how: number, set: Uint8Array, oldSize: number): { old?: Uint8Array; errno: number } {
+  const old = new Uint8Array(oldSize);
+  const err = timerLibc().pthread_sigmask(how, set, old);
+  return err === 0 ? { old, errno: 0 } : { errno: err };
+}
+
+/** sigtimedwait(set, NULL, timeout): the signal taken from the pending set, or -1 with errno (EAGAIN: none). */
+export function sysSigtimedwait(set: Uint8Array, timespec: Uint8Array): SysResult {
+  return result(timerLibc().sigtimedwait(set, null, timespec));
 }

@@ -19,6 +19,7 @@ import {
   encodeEnableCap,
   encodeMsrs,
   encodeRegs,
+  encodeSignalMask,
   encodeSregs,
   type KvmRegs,
   type KvmSregs,
@@ -111,6 +112,11 @@ export class Vcpu implements Disposable {
   /** Per-vCPU capabilities (ENFORCE_PV_FEATURE_CPUID). */
   enableCap(cap: number, args: readonly bigint[] = []): void {
     this.#fd.ioctl("KVM_ENABLE_CAP", encodeEnableCap(cap, args));
+  }
+
+  /** The signals blocked while this vCPU runs guest code: a signal unblocked here interrupts KVM_RUN (EINTR). */
+  setSignalMask(blocked: readonly number[]): void {
+    this.#fd.ioctl("KVM_SET_SIGNAL_MASK", encodeSignalMask(blocked));
   }
 
   /** One KVM_RUN. A signal (EINTR) comes back as an INTR exit rather than an exception. */

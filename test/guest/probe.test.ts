@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { GuestError } from "../../src/errors.ts";
 import { runGuestProbe } from "../../src/guest/index.ts";
-import { Kvm, MSR_FILTER_DEFAULT_ALLOW, MSR_FILTER_READ } from "../../src/kvm/index.ts";
+import { GUEST, X86 } from "../../src/guest/layout.ts";
+import { Kvm, MSR_FILTER_DEFAULT_ALLOW, MSR_FILTER_READ, WATCHDOG_SIGNAL } from "../../src/kvm/index.ts";
 import type { CpuidEntry } from "../../src/model/cpuid.ts";
 import { kvmSkipReason } from "../kvm/kvm-device.ts";
 
@@ -100,6 +101,80 @@ describe("runGuestProbe", () => {
     expect(() => runGuestProbe({ cpuid, msrs: [], filter: null }, { cpuid: [], msrs: [0x12345678, 0x12345679] }, { maxRuns: 1 })).toThrow(
       /did not finish within 1 KVM_RUN calls \(RIP 0x[0-9a-f]+\)/,
     );
+  });
+
+  /** The probe made to misbehave: `code` replaces the first instructions at the entry point. */
+  const misbehaving = (code: number[], timeLimitMs?: number) => () =>
+    runGuestProbe(
+      { cpuid: supported(), msrs: [], filter: null },
+      { cpuid: [leaf(0)], msrs: [TSC] },
+      { timeLimitMs, alterImage: (mem) => mem.set(code, GUEST.code) },
+    );
+
+  /** The error a call throws, so one run can be checked several ways. */
+  function thrown(fn: () => unknown): Error {
+    try {
+      fn();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error("expected the probe to throw");
+  }
+
+  onDevice("a guest that never exits (jmp $) is stopped by the time bound: a GuestError with the RIP of the loop, no hang", () => {
+    const started = performance.now();
+    const e = thrown(misbehaving([0xeb, 0xfe], 100));
+    const elapsed = performance.now() - started;
+    expect(e).toBeInstanceOf(GuestError);
+    expect(e.message).toContain("did not finish within 100 ms");
+    expect(e.message).toContain(`RIP 0x${GUEST.code.toString(16)},`);
+    expect(elapsed).toBeGreaterThanOrEqual(90);
+    expect(elapsed).toBeLessThan(5_000);
+  });
+
+  onDevice("a triple fault (ud2: the IDT has no #UD gate) ends in a GuestError naming the SHUTDOWN exit and the RIP", () => {
+    // The probe's IDT holds only the #GP gate: #UD finds no gate (#NP), that finds none (#DF), and
+    // that finds none: a triple fault, which KVM reports as a SHUTDOWN exit.
+    const e = thrown(misbehaving([0x0f, 0x0b]));
+    expect(e).toBeInstanceOf(GuestError);
+    expect(e.message).toBe(`guest probe stopped with SHUTDOWN at RIP 0x${GUEST.code.toString(16)}`);
+  });
+
+  onDevice("an unexpected exit (port I/O that is not the done port) ends in a GuestError naming the exit, the port and the RIP", () => {
+    const e = thrown(misbehaving([0xe6, 0x80])); // out 0x80, al
+    expect(e).toBeInstanceOf(GuestError);
+    expect(e.message).toMatch(/^guest probe stopped with IO at RIP 0x100[02] \(port 0x80 out\)$/);
+  });
+
+  onDevice("an access to memory outside the guest's slot ends in a GuestError naming the MMIO exit and the address", () => {
+    // Map 2-4 MiB (no memory slot behind it) with a second large page, then read from it.
+    const e = thrown(() =>
+      runGuestProbe(
+        { cpuid: supported(), msrs: [], filter: null },
+        { cpuid: [leaf(0)], msrs: [TSC] },
+        {
+          alterImage: (mem) => {
+            new DataView(mem.buffer, mem.byteOffset).setBigUint64(GUEST.pd + 8, 0x200000n | X86.pte.present | X86.pte.write | X86.pte.pageSize, true);
+            mem.set([0x8a, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00], GUEST.code); // mov al, [0x200000]
+          },
+        },
+      ),
+    );
+    expect(e).toBeInstanceOf(GuestError);
+    expect(e.message).toBe("guest probe stopped with MMIO at RIP 0x1000 (read at 0x200000)");
+  });
+
+  onDevice("a guest stopped by the time bound leaves the thread as it was: the watchdog's signal unblocked, none pending", () => {
+    const mask = () => /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/thread-self/status`, "utf8"))![1]!;
+    const pending = () => /^ShdPnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/thread-self/status`, "utf8"))![1]!;
+    const before = mask();
+    thrown(misbehaving([0xeb, 0xfe], 20));
+    expect(mask()).toBe(before);
+    expect(/^SigPnd:\s*0+$/m.test(readFileSync(`/proc/thread-self/status`, "utf8"))).toBe(true);
+    expect(BigInt(`0x${pending()}`) & (1n << BigInt(WATCHDOG_SIGNAL - 1))).toBe(0n);
+    // And the next probe runs normally.
+    const r = runGuestProbe({ cpuid: supported(), msrs: [], filter: null }, { cpuid: [leaf(0)], msrs: [TSC] });
+    expect(r.msrs[0]!.outcome).toBe("value");
   });
 
   onDevice("50 probes leave no file descriptor or mapping behind", () => {

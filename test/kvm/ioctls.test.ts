@@ -23,6 +23,8 @@ const EXPECTED: Record<keyof typeof KVM_IOCTLS, number> = {
   KVM_GET_SREGS: 0x8138ae83,
   KVM_SET_SREGS: 0x4138ae84,
   KVM_GET_MSRS: 0xc008ae88,
+  // Not in kvm-x86.md: _IOW(KVMIO, 0x8b, struct kvm_signal_mask), sizeof 4 (linux/kvm.h); strace decodes it by name.
+  KVM_SET_SIGNAL_MASK: 0x4004ae8b,
   KVM_SET_MSRS: 0x4008ae89,
   KVM_SET_CPUID2: 0x4008ae90,
   KVM_GET_CPUID2: 0xc008ae91,

@@ -24,6 +24,11 @@ import {
   encodeMsrs,
   encodeRegs,
   encodeSregs,
+  decodeSigset,
+  encodeOneShotItimerspec,
+  encodeSignalMask,
+  encodeSigset,
+  encodeThreadSigevent,
   type KvmRegs,
   type KvmSegment,
   type KvmSregs,
@@ -181,5 +186,41 @@ describe("kvm_run exit decoding", () => {
     expect(decodeExit(run).systemEvent?.data.length).toBe(16);
     expect(decodeExit(page(8).run).reason).toBe("SHUTDOWN");
     expect(decodeExit(page(99).run).reason).toBe("EXIT_99");
+  });
+});
+
+describe("the run watchdog's structs", () => {
+  test("sigset_t: any set of signals 1-1024 round-trips, signal n is bit n-1", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 1024 }), { maxLength: 40 }), (signals) => {
+        expect(decodeSigset(encodeSigset(signals))).toEqual([...signals].sort((a, b) => a - b));
+      }),
+    );
+    expect([...encodeSigset([14]).subarray(0, 2)]).toEqual([0x00, 0x20]); // SIGALRM: bit 13
+    expect(() => encodeSigset([0])).toThrow(RangeError);
+  });
+
+  test("kvm_signal_mask: len 8 (the kernel's sigset) then the first 8 bytes of the set", () => {
+    const buf = encodeSignalMask([1, 14, 64]);
+    expect(buf.byteLength).toBe(12);
+    expect(new DataView(buf.buffer).getUint32(0, true)).toBe(8);
+    expect(decodeSigset(buf.subarray(4))).toEqual([1, 14, 64]);
+  });
+
+  test("sigevent for one thread: signo @8, SIGEV_THREAD_ID (4) @12, thread id @16", () => {
+    const dv = new DataView(encodeThreadSigevent(14, 4242).buffer);
+    expect([dv.getInt32(8, true), dv.getInt32(12, true), dv.getInt32(16, true)]).toEqual([14, 4, 4242]);
+  });
+
+  test("one-shot itimerspec: interval zero, value in seconds and nanoseconds", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), (ms) => {
+        const dv = new DataView(encodeOneShotItimerspec(ms).buffer);
+        expect([dv.getBigInt64(0, true), dv.getBigInt64(8, true)]).toEqual([0n, 0n]);
+        expect(dv.getBigInt64(16, true) * 1000n + dv.getBigInt64(24, true) / 1_000_000n).toBe(BigInt(ms));
+        expect(dv.getBigInt64(24, true) < 1_000_000_000n).toBe(true);
+      }),
+    );
+    expect(() => encodeOneShotItimerspec(-1)).toThrow(RangeError);
   });
 });
