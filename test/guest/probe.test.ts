@@ -177,7 +177,7 @@ describe("runGuestProbe", () => {
     expect(r.msrs[0]!.outcome).toBe("value");
   });
 
-  onDevice("50 probes leave no file descriptor or mapping behind", () => {
+  onDevice("50 probes leave no file descriptor, mapping or POSIX timer behind", () => {
     using kvm = Kvm.open();
     const cpuid = kvm.supportedCpuid();
     const q = { cpuid: [leaf(0), leaf(1), leaf(7)], msrs: [UCODE_REV, 0x12345678] };
@@ -188,13 +188,17 @@ describe("runGuestProbe", () => {
     // Every mapping the KVM layer makes is shared (guest RAM, kvm_run). Private anonymous ones are the
     // runtime's heap and its lazily started threads' stacks, which come and go on their own.
     const maps = () => readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => !/^\S+ \S{3}p \S+ 00:00 0\s*$/.test(l)).length;
+    // The run watchdog's timers: /proc/PID/timers lists every POSIX timer the process holds.
+    const timers = () => (readFileSync("/proc/self/timers", "utf8").match(/^ID: /gm) ?? []).length;
     const fdsBefore = fds();
     const mapsBefore = maps();
+    const timersBefore = timers();
     const times: number[] = [];
     for (let i = 0; i < 50; i++) times.push(runGuestProbe(config, q, { kvm }).elapsedMs);
     Bun.gc(true);
     expect(fds()).toBe(fdsBefore);
     expect(maps()).toBe(mapsBefore);
+    expect(timers()).toBe(timersBefore);
     times.sort((a, b) => a - b);
     console.log(`median probe time over 50 runs: ${times[25]!.toFixed(2)} ms`);
   });
