@@ -151,20 +151,22 @@ if (hasKvm) {
   const host = captureLiveHost();
   const config = applyProfile(hostProfileOf(host), host);
   const plan = planProbe(config, host, knownMsrsOf(host));
+  const timers = () => (read("/proc/self/timers", "utf8").match(/^ID: /gm) ?? []).length;
   const count = Number(process.env.CPUPROF_BENCH_GUESTS ?? 10_000);
   using kvm = Kvm.open();
-  const before = { fds: fds(), maps: sharedMaps() };
+  const before = { fds: fds(), maps: sharedMaps(), timers: timers() };
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const t = performance.now();
     runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, plan, { kvm });
     times.push(performance.now() - t);
   }
-  const after = { fds: fds(), maps: sharedMaps() };
+  const after = { fds: fds(), maps: sharedMaps(), timers: timers() };
   console.log(`\n## guest checks (${count} in one process)`);
   line("runGuestProbe, whole check incl. VM create/teardown (median)", fmt(median(times)));
   line("file descriptors before / after", `${before.fds} / ${after.fds}${after.fds === before.fds ? "" : "  LEAK"}`);
   line("shared mappings before / after", `${before.maps} / ${after.maps}${after.maps === before.maps ? "" : "  LEAK"}`);
+  line("POSIX timers (run watchdog) before / after", `${before.timers} / ${after.timers}${after.timers === before.timers ? "" : "  LEAK"}`);
 }
 
 // ---- verify vs QEMU (goal: cpuprof <= 0.5 x QEMU) ----

@@ -1,7 +1,7 @@
 // verify: host compatibility of a profile, then (on a live host) what a real KVM guest sees under it.
 import { embeddedProfile, embeddedProfileNames } from "../embedded/profiles.ts";
 import { GuestError, InputError } from "../errors.ts";
-import { runGuestProbe } from "../guest/index.ts";
+import { runGuestProbe, type ProbeOptions } from "../guest/index.ts";
 import { Kvm, KvmError } from "../kvm/index.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Profile } from "../model/profile.ts";
@@ -21,6 +21,8 @@ export interface VerifyOptions extends Pick<ApplyOptions, "vcpuId" | "vcpuCount"
   guest?: boolean;
   /** Called before each profile is checked (progress feedback in a terminal). */
   onProfile?: (name: string, index: number, total: number) => void;
+  /** Bounds and test hooks for the guest probe. */
+  probe?: Pick<ProbeOptions, "timeLimitMs" | "maxRuns" | "alterImage">;
 }
 
 export interface GuestSummary {
@@ -65,7 +67,10 @@ export function verifyProfile(profile: Profile, host: HostCapture, options: Veri
   const permitted = profile.kind === "host" ? knownMsrsOf(host) : effectivePermittedMsrs(profile.permittedMsrs, applyOptions);
   const plan = planProbe(config, host, permitted);
   try {
-    const report = runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, plan, options.kvm ? { kvm: options.kvm } : {});
+    const report = runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, plan, {
+      ...options.probe,
+      ...(options.kvm ? { kvm: options.kvm } : {}),
+    });
     const differences = classify(config, host, report);
     return {
       ...base,

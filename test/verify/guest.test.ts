@@ -1,7 +1,7 @@
 // Real /dev/kvm: what a guest sees under an applied profile, classified. Skips where /dev/kvm is absent.
 import { describe, expect, test } from "bun:test";
-import { GuestError } from "../../src/errors.ts";
 import { runGuestProbe } from "../../src/guest/index.ts";
+import { GUEST } from "../../src/guest/layout.ts";
 import { captureLiveHost } from "../../src/host/live.ts";
 import { REGISTERS, type CpuidEntry } from "../../src/model/cpuid.ts";
 import type { HostCapture } from "../../src/model/host.ts";
@@ -107,12 +107,26 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     if (rewrites.length > 0) expect(all.results[0]!.passed).toBe(false);
   });
 
-  test("a misbehaving guest becomes a failed result naming the exit and RIP, never a hang", () => {
+  test("KVM refusing the profile's table becomes a failed result naming the ioctl, not a crash", () => {
     // 0x80000008 EAX[15:8] must be 48 or 57: KVM refuses this table, so the check fails with the reason
     const broken: Profile = { ...hostProfileOf(h), name: "broken" };
     const r = verifyProfile(broken, { ...h, cpuid: h.cpuid.map((e) => (e.function === 0x80000008 ? { ...e, eax: (e.eax & ~0xff00) | (40 << 8) } : e)) });
     expect(r.passed).toBe(false);
+    expect(r.guest).toBeNull();
     expect(r.error).toMatch(/KVM_SET_CPUID2/);
-    expect(GuestError).toBeDefined();
+  });
+
+  test("a misbehaving guest becomes a failed result naming the exit and RIP, never a hang", () => {
+    const profile = hostProfileOf(h);
+    const entry = (code: number[]) => (mem: Uint8Array) => mem.set(code, GUEST.code);
+    const spinning = verifyProfile(profile, h, { probe: { timeLimitMs: 50, alterImage: entry([0xeb, 0xfe]) } }); // jmp $
+    expect(spinning.passed).toBe(false);
+    expect(spinning.guest).toBeNull();
+    expect(spinning.error).toMatch(/^guest probe did not finish within 50 ms: the guest never exited to cpuprof \(RIP 0x1000, after \d+ KVM_RUN calls\)$/);
+    const tripleFault = verifyProfile(profile, h, { probe: { alterImage: entry([0x0f, 0x0b]) } }); // ud2, no #UD gate
+    expect(tripleFault.passed).toBe(false);
+    expect(tripleFault.error).toBe("guest probe stopped with SHUTDOWN at RIP 0x1000");
+    // The same profile without the fault passes its guest check as far as the guest goes.
+    expect(verifyProfile(profile, h).guest).not.toBeNull();
   });
 });
