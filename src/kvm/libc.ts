@@ -1,5 +1,6 @@
 // The libc calls cpuprof needs, over bun:ffi. The only file that calls dlopen.
 import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
+import { EnvironmentError } from "../errors.ts";
 
 export const O_RDWR = 2;
 export const O_CLOEXEC = 0x80000;
@@ -52,7 +53,14 @@ function loadTimer() {
 }
 
 function timerLibc() {
-  timerLib ??= loadTimer();
+  if (!timerLib) {
+    try {
+      timerLib = loadTimer();
+    } catch (e) {
+      // timer_create moved into libc.so.6 with glibc 2.34, gettid arrived in 2.30.
+      throw new EnvironmentError(`this system's libc lacks what the guest check's time bound needs (gettid, timer_create: glibc 2.34 or later): ${(e as Error).message}`);
+    }
+  }
   return timerLib.symbols;
 }
 
