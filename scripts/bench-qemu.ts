@@ -100,11 +100,14 @@ export async function benchQemuVsCpuprof(opts: BenchQemuOptions = {}): Promise<B
     cpuprofTimes.push(r.ms);
   };
 
-  const qemu = Bun.which("qemu-system-x86_64");
-  if (!qemu) {
+  /** Without a QEMU to compare with: cpuprof's figure alone, and why. */
+  const cpuprofOnly = (why: string): BenchQemuResult => {
     for (let i = 0; i < runs; i++) timeCpuprof();
-    return { cpuprofMs: median(cpuprofTimes), qemuMs: null, ratio: null, note: [...notes, "qemu-system-x86_64 is not installed"].join("; ") };
-  }
+    return { cpuprofMs: median(cpuprofTimes), qemuMs: null, ratio: null, note: [...notes, why].join("; ") };
+  };
+
+  const qemu = Bun.which("qemu-system-x86_64");
+  if (!qemu) return cpuprofOnly("qemu-system-x86_64 is not installed");
 
   const dir = mkdtempSync(join(tmpdir(), "cpuprof-bench-qemu-"));
   try {
@@ -139,15 +142,7 @@ export async function benchQemuVsCpuprof(opts: BenchQemuOptions = {}): Promise<B
       accel = "tcg";
       model = opts.model ?? "max";
       probe = run(argv(accel, model), 20_000);
-      if (!exitsViaDebugPort(probe, model)) {
-        for (let i = 0; i < runs; i++) timeCpuprof();
-        return {
-          cpuprofMs: median(cpuprofTimes),
-          qemuMs: null,
-          ratio: null,
-          note: [...notes, `QEMU -accel tcg -cpu ${model} did not exit via isa-debug-exit either (exit ${probe.code})`].join("; "),
-        };
-      }
+      if (!exitsViaDebugPort(probe, model)) return cpuprofOnly(`QEMU -accel tcg -cpu ${model} did not exit via isa-debug-exit either (exit ${probe.code})`);
     }
     notes.push(`QEMU -machine pc -accel ${accel} -cpu ${model}: guest ran CPUID and exited via isa-debug-exit (status ${probe.code})`);
     // Alternate the two, so a change in the machine's load during the benchmark weighs on both alike.

@@ -34,6 +34,13 @@ function row(bits: Bits, name: string, action: Action, compare: Compare, why: st
   return r;
 }
 
+/** A row placed at a location: `field` gets the row's optional parts, only where the row has them. */
+function withOptionals<F extends { nested?: boolean; why?: string }>(field: F, r: Row): F {
+  if (r.nested !== undefined) field.nested = r.nested;
+  if (r.why !== undefined) field.why = r.why;
+  return field;
+}
+
 /** A feature the source host's value decides, compared as a bit subset. */
 export function feature(bits: Bits, name: string, why?: string): Row {
   return row(bits, name, INHERIT, "subset", why);
@@ -71,12 +78,7 @@ export function numeric(bits: Bits, name: string, compare: Compare, why?: string
 /** The rows of one CPUID register over a subleaf range (a number is that single subleaf). */
 export function cpuidRegister(leaf: number, subleaves: number | SubleafRange, register: Register, rows: readonly Row[]): CpuidField[] {
   const range = typeof subleaves === "number" ? { start: subleaves, end: subleaves } : subleaves;
-  return rows.map((r) => {
-    const f: CpuidField = { leaf, subleaves: range, register, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare };
-    if (r.nested !== undefined) f.nested = r.nested;
-    if (r.why !== undefined) f.why = r.why;
-    return f;
-  });
+  return rows.map((r) => withOptionals<CpuidField>({ leaf, subleaves: range, register, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare }, r));
 }
 
 /** The same rows for several registers (whole leaves passed through or hidden). */
@@ -88,12 +90,7 @@ export const ALL_REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
 
 /** The rows of one feature MSR (64-bit fields). */
 export function msrFields(index: number, rows: readonly Row[]): MsrField[] {
-  return rows.map((r) => {
-    const f: MsrField = { index, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare };
-    if (r.nested !== undefined) f.nested = r.nested;
-    if (r.why !== undefined) f.why = r.why;
-    return f;
-  });
+  return rows.map((r) => withOptionals<MsrField>({ index, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare }, r));
 }
 
 /** An MSR (or block) the guest may access. */
