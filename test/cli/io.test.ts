@@ -6,7 +6,9 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { isTerminal, writeFileAtomic } from "../../src/cli/io.ts";
-import { FIRECRACKER_HOSTS_DIR, fixturesMissing } from "../helpers/fixtures.ts";
+import { fixturesMissing } from "../helpers/fixtures.ts";
+import { thrown } from "../helpers/thrown.ts";
+import { fixtureHost } from "./run.ts";
 import { InputError } from "../../src/errors.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -26,14 +28,6 @@ function payload(bytes: number): string {
   return "[\n" + line.repeat(Math.ceil(bytes / line.length)) + '  "end"\n]\n';
 }
 
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("writeFileAtomic", () => {
   test("a write failing after the first chunk leaves the previous file untouched and no temporary file", () => {
@@ -205,7 +199,7 @@ describe("isTerminal (progress goes to stderr only when it is a terminal)", () =
   test.skipIf(!existsSync(SCRIPT) || fixturesMissing !== undefined)(
     `a pseudo-terminal is one: verify shows progress there and not in a pipe${!existsSync(SCRIPT) ? ` (skipped: no ${SCRIPT})` : fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`,
     () => {
-      const args = [join(REPO, "src/cli/main.ts"), "verify", "skylake", "--host", join(FIRECRACKER_HOSTS_DIR, "fingerprint_INTEL_SKYLAKE_6.1host.json")];
+      const args = [join(REPO, "src/cli/main.ts"), "verify", "skylake", "--host", fixtureHost("INTEL_SKYLAKE")];
       const piped = Bun.spawnSync([BUN, ...args], { stdout: "pipe", stderr: "pipe" });
       expect(piped.exitCode).toBe(0);
       expect(piped.stderr.toString()).not.toContain("verifying");

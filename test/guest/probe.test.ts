@@ -6,6 +6,7 @@ import { runGuestProbe } from "../../src/guest/index.ts";
 import { GUEST, X86 } from "../../src/guest/layout.ts";
 import { Kvm, MSR_FILTER_DEFAULT_ALLOW, MSR_FILTER_READ, WATCHDOG_SIGNAL } from "../../src/kvm/index.ts";
 import type { CpuidEntry } from "../../src/model/cpuid.ts";
+import { thrown } from "../helpers/thrown.ts";
 import { kvmSkipReason } from "../kvm/kvm-device.ts";
 
 const onDevice = kvmSkipReason ? test.skip : test;
@@ -110,16 +111,6 @@ describe("runGuestProbe", () => {
       { cpuid: [leaf(0)], msrs: [TSC] },
       { timeLimitMs, alterImage: (mem) => mem.set(code, GUEST.code) },
     );
-
-  /** The error a call throws, so one run can be checked several ways. */
-  function thrown(fn: () => unknown): Error {
-    try {
-      fn();
-    } catch (e) {
-      return e as Error;
-    }
-    throw new Error("expected the probe to throw");
-  }
 
   onDevice("a guest that never exits (jmp $) is stopped by the time bound: a GuestError with the RIP of the loop, no hang", () => {
     const started = performance.now();

@@ -2,12 +2,10 @@
 // neither in src/ nor in what ships (the bundle of src/cli/main.ts, and dist/cpuprof when built).
 // Guest MSRs go through KVM_SET_MSRS on a vCPU fd; the only device the product opens is /dev/kvm.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
-
-const REPO = resolve(import.meta.dir, "../..");
-const BUN = join(REPO, "node_modules/.bin/bun");
+import { join, relative } from "node:path";
+import { REPO, bundle, sourceFiles } from "../helpers/sources.ts";
 
 /** Ways to reach a host MSR for writing: the msr driver's device files and msr-tools' wrmsr. */
 const HOST_MSR_WRITE: readonly { what: string; re: RegExp }[] = [
@@ -30,30 +28,6 @@ export function hostMsrWrites(text: string): string[] {
 /** Device paths ("/dev/...") named in `text`. */
 function devicePaths(text: string): string[] {
   return [...new Set(text.match(/\/dev\/[A-Za-z0-9_.\/-]*/g) ?? [])].sort();
-}
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...sourceFiles(path));
-    else if (/\.(ts|js|mjs|json)$/.test(name)) out.push(path);
-  }
-  return out;
-}
-
-function bundle(entry: string): string {
-  const outdir = mkdtempSync(join(tmpdir(), "cpuprof-bundle-"));
-  try {
-    const r = Bun.spawnSync([BUN, "build", entry, "--target=bun", "--outdir", outdir], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-    if (r.exitCode !== 0) throw new Error(`bun build ${entry} failed: ${r.stderr.toString()}`);
-    return readdirSync(outdir)
-      .filter((f) => f.endsWith(".js"))
-      .map((f) => readFileSync(join(outdir, f), "utf8"))
-      .join("\n");
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
 }
 
 describe("the scanner catches host MSR writes (so the tests below can fail)", () => {

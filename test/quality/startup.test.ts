@@ -3,23 +3,13 @@
 // fflate at run time (its module load builds Huffman tables and requires worker_threads, ~4 ms)
 // and process.stdout/stderr.isTTY (Bun builds a node stream, ~1.5 ms).
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
-
-const REPO = resolve(import.meta.dir, "../..");
-const BUN = join(REPO, "node_modules/.bin/bun");
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? sourceFiles(path) : name.endsWith(".ts") ? [path] : [];
-  });
-}
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { REPO, bundle, sourceFiles } from "../helpers/sources.ts";
 
 /** Source files (relative to the repository) whose text matches `re`, other than `allowed`. */
 function offenders(re: RegExp, allowed: readonly string[]): string[] {
-  return sourceFiles(join(REPO, "src"))
+  return sourceFiles(join(REPO, "src"), /\.ts$/)
     .map((p) => relative(REPO, p))
     .filter((p) => !allowed.includes(p) && re.test(readFileSync(join(REPO, p), "utf8")));
 }
@@ -45,19 +35,9 @@ describe("start-up guards", () => {
   });
 
   test("the bundled executable carries no fflate and no worker_threads", () => {
-    const outdir = mkdtempSync(join(tmpdir(), "cpuprof-startup-"));
-    try {
-      const r = Bun.spawnSync([BUN, "build", join(REPO, "src/cli/main.ts"), "--target=bun", "--outdir", outdir], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-      expect(r.exitCode).toBe(0);
-      const text = readdirSync(outdir)
-        .filter((f) => f.endsWith(".js"))
-        .map((f) => readFileSync(join(outdir, f), "utf8"))
-        .join("\n");
-      expect(text.length).toBeGreaterThan(10_000);
-      expect(text).not.toContain("node_modules/fflate");
-      expect(text).not.toContain("worker_threads");
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+    const text = bundle(join(REPO, "src/cli/main.ts"));
+    expect(text.length).toBeGreaterThan(10_000);
+    expect(text).not.toContain("node_modules/fflate");
+    expect(text).not.toContain("worker_threads");
   });
 });
