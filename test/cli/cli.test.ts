@@ -74,8 +74,8 @@ describe("list and show", () => {
   test("show speaks feature names; --json is the profile itself", () => {
     const r = cpuprof(["show", "sapphire-rapids"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("avx512_fp16");
-    expect(r.stdout).toContain("amx_tile");
+    expect(r.stdout).toContain("serialize");
+    expect(r.stdout).toContain("avx512_bf16");
     const j = cpuprof(["show", "skylake", "--json"]);
     expect(parseProfile(JSON.parse(j.stdout), "show").name).toBe("skylake");
   });
@@ -126,8 +126,8 @@ describe.skipIf(!hasFixtures)("with the fixture hosts", () => {
     const out = join(tmp(), "cpuid.bin");
     const r = cpuprof(["apply", "sapphire-rapids", "--host", SKL, "--format", "kvm-cpuid2", "-o", out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("avx512_fp16");
-    expect(r.stderr).toContain("amx_tile");
+    expect(r.stderr).toContain("serialize");
+    expect(r.stderr).toContain("avx512_bf16");
     expect(existsSync(out)).toBe(false);
   });
   test("apply: a compatible profile gives binary structs that decode", () => {

@@ -3,18 +3,20 @@ import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel, problemLine } from "../report.ts";
+import { printable } from "../../model/document.ts";
 import { EXIT, InputError } from "../../errors.ts";
 import { checkMigration } from "../../profile/migration.ts";
 import { stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof check-migration --from SRC --to DST [--profile P] [--json]
 
-Can a guest started on SRC (under profile P) live-migrate to DST? Applies P to both
-hosts and compares every field the policy classifies: feature bits (the destination
-must offer every one the guest sees), numeric fields (max leaves, address sizes:
-less or equal), fields that must be equal (vendor, XSAVE layout, KVM signature), and
-the feature MSRs and permitted MSRs. Without --profile, the guest sees each host's
-full KVM-supported CPUID.
+Can a guest started on SRC (under profile P) live-migrate to DST? With --profile, the
+guest sees P on both hosts, so P must apply to SRC and to DST by the same rules as
+'cpuprof apply' (features, max leaves and address sizes, fields that must be equal,
+feature MSRs and IA32_ARCH_CAPABILITIES). Without --profile, the guest sees SRC's full
+KVM-supported CPUID and feature MSRs, and that view must apply to DST. Each problem
+names the host it fails on. MSRs the guest may access on SRC that DST's KVM does not
+know are listed as notes.
 
 Options:
   --from SRC    source host capture (cpuprof or Firecracker format)
@@ -51,6 +53,7 @@ export const checkMigrationCommand: Command = {
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
       out += report.problems.map((x) => `  ${problemLine(x)}\n`).join("");
+      out += report.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
       emit(out, undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
