@@ -33,7 +33,8 @@ export const GUEST_OS_MSRS: readonly GuestOsMsrUse[] = [
   { msrs: [one(0x140)], anyOf: [], vendors: ["intel"], access: "read-write", why: "MISC_FEATURES_ENABLES: Linux enables CPUID faulting through it (arch_prctl ARCH_SET_CPUID)" },
   { msrs: [one(0xc0010015)], anyOf: [], vendors: ["amd"], access: "read-write", why: "HWCR: Linux reads it on every AMD CPU (TSC frequency, SMM lock)" },
   { msrs: [one(0xc0010010)], anyOf: [], vendors: ["amd"], access: "read-write", why: "SYSCFG: Linux reads it for memory encryption and TOM2 on every AMD CPU" },
-  { msrs: [one(0xc0011029)], anyOf: [], vendors: ["amd"], access: "read-write", why: "DE_CFG: Linux makes LFENCE serialising through it on every AMD CPU" },
+  // Not here: DE_CFG (0xc0011029). Linux sets LFENCE-serialising through it with the fault-tolerant msr_set_bit,
+  // and KVM emulates it only in kvm_amd: a guest OS copes without it.
 
   // Features from leaf 1 and 0x80000001.
   { msrs: [one(0x10)], anyOf: ["tsc"], access: "read-write", why: "IA32_TIME_STAMP_COUNTER: TSC synchronisation writes it" },
