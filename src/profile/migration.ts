@@ -63,7 +63,7 @@ export function guestViewProfile(ctx: ApplyContext, host: HostCapture): Profile 
 }
 
 function onSide(side: MigrationSide, problems: readonly CompatProblem[]): MigrationProblem[] {
-  return problems.map((p) => ({ ...p, side, detail: p.kind === "vendor" ? p.detail : `on the ${side}: ${p.detail}` }));
+  return problems.map((p) => ({ ...p, side }));
 }
 
 /** checkMigration with an explicit apply context (tests use small hand-made policies). */

@@ -52,7 +52,7 @@ export const checkMigrationCommand: Command = {
     if (boolOpt(p, "json")) emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
-      out += report.problems.map((x) => `  ${problemLine(x)}\n`).join("");
+      out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
       out += report.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
       emit(out, undefined);
     }
