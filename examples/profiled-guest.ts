@@ -1,19 +1,21 @@
 // A tiny VMM on cpuprof's public API: start a guest under a CPU profile, let it read CPUID and a few MSRs,
 // save its MSRs, "migrate" it to a second VM (the destination) and show that the guest sees the same there.
 //
-//   bun examples/profiled-guest.ts [PROFILE] [--report-refused]
+//   bun examples/profiled-guest.ts [PROFILE] [--report-refused] [--save FILE]
 //
-// PROFILE is an embedded profile (default: host). --report-refused prints refused crucial MSRs instead of
+// PROFILE is an embedded profile (default: host). --save FILE writes the saved MSRs (the JSON that
+// `cpuprof check-migration --saved FILE` checks against a destination). --report-refused prints refused crucial MSRs instead of
 // stopping; a real VMM stops (this machine's kvm_pvm, for one, refuses IA32_ARCH_CAPABILITIES).
 // In your own project, import from "cpuprof" instead of "../src/index.ts".
 import {
   CrucialMsrRefusedError, GuestMemory, Kvm, applyProfile, captureLiveHost, configureVcpu, configureVm, embeddedProfile,
-  msrName, restoreMsrs, saveMsrs, type Vcpu, type VcpuConfig,
+  msrName, restoreMsrs, saveMsrs, serializeSavedMsrs, type Vcpu, type VcpuConfig,
 } from "../src/index.ts";
 
 const args = process.argv.slice(2);
-const profileName = args.find((a) => !a.startsWith("--")) ?? "host";
+const profileName = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--save") ?? "host";
 const reportRefused = args.includes("--report-refused");
+const saveFile = args.includes("--save") ? args[args.indexOf("--save") + 1] : undefined;
 
 // The guest: three real-mode snippets the VMM points RIP at, each ending in HLT (an exit to us),
 // and a #GP handler (IVT vector 13) that halts elsewhere, so a refused RDMSR shows up as a fault.
@@ -94,6 +96,7 @@ try {
   seenOnSource = guestView(source.vcpu, shown);
   saved = saveMsrs(source.vcpu, config);
   console.log(`saved ${saved.msrs.length} MSRs (the profile's msrsToSave)`);
+  if (saveFile) await Bun.write(saveFile, serializeSavedMsrs(saved));
 
   console.log("destination VM: same profile, then the saved MSRs restored");
   using destination = startGuest(kvm, config);
