@@ -71,7 +71,7 @@ describe("checkSavedMsrs", () => {
     // a KVM that saves IA32_ARCH_CAPABILITIES but does not offer it as a feature MSR
     const noArch: HostCapture = { ...skl, featureMsrs: skl.featureMsrs.filter((m) => m.index !== ARCH_CAPABILITIES), msrIndexList: [...skl.msrIndexList, ARCH_CAPABILITIES] };
     const r = checkSavedMsrs([{ index: 0x12345678, value: 1n }], skl);
-    expect(r.problems).toEqual([{ kind: "saved-unknown", name: "0x12345678", detail: "0x12345678 (0x12345678) was saved on the source; the destination's KVM does not know it" }]);
+    expect(r.problems).toEqual([{ kind: "saved-unknown", name: "0x12345678", msr: 0x12345678, detail: "0x12345678 (0x12345678) was saved on the source; the destination's KVM does not know it" }]);
     expect(checkSavedMsrs([{ index: ARCH_CAPABILITIES, value: 0n }], noArch).compatible).toBe(true);
     expect(checkSavedMsrs([{ index: ARCH_CAPABILITIES, value: 0x20n }], noArch).problems.map((p) => p.kind)).toEqual(["saved-crucial"]);
   });

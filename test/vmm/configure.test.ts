@@ -17,6 +17,7 @@ import {
   restoreMsrs,
   saveMsrs,
 } from "../../src/vmm/index.ts";
+import { msrName } from "../../src/catalogue/index.ts";
 import { thrown } from "../helpers/thrown.ts";
 import { kvmSkipReason } from "../kvm/kvm-device.ts";
 
@@ -159,9 +160,11 @@ describe("saveMsrs / restoreMsrs", () => {
   onDevice("a saved set from a profile that permits more is refused naming the MSRs, and nothing is written", () => {
     const host = captureLiveHost();
     const wide = applyProfile(hostProfileOf(host), host);
+    // a profile generated from this host permits fewer MSRs than the host profile (no LBR, no PMU state)
     const { profile } = generateProfile(host, { name: "narrow" });
-    const narrow = applyProfile({ ...profile, permittedMsrs: profile.permittedMsrs.filter((m) => m !== STAR && m !== SYSENTER_CS) }, host, { msrFilter: false });
-    expect(narrow.msrsToSave).not.toContain(STAR);
+    const narrow = applyProfile(profile, host, { msrFilter: false });
+    const extra = wide.msrsToSave.filter((m) => !narrow.msrsToSave.includes(m));
+    expect(extra.length).toBeGreaterThan(0);
     using kvm = Kvm.open();
     using a = kvm.createVm();
     const src = a.createVcpu(0);
@@ -172,12 +175,9 @@ describe("saveMsrs / restoreMsrs", () => {
     const dst = b.createVcpu(0);
     const e = thrown(() => restoreMsrs(dst, narrow, saved));
     expect(e).toBeInstanceOf(SavedMsrsMismatchError);
-    const extra = wide.msrsToSave.filter((m) => !narrow.msrsToSave.includes(m));
-    expect(extra).toContain(STAR);
     expect((e as SavedMsrsMismatchError).extra).toEqual(extra);
     expect(e.message).toStartWith(`cannot restore ${extra.length} saved MSR(s) outside this configuration's msrsToSave`);
-    expect(e.message).toContain("sysenter_cs (0x174)");
-    expect(e.message).toContain("star (0xc0000081)");
+    expect(e.message).toContain(`${msrName(extra[0]!)} (0x${extra[0]!.toString(16)})`);
     expect(dst.getMsrs([PAT])[0]!.value).not.toBe(0x0006060606060606n);
   });
 

@@ -79,12 +79,14 @@ function checkSaved(savedFile: string, from: string | undefined, to: string | un
   const dst = loadHostArg(to);
   const src = from === undefined ? undefined : loadHostArg(from);
   const savedReport = checkSavedMsrs(saved.msrs, dst, profile);
-  const problems = [...(src ? checkMigration(src, dst, profile).problems : []), ...savedReport.problems];
+  const hosts = src ? checkMigration(src, dst, profile) : { problems: [], notes: [] };
+  const problems = [...hosts.problems, ...savedReport.problems];
   const compatible = problems.length === 0;
-  if (json) emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, compatible, problems }), undefined);
+  if (json) emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, compatible, problems, notes: hosts.notes }), undefined);
   else {
     const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
-    emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}`, undefined);
+    const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
+    emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`, undefined);
   }
   return compatible ? EXIT.ok : EXIT.failed;
 }
