@@ -15,6 +15,7 @@ import { buildMsrFilter, knownMsrsOf } from "./filter.ts";
 import { guestMsrProblems } from "./guest-msrs.ts";
 import { isHypervMsr } from "./hyperv-msrs.ts";
 import { checkTopology, setTopologyFields } from "./topology.ts";
+import { msrsToSave } from "./msrs-to-save.ts";
 import { isVmxCapabilityMsr, vcpuMsrs, type VcpuMsr } from "./vcpu-msrs.ts";
 
 export type { CompatReport } from "./compat.ts";
@@ -43,6 +44,11 @@ export interface VcpuConfig {
   cpuid: CpuidEntry[];
   msrs: VcpuMsr[];
   msrFilter: MsrFilter | null;
+  /**
+   * The MSRs a VMM saves and restores for this guest (snapshot, migration): the host's
+   * KVM_GET_MSR_INDEX_LIST ∩ the profile's permitted MSRs (all of the list for the host profile). Sorted.
+   */
+  msrsToSave: number[];
   report: CompatReport;
 }
 
@@ -225,6 +231,7 @@ interface Prepared {
   cpuid: CpuidEntry[] | InputError;
   msrs: VcpuMsr[];
   filter: MsrFilter | null | InputError;
+  toSave: number[];
   report: CompatReport;
 }
 
@@ -254,6 +261,7 @@ function prepare(ctx: ApplyContext, profile: Profile, host: HostCapture, nested:
       cpuid: attempt(() => baseCpuid(ctx, profile, compiledHost, nested)),
       msrs: vcpuMsrs(host.featureMsrs, compileProfile(profile).msrs, profile.kind, nested),
       filter: attempt(() => guestFilter(profile, compiledHost, options)),
+      toSave: msrsToSave(host.msrIndexList, profile.kind === "host" ? "all" : effectivePermittedMsrs(compileProfile(profile).permitted, options)),
       report: ctx.check(profile, host, { nested }),
     };
     byOptions.set(key, p);
@@ -283,6 +291,7 @@ export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: Host
     cpuid,
     msrs: p.msrs.map((m) => ({ ...m })),
     msrFilter: p.filter && copyFilter(p.filter),
+    msrsToSave: [...p.toSave],
     report: structuredClone(p.report),
   };
 }

@@ -21,6 +21,8 @@ export interface GuestView {
   kvmCpuid: readonly CpuidEntry[];
   /** How many of config.msrs KVM_SET_MSRS accepted (it stops at the first refusal); all when absent. */
   msrsSetDone?: number;
+  /** Every MSR of config.msrs KVM refused, when the values after a refusal were still set (src/vmm's configureVcpu). */
+  msrsRefused?: readonly number[];
 }
 
 interface Unit {
@@ -186,22 +188,25 @@ function lowestBit(v: bigint): number {
   return n;
 }
 
-/** The feature-MSR value KVM_SET_MSRS refused, if any: the promise could not even be installed. */
-function refusedMsr(config: ProbedConfig, view: GuestView): Difference[] {
+/** The feature-MSR values KVM_SET_MSRS refused, if any: the promise could not even be installed. */
+function refusedMsrs(config: ProbedConfig, view: GuestView): Difference[] {
   const done = view.msrsSetDone ?? config.msrs.length;
-  const refused = config.msrs[done];
-  if (refused === undefined) return [];
-  const gate = gateOf(refused.index);
-  const rewritten = gate !== undefined && gate.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
-  const unset = config.msrs.length - done - 1;
-  const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
-  return [{
-    class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrNameOf(refused.index), msr: refused.index,
-    expected: hex64(refused.value), observed: "refused",
-    explanation: rewritten
-      ? `KVM_SET_MSRS refused the value because the hypervisor removed ${gateBitNames(gate!)} from the CPUID table cpuprof set${tail}`
-      : `KVM_SET_MSRS refused the value the profile sets${tail}`,
-  }];
+  // Without msrsRefused, KVM stopped at the first refusal and nothing after it was set.
+  const refusedSet = view.msrsRefused ? new Set(view.msrsRefused) : null;
+  const refused = refusedSet ? config.msrs.filter((m) => refusedSet.has(m.index)) : config.msrs.slice(done, done + 1);
+  const unset = refusedSet ? 0 : config.msrs.length - done - 1;
+  return refused.map((r) => {
+    const gate = gateOf(r.index);
+    const rewritten = gate !== undefined && gate.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
+    const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
+    return {
+      class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrNameOf(r.index), msr: r.index,
+      expected: hex64(r.value), observed: "refused",
+      explanation: rewritten
+        ? `KVM_SET_MSRS refused the value because the hypervisor removed ${gateBitNames(gate!)} from the CPUID table cpuprof set${tail}`
+        : `KVM_SET_MSRS refused the value the profile sets${tail}`,
+    } satisfies Difference;
+  });
 }
 
 /** Write-only MSRs a guest OS uses (PRED_CMD, FLUSH_CMD): the probe only reads, so they are checked against the filter. */
@@ -221,6 +226,7 @@ export function classify(config: ProbedConfig, host: Pick<HostCapture, "vendor" 
   // KVM picks the out-of-range rule from the vendor string of the table it holds.
   const vendor = vendorOf(config.cpuid) ?? host.vendor;
   // MSR values KVM refused to set are reported once, then only promised as readable.
-  const installed = { ...config, msrs: config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length) };
-  return [...classifyCpuid(config, vendor, view), ...refusedMsr(config, view), ...classifyMsrs(installed, host, view), ...writeOnlyMsrs(config, host.vendor)];
+  const refused = view.msrsRefused ? new Set(view.msrsRefused) : null;
+  const installed = { ...config, msrs: refused ? config.msrs.filter((m) => !refused.has(m.index)) : config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length) };
+  return [...classifyCpuid(config, vendor, view), ...refusedMsrs(config, view), ...classifyMsrs(installed, host, view), ...writeOnlyMsrs(config, host.vendor)];
 }

@@ -164,4 +164,15 @@ describe("classify: feature-MSR values KVM refused to set", () => {
     expect(diffs).toMatchObject([{ class: "msr-value", msr: 0x10a, observed: "refused" }]);
     expect(verdict(diffs, new Set())).toBe(false);
   });
+
+  test("with msrsRefused (configureVcpu goes on past a refusal) each refused value is named once and the later values are still checked", () => {
+    const [first, second] = config.msrs;
+    const wrongSecond = { ...perfect, msrsSetDone: 0, msrsRefused: [first!.index], msrs: perfect.msrs.map((m) => (m.index === second!.index ? { ...m, value: m.value ^ 1n } : m)) };
+    const diffs = classify(config, host, wrongSecond).filter((d) => d.class === "msr-value");
+    expect(diffs).toMatchObject([{ msr: first!.index, observed: "refused", explanation: "KVM_SET_MSRS refused the value the profile sets" }, { msr: second!.index }]);
+    // without msrsRefused, KVM stopped at the refusal: later values are not promised, and the tail is named
+    const stopped = classify(config, host, { ...wrongSecond, msrsRefused: undefined }).filter((d) => d.class === "msr-value");
+    expect(stopped.map((d) => d.msr)).toEqual([first!.index]);
+    expect(stopped[0]!.explanation).toEndWith("were not set either");
+  });
 });
