@@ -2,6 +2,7 @@
 // features, spelled the Linux way, so the two can be compared bit by bit. Pure: the
 // QEMU side comes in as the `props` of a `query-cpu-model-expansion` (type full) reply.
 import { CPUID_FEATURES, MSR_BIT_FIELDS, findCpuidFeature } from "../catalogue/index.ts";
+import type { Register } from "../model/cpuid.ts";
 import type { Profile } from "../model/profile.ts";
 import { describeProfile } from "../profile/describe.ts";
 
@@ -9,11 +10,28 @@ import { describeProfile } from "../profile/describe.ts";
 const EXTRA_QEMU_NAMES: Readonly<Record<string, string>> = {
   arat: "arat", // CPUID 6.EAX[2]: the catalogue has no leaf 6 entries
 };
+const EXTRA_QEMU_BITS: Readonly<Record<string, FeatureBit>> = {
+  arat: { kind: "cpuid", leaf: 6, subleaf: 0, register: "eax", bit: 2 },
+};
+
+/** Where a named feature lives: a CPUID bit (subleaf 0 for leaves without subleaves) or a feature-MSR bit. */
+export type FeatureBit =
+  | { kind: "cpuid"; leaf: number; subleaf: number; register: Register; bit: number }
+  | { kind: "msr"; index: number; bit: number };
 
 /** QEMU accepts a property under its canonical name and with `_`/`.` spelled `-`. */
+function spellings(name: string): string[] {
+  return [name, name.replaceAll("_", "-"), name.replaceAll(".", "-"), name.replaceAll("-", "_")];
+}
+
 function propValue(props: Readonly<Record<string, unknown>>, name: string): unknown {
-  for (const n of [name, name.replaceAll("_", "-"), name.replaceAll(".", "-"), name.replaceAll("-", "_")]) if (n in props) return props[n];
+  for (const n of spellings(name)) if (n in props) return props[n];
   return undefined;
+}
+
+/** Does a QEMU expansion have this property (in any of its spellings)? */
+export function qemuPropertyKnown(props: Readonly<Record<string, unknown>>, name: string): boolean {
+  return spellings(name).some((n) => n in props);
 }
 
 export interface FeatureName {
@@ -21,14 +39,22 @@ export interface FeatureName {
   linux: string;
   /** QEMU property, when QEMU has one. */
   qemu: string | null;
+  bit: FeatureBit;
 }
 
 /** Every feature (CPUID bit or feature-MSR bit) QEMU names, with its Linux spelling. */
 export function qemuNamedFeatures(): FeatureName[] {
   const out = new Map<string, FeatureName>();
-  for (const f of CPUID_FEATURES) if (f.qemu && !f.aliasOfLeaf1Edx && !out.has(f.linux)) out.set(f.linux, { linux: f.linux, qemu: f.qemu });
-  for (const [linux, qemu] of Object.entries(EXTRA_QEMU_NAMES)) if (!out.has(linux)) out.set(linux, { linux, qemu });
-  for (const m of MSR_BIT_FIELDS) if (m.qemu && m.lsb === m.msb && !out.has(m.name)) out.set(m.name, { linux: m.name, qemu: m.qemu });
+  for (const f of CPUID_FEATURES)
+    if (f.qemu && !f.aliasOfLeaf1Edx && !out.has(f.linux))
+      out.set(f.linux, {
+        linux: f.linux,
+        qemu: f.qemu,
+        bit: { kind: "cpuid", leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit },
+      });
+  for (const [linux, qemu] of Object.entries(EXTRA_QEMU_NAMES)) if (!out.has(linux)) out.set(linux, { linux, qemu, bit: EXTRA_QEMU_BITS[linux]! });
+  for (const m of MSR_BIT_FIELDS)
+    if (m.qemu && m.lsb === m.msb && !out.has(m.name)) out.set(m.name, { linux: m.name, qemu: m.qemu, bit: { kind: "msr", index: m.index, bit: m.lsb } });
   return [...out.values()];
 }
 

@@ -1,0 +1,145 @@
+// A profile as a QEMU `-cpu` value: the named model of the chosen QEMU release that needs the
+// fewest +feat/-feat flags, plus those flags, and the features no `-cpu` value can express.
+// Pure: the models come from the generated tables in ./models/.
+import type { Profile } from "../model/profile.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { profileBitState } from "./feature-state.ts";
+import { qemuNamedFeatures, type FeatureName } from "./model-features.ts";
+import { QEMU_MODEL_TABLES, QEMU_VENDOR_STRING, type QemuModel, type QemuModelTable } from "./models.ts";
+
+export interface QemuFlag {
+  /** QEMU's spelling. */
+  qemu: string;
+  /** The catalogue's (Linux) name. */
+  feature: string;
+  on: boolean;
+}
+
+export interface Inexpressible {
+  feature: string;
+  qemu: string | null;
+  reason: string;
+}
+
+export interface QemuCpu {
+  qemuVersion: string;
+  model: string;
+  flags: QemuFlag[];
+  /** The -cpu value: model,+a,-b */
+  cpu: string;
+  inexpressible: Inexpressible[];
+}
+
+/** Features QEMU computes itself, whatever the model or flags say. */
+const QEMU_COMPUTES: Readonly<Record<string, string>> = {
+  cmp_legacy: "QEMU sets CmpLegacy from the topology (-smp), not from a property",
+  ht: "QEMU sets HTT from the topology (-smp), not from a property",
+};
+
+interface Wanted {
+  f: FeatureName;
+  on: boolean;
+}
+
+function wantedFeatures(profile: Profile, table: QemuModelTable): { wanted: Wanted[]; inexpressible: Inexpressible[] } {
+  const props = new Set(table.properties);
+  const wanted: Wanted[] = [];
+  const inexpressible: Inexpressible[] = [];
+  const named = qemuNamedFeatures();
+  const stateOf = new Map(named.map((f) => [f.linux, profileBitState(profile, f.bit)]));
+  // One QEMU property can set several bits (kvmclock: KVM_FEATURE_CLOCKSOURCE and CLOCKSOURCE2).
+  const byProperty = new Map<string, FeatureName[]>();
+  for (const f of named) byProperty.set(f.qemu!, [...(byProperty.get(f.qemu!) ?? []), f]);
+  for (const f of named) {
+    const state = stateOf.get(f.linux)!;
+    if (f.linux in QEMU_COMPUTES) {
+      inexpressible.push({ feature: f.linux, qemu: f.qemu, reason: QEMU_COMPUTES[f.linux]! });
+      continue;
+    }
+    if (state === "host") {
+      inexpressible.push({ feature: f.linux, qemu: f.qemu, reason: "the profile leaves it to the host; a QEMU CPU model fixes every feature" });
+      continue;
+    }
+    const sharing = byProperty.get(f.qemu!)!;
+    if (sharing.some((g) => stateOf.get(g.linux) !== state)) {
+      const others = sharing.filter((g) => g !== f).map((g) => g.linux);
+      inexpressible.push({ feature: f.linux, qemu: f.qemu, reason: `QEMU's ${f.qemu} also sets ${others.join(", ")}, which the profile does not set alike` });
+      continue;
+    }
+    if (sharing[0] !== f) continue; // the first of its property speaks for all
+    if (!props.has(f.linux)) {
+      // Without a property QEMU never sets the bit: only a wanted 1 is lost.
+      if (state === 1) inexpressible.push({ feature: f.linux, qemu: f.qemu, reason: `QEMU ${table.version} has no property ${f.qemu}` });
+      continue;
+    }
+    wanted.push({ f, on: state === 1 });
+  }
+  return { wanted, inexpressible };
+}
+
+/** Flags that make the model equal the wanted features under both -accel kvm and TCG defaults. */
+function flagsFor(model: QemuModel, wanted: readonly Wanted[], table: QemuModelTable): QemuFlag[] {
+  const has = new Set(model.features);
+  const kvmOn = new Set(table.kvmDefaults.on);
+  const kvmOff = new Set(table.kvmDefaults.off);
+  const on: QemuFlag[] = [];
+  const off: QemuFlag[] = [];
+  for (const { f, on: want } of wanted) {
+    const tcg = has.has(f.linux);
+    const kvm = kvmOn.has(f.linux) ? true : kvmOff.has(f.linux) ? false : tcg;
+    if (tcg === want && kvm === want) continue;
+    (want ? on : off).push({ qemu: f.qemu!, feature: f.linux, on: want });
+  }
+  return [...on, ...off];
+}
+
+/** The table for a QEMU version ("7.2", or "7.2.1"), or the oldest table with a model of the profile's vendor. */
+export function chooseQemuTable(version: string | undefined): QemuModelTable | undefined {
+  if (version === undefined) return QEMU_MODEL_TABLES[0];
+  const mm = /^(\d+)\.(\d+)/.exec(version);
+  if (!mm) return undefined;
+  return QEMU_MODEL_TABLES.find((t) => t.version === `${mm[1]}.${mm[2]}`);
+}
+
+export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuCpu {
+  // The host profile is QEMU's host model: every feature the host's KVM offers.
+  if (profile.kind === "host") return { qemuVersion: table.version, model: "host", flags: [], cpu: "host", inexpressible: [] };
+  const { wanted, inexpressible } = wantedFeatures(profile, table);
+  const vendor = QEMU_VENDOR_STRING[profile.vendor as Vendor];
+  let best: { model: QemuModel; flags: QemuFlag[] } | null = null;
+  for (const model of table.models) {
+    if (model.vendor !== vendor) continue;
+    const flags = flagsFor(model, wanted, table);
+    // Fewest flags; among equals a model QEMU does not deprecate, then the first by name.
+    if (!best || flags.length < best.flags.length || (flags.length === best.flags.length && best.model.deprecated && !model.deprecated))
+      best = { model, flags };
+  }
+  if (!best) throw new Error(`QEMU ${table.version}: no ${vendor} model`);
+  return {
+    qemuVersion: table.version,
+    model: best.model.name,
+    flags: best.flags,
+    cpu: [best.model.name, ...best.flags.map((f) => `${f.on ? "+" : "-"}${f.qemu}`)].join(","),
+    inexpressible,
+  };
+}
+
+/** Split a -cpu value into its model and properties (+f, -f, f=on|off|true|false; other key=value kept as strings). */
+export function parseQemuCpu(value: string): { model: string; props: Record<string, boolean | string> } {
+  const [model, ...rest] = value.split(",");
+  if (!model) throw new Error("empty -cpu value");
+  const props: Record<string, boolean | string> = {};
+  for (const part of rest) {
+    if (part === "") continue;
+    if (part.startsWith("+") || part.startsWith("-")) props[part.slice(1)] = part[0] === "+";
+    else {
+      const eq = part.indexOf("=");
+      if (eq < 0) props[part] = true;
+      else {
+        const [k, v] = [part.slice(0, eq), part.slice(eq + 1)];
+        props[k] = v === "on" || v === "true" ? true : v === "off" || v === "false" ? false : v;
+      }
+    }
+  }
+  return { model, props };
+}

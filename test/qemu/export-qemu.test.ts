@@ -1,0 +1,73 @@
+// export qemu against the real QEMU: for every embedded profile applied on each of its source
+// fixture hosts, QEMU's own expansion (QMP query-cpu-model-expansion) of the exported -cpu value
+// agrees with the guest view on every feature QEMU names, except exactly the features the
+// export lists as inexpressible. Expectations come from whatever profiles are embedded.
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { embeddedProfile, embeddedProfileNames } from "../../src/embedded/profiles.ts";
+import { applyProfile, type VcpuConfig } from "../../src/profile/apply.ts";
+import { parseQemuCpu, profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
+import { qemuModelFeatures, qemuNamedFeatures, qemuPropertyKnown, type FeatureBit } from "../../src/qemu/model-features.ts";
+import { QEMU_MODEL_TABLES } from "../../src/qemu/models.ts";
+import { Qmp, findQemu } from "../../src/qemu/qmp.ts";
+import { fixturesMissing } from "../helpers/fixtures.ts";
+import { sourceFixtureHosts } from "../helpers/source-hosts.ts";
+
+const qemu = findQemu();
+const skip = !qemu ? "qemu-system-x86_64 is not installed" : fixturesMissing;
+if (skip) console.log(`export-qemu: skipped, ${skip}`);
+const table = QEMU_MODEL_TABLES[QEMU_MODEL_TABLES.length - 1]!;
+
+/** A named feature's value in an applied vCPU config (what the guest reads). */
+function guestBit(config: VcpuConfig, where: FeatureBit): boolean {
+  if (where.kind === "msr") return (((config.msrs.find((m) => m.index === where.index)?.value ?? 0n) >> BigInt(where.bit)) & 1n) === 1n;
+  const e =
+    config.cpuid.find((x) => x.function === where.leaf && x.index === where.subleaf) ??
+    (where.subleaf === 0 ? config.cpuid.find((x) => x.function === where.leaf) : undefined);
+  return e !== undefined && ((e[where.register] >>> where.bit) & 1) === 1;
+}
+
+(skip ? describe.skip : describe)("export qemu: QEMU's expansion equals the guest view", () => {
+  let qmp: Qmp;
+  let accel: "kvm" | "tcg" = "tcg";
+  let maxProps: Record<string, unknown>;
+  beforeAll(async () => {
+    // -accel kvm as `export qemu --format args` says; QEMU clears every KVM PV feature under TCG,
+    // so without a usable /dev/kvm those are the only features allowed to differ.
+    const k = existsSync("/dev/kvm") ? await Qmp.start(qemu!, "kvm").catch(() => null) : null;
+    if (k) accel = "kvm";
+    else console.log("export-qemu: -accel kvm unavailable, comparing under TCG (KVM PV features excluded)");
+    qmp = k ?? (await Qmp.start(qemu!, "tcg"));
+    maxProps = await qmp.expandModel("max");
+  }, 15_000);
+  afterAll(() => qmp?.close());
+
+  test("the model table was generated from this QEMU's major.minor", async () => {
+    const v = (await qmp.execute("query-version")) as { qemu: { major: number; minor: number } };
+    expect(`${v.qemu.major}.${v.qemu.minor}`).toBe(table.version);
+  });
+
+  for (const name of embeddedProfileNames()) {
+    test(name, async () => {
+      const profile = embeddedProfile(name)!;
+      const out = profileToQemuCpu(profile, table);
+      const { model, props } = parseQemuCpu(out.cpu);
+      const expanded = qemuModelFeatures(await qmp.expandModel(model === "host" ? "max" : model, 10_000, props));
+      const inexpressible = new Set(out.inexpressible.map((i) => i.feature));
+      for (const i of out.inexpressible) expect(i.reason.length).toBeGreaterThan(10);
+      const hosts = profile.kind === "host" ? [] : sourceFixtureHosts(profile);
+      if (profile.kind !== "host") expect(hosts.length).toBeGreaterThan(0);
+      for (const { file, host } of hosts) {
+        const config = applyProfile(profile, host);
+        const differences: string[] = [];
+        for (const f of qemuNamedFeatures()) {
+          if (!qemuPropertyKnown(maxProps, f.qemu!)) continue;
+          if (accel === "tcg" && f.linux.startsWith("kvm_feature_")) continue;
+          const guest = guestBit(config, f.bit);
+          if (guest !== expanded.has(f.linux) && !inexpressible.has(f.linux)) differences.push(`${f.linux}: guest ${guest ? 1 : 0}, QEMU ${guest ? 0 : 1}`);
+        }
+        expect({ file, cpu: out.cpu, differences }).toEqual({ file, cpu: out.cpu, differences: [] });
+      }
+    }, 20_000);
+  }
+});
