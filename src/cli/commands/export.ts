@@ -1,35 +1,69 @@
 import { join } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
-import { expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, writeFileAtomic } from "../io.ts";
+import { emit, writeFileAtomic, writeStderr } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
 import { exportChv } from "../../formats/chv.ts";
 import { exportFirecrackerTemplate } from "../../formats/firecracker-template.ts";
-import { printable } from "../../model/document.ts";
+import { printable, stableJson } from "../../model/document.ts";
+import { chooseQemuTable, profileToQemuCpu, type Inexpressible } from "../../qemu/cpu-string.ts";
+import { qemuVersions } from "../../qemu/models.ts";
+import { LIBVIRT_CPU_MAP } from "../../libvirt/cpu-map.ts";
+import { formatKubevirtCpu, formatLibvirtCpu, profileToLibvirtCpu } from "../../libvirt/cpu-xml.ts";
 
 const help = `Usage: cpuprof export chv PROFILE DIR
        cpuprof export firecracker PROFILE [-o FILE]
+       cpuprof export qemu PROFILE [--qemu-version V] [--format cpu|args] [--strict] [--json] [-o FILE]
+       cpuprof export libvirt PROFILE [--strict] [--json] [-o FILE]
+       cpuprof export kubevirt PROFILE [--strict] [--json] [-o FILE]
 
 Write a profile in another VMM's format.
   chv          Cloud Hypervisor's two files, DIR/NAME.cpuid.json and DIR/NAME.msr.json
                (upstream format: unpadded lower-case hex, "required_msrs")
   firecracker  a Firecracker custom CPU template (cpuid_modifiers / msr_modifiers bitmaps,
                'x' where the profile leaves a bit to the host)
+  qemu         a QEMU -cpu value: the named model of that QEMU release needing the fewest
+               +feat/-feat flags, then the flags; correct under -accel kvm and TCG alike
+  libvirt      a <cpu mode='custom' match='exact' check='full'> element: a model from
+               libvirt's CPU map with <feature policy='require'|'disable'> where they differ
+  kubevirt     the spec.template.spec.domain.cpu block of a KubeVirt VirtualMachine (YAML)
+Features the target cannot express (no property or name for them, or left to the host by
+the profile) are listed on stderr, one line each with the reason.
 
 Options:
-  -o FILE     (firecracker) write to FILE instead of stdout
-  -h, --help  this help
+  --qemu-version V    (qemu) the QEMU release whose models to use: ${qemuVersions().join(", ")}
+                      (default: the oldest of these; cpuprof carries the model tables of
+                      these releases, generated from the real QEMU)
+  --format cpu|args   (qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'
+  --strict            (qemu, libvirt, kubevirt) an inexpressible feature is an error (exit 1)
+  --json              (qemu, libvirt, kubevirt) model, flags/features, what could not be expressed
+  -o FILE             write to FILE (atomically) instead of stdout
+  -h, --help          this help
 
 ${EXIT_CODES_HELP}`;
+
+/** Inexpressible features: one stderr line each; with --strict, the export fails (exit 1) and prints nothing. */
+function reportInexpressible(engine: string, list: readonly Inexpressible[], strict: boolean): boolean {
+  for (const i of list) writeStderr(`export ${engine}: ${strict ? "error" : "warning"}: cannot express ${i.feature}${i.qemu ? ` (${i.qemu})` : ""}: ${i.reason}`);
+  return strict && list.length > 0;
+}
 
 export const exportCommand: Command = {
   name: "export",
   help,
   run(argv) {
-    const p = parseCommandArgs("export", argv, { o: { type: "string", short: "o" } });
+    const p = parseCommandArgs("export", argv, {
+      o: { type: "string", short: "o" },
+      "qemu-version": { type: "string" },
+      format: { type: "string" },
+      strict: { type: "boolean" },
+      json: { type: "boolean" },
+    });
     const [kind] = p.positionals;
+    if (kind !== "qemu" && (stringOpt(p, "qemu-version") !== undefined || stringOpt(p, "format") !== undefined))
+      throw new InputError("export: --qemu-version and --format apply to 'export qemu' only");
     if (kind === "chv") {
       const [, profileArg, dir] = expectPositionals("export", p, 3, 3, "chv PROFILE DIR");
       const profile = loadProfileArg(profileArg!);
@@ -53,6 +87,37 @@ export const exportCommand: Command = {
       emit(exportFirecrackerTemplate(profile), stringOpt(p, "o"));
       return 0;
     }
-    throw new InputError(`export: expected 'chv' or 'firecracker' (see 'cpuprof export --help')`);
+    if (kind === "qemu") {
+      const [, profileArg] = expectPositionals("export", p, 2, 2, "qemu PROFILE");
+      const format = choiceOpt("export", p, "format", ["cpu", "args"] as const) ?? "cpu";
+      const requested = stringOpt(p, "qemu-version");
+      const table = chooseQemuTable(requested);
+      if (!table)
+        throw new InputError(`export: --qemu-version '${printable(requested ?? "", 40)}': cpuprof has QEMU model tables for ${qemuVersions().join(", ")}`);
+      const profile = loadProfileArg(profileArg!);
+      const out = profileToQemuCpu(profile, table);
+      if (reportInexpressible("qemu", out.inexpressible, boolOpt(p, "strict"))) return 1;
+      const text = boolOpt(p, "json")
+        ? stableJson({ profile: profile.name, ...out })
+        : format === "args"
+          ? `-accel kvm -cpu ${out.cpu}\n`
+          : `${out.cpu}\n`;
+      emit(text, stringOpt(p, "o"));
+      return 0;
+    }
+    if (kind === "libvirt" || kind === "kubevirt") {
+      const [, profileArg] = expectPositionals("export", p, 2, 2, `${kind} PROFILE`);
+      const profile = loadProfileArg(profileArg!);
+      const cpu = profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP);
+      if (reportInexpressible(kind, cpu.inexpressible, boolOpt(p, "strict"))) return 1;
+      const text = boolOpt(p, "json")
+        ? stableJson({ profile: profile.name, ...cpu })
+        : kind === "libvirt"
+          ? formatLibvirtCpu(cpu)
+          : formatKubevirtCpu(cpu, `cpuprof export kubevirt ${profile.name} (libvirt ${cpu.libvirtVersion} CPU map): spec.template.spec.domain.cpu`);
+      emit(text, stringOpt(p, "o"));
+      return 0;
+    }
+    throw new InputError(`export: expected 'chv', 'firecracker', 'qemu', 'libvirt' or 'kubevirt' (see 'cpuprof export --help')`);
   },
 };

@@ -19,7 +19,8 @@ export const commands: CommandEntry[] = [
   { name: "check-migration", summary: "can a guest started on one host move to another", load: async () => (await import("./check-migration.ts")).checkMigrationCommand },
   { name: "list", summary: "list the embedded profiles", load: async () => (await import("./list.ts")).listCommand },
   { name: "show", summary: "show one profile in feature names", load: async () => (await import("./show.ts")).showCommand },
-  { name: "import", summary: "read Cloud Hypervisor or Firecracker files as a profile", load: async () => (await import("./import.ts")).importCommand },
-  { name: "export", summary: "write a profile as Cloud Hypervisor or Firecracker files", load: async () => (await import("./export.ts")).exportCommand },
+  { name: "import", summary: "read Cloud Hypervisor, Firecracker, QEMU or libvirt CPUs as a profile", load: async () => (await import("./import.ts")).importCommand },
+  { name: "export", summary: "write a profile for Cloud Hypervisor, Firecracker, QEMU, libvirt or KubeVirt", load: async () => (await import("./export.ts")).exportCommand },
+  { name: "labels", summary: "node labels (NFD features.d) naming the profiles this host can run", load: async () => (await import("./labels.ts")).labelsCommand },
   { name: "schema", summary: "JSON Schema of the profile or host-capture format", load: async () => (await import("./schema.ts")).schemaCommand },
 ];

@@ -1,0 +1,64 @@
+// `cpuprof export qemu` as a user runs it: the -cpu value, --format args, --json, --strict,
+// --qemu-version, and the inexpressible features on stderr.
+import { describe, expect, test } from "bun:test";
+import { embeddedProfile, embeddedProfileNames } from "../../src/embedded/profiles.ts";
+import { parseQemuCpu, profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
+import { QEMU_MODEL_TABLES } from "../../src/qemu/models.ts";
+import { cpuprof } from "../cli/run.ts";
+
+const table = QEMU_MODEL_TABLES[0]!;
+
+describe("export qemu", () => {
+  test("prints the model with the fewest flags; every other model of the vendor needs at least as many", () => {
+    for (const name of embeddedProfileNames()) {
+      const profile = embeddedProfile(name)!;
+      if (profile.kind === "host") continue;
+      const out = profileToQemuCpu(profile, table);
+      const vendor = profile.vendor === "intel" ? "GenuineIntel" : "AuthenticAMD";
+      for (const m of table.models.filter((x) => x.vendor === vendor)) {
+        const flagsWith = profileToQemuCpu(profile, { ...table, models: [m] }).flags.length;
+        expect(flagsWith).toBeGreaterThanOrEqual(out.flags.length);
+      }
+      expect(parseQemuCpu(out.cpu).model).toBe(out.model);
+    }
+  });
+
+  test("stdout is the -cpu value, stderr one line per inexpressible feature with its reason", () => {
+    const r = cpuprof(["export", "qemu", "skylake"]);
+    expect(r.code).toBe(0);
+    const out = profileToQemuCpu(embeddedProfile("skylake")!, table);
+    expect(r.stdout).toBe(`${out.cpu}\n`);
+    const lines = r.stderr.trim().split("\n").filter(Boolean);
+    expect(lines.length).toBe(out.inexpressible.length);
+    for (const [i, l] of lines.entries()) expect(l).toContain(`cannot express ${out.inexpressible[i]!.feature}`);
+  });
+
+  test("--format args, --json", () => {
+    const out = profileToQemuCpu(embeddedProfile("ice-lake")!, table);
+    expect(cpuprof(["export", "qemu", "ice-lake", "--format", "args"]).stdout).toBe(`-accel kvm -cpu ${out.cpu}\n`);
+    const j = JSON.parse(cpuprof(["export", "qemu", "ice-lake", "--json"]).stdout);
+    expect(j.model).toBe(out.model);
+    expect(j.cpu).toBe(out.cpu);
+    expect(j.qemuVersion).toBe(table.version);
+    expect(j.inexpressible.map((i: { feature: string }) => i.feature)).toEqual(out.inexpressible.map((i) => i.feature));
+  });
+
+  test("--strict fails (exit 1, nothing on stdout) when something is inexpressible", () => {
+    const out = profileToQemuCpu(embeddedProfile("epyc-genoa")!, table);
+    const r = cpuprof(["export", "qemu", "epyc-genoa", "--strict"]);
+    expect(r.code).toBe(out.inexpressible.length ? 1 : 0);
+    if (out.inexpressible.length) expect(r.stdout).toBe("");
+  });
+
+  test("the host profile is QEMU's host model", () => {
+    expect(cpuprof(["export", "qemu", "host"]).stdout).toBe("host\n");
+  });
+
+  test("an unknown --qemu-version or --format is a one-line input error", () => {
+    const r = cpuprof(["export", "qemu", "skylake", "--qemu-version", "1.0"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(cpuprof(["export", "qemu", "skylake", "--format", "xml"]).code).toBe(2);
+    expect(cpuprof(["export", "libvirt", "skylake", "--format", "args"]).code).toBe(2);
+  });
+});
