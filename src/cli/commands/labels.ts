@@ -1,0 +1,41 @@
+import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { emit, writeStderr } from "../io.ts";
+import { loadHostArg, loadProfileArg } from "../inputs.ts";
+import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
+import { formatFeatureFile, nodeLabels } from "../../fleet/labels.ts";
+import { stableJson } from "../../model/document.ts";
+
+const help = `Usage: cpuprof labels [PROFILE...] [--host FILE] [--json] [-o FILE]
+
+Node labels naming the profiles this host (or a capture) can run, in the format of
+node-feature-discovery's local feature files (/etc/kubernetes/node-feature-discovery/features.d):
+  cpuprof.io/vendor=intel|amd
+  cpuprof.io/profile.NAME=true     for every profile that applies without problems
+                                   (exactly the profiles 'cpuprof matrix' marks ok)
+PROFILE: embedded names or profile files; default: every embedded profile.
+
+Options:
+  --host FILE   a host capture (cpuprof or Firecracker format) instead of this host's /dev/kvm
+  --json        the labels as a JSON object
+  -o FILE       write to FILE atomically (NFD never reads a half-written file)
+  -h, --help    this help
+
+Example (on every node, e.g. from deploy/kubernetes/cpuprof-labels.yaml):
+  cpuprof labels -o /etc/kubernetes/node-feature-discovery/features.d/cpuprof
+
+${EXIT_CODES_HELP}`;
+
+export const labelsCommand: Command = {
+  name: "labels",
+  help,
+  run(argv) {
+    const p = parseCommandArgs("labels", argv, { host: { type: "string" }, json: { type: "boolean" }, o: { type: "string", short: "o" } });
+    const profiles = p.positionals.length ? p.positionals.map((a) => loadProfileArg(a)) : embeddedProfileNames().map((n) => embeddedProfile(n)!);
+    const host = loadHostArg(stringOpt(p, "host"));
+    const l = nodeLabels(host, profiles);
+    for (const n of l.unlabellable) writeStderr(`labels: warning: profile '${n}' is compatible but its name is too long for a label (63 characters with 'profile.')`);
+    emit(boolOpt(p, "json") ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"));
+    return 0;
+  },
+};
