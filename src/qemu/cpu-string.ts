@@ -77,7 +77,12 @@ function wantedFeatures(profile: Profile, table: QemuModelTable): { wanted: Want
   return { wanted, inexpressible };
 }
 
-/** Flags that make the model equal the wanted features under both -accel kvm and TCG defaults. */
+/**
+ * Flags that make the model equal the wanted features as QEMU expands it under -accel kvm: the
+ * model's features with QEMU's KVM defaults (kvmclock and the other PV features on, vme and
+ * x2apic on, monitor and svm off). cpuprof profiles are for KVM; under TCG QEMU clears the KVM
+ * PV features whatever the flags say.
+ */
 function flagsFor(model: QemuModel, wanted: readonly Wanted[], table: QemuModelTable): QemuFlag[] {
   const has = new Set(model.features);
   const kvmOn = new Set(table.kvmDefaults.on);
@@ -85,9 +90,8 @@ function flagsFor(model: QemuModel, wanted: readonly Wanted[], table: QemuModelT
   const on: QemuFlag[] = [];
   const off: QemuFlag[] = [];
   for (const { f, on: want } of wanted) {
-    const tcg = has.has(f.linux);
-    const kvm = kvmOn.has(f.linux) ? true : kvmOff.has(f.linux) ? false : tcg;
-    if (tcg === want && kvm === want) continue;
+    const kvm = kvmOn.has(f.linux) ? true : kvmOff.has(f.linux) ? false : has.has(f.linux);
+    if (kvm === want) continue;
     (want ? on : off).push({ qemu: f.qemu!, feature: f.linux, on: want });
   }
   return [...on, ...off];

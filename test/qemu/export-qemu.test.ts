@@ -17,6 +17,7 @@ const qemu = findQemu();
 const skip = !qemu ? "qemu-system-x86_64 is not installed" : fixturesMissing;
 if (skip) console.log(`export-qemu: skipped, ${skip}`);
 const table = QEMU_MODEL_TABLES[QEMU_MODEL_TABLES.length - 1]!;
+const accelDependent = new Set([...table.kvmDefaults.on, ...table.kvmDefaults.off]);
 
 /** A named feature's value in an applied vCPU config (what the guest reads). */
 function guestBit(config: VcpuConfig, where: FeatureBit): boolean {
@@ -32,9 +33,9 @@ function guestBit(config: VcpuConfig, where: FeatureBit): boolean {
   let accel: "kvm" | "tcg" = "tcg";
   let maxProps: Record<string, unknown>;
   beforeAll(async () => {
-    // -accel kvm as `export qemu --format args` says; QEMU clears every KVM PV feature under TCG,
-    // so without a usable /dev/kvm those are the only features allowed to differ.
-    const k = existsSync("/dev/kvm") ? await Qmp.start(qemu!, "kvm").catch(() => null) : null;
+    // -accel kvm as `export qemu --format args` says; without a usable /dev/kvm, TCG, where the
+    // properties whose default depends on the accelerator (and QEMU's cleared KVM PV features) are left out.
+    const k = existsSync("/dev/kvm") && process.env.CPUPROF_QEMU_ACCEL !== "tcg" ? await Qmp.start(qemu!, "kvm").catch(() => null) : null;
     if (k) accel = "kvm";
     else console.log("export-qemu: -accel kvm unavailable, comparing under TCG (KVM PV features excluded)");
     qmp = k ?? (await Qmp.start(qemu!, "tcg"));
@@ -62,7 +63,7 @@ function guestBit(config: VcpuConfig, where: FeatureBit): boolean {
         const differences: string[] = [];
         for (const f of qemuNamedFeatures()) {
           if (!qemuPropertyKnown(maxProps, f.qemu!)) continue;
-          if (accel === "tcg" && f.linux.startsWith("kvm_feature_")) continue;
+          if (accel === "tcg" && (f.linux.startsWith("kvm_feature_") || accelDependent.has(f.linux))) continue;
           const guest = guestBit(config, f.bit);
           if (guest !== expanded.has(f.linux) && !inexpressible.has(f.linux)) differences.push(`${f.linux}: guest ${guest ? 1 : 0}, QEMU ${guest ? 0 : 1}`);
         }

@@ -25,7 +25,7 @@ Write a profile in another VMM's format.
   firecracker  a Firecracker custom CPU template (cpuid_modifiers / msr_modifiers bitmaps,
                'x' where the profile leaves a bit to the host)
   qemu         a QEMU -cpu value: the named model of that QEMU release needing the fewest
-               +feat/-feat flags, then the flags; correct under -accel kvm and TCG alike
+               +feat/-feat flags (against QEMU's -accel kvm defaults), then the flags
   libvirt      a <cpu mode='custom' match='exact' check='full'> element: a model from
                libvirt's CPU map with <feature policy='require'|'disable'> where they differ
   kubevirt     the spec.template.spec.domain.cpu block of a KubeVirt VirtualMachine (YAML)
@@ -37,6 +37,7 @@ Options:
                       (default: the oldest of these; cpuprof carries the model tables of
                       these releases, generated from the real QEMU)
   --format cpu|args   (qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'
+                      (the flags assume QEMU's -accel kvm defaults: kvmclock on, ...)
   --strict            (qemu, libvirt, kubevirt) an inexpressible feature is an error (exit 1)
   --json              (qemu, libvirt, kubevirt) model, flags/features, what could not be expressed
   -o FILE             write to FILE (atomically) instead of stdout

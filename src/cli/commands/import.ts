@@ -6,9 +6,50 @@ import { InputError } from "../../errors.ts";
 import { importChv } from "../../formats/chv.ts";
 import { importFirecrackerTemplate } from "../../formats/firecracker-template.ts";
 import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
+import type { Parsed } from "../args.ts";
+import { printable } from "../../model/document.ts";
+import { expandQemuCpu } from "../../qemu/expand.ts";
+import { profileFromQemuExpansion } from "../../qemu/import.ts";
+import { QEMU_MODEL_TABLES } from "../../qemu/models.ts";
+import { chooseQemuTable } from "../../qemu/cpu-string.ts";
+import { QEMU_BINARY } from "../../qemu/qmp.ts";
+import { LIBVIRT_CPU_MAP } from "../../libvirt/cpu-map.ts";
+import { profileFromLibvirtXml } from "../../libvirt/import.ts";
+import { EnvironmentError as _EnvironmentError } from "../../errors.ts";
+
+/** A kebab-case profile name from a model name (Skylake-Server-v4 -> skylake-server-v4). */
+function nameFrom(model: string): string {
+  return model.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "imported";
+}
+
+async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number> {
+  const [, arg] = expectPositionals("import", p, 2, 2, kind === "qemu" ? "qemu MODEL" : "libvirt FILE");
+  const given = stringOpt(p, "name");
+  if (given !== undefined && !PROFILE_NAME_RE.test(given)) throw new InputError("import: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
+  if (kind === "qemu") {
+    const binary = stringOpt(p, "qemu") ?? QEMU_BINARY;
+    if (!Bun.which(binary)) throw new _EnvironmentError(`import qemu: '${printable(binary, 120)}' not found (install qemu-system-x86 or pass --qemu BIN)`);
+    const e = await expandQemuCpu(binary, arg!);
+    const table = chooseQemuTable(e.qemuVersion) ?? QEMU_MODEL_TABLES[QEMU_MODEL_TABLES.length - 1]!;
+    const profile = profileFromQemuExpansion(e.props, {
+      cpu: arg!,
+      explicit: e.explicit,
+      qemuVersion: e.qemuVersion,
+      kvmDefaults: table.kvmDefaults,
+      name: given ?? nameFrom(arg!.split(",")[0]!),
+    });
+    emit(serializeProfile(profile), stringOpt(p, "o"));
+    return 0;
+  }
+  const profile = profileFromLibvirtXml(readInputFile(arg!), arg!, LIBVIRT_CPU_MAP, given);
+  emit(serializeProfile(profile), stringOpt(p, "o"));
+  return 0;
+}
 
 const help = `Usage: cpuprof import chv NAME.cpuid.json [NAME.msr.json] --name N [--vendor intel|amd] [-o FILE]
        cpuprof import firecracker TEMPLATE.json --name N --vendor intel|amd [-o FILE]
+       cpuprof import qemu MODEL[,+feat,-feat...] [--qemu BIN] [--name N] [-o FILE]
+       cpuprof import libvirt FILE [--name N] [-o FILE]
 
 Read another VMM's CPU profile as a cpuprof profile (printed as JSON, or written to -o).
   chv          Cloud Hypervisor's CPUID file (upstream or early format) and, optionally,
@@ -16,9 +57,15 @@ Read another VMM's CPU profile as a cpuprof profile (printed as JSON, or written
   firecracker  a Firecracker custom CPU template; registers the template does not mention
                keep the host's value in Firecracker, so they become explicit
                keep-the-host adjustments in the profile
+  qemu         asks the installed QEMU (QMP query-cpu-model-expansion, -machine none) what the
+               model (or -cpu value) means under -accel kvm; every feature QEMU has a property
+               for is fixed, fields QEMU does not define are left to the host
+  libvirt      a <cpu> element (mode='custom', model plus features) or 'virsh domcapabilities'
+               output (its host-model), read against libvirt's CPU map the same way
 
 Options:
-  --name N             profile name (kebab-case)
+  --name N             profile name (kebab-case; qemu/libvirt: default from the model)
+  --qemu BIN           (qemu) the QEMU to ask (default: qemu-system-x86_64 on PATH)
   --vendor intel|amd   the profile's vendor
   -o FILE              write the profile to FILE (atomically)
   -h, --help           this help
@@ -33,8 +80,10 @@ export const importCommand: Command = {
       name: { type: "string" },
       vendor: { type: "string" },
       o: { type: "string", short: "o" },
+      qemu: { type: "string" },
     });
     const [kind] = p.positionals;
+    if (kind === "qemu" || kind === "libvirt") return importEngine(kind, p);
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("import: --name N is required (see 'cpuprof import --help')");
     if (!PROFILE_NAME_RE.test(name)) throw new InputError("import: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
@@ -56,6 +105,6 @@ export const importCommand: Command = {
       emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), file!, { vendor, name })), stringOpt(p, "o"));
       return 0;
     }
-    throw new InputError(`import: expected 'chv' or 'firecracker' (see 'cpuprof import --help')`);
+    throw new InputError(`import: expected 'chv', 'firecracker', 'qemu' or 'libvirt' (see 'cpuprof import --help')`);
   },
 };

@@ -1,0 +1,75 @@
+// A profile from a list of fixed feature bits (a QEMU model expansion, a libvirt <cpu>): those
+// bits are fixed, every other field of every leaf the vendor's policy knows is left to the host,
+// and the policy's permitted MSRs are permitted. Shared by `import qemu` and `import libvirt`.
+import { normaliseProfile, checkProfile, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
+import type { Register } from "../model/cpuid.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { cpuidLeavesOf, featureMsrsOf, msrRuleIndices, policyFor } from "../policy/index.ts";
+import type { FeatureBit } from "../qemu/model-features.ts";
+import { TOOL_VERSION } from "../version.ts";
+
+const REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
+const U32 = 0xffffffff;
+
+export interface FixedBit {
+  bit: FeatureBit;
+  on: boolean;
+}
+
+export function profileFromFixedBits(vendor: Vendor, fixed: readonly FixedBit[], meta: { name: string; description: string; where: string }): Profile {
+  const policy = policyFor(vendor);
+  const cpuidBits = fixed.filter((f): f is FixedBit & { bit: Extract<FeatureBit, { kind: "cpuid" }> } => f.bit.kind === "cpuid");
+  const cpuid: CpuidAdjustment[] = [];
+  for (const leaf of new Set([...cpuidLeavesOf(policy), ...cpuidBits.map((f) => f.bit.leaf)])) {
+    const here = cpuidBits.filter((f) => f.bit.leaf === leaf);
+    // Disjoint subleaf ranges: each subleaf with fixed bits alone, the gaps between them whole.
+    const subs = [...new Set(here.map((f) => f.bit.subleaf))].sort((a, b) => a - b);
+    const ranges: { start: number; end: number }[] = [];
+    let next = 0;
+    for (const s of subs) {
+      if (s > next) ranges.push({ start: next, end: s - 1 });
+      ranges.push({ start: s, end: s });
+      next = s + 1;
+    }
+    if (next <= U32) ranges.push({ start: next, end: U32 });
+    for (const r of ranges)
+      for (const register of REGISTERS) {
+        let defined = 0;
+        let replacements = 0;
+        for (const f of here)
+          if (f.bit.register === register && f.bit.subleaf === r.start && r.start === r.end) {
+            defined |= 1 << f.bit.bit;
+            if (f.on) replacements |= 1 << f.bit.bit;
+          }
+        cpuid.push({ leaf, subleaf: r, register, replacements: replacements >>> 0, mask: (U32 & ~defined) >>> 0 });
+      }
+  }
+  const msrs: MsrAdjustment[] = [];
+  const featureMsrs = new Set(featureMsrsOf(policy));
+  for (const index of new Set(fixed.flatMap((f) => (f.bit.kind === "msr" ? [f.bit.index] : [])))) {
+    if (!featureMsrs.has(index)) continue;
+    let defined = 0n;
+    let replacements = 0n;
+    for (const f of fixed)
+      if (f.bit.kind === "msr" && f.bit.index === index) {
+        defined |= 1n << BigInt(f.bit.bit);
+        if (f.on) replacements |= 1n << BigInt(f.bit.bit);
+      }
+    msrs.push({ index, replacements, mask: BigInt.asUintN(64, ~defined) });
+  }
+  const permittedMsrs = [...new Set(policy.msrs.filter((r) => r.access === "permitted").flatMap((r) => msrRuleIndices(r)))].sort((a, b) => a - b);
+  const profile: Profile = {
+    name: meta.name,
+    version: 1,
+    vendor,
+    kind: "profile",
+    description: meta.description,
+    sourceHosts: [],
+    toolVersion: TOOL_VERSION,
+    cpuid,
+    msrs,
+    permittedMsrs,
+  };
+  checkProfile(profile, meta.where);
+  return normaliseProfile(profile);
+}
