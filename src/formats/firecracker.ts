@@ -3,6 +3,7 @@
 // Both hold the CPUID Firecracker gives a guest with no template, built from KVM_GET_SUPPORTED_CPUID,
 // and the MSR values it sets; there is no KVM capability information, so `kvm` is null.
 import * as v from "valibot";
+import { biosOf } from "../model/host.ts";
 import { isKvmFeatureMsr } from "../catalogue/feature-msrs.ts";
 import { InputError } from "../errors.ts";
 import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
@@ -19,6 +20,7 @@ interface HostMeta {
   source: CaptureSource;
   kernel: string | null;
   microcode: string | null;
+  bios?: string | null;
 }
 
 /** CPUID entries and MSRs of a full-valued config; `at` is the JSON path of the config object. */
@@ -81,6 +83,7 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
     brand: brandOf(cpuid) ?? null,
     kernel: meta.kernel,
     microcode: meta.microcode,
+    ...(meta.bios !== undefined ? { bios: meta.bios } : {}),
     kvm: null,
     cpuid,
     featureMsrs,
@@ -101,7 +104,12 @@ export function importFirecrackerFingerprint(data: unknown, file: string): HostC
   const kernel = fp.kernel_version.trim();
   return captureFromConfig(
     fp.guest_cpu_config,
-    { source: "firecracker-fingerprint", kernel: kernel === "" ? null : kernel, microcode: canonicalMicrocode(fp.microcode_version, file) },
+    {
+      source: "firecracker-fingerprint",
+      kernel: kernel === "" ? null : kernel,
+      microcode: canonicalMicrocode(fp.microcode_version, file),
+      bios: biosOf(fp.bios_version, fp.bios_revision),
+    },
     file,
     "$.guest_cpu_config",
   );

@@ -4,6 +4,7 @@ import { EnvironmentError } from "../errors.ts";
 import { KVM_CAP, Kvm } from "../kvm/index.ts";
 import { CAPABILITY_NAMES, normaliseHost, type CapabilityName, type HostCapture } from "../model/host.ts";
 import { brandOf, signatureOf, vendorOf, vendorStringOf } from "../model/vendor.ts";
+import { biosOf } from "../model/host.ts";
 import { clearPerCpuFields, microcodeFromCpuinfo } from "./normalise.ts";
 
 /** Capabilities without which a capture would be incomplete (feature-MSR values need GET_MSR_FEATURES). */
@@ -53,6 +54,7 @@ function capture(kvm: Kvm): HostCapture {
     brand: brandOf(cpuid) ?? null,
     kernel: readText(PROC_OSRELEASE)?.trim() || null,
     microcode: cpuinfo === null ? null : microcodeFromCpuinfo(cpuinfo),
+    bios: biosOf(readText("/sys/class/dmi/id/bios_version") ?? undefined, readText("/sys/class/dmi/id/bios_release") ?? undefined),
     kvm: { apiVersion: kvm.apiVersion(), capabilities },
     cpuid,
     featureMsrs,

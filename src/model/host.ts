@@ -32,6 +32,8 @@ export interface HostCapture {
   brand: string | null;
   kernel: string | null;
   microcode: string | null;
+  /** Firmware version (and revision), as Firecracker fingerprints and /sys/class/dmi report it; absent in older captures. */
+  bios?: string | null;
   kvm: { apiVersion: number; capabilities: Record<CapabilityName, number> } | null;
   /** KVM_GET_SUPPORTED_CPUID, sorted by (function, index). */
   cpuid: CpuidEntry[];
@@ -66,6 +68,7 @@ export const hostCaptureSchema = v.strictObject({
   brand: v.nullable(text),
   kernel: v.nullable(text),
   microcode: v.nullable(hexString),
+  bios: v.optional(v.nullable(text)),
   kvm: v.nullable(
     v.strictObject({
       apiVersion: smallInt,
@@ -81,6 +84,13 @@ export const hostCaptureSchema = v.strictObject({
   featureMsrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(4096)),
   msrIndexList: v.pipe(v.array(hexU32), v.maxLength(65536)),
 });
+
+/** Firmware version and revision (Firecracker's bios_version/bios_revision, /sys/class/dmi/id bios_version/bios_release) as one string ("1.0 rev 4.14"), kept so `diff` can report firmware drift. */
+export function biosOf(version: string | undefined, revision: string | undefined): string | null {
+  const v = version?.trim() ?? "";
+  const r = revision?.trim() ?? "";
+  return v === "" && r === "" ? null : r === "" ? v : `${v} rev ${r}`;
+}
 
 /** Canonical form: sorted tables, duplicates refused by the caller's validation. */
 export function normaliseHost(h: HostCapture): HostCapture {
@@ -104,6 +114,7 @@ export function parseHostCapture(data: unknown, file: string): HostCapture {
     brand: w.brand,
     kernel: w.kernel,
     microcode: w.microcode,
+    ...(w.bios !== undefined ? { bios: w.bios } : {}),
     kvm: w.kvm,
     cpuid: w.cpuid,
     featureMsrs: w.featureMsrs,
@@ -155,6 +166,7 @@ export function hostToJson(h: HostCapture): object {
     brand: n.brand,
     kernel: n.kernel,
     microcode: n.microcode,
+    ...(n.bios !== undefined ? { bios: n.bios } : {}),
     kvm: n.kvm && {
       apiVersion: n.kvm.apiVersion,
       capabilities: Object.fromEntries(
