@@ -44,7 +44,13 @@ export function profileToLibvirtCpu(profile: Profile, map: LibvirtCpuMap): Libvi
   }
   for (const c of catalogueBits())
     if (!known.has(bitKey(c.bit)) && profileBitState(profile, c.bit) === 1)
-      inexpressible.push({ feature: c.name, qemu: null, reason: `libvirt ${map.version}'s CPU map has no feature for it` });
+      inexpressible.push({
+        feature: c.name,
+        qemu: null,
+        reason: c.name.startsWith("kvm_feature_")
+          ? "KVM paravirtual feature: not in libvirt's CPU map; the domain's <features><kvm>, <clock> and QEMU's -accel kvm defaults set these"
+          : `libvirt ${map.version}'s CPU map has no feature for it`,
+      });
   const vendor = LIBVIRT_VENDOR[profile.vendor];
   let best: { model: LibvirtModel; features: LibvirtCpu["features"] } | null = null;
   for (const model of map.models) {

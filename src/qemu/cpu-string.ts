@@ -2,7 +2,7 @@
 // fewest +feat/-feat flags, plus those flags, and the features no `-cpu` value can express.
 // Pure: the models come from the generated tables in ./models/.
 import type { Profile } from "../model/profile.ts";
-import type { Vendor } from "../model/vendor.ts";
+import { signatureOf, type Vendor } from "../model/vendor.ts";
 import { profileBitState } from "./feature-state.ts";
 import { qemuNamedFeatures, type FeatureName } from "./model-features.ts";
 import { QEMU_MODEL_TABLES, QEMU_VENDOR_STRING, type QemuModel, type QemuModelTable } from "./models.ts";
@@ -25,6 +25,8 @@ export interface QemuCpu {
   qemuVersion: string;
   model: string;
   flags: QemuFlag[];
+  /** family/model/stepping the profile fixes where the model's differ (QEMU's numeric properties). */
+  signature: { family?: number; model?: number; stepping?: number };
   /** The -cpu value: model,+a,-b */
   cpu: string;
   inexpressible: Inexpressible[];
@@ -97,6 +99,31 @@ function flagsFor(model: QemuModel, wanted: readonly Wanted[], table: QemuModelT
   return [...on, ...off];
 }
 
+const versionOf = (name: string) => Number(/-v(\d+)$/.exec(name)?.[1] ?? 0);
+
+/**
+ * Fewest flags; among equals a model QEMU does not deprecate, then the newest version of a model
+ * (later versions carry QEMU's fixes in properties cpuprof does not name, e.g. VMX controls), then by name.
+ */
+function better(m: QemuModel, flags: number, best: QemuModel, bestFlags: number): boolean {
+  if (flags !== bestFlags) return flags < bestFlags;
+  if (m.deprecated !== best.deprecated) return !m.deprecated;
+  if (versionOf(m.name) !== versionOf(best.name)) return versionOf(m.name) > versionOf(best.name);
+  return m.name < best.name;
+}
+
+/** The profile's family/model/stepping where it fixes all of CPUID 1.EAX and they differ from the model's. */
+function signatureFor(profile: Profile, model: QemuModel): QemuCpu["signature"] {
+  const a = profile.cpuid.find((x) => x.leaf === 1 && x.register === "eax" && x.subleaf.start === 0);
+  if (!a || (a.mask & 0x0fff3fff) !== 0) return {};
+  const sig = signatureOf([{ function: 1, index: 0, flags: 0, eax: a.replacements, ebx: 0, ecx: 0, edx: 0 }])!;
+  const out: QemuCpu["signature"] = {};
+  if (sig.family !== model.family) out.family = sig.family;
+  if (sig.model !== model.model) out.model = sig.model;
+  if (sig.stepping !== model.stepping) out.stepping = sig.stepping;
+  return out;
+}
+
 /** The table for a QEMU version ("7.2", or "7.2.1"), or the oldest table with a model of the profile's vendor. */
 export function chooseQemuTable(version: string | undefined): QemuModelTable | undefined {
   if (version === undefined) return QEMU_MODEL_TABLES[0];
@@ -107,32 +134,36 @@ export function chooseQemuTable(version: string | undefined): QemuModelTable | u
 
 export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuCpu {
   // The host profile is QEMU's host model: every feature the host's KVM offers.
-  if (profile.kind === "host") return { qemuVersion: table.version, model: "host", flags: [], cpu: "host", inexpressible: [] };
+  if (profile.kind === "host") return { qemuVersion: table.version, model: "host", flags: [], signature: {}, cpu: "host", inexpressible: [] };
   const { wanted, inexpressible } = wantedFeatures(profile, table);
   const vendor = QEMU_VENDOR_STRING[profile.vendor as Vendor];
   let best: { model: QemuModel; flags: QemuFlag[] } | null = null;
   for (const model of table.models) {
     if (model.vendor !== vendor) continue;
     const flags = flagsFor(model, wanted, table);
-    // Fewest flags; among equals a model QEMU does not deprecate, then the first by name.
-    if (!best || flags.length < best.flags.length || (flags.length === best.flags.length && best.model.deprecated && !model.deprecated))
-      best = { model, flags };
+    if (!best || better(model, flags.length, best.model, best.flags.length)) best = { model, flags };
   }
   if (!best) throw new Error(`QEMU ${table.version}: no ${vendor} model`);
+  const signature = signatureFor(profile, best.model);
   return {
     qemuVersion: table.version,
     model: best.model.name,
     flags: best.flags,
-    cpu: [best.model.name, ...best.flags.map((f) => `${f.on ? "+" : "-"}${f.qemu}`)].join(","),
+    signature,
+    cpu: [
+      best.model.name,
+      ...best.flags.map((f) => `${f.on ? "+" : "-"}${f.qemu}`),
+      ...Object.entries(signature).map(([k, v]) => `${k}=${v}`),
+    ].join(","),
     inexpressible,
   };
 }
 
-/** Split a -cpu value into its model and properties (+f, -f, f=on|off|true|false; other key=value kept as strings). */
-export function parseQemuCpu(value: string): { model: string; props: Record<string, boolean | string> } {
+/** Split a -cpu value into its model and properties (+f, -f, f=on|off|true|false, numbers; other key=value kept as strings). */
+export function parseQemuCpu(value: string): { model: string; props: Record<string, boolean | number | string> } {
   const [model, ...rest] = value.split(",");
   if (!model) throw new Error("empty -cpu value");
-  const props: Record<string, boolean | string> = {};
+  const props: Record<string, boolean | number | string> = {};
   for (const part of rest) {
     if (part === "") continue;
     if (part.startsWith("+") || part.startsWith("-")) props[part.slice(1)] = part[0] === "+";
@@ -141,7 +172,7 @@ export function parseQemuCpu(value: string): { model: string; props: Record<stri
       if (eq < 0) props[part] = true;
       else {
         const [k, v] = [part.slice(0, eq), part.slice(eq + 1)];
-        props[k] = v === "on" || v === "true" ? true : v === "off" || v === "false" ? false : v;
+        props[k] = v === "on" || v === "true" ? true : v === "off" || v === "false" ? false : /^[0-9]+$/.test(v) ? Number(v) : v;
       }
     }
   }

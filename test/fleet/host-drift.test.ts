@@ -53,18 +53,18 @@ describe("hostDrift", () => {
       expect(expected.map((d) => d.field)).toContain("kernel");
       const j = JSON.parse(cpuprof(["diff", path(file), path(other.file), "--json"]).stdout);
       expect(j.hostDrift).toEqual(expected);
+      expect(j.cpuid).toBeDefined();
       const r = cpuprof(["diff", path(file), path(other.file), "--fields", "kernel,microcode,bios"]);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(`kernel: ${host.kernel} -> ${other.host.kernel}`);
       expect(r.stdout).not.toContain("CPUID");
-      // Only the CPU parts: equal CPUs give exit 0 despite the kernel change.
-      const cpu = cpuprof(["diff", path(file), path(other.file), "--fields", "cpuid,msrs"]);
-      const cpuJson = JSON.parse(cpuprof(["diff", path(file), path(other.file), "--fields", "cpuid,msrs", "--json"]).stdout);
+      // Only the CPU parts: no host drift reported, the exit code says whether the CPUs differ.
+      const cpu = cpuprof(["diff", path(file), path(other.file), "--fields", "cpuid,msrs", "--json"]);
+      const cpuJson = JSON.parse(cpu.stdout);
       expect(cpuJson.hostDrift).toEqual([]);
       expect(cpu.code).toBe(cpuJson.equal ? 0 : 1);
-      expect(cpu.stdout).not.toContain("kernel:");
     }
-  });
+  }, 60_000);
 
   test("a host against itself is equal (exit 0); an unknown --fields part is bad input (exit 2)", () => {
     const f = path(files[0]!.file);

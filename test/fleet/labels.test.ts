@@ -30,7 +30,7 @@ if (fixturesMissing) console.log(`labels: skipped, ${fixturesMissing}`);
       expect({ file, labelled: labelled.sort() }).toEqual({ file, labelled: ok.sort() });
       expect(lines).toContain(`cpuprof.io/vendor=${host.vendor}`);
     }
-  });
+  }, 60_000);
 
   test("given profiles only; -o writes the feature file; --json", () => {
     const file = join(FIRECRACKER_HOSTS_DIR, "fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json");

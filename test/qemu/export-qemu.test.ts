@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { embeddedProfile, embeddedProfileNames } from "../../src/embedded/profiles.ts";
+import { signatureOf } from "../../src/model/vendor.ts";
 import { applyProfile, type VcpuConfig } from "../../src/profile/apply.ts";
 import { parseQemuCpu, profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
 import { qemuModelFeatures, qemuNamedFeatures, qemuPropertyKnown, type FeatureBit } from "../../src/qemu/model-features.ts";
@@ -53,7 +54,8 @@ function guestBit(config: VcpuConfig, where: FeatureBit): boolean {
       const profile = embeddedProfile(name)!;
       const out = profileToQemuCpu(profile, table);
       const { model, props } = parseQemuCpu(out.cpu);
-      const expanded = qemuModelFeatures(await qmp.expandModel(model === "host" ? "max" : model, 10_000, props));
+      const expandedProps = await qmp.expandModel(model === "host" ? "max" : model, 10_000, props);
+      const expanded = qemuModelFeatures(expandedProps);
       const inexpressible = new Set(out.inexpressible.map((i) => i.feature));
       for (const i of out.inexpressible) expect(i.reason.length).toBeGreaterThan(10);
       const hosts = profile.kind === "host" ? [] : sourceFixtureHosts(profile);
@@ -68,6 +70,11 @@ function guestBit(config: VcpuConfig, where: FeatureBit): boolean {
           if (guest !== expanded.has(f.linux) && !inexpressible.has(f.linux)) differences.push(`${f.linux}: guest ${guest ? 1 : 0}, QEMU ${guest ? 0 : 1}`);
         }
         expect({ file, cpu: out.cpu, differences }).toEqual({ file, cpu: out.cpu, differences: [] });
+        // family/model/stepping: the guest's (the profile fixes CPUID 1.EAX) is QEMU's
+        const sig = signatureOf(config.cpuid)!;
+        const fixesSignature = profile.cpuid.some((a) => a.leaf === 1 && a.register === "eax" && (a.mask & 0x0fff3fff) === 0);
+        if (fixesSignature)
+          expect({ family: expandedProps.family, model: expandedProps.model, stepping: expandedProps.stepping }).toEqual({ ...sig });
       }
     }, 20_000);
   }
