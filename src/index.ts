@@ -31,6 +31,8 @@ export { baselineHost } from "./fleet/baseline.ts";
 export { baselineProfile } from "./fleet/baseline-profile.ts";
 export { diffConfigs } from "./fleet/diff.ts";
 export { compatibilityMatrix } from "./fleet/matrix.ts";
+export { nodeLabels, formatFeatureFile } from "./fleet/labels.ts";
+export { hostDrift } from "./fleet/host-drift.ts";
 
 // A VMM's side, on /dev/kvm: typed handles Kvm -> Vm -> Vcpu and the vCPU configuration API over them
 export { Kvm, Vm, Vcpu, GuestMemory, KvmError, KVM_CAP, type VcpuExit, type KvmRegs, type KvmSregs, type MsrFilter, type MsrValue } from "./kvm/index.ts";
@@ -60,6 +62,13 @@ export { verifyProfile, verifyAll } from "./verify/run.ts";
 export { exportChv, importChv } from "./formats/chv.ts";
 export { exportFirecrackerTemplate, importFirecrackerTemplate } from "./formats/firecracker-template.ts";
 export { kvmCpuid2Bytes, kvmMsrsBytes, msrFilterBytes } from "./formats/binary.ts";
+export { profileToQemuCpu, parseQemuCpu, chooseQemuTable, type QemuCpu } from "./qemu/cpu-string.ts";
+export { profileFromQemuExpansion } from "./qemu/import.ts";
+export { expandQemuCpu } from "./qemu/expand.ts";
+export { QEMU_MODEL_TABLES } from "./qemu/models.ts";
+export { profileToLibvirtCpu, formatLibvirtCpu, formatKubevirtCpu, type LibvirtCpu } from "./libvirt/cpu-xml.ts";
+export { profileFromLibvirtXml } from "./libvirt/import.ts";
+export { LIBVIRT_CPU_MAP } from "./libvirt/cpu-map.ts";
 
 // Names
 export { cpuidBitName, msrName, msrBitName, findCpuidFeature } from "./catalogue/index.ts";

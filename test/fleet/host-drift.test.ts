@@ -24,12 +24,12 @@ describe("hostDrift", () => {
         expect(hostDrift(a, a, fields)).toEqual([]);
       }),
     );
-  });
+  }, 30_000);
 
   test("a capture without a bios field (older format) is not reported as BIOS drift", () => {
     const a = { kernel: "6.1", microcode: "0x1" } as unknown as HostCapture;
     expect(hostDrift(a, { ...a, bios: "1.0" })).toEqual([]);
-  });
+  }, 30_000);
 });
 
 (fixturesMissing ? describe.skip : describe)("diff between host captures", () => {
@@ -44,7 +44,7 @@ describe("hostDrift", () => {
       const again = parseHostCapture(JSON.parse(serializeHost(host)), "x");
       expect(again.bios).toBe(host.bios);
     }
-  });
+  }, 30_000);
 
   test("5.10 vs 6.1 of each generation: the kernel change is reported, exit 1; --fields limits the comparison", () => {
     for (const { file, host } of files.filter((f) => f.file.includes("_5.10"))) {
@@ -72,5 +72,5 @@ describe("hostDrift", () => {
     const r = cpuprof(["diff", f, f, "--fields", "cpuid,nope"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("nope");
-  });
+  }, 30_000);
 });

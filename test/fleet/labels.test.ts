@@ -47,7 +47,7 @@ if (fixturesMissing) console.log(`labels: skipped, ${fixturesMissing}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000);
 
   test("property: a profile is labelled iff it is compatible, whatever subset and order is given", () => {
     const hosts = allFixtureHosts();
@@ -63,5 +63,5 @@ if (fixturesMissing) console.log(`labels: skipped, ${fixturesMissing}`);
       }),
       { numRuns: 30 },
     );
-  });
+  }, 30_000);
 });

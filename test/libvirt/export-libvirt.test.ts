@@ -72,7 +72,7 @@ function readCpuXml(xml: string): { model: string; vendor: string; features: Map
       // every inexpressible feature is on stderr with its reason
       const lines = r.stderr.trim().split("\n").filter(Boolean);
       for (const l of lines) expect(l).toMatch(/^export libvirt: warning: cannot express \S+: .{10,}/);
-    });
+    }, 30_000);
   }
 
   test("kubevirt: the same model and features, as YAML Bun parses", () => {
@@ -86,12 +86,12 @@ function readCpuXml(xml: string): { model: string; vendor: string; features: Map
       expect(doc.cpu.features ?? []).toEqual(cpu.features);
       expect(r.stdout).toBe(formatKubevirtCpu(cpu, r.stdout.split("\n")[0]!.slice(2)));
     }
-  });
+  }, 60_000);
 
   test("--strict turns inexpressible features into exit 1 with nothing on stdout", () => {
     const r = runCli(["export", "libvirt", "skylake", "--strict"]);
     const expected = profileToLibvirtCpu(embeddedProfile("skylake")!, LIBVIRT_CPU_MAP).inexpressible.length > 0 ? 1 : 0;
     expect(r.code).toBe(expected);
     if (expected) expect(r.stdout).toBe("");
-  });
+  }, 30_000);
 });

@@ -21,7 +21,7 @@ describe("export qemu", () => {
       }
       expect(parseQemuCpu(out.cpu).model).toBe(out.model);
     }
-  });
+  }, 30_000);
 
   test("stdout is the -cpu value, stderr one line per inexpressible feature with its reason", () => {
     const r = cpuprof(["export", "qemu", "skylake"]);
@@ -31,7 +31,7 @@ describe("export qemu", () => {
     const lines = r.stderr.trim().split("\n").filter(Boolean);
     expect(lines.length).toBe(out.inexpressible.length);
     for (const [i, l] of lines.entries()) expect(l).toContain(`cannot express ${out.inexpressible[i]!.feature}`);
-  });
+  }, 30_000);
 
   test("--format args, --json", () => {
     const out = profileToQemuCpu(embeddedProfile("ice-lake")!, table);
@@ -41,18 +41,18 @@ describe("export qemu", () => {
     expect(j.cpu).toBe(out.cpu);
     expect(j.qemuVersion).toBe(table.version);
     expect(j.inexpressible.map((i: { feature: string }) => i.feature)).toEqual(out.inexpressible.map((i) => i.feature));
-  });
+  }, 30_000);
 
   test("--strict fails (exit 1, nothing on stdout) when something is inexpressible", () => {
     const out = profileToQemuCpu(embeddedProfile("epyc-genoa")!, table);
     const r = cpuprof(["export", "qemu", "epyc-genoa", "--strict"]);
     expect(r.code).toBe(out.inexpressible.length ? 1 : 0);
     if (out.inexpressible.length) expect(r.stdout).toBe("");
-  });
+  }, 30_000);
 
   test("the host profile is QEMU's host model", () => {
     expect(cpuprof(["export", "qemu", "host"]).stdout).toBe("host\n");
-  });
+  }, 30_000);
 
   test("an unknown --qemu-version or --format is a one-line input error", () => {
     const r = cpuprof(["export", "qemu", "skylake", "--qemu-version", "1.0"]);
@@ -60,5 +60,5 @@ describe("export qemu", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(cpuprof(["export", "qemu", "skylake", "--format", "xml"]).code).toBe(2);
     expect(cpuprof(["export", "libvirt", "skylake", "--format", "args"]).code).toBe(2);
-  });
+  }, 30_000);
 });

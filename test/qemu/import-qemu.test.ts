@@ -29,7 +29,7 @@ const accelDependent = new Set([...table.kvmDefaults.on, ...table.kvmDefaults.of
   afterAll(() => {
     qmp?.close();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   /** Named features of a -cpu value as this QEMU expands it (accelerator-dependent ones left out under TCG). */
   async function expand(cpu: string): Promise<string[]> {
@@ -57,7 +57,7 @@ const accelDependent = new Set([...table.kvmDefaults.on, ...table.kvmDefaults.of
     const file = join(dir, "sk.json");
     expect(cpuprof(["import", "qemu", "Skylake-Server-v4", "-o", file]).code).toBe(0);
     expect(cpuprof(["export", "qemu", file]).stdout).toBe("Skylake-Server-v4\n");
-  });
+  }, 30_000);
 
   test("errors: an unknown model is bad input (2), a missing QEMU an environment error (3)", () => {
     const r = cpuprof(["import", "qemu", "No-Such-Model"]);
@@ -65,5 +65,5 @@ const accelDependent = new Set([...table.kvmDefaults.on, ...table.kvmDefaults.of
     expect(r.stderr).toContain("No-Such-Model");
     expect(cpuprof(["import", "qemu", "Skylake-Server", "--qemu", "/nonexistent/qemu"]).code).toBe(3);
     expect(cpuprof(["import", "qemu", "Skylake-Server", "--name", "Bad Name"]).code).toBe(2);
-  });
+  }, 30_000);
 });
