@@ -1,6 +1,8 @@
 // A profile as a QEMU `-cpu` value: the named model of the chosen QEMU release that needs the
 // fewest +feat/-feat flags, plus those flags, and the features no `-cpu` value can express.
 // Pure: the models come from the generated tables in ./models/.
+import { InputError } from "../errors.ts";
+import { printable } from "../model/document.ts";
 import type { Profile } from "../model/profile.ts";
 import { signatureOf, type Vendor } from "../model/vendor.ts";
 import { profileBitState } from "./feature-state.ts";
@@ -162,7 +164,7 @@ export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuC
 /** Split a -cpu value into its model and properties (+f, -f, f=on|off|true|false, numbers; other key=value kept as strings). */
 export function parseQemuCpu(value: string): { model: string; props: Record<string, boolean | number | string> } {
   const [model, ...rest] = value.split(",");
-  if (!model) throw new Error("empty -cpu value");
+  if (!model) throw new InputError(`-cpu value '${printable(value, 80)}' has no model name (expected MODEL[,+feat,-feat,key=value...])`);
   const props: Record<string, boolean | number | string> = {};
   for (const part of rest) {
     if (part === "") continue;

@@ -28,7 +28,10 @@ export async function expandQemuCpu(binary: string, cpu: string): Promise<Expans
     try {
       return { props: await qmp.expandModel(model, 10_000, props), explicit: new Set(Object.keys(props)), qemuVersion: `${v.qemu.major}.${v.qemu.minor}` };
     } catch (e) {
-      if (e instanceof QmpError) throw new InputError(`QEMU rejects -cpu '${printable(cpu, 120)}': ${printable(e.message, 200)}`);
+      if (e instanceof QmpError) {
+        const desc = /"desc":"((?:[^"\\]|\\.)*)"/.exec(e.message)?.[1] ?? e.message;
+        throw new InputError(`QEMU rejects -cpu '${printable(cpu, 120)}': ${printable(desc, 200)}`);
+      }
       throw e;
     }
   } finally {
