@@ -116,9 +116,8 @@ function better(m: QemuModel, flags: number, best: QemuModel, bestFlags: number)
 
 /** The profile's family/model/stepping where it fixes all of CPUID 1.EAX and they differ from the model's. */
 function signatureFor(profile: Profile, model: QemuModel): QemuCpu["signature"] {
-  const a = profile.cpuid.find((x) => x.leaf === 1 && x.register === "eax" && x.subleaf.start === 0);
-  if (!a || (a.mask & 0x0fff3fff) !== 0) return {};
-  const sig = signatureOf([{ function: 1, index: 0, flags: 0, eax: a.replacements, ebx: 0, ecx: 0, edx: 0 }])!;
+  const sig = profileSignature(profile);
+  if (!sig) return {};
   const out: QemuCpu["signature"] = {};
   if (sig.family !== model.family) out.family = sig.family;
   if (sig.model !== model.model) out.model = sig.model;
@@ -126,12 +125,32 @@ function signatureFor(profile: Profile, model: QemuModel): QemuCpu["signature"] 
   return out;
 }
 
-/** The table for a QEMU version ("7.2", or "7.2.1"), or the oldest table with a model of the profile's vendor. */
-export function chooseQemuTable(version: string | undefined): QemuModelTable | undefined {
-  if (version === undefined) return QEMU_MODEL_TABLES[0];
+/**
+ * The table for a QEMU version ("7.2" or "7.2.1"). Without one: the oldest QEMU (tables are oldest
+ * first) that knows the profile's generation, i.e. has a model of its vendor, family and model
+ * number; when none does, the newest.
+ */
+export function chooseQemuTable(
+  version: string | undefined,
+  profile?: Profile,
+  tables: readonly QemuModelTable[] = QEMU_MODEL_TABLES,
+): QemuModelTable | undefined {
+  if (version === undefined) {
+    const sig = profile ? profileSignature(profile) : undefined;
+    const knows = (t: QemuModelTable) =>
+      sig !== undefined && t.models.some((m) => m.vendor === QEMU_VENDOR_STRING[profile!.vendor] && m.family === sig.family && m.model === sig.model);
+    return tables.find(knows) ?? tables[tables.length - 1];
+  }
   const mm = /^(\d+)\.(\d+)/.exec(version);
   if (!mm) return undefined;
-  return QEMU_MODEL_TABLES.find((t) => t.version === `${mm[1]}.${mm[2]}`);
+  return tables.find((t) => t.version === `${mm[1]}.${mm[2]}`);
+}
+
+/** family/model/stepping where the profile fixes CPUID 1.EAX's signature fields. */
+function profileSignature(profile: Profile): { family: number; model: number; stepping: number } | undefined {
+  const a = profile.cpuid.find((x) => x.leaf === 1 && x.register === "eax" && x.subleaf.start === 0);
+  if (!a || (a.mask & 0x0fff3fff) !== 0) return undefined;
+  return signatureOf([{ function: 1, index: 0, flags: 0, eax: a.replacements, ebx: 0, ecx: 0, edx: 0 }]);
 }
 
 export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuCpu {

@@ -2,7 +2,7 @@
 // --qemu-version, and the inexpressible features on stderr.
 import { describe, expect, test } from "bun:test";
 import { embeddedProfile, embeddedProfileNames } from "../../src/embedded/profiles.ts";
-import { parseQemuCpu, profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
+import { chooseQemuTable, parseQemuCpu, profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
 import { QEMU_MODEL_TABLES } from "../../src/qemu/models.ts";
 import { cpuprof } from "../cli/run.ts";
 
@@ -61,4 +61,24 @@ describe("export qemu", () => {
     expect(cpuprof(["export", "qemu", "skylake", "--format", "xml"]).code).toBe(2);
     expect(cpuprof(["export", "libvirt", "skylake", "--format", "args"]).code).toBe(2);
   }, 30_000);
+});
+
+describe("chooseQemuTable", () => {
+  const base = QEMU_MODEL_TABLES[0]!;
+  // Two hypothetical releases: the older lacks the Skylake-SP models, the newer has them.
+  const older = { ...base, version: "1.0", models: base.models.filter((m) => !(m.family === 6 && m.model === 0x55)) };
+  const tables = [older, base];
+
+  test("default: the oldest QEMU that knows the profile's generation, else the newest", () => {
+    expect(chooseQemuTable(undefined, embeddedProfile("skylake")!, tables)?.version).toBe(base.version);
+    expect(chooseQemuTable(undefined, embeddedProfile("ice-lake")!, tables)?.version).toBe(older.version);
+    const unknown = base.models.some((m) => m.family === 6 && m.model === 0xad) ? undefined : embeddedProfile("granite-rapids")!;
+    if (unknown) expect(chooseQemuTable(undefined, unknown, tables)?.version).toBe(base.version);
+  });
+
+  test("an explicit version: major.minor of any patch level, unknown ones undefined", () => {
+    expect(chooseQemuTable(`${base.version}.22`, undefined, tables)).toBe(base);
+    expect(chooseQemuTable("1.0", undefined, tables)).toBe(older);
+    expect(chooseQemuTable("99.1", undefined, tables)).toBeUndefined();
+  });
 });

@@ -34,8 +34,9 @@ the profile) are listed on stderr, one line each with the reason.
 
 Options:
   --qemu-version V    (qemu) the QEMU release whose models to use: ${qemuVersions().join(", ")}
-                      (default: the oldest of these; cpuprof carries the model tables of
-                      these releases, generated from the real QEMU)
+                      (cpuprof carries the model tables of these releases, generated from
+                      the real QEMU; default: the oldest that has a model of the profile's
+                      family and model, else the newest)
   --format cpu|args   (qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'
                       (the flags assume QEMU's -accel kvm defaults: kvmclock on, ...)
   --strict            (qemu, libvirt, kubevirt) an inexpressible feature is an error (exit 1)
@@ -92,10 +93,10 @@ export const exportCommand: Command = {
       const [, profileArg] = expectPositionals("export", p, 2, 2, "qemu PROFILE");
       const format = choiceOpt("export", p, "format", ["cpu", "args"] as const) ?? "cpu";
       const requested = stringOpt(p, "qemu-version");
-      const table = chooseQemuTable(requested);
-      if (!table)
-        throw new InputError(`export: --qemu-version '${printable(requested ?? "", 40)}': cpuprof has QEMU model tables for ${qemuVersions().join(", ")}`);
+      if (requested !== undefined && !chooseQemuTable(requested))
+        throw new InputError(`export: --qemu-version '${printable(requested, 40)}': cpuprof has QEMU model tables for ${qemuVersions().join(", ")}`);
       const profile = loadProfileArg(profileArg!);
+      const table = chooseQemuTable(requested, profile)!;
       const out = profileToQemuCpu(profile, table);
       if (reportInexpressible("qemu", out.inexpressible, boolOpt(p, "strict"))) return 1;
       const text = boolOpt(p, "json")
