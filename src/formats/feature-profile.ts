@@ -11,6 +11,11 @@ import { TOOL_VERSION } from "../version.ts";
 const REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
 const U32 = 0xffffffff;
 
+/** A kebab-case profile name from a model name (Skylake-Server-v4 -> skylake-server-v4). */
+export function profileNameFrom(model: string): string {
+  return model.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "imported";
+}
+
 export interface FixedBit {
   bit: FeatureBit;
   on: boolean;

@@ -2,7 +2,7 @@
 // every feature of libvirt's CPU map is fixed as the model plus <feature> policies make it
 // (optional: left to the host), every other field is left to the host.
 import { InputError } from "../errors.ts";
-import { profileFromFixedBits, type FixedBit } from "../formats/feature-profile.ts";
+import { profileFromFixedBits, profileNameFrom, type FixedBit } from "../formats/feature-profile.ts";
 import { printable } from "../model/document.ts";
 import type { Profile } from "../model/profile.ts";
 import type { LibvirtCpuMap } from "./cpu-map-parse.ts";
@@ -56,7 +56,7 @@ export function profileFromLibvirtXml(text: string, file: string, map: LibvirtCp
     if (s !== "host") fixed.push({ bit: f.bit, on: s === true });
   }
   return profileFromFixedBits(vendor, fixed, {
-    name: name ?? (modelName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "imported"),
+    name: name ?? profileNameFrom(modelName),
     where,
     description:
       `${what} of ${file.split("/").pop()}: model ${modelName} with its features (libvirt ${map.version} CPU map); ` +

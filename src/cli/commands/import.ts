@@ -1,12 +1,11 @@
-import { choiceOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { choiceOpt, expectPositionals, parseCommandArgs, stringOpt, type Parsed } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { readInputFile } from "../io.ts";
-import { InputError } from "../../errors.ts";
+import { EnvironmentError, InputError } from "../../errors.ts";
 import { importChv } from "../../formats/chv.ts";
 import { importFirecrackerTemplate } from "../../formats/firecracker-template.ts";
 import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
-import type { Parsed } from "../args.ts";
 import { printable } from "../../model/document.ts";
 import { expandQemuCpu } from "../../qemu/expand.ts";
 import { profileFromQemuExpansion } from "../../qemu/import.ts";
@@ -15,20 +14,16 @@ import { chooseQemuTable } from "../../qemu/cpu-string.ts";
 import { QEMU_BINARY } from "../../qemu/qmp.ts";
 import { LIBVIRT_CPU_MAP } from "../../libvirt/cpu-map.ts";
 import { profileFromLibvirtXml } from "../../libvirt/import.ts";
-import { EnvironmentError as _EnvironmentError } from "../../errors.ts";
-
-/** A kebab-case profile name from a model name (Skylake-Server-v4 -> skylake-server-v4). */
-function nameFrom(model: string): string {
-  return model.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "imported";
-}
+import { profileNameFrom } from "../../formats/feature-profile.ts";
 
 async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number> {
   const [, arg] = expectPositionals("import", p, 2, 2, kind === "qemu" ? "qemu MODEL" : "libvirt FILE");
+  if (stringOpt(p, "vendor") !== undefined) throw new InputError(`import: --vendor does not apply to ${kind} (the model names its vendor)`);
   const given = stringOpt(p, "name");
   if (given !== undefined && !PROFILE_NAME_RE.test(given)) throw new InputError("import: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
   if (kind === "qemu") {
     const binary = stringOpt(p, "qemu") ?? QEMU_BINARY;
-    if (!Bun.which(binary)) throw new _EnvironmentError(`import qemu: '${printable(binary, 120)}' not found (install qemu-system-x86 or pass --qemu BIN)`);
+    if (!Bun.which(binary)) throw new EnvironmentError(`import qemu: '${printable(binary, 120)}' not found (install qemu-system-x86 or pass --qemu BIN)`);
     const e = await expandQemuCpu(binary, arg!);
     const table = chooseQemuTable(e.qemuVersion) ?? QEMU_MODEL_TABLES[QEMU_MODEL_TABLES.length - 1]!;
     const profile = profileFromQemuExpansion(e.props, {
@@ -36,7 +31,7 @@ async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number
       explicit: e.explicit,
       qemuVersion: e.qemuVersion,
       kvmDefaults: table.kvmDefaults,
-      name: given ?? nameFrom(arg!.split(",")[0]!),
+      name: given ?? profileNameFrom(arg!.split(",")[0]!),
     });
     emit(serializeProfile(profile), stringOpt(p, "o"));
     return 0;
@@ -83,6 +78,7 @@ export const importCommand: Command = {
       qemu: { type: "string" },
     });
     const [kind] = p.positionals;
+    if (kind !== "qemu" && stringOpt(p, "qemu") !== undefined) throw new InputError("import: --qemu applies to 'import qemu' only");
     if (kind === "qemu" || kind === "libvirt") return importEngine(kind, p);
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("import: --name N is required (see 'cpuprof import --help')");
