@@ -1,10 +1,12 @@
 // A profile from a list of fixed feature bits (a QEMU model expansion, a libvirt <cpu>): those
 // bits are fixed, every other field of every leaf the vendor's policy knows is left to the host,
-// and the policy's permitted MSRs are permitted. Shared by `import qemu` and `import libvirt`.
+// and the MSRs are permitted as generate permits them (the policy's, and those a guest OS uses for
+// the advertised features). Shared by `import qemu` and `import libvirt`.
 import { normaliseProfile, checkProfile, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
 import type { Register } from "../model/cpuid.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidLeavesOf, featureMsrsOf, msrRuleIndices, policyFor } from "../policy/index.ts";
+import { cpuidLeavesOf, featureMsrsOf, policyFor } from "../policy/index.ts";
+import { reconcilePermittedMsrs } from "../profile/guest-msrs.ts";
 import type { FeatureBit } from "../qemu/model-features.ts";
 import { TOOL_VERSION } from "../version.ts";
 
@@ -60,9 +62,12 @@ export function profileFromFixedBits(vendor: Vendor, fixed: readonly FixedBit[],
         defined |= 1n << BigInt(f.bit.bit);
         if (f.on) replacements |= 1n << BigInt(f.bit.bit);
       }
+    // All named bits 0: no adjustment, so the guest reads 0 and hosts without the MSR still run the profile.
+    if (replacements === 0n) continue;
     msrs.push({ index, replacements, mask: BigInt.asUintN(64, ~defined) });
   }
-  const permittedMsrs = [...new Set(policy.msrs.filter((r) => r.access === "permitted").flatMap((r) => msrRuleIndices(r)))].sort((a, b) => a - b);
+  // The policy's permitted MSRs and those a guest OS uses for the advertised features, none of hidden ones.
+  const permittedMsrs = reconcilePermittedMsrs(policy, { kind: "profile", cpuid }, []);
   const profile: Profile = {
     name: meta.name,
     version: 1,

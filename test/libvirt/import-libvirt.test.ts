@@ -10,6 +10,7 @@ import { LIBVIRT_CPU_MAP } from "../../src/libvirt/cpu-map.ts";
 import { formatLibvirtCpu, profileToLibvirtCpu } from "../../src/libvirt/cpu-xml.ts";
 import { profileFromLibvirtXml } from "../../src/libvirt/import.ts";
 import { profileBitState } from "../../src/qemu/feature-state.ts";
+import { guestMsrProblems } from "../../src/profile/guest-msrs.ts";
 import { cpuprof } from "../cli/run.ts";
 
 const DOMCAPS = `<domainCapabilities>
@@ -45,6 +46,7 @@ describe("import libvirt", () => {
     expect(profileBitState(p, bit("invtsc"))).toBe("host");
     for (const f of milan.features.filter((x) => !["svm", "invtsc"].includes(x))) expect(profileBitState(p, bit(f))).toBe(1);
     expect(p.description).toContain("left to the host");
+    expect(guestMsrProblems(p)).toEqual([]);
   });
 
   test("every embedded profile: export libvirt -> import libvirt -> export libvirt is the same <cpu>", () => {

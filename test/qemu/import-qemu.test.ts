@@ -9,6 +9,7 @@ import { qemuModelFeatures } from "../../src/qemu/model-features.ts";
 import { QEMU_MODEL_TABLES } from "../../src/qemu/models.ts";
 import { Qmp, findQemu } from "../../src/qemu/qmp.ts";
 import { parseProfile } from "../../src/model/profile.ts";
+import { guestMsrProblems } from "../../src/profile/guest-msrs.ts";
 import { cpuprof } from "../cli/run.ts";
 
 const qemu = findQemu();
@@ -45,6 +46,8 @@ const accelDependent = new Set([...table.kvmDefaults.on, ...table.kvmDefaults.of
       expect(imp.code).toBe(0);
       const profile = parseProfile(await Bun.file(file).json(), file);
       expect(profile.description).toContain("left to the host");
+      // permitted MSRs as a guest OS needs them: apply accepts the profile
+      expect(guestMsrProblems(profile)).toEqual([]);
       const exp = cpuprof(["export", "qemu", file]);
       expect(exp.code).toBe(0);
       const back = exp.stdout.trim();
