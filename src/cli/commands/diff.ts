@@ -20,11 +20,12 @@ fingerprint or dump). Between two host captures it also reports host drift, as
 Firecracker's 'fingerprint compare' does: kernel, microcode and BIOS changes.
 
 Options:
-  --fields LIST  the parts to compare, comma-separated: ${DIFF_PARTS.join(", ")}
-                 (default: all); e.g. --fields kernel,microcode,bios,cpuid for a nightly
+  --fields LIST  the parts to compare, comma-separated (default: all):
+                 ${DIFF_PARTS.join(", ")}
+                 e.g. --fields kernel,microcode,bios,cpuid for a nightly
                  "did this host change under its VMs" check
-  --json      machine-readable differences
-  -h, --help  this help
+  --json         machine-readable differences
+  -h, --help     this help
 
 Exit 0 when A and B are equal, 1 when they differ.
 
