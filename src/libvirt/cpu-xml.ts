@@ -16,7 +16,12 @@ export interface LibvirtCpu {
   vendor: string | null;
   features: { name: string; policy: LibvirtPolicy }[];
   inexpressible: Inexpressible[];
+  /** What the user must add for live migration to work. */
+  notes: string[];
 }
+
+const INVTSC_NOTE_LIBVIRT =
+  "invtsc: libvirt migrates a guest with invtsc only with a fixed TSC frequency, <clock><timer name='tsc' frequency='HZ'/></clock> in the domain (KubeVirt sets it itself)";
 
 export const LIBVIRT_VENDOR = { intel: "Intel", amd: "AMD" } as const;
 
@@ -32,7 +37,7 @@ function catalogueBits(): { name: string; bit: LibvirtBit }[] {
 }
 
 export function profileToLibvirtCpu(profile: Profile, map: LibvirtCpuMap): LibvirtCpu {
-  if (profile.kind === "host") return { libvirtVersion: map.version, model: null, vendor: null, features: [], inexpressible: [] };
+  if (profile.kind === "host") return { libvirtVersion: map.version, model: null, vendor: null, features: [], inexpressible: [], notes: [] };
   const wanted = new Map<string, boolean>();
   const inexpressible: Inexpressible[] = [];
   const known = new Set<string>();
@@ -63,7 +68,8 @@ export function profileToLibvirtCpu(profile: Profile, map: LibvirtCpuMap): Libvi
     if (!best || features.length < best.features.length) best = { model, features };
   }
   if (!best) throw new Error(`libvirt ${map.version}: no ${vendor} model`);
-  return { libvirtVersion: map.version, model: best.model.name, vendor, features: best.features, inexpressible };
+  const notes = wanted.get("invtsc") === true ? [INVTSC_NOTE_LIBVIRT] : [];
+  return { libvirtVersion: map.version, model: best.model.name, vendor, features: best.features, inexpressible, notes };
 }
 
 /** The <cpu> element; attribute values are names from the CPU map ([A-Za-z0-9_.-]), so no escaping is needed. */

@@ -32,7 +32,13 @@ export interface QemuCpu {
   /** The -cpu value: model,+a,-b */
   cpu: string;
   inexpressible: Inexpressible[];
+  /** What the user must add for live migration to work (expressed, but with conditions). */
+  notes: string[];
 }
+
+/** Invariant TSC: the guest's TSC frequency must not change across hosts, so QEMU wants it fixed. */
+export const INVTSC_NOTE_QEMU =
+  "invtsc: QEMU refuses to live-migrate a guest with invtsc unless -cpu also fixes tsc-frequency=HZ (the same on every host; hosts without TSC scaling must run at that frequency)";
 
 /** Features QEMU computes itself, whatever the model or flags say. */
 const QEMU_COMPUTES: Readonly<Record<string, string>> = {
@@ -155,7 +161,8 @@ function profileSignature(profile: Profile): { family: number; model: number; st
 
 export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuCpu {
   // The host profile is QEMU's host model: every feature the host's KVM offers.
-  if (profile.kind === "host") return { qemuVersion: table.version, model: "host", flags: [], signature: {}, cpu: "host", inexpressible: [] };
+  if (profile.kind === "host")
+    return { qemuVersion: table.version, model: "host", flags: [], signature: {}, cpu: "host", inexpressible: [], notes: ["host: QEMU's host model is not migratable between different CPUs"] };
   const { wanted, inexpressible } = wantedFeatures(profile, table);
   const vendor = QEMU_VENDOR_STRING[profile.vendor as Vendor];
   let best: { model: QemuModel; flags: QemuFlag[] } | null = null;
@@ -177,6 +184,7 @@ export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuC
       ...Object.entries(signature).map(([k, v]) => `${k}=${v}`),
     ].join(","),
     inexpressible,
+    notes: wanted.some((w) => w.f.qemu === "invtsc" && w.on) ? [INVTSC_NOTE_QEMU] : [],
   };
 }
 

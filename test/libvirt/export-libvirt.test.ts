@@ -71,7 +71,10 @@ function readCpuXml(xml: string): { model: string; vendor: string; features: Map
       expect(wrong).toEqual([]);
       // every inexpressible feature is on stderr with its reason
       const lines = r.stderr.trim().split("\n").filter(Boolean);
-      for (const l of lines) expect(l).toMatch(/^export libvirt: warning: cannot express \S+: .{10,}/);
+      for (const l of lines) expect(l).toMatch(/^export libvirt: (warning: cannot express \S+: .{10,}|note: invtsc: .{10,})/);
+      const cpu2 = profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP);
+      expect(lines.filter((l) => l.includes(": note: ")).length).toBe(cpu2.notes.length);
+      expect(cpu2.notes.length > 0).toBe(profileBitState(profile, installed.features.find((f) => f.name === "invtsc")!.bit) === 1);
     }, 30_000);
   }
 

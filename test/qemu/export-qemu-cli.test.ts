@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { embeddedProfile, embeddedProfileNames } from "../../src/embedded/profiles.ts";
 import { chooseQemuTable, parseQemuCpu, profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
 import { QEMU_MODEL_TABLES } from "../../src/qemu/models.ts";
+import { profileBitState } from "../../src/qemu/feature-state.ts";
 import { cpuprof } from "../cli/run.ts";
 
 const table = QEMU_MODEL_TABLES[0]!;
@@ -29,8 +30,9 @@ describe("export qemu", () => {
     const out = profileToQemuCpu(embeddedProfile("skylake")!, table);
     expect(r.stdout).toBe(`${out.cpu}\n`);
     const lines = r.stderr.trim().split("\n").filter(Boolean);
-    expect(lines.length).toBe(out.inexpressible.length);
-    for (const [i, l] of lines.entries()) expect(l).toContain(`cannot express ${out.inexpressible[i]!.feature}`);
+    expect(lines.length).toBe(out.inexpressible.length + out.notes.length);
+    for (const [i, l] of lines.slice(0, out.inexpressible.length).entries()) expect(l).toContain(`cannot express ${out.inexpressible[i]!.feature}`);
+    expect(lines.slice(out.inexpressible.length)).toEqual(out.notes.map((n) => `export qemu: note: ${n}`));
   }, 30_000);
 
   test("--format args, --json", () => {
@@ -49,6 +51,16 @@ describe("export qemu", () => {
     expect(r.code).toBe(out.inexpressible.length ? 1 : 0);
     if (out.inexpressible.length) expect(r.stdout).toBe("");
   }, 30_000);
+
+  test("a profile with invariant TSC gets the tsc-frequency note, one without does not", () => {
+    for (const name of embeddedProfileNames()) {
+      const profile = embeddedProfile(name)!;
+      if (profile.kind === "host") continue;
+      const out = profileToQemuCpu(profile, table);
+      const invtsc = profileBitState(profile, { kind: "cpuid", leaf: 0x80000007, subleaf: 0, register: "edx", bit: 8 }) === 1;
+      expect([name, out.notes.some((n) => n.startsWith("invtsc:"))]).toEqual([name, invtsc]);
+    }
+  });
 
   test("the host profile is QEMU's host model", () => {
     expect(cpuprof(["export", "qemu", "host"]).stdout).toBe("host\n");

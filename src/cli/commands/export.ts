@@ -46,10 +46,12 @@ Options:
 
 ${EXIT_CODES_HELP}`;
 
-/** Inexpressible features: one stderr line each; with --strict, the export fails (exit 1) and prints nothing. */
-function reportInexpressible(engine: string, list: readonly Inexpressible[], strict: boolean): boolean {
+/** Inexpressible features: one stderr line each; with --strict, the export fails (exit 1) and prints nothing. Notes: stderr, never fatal. */
+function reportInexpressible(engine: string, list: readonly Inexpressible[], strict: boolean, notes: readonly string[]): boolean {
   for (const i of list) writeStderr(`export ${engine}: ${strict ? "error" : "warning"}: cannot express ${i.feature}${i.qemu ? ` (${i.qemu})` : ""}: ${i.reason}`);
-  return strict && list.length > 0;
+  if (strict && list.length > 0) return true;
+  for (const n of notes) writeStderr(`export ${engine}: note: ${n}`);
+  return false;
 }
 
 export const exportCommand: Command = {
@@ -98,7 +100,7 @@ export const exportCommand: Command = {
       const profile = loadProfileArg(profileArg!);
       const table = chooseQemuTable(requested, profile)!;
       const out = profileToQemuCpu(profile, table);
-      if (reportInexpressible("qemu", out.inexpressible, boolOpt(p, "strict"))) return 1;
+      if (reportInexpressible("qemu", out.inexpressible, boolOpt(p, "strict"), out.notes)) return 1;
       const text = boolOpt(p, "json")
         ? stableJson({ profile: profile.name, ...out })
         : format === "args"
@@ -111,7 +113,7 @@ export const exportCommand: Command = {
       const [, profileArg] = expectPositionals("export", p, 2, 2, `${kind} PROFILE`);
       const profile = loadProfileArg(profileArg!);
       const cpu = profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP);
-      if (reportInexpressible(kind, cpu.inexpressible, boolOpt(p, "strict"))) return 1;
+      if (reportInexpressible(kind, cpu.inexpressible, boolOpt(p, "strict"), kind === "kubevirt" ? [] : cpu.notes)) return 1;
       const text = boolOpt(p, "json")
         ? stableJson({ profile: profile.name, ...cpu })
         : kind === "libvirt"
