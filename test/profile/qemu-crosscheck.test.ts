@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { embeddedProfile } from "../../src/embedded/profiles.ts";
 import { compareWithQemuModel, qemuNameOf } from "../../src/qemu/model-features.ts";
-import { Qmp, findQemu } from "../helpers/qmp.ts";
+import { Qmp, findQemu } from "../../src/qemu/qmp.ts";
 import { profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
 import { QEMU_MODEL_TABLES } from "../../src/qemu/models.ts";
 import { QEMU_EXPLAINED, QEMU_MODEL_OF, type Accel } from "./qemu-explained.ts";
