@@ -23,14 +23,40 @@ export interface FixedBit {
   on: boolean;
 }
 
-export function profileFromFixedBits(vendor: Vendor, fixed: readonly FixedBit[], meta: { name: string; description: string; where: string }): Profile {
+/** A multi-bit CPUID field the source defines too (QEMU: family/model/stepping in 1.EAX). */
+export interface FixedField {
+  leaf: number;
+  subleaf: number;
+  register: Register;
+  mask: number;
+  value: number;
+}
+
+/** CPUID 1.EAX bits of stepping, model, family, extended model and extended family (not the processor type). */
+export const SIGNATURE_MASK = 0x0fff0fff;
+
+/** CPUID 1.EAX's signature fields for a family/model/stepping, as the SDM/APM encode them. */
+export function signatureField(family: number, model: number, stepping: number): FixedField {
+  const baseFamily = Math.min(family, 0xf);
+  const extFamily = family > 0xf ? family - 0xf : 0;
+  const value = (stepping & 0xf) | ((model & 0xf) << 4) | (baseFamily << 8) | (((model >> 4) & 0xf) << 16) | ((extFamily & 0xff) << 20);
+  return { leaf: 1, subleaf: 0, register: "eax", mask: SIGNATURE_MASK, value: value >>> 0 };
+}
+
+export function profileFromFixedBits(
+  vendor: Vendor,
+  fixed: readonly FixedBit[],
+  meta: { name: string; description: string; where: string },
+  fields: readonly FixedField[] = [],
+): Profile {
   const policy = policyFor(vendor);
   const cpuidBits = fixed.filter((f): f is FixedBit & { bit: Extract<FeatureBit, { kind: "cpuid" }> } => f.bit.kind === "cpuid");
   const cpuid: CpuidAdjustment[] = [];
-  for (const leaf of new Set([...cpuidLeavesOf(policy), ...cpuidBits.map((f) => f.bit.leaf)])) {
+  for (const leaf of new Set([...cpuidLeavesOf(policy), ...cpuidBits.map((f) => f.bit.leaf), ...fields.map((f) => f.leaf)])) {
     const here = cpuidBits.filter((f) => f.bit.leaf === leaf);
+    const fieldsHere = fields.filter((f) => f.leaf === leaf);
     // Disjoint subleaf ranges: each subleaf with fixed bits alone, the gaps between them whole.
-    const subs = [...new Set(here.map((f) => f.bit.subleaf))].sort((a, b) => a - b);
+    const subs = [...new Set([...here.map((f) => f.bit.subleaf), ...fieldsHere.map((f) => f.subleaf)])].sort((a, b) => a - b);
     const ranges: { start: number; end: number }[] = [];
     let next = 0;
     for (const s of subs) {
@@ -47,6 +73,11 @@ export function profileFromFixedBits(vendor: Vendor, fixed: readonly FixedBit[],
           if (f.bit.register === register && f.bit.subleaf === r.start && r.start === r.end) {
             defined |= 1 << f.bit.bit;
             if (f.on) replacements |= 1 << f.bit.bit;
+          }
+        for (const f of fieldsHere)
+          if (f.register === register && f.subleaf === r.start && r.start === r.end) {
+            defined |= f.mask;
+            replacements = (replacements & ~f.mask) | (f.value & f.mask);
           }
         cpuid.push({ leaf, subleaf: r, register, replacements: replacements >>> 0, mask: (U32 & ~defined) >>> 0 });
       }

@@ -2,6 +2,7 @@
 // fewest +feat/-feat flags, plus those flags, and the features no `-cpu` value can express.
 // Pure: the models come from the generated tables in ./models/.
 import { InputError } from "../errors.ts";
+import { SIGNATURE_MASK } from "../formats/feature-profile.ts";
 import { printable } from "../model/document.ts";
 import type { Profile } from "../model/profile.ts";
 import { signatureOf, type Vendor } from "../model/vendor.ts";
@@ -155,7 +156,7 @@ export function chooseQemuTable(
 /** family/model/stepping where the profile fixes CPUID 1.EAX's signature fields. */
 function profileSignature(profile: Profile): { family: number; model: number; stepping: number } | undefined {
   const a = profile.cpuid.find((x) => x.leaf === 1 && x.register === "eax" && x.subleaf.start === 0);
-  if (!a || (a.mask & 0x0fff3fff) !== 0) return undefined;
+  if (!a || (a.mask & SIGNATURE_MASK) !== 0) return undefined;
   return signatureOf([{ function: 1, index: 0, flags: 0, eax: a.replacements, ebx: 0, ecx: 0, edx: 0 }]);
 }
 

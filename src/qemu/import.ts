@@ -1,6 +1,6 @@
 // A QEMU CPU model (its query-cpu-model-expansion) as a cpuprof profile: every feature QEMU
 // has a property for is fixed as the expansion says, everything else is left to the host.
-import { profileFromFixedBits } from "../formats/feature-profile.ts";
+import { profileFromFixedBits, signatureField } from "../formats/feature-profile.ts";
 import type { Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { qemuNamedFeatures, qemuPropertyKnown } from "./model-features.ts";
@@ -29,11 +29,13 @@ export function profileFromQemuExpansion(
     if (!spellings.some((s) => opts.explicit.has(s))) value = on.has(f.linux) ? true : off.has(f.linux) ? false : value;
     fixed.push({ bit: f.bit, on: value });
   }
+  // QEMU defines family/model/stepping too: fixed, so the guest's signature is the model's.
+  const signature = signatureField(Number(props.family), Number(props.model), Number(props.stepping));
   return profileFromFixedBits(vendor, fixed, {
     name: opts.name,
     where: `QEMU ${opts.cpu}`,
     description:
       `QEMU ${opts.qemuVersion} CPU model ${opts.cpu} as -accel kvm expands it (query-cpu-model-expansion): every feature QEMU has a property for is fixed; ` +
-      `fields QEMU does not define (topology, caches, XSAVE sizes, max leaves, family/model/stepping, features without a QEMU property) are left to the host.`,
-  });
+      `so are family/model/stepping; fields QEMU does not define (topology, caches, XSAVE sizes, max leaves, features without a QEMU property) are left to the host.`,
+  }, [signature]);
 }

@@ -1,6 +1,7 @@
 // QEMU's named CPU models, per QEMU release, in the catalogue's feature names: the tables
 // scripts/gen-qemu-models.ts makes from a real QEMU. `export qemu` chooses its base model here.
 import { QEMU_7_2 } from "./models/qemu-7.2.ts";
+import { QEMU_10_0 } from "./models/qemu-10.0.ts";
 import type { Vendor } from "../model/vendor.ts";
 
 export interface QemuModel {
@@ -28,8 +29,11 @@ export interface QemuModelTable {
   models: QemuModel[];
 }
 
-/** Every table cpuprof carries, oldest QEMU first. More come from running the generator against another QEMU. */
-export const QEMU_MODEL_TABLES: readonly QemuModelTable[] = [QEMU_7_2];
+/**
+ * Every table cpuprof carries, oldest QEMU first: Debian 12's QEMU 7.2 and Debian 13's 10.0 (also in
+ * bookworm-backports). More come from running the generator against another QEMU.
+ */
+export const QEMU_MODEL_TABLES: readonly QemuModelTable[] = [QEMU_7_2, QEMU_10_0];
 
 export function qemuVersions(): string[] {
   return QEMU_MODEL_TABLES.map((t) => t.version);

@@ -13,22 +13,23 @@ import { profileBitState } from "../../src/qemu/feature-state.ts";
 import { qemuNamedFeatures } from "../../src/qemu/model-features.ts";
 import { QEMU_MODEL_TABLES, type QemuModel } from "../../src/qemu/models.ts";
 
-const table = QEMU_MODEL_TABLES[0]!;
 const VENDOR = { GenuineIntel: "intel", AuthenticAMD: "amd" } as const;
-const models = table.models.filter((m) => m.vendor in VENDOR);
-const props = new Set(table.properties);
-const named = qemuNamedFeatures().filter((f) => props.has(f.linux));
-const qemuProps = [...new Set(named.map((f) => f.qemu!))];
 
-/** A model's features as QEMU expands it under -accel kvm. */
-function kvmFeatures(m: QemuModel): Set<string> {
-  const s = new Set(m.features);
-  for (const f of table.kvmDefaults.on) s.add(f);
-  for (const f of table.kvmDefaults.off) s.delete(f);
-  return s;
+for (const table of QEMU_MODEL_TABLES) {
+  const models = table.models.filter((m) => m.vendor in VENDOR);
+  const props = new Set(table.properties);
+  const named = qemuNamedFeatures().filter((f) => props.has(f.linux));
+  const qemuProps = [...new Set(named.map((f) => f.qemu!))];
+
+  /** A model's features as QEMU expands it under -accel kvm. */
+  function kvmFeatures(m: QemuModel): Set<string> {
+    const s = new Set(m.features);
+    for (const f of table.kvmDefaults.on) s.add(f);
+    for (const f of table.kvmDefaults.off) s.delete(f);
+    return s;
 }
 
-describe("profileToQemuCpu over random profiles", () => {
+describe(`profileToQemuCpu over random profiles, QEMU ${table.version}`, () => {
   test("model + flags == the profile on every expressible feature; flags <= features flipped", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: models.length - 1 }), fc.uniqueArray(fc.constantFrom(...qemuProps), { maxLength: 12 }), (mi, flips) => {
@@ -54,6 +55,7 @@ describe("profileToQemuCpu over random profiles", () => {
     );
   }, 30_000);
 });
+}
 
 describe("profileToLibvirtCpu over random profiles", () => {
   const lvModels = LIBVIRT_CPU_MAP.models.filter((m) => m.vendor === "Intel" || m.vendor === "AMD");

@@ -11,42 +11,48 @@ const table = QEMU_MODEL_TABLES[0]!;
 
 describe("export qemu", () => {
   test("prints the model with the fewest flags; every other model of the vendor needs at least as many", () => {
-    for (const name of embeddedProfileNames()) {
-      const profile = embeddedProfile(name)!;
-      if (profile.kind === "host") continue;
-      const out = profileToQemuCpu(profile, table);
-      const vendor = profile.vendor === "intel" ? "GenuineIntel" : "AuthenticAMD";
-      for (const m of table.models.filter((x) => x.vendor === vendor)) {
-        const flagsWith = profileToQemuCpu(profile, { ...table, models: [m] }).flags.length;
-        expect(flagsWith).toBeGreaterThanOrEqual(out.flags.length);
+    for (const table of QEMU_MODEL_TABLES)
+      for (const name of embeddedProfileNames()) {
+        const profile = embeddedProfile(name)!;
+        if (profile.kind === "host") continue;
+        const out = profileToQemuCpu(profile, table);
+        const vendor = profile.vendor === "intel" ? "GenuineIntel" : "AuthenticAMD";
+        for (const m of table.models.filter((x) => x.vendor === vendor)) {
+          const flagsWith = profileToQemuCpu(profile, { ...table, models: [m] }).flags.length;
+          expect(flagsWith).toBeGreaterThanOrEqual(out.flags.length);
+        }
+        expect(parseQemuCpu(out.cpu).model).toBe(out.model);
       }
-      expect(parseQemuCpu(out.cpu).model).toBe(out.model);
-    }
   }, 30_000);
 
   test("stdout is the -cpu value, stderr one line per inexpressible feature with its reason", () => {
     const r = cpuprof(["export", "qemu", "skylake"]);
     expect(r.code).toBe(0);
-    const out = profileToQemuCpu(embeddedProfile("skylake")!, table);
+    const chosen = chooseQemuTable(undefined, embeddedProfile("skylake")!)!;
+    const out = profileToQemuCpu(embeddedProfile("skylake")!, chosen);
     expect(r.stdout).toBe(`${out.cpu}\n`);
     const lines = r.stderr.trim().split("\n").filter(Boolean);
-    expect(lines.length).toBe(out.inexpressible.length + out.notes.length);
+    const which = QEMU_MODEL_TABLES.length > 1 ? 1 : 0;
+    expect(lines.length).toBe(out.inexpressible.length + which + out.notes.length);
     for (const [i, l] of lines.slice(0, out.inexpressible.length).entries()) expect(l).toContain(`cannot express ${out.inexpressible[i]!.feature}`);
-    expect(lines.slice(out.inexpressible.length)).toEqual(out.notes.map((n) => `export qemu: note: ${n}`));
+    if (which) expect(lines[out.inexpressible.length]).toContain(`models of QEMU ${chosen.version}`);
+    expect(lines.slice(out.inexpressible.length + which)).toEqual(out.notes.map((n) => `export qemu: note: ${n}`));
   }, 30_000);
 
   test("--format args, --json", () => {
-    const out = profileToQemuCpu(embeddedProfile("ice-lake")!, table);
+    const out = profileToQemuCpu(embeddedProfile("ice-lake")!, chooseQemuTable(undefined, embeddedProfile("ice-lake")!)!);
     expect(cpuprof(["export", "qemu", "ice-lake", "--format", "args"]).stdout).toBe(`-accel kvm -cpu ${out.cpu}\n`);
     const j = JSON.parse(cpuprof(["export", "qemu", "ice-lake", "--json"]).stdout);
     expect(j.model).toBe(out.model);
     expect(j.cpu).toBe(out.cpu);
-    expect(j.qemuVersion).toBe(table.version);
+    expect(j.qemuVersion).toBe(out.qemuVersion);
+    const v72 = JSON.parse(cpuprof(["export", "qemu", "ice-lake", "--json", "--qemu-version", QEMU_MODEL_TABLES[0]!.version]).stdout);
+    expect(v72.qemuVersion).toBe(QEMU_MODEL_TABLES[0]!.version);
     expect(j.inexpressible.map((i: { feature: string }) => i.feature)).toEqual(out.inexpressible.map((i) => i.feature));
   }, 30_000);
 
   test("--strict fails (exit 1, nothing on stdout) when something is inexpressible", () => {
-    const out = profileToQemuCpu(embeddedProfile("epyc-genoa")!, table);
+    const out = profileToQemuCpu(embeddedProfile("epyc-genoa")!, chooseQemuTable(undefined, embeddedProfile("epyc-genoa")!)!);
     const r = cpuprof(["export", "qemu", "epyc-genoa", "--strict"]);
     expect(r.code).toBe(out.inexpressible.length ? 1 : 0);
     if (out.inexpressible.length) expect(r.stdout).toBe("");
@@ -93,4 +99,12 @@ describe("chooseQemuTable", () => {
     expect(chooseQemuTable("1.0", undefined, tables)).toBe(older);
     expect(chooseQemuTable("99.1", undefined, tables)).toBeUndefined();
   });
+});
+
+test("every model table: QEMU's accelerator-dependent defaults agree, and the table names its release", () => {
+  for (const t of QEMU_MODEL_TABLES) {
+    expect(t.generatedFrom.startsWith(`${t.version}.`)).toBe(true);
+    expect(t.kvmDefaults.on).toEqual(QEMU_MODEL_TABLES[0]!.kvmDefaults.on);
+  }
+  expect(QEMU_MODEL_TABLES.map((t) => t.version)).toEqual([...QEMU_MODEL_TABLES.map((t) => t.version)].sort((a, b) => Number(a.split(".")[0]) - Number(b.split(".")[0]) || Number(a.split(".")[1]) - Number(b.split(".")[1])));
 });

@@ -100,7 +100,8 @@ export const exportCommand: Command = {
       const profile = loadProfileArg(profileArg!);
       const table = chooseQemuTable(requested, profile)!;
       const out = profileToQemuCpu(profile, table);
-      if (reportInexpressible("qemu", out.inexpressible, boolOpt(p, "strict"), out.notes)) return 1;
+      const which = requested === undefined && qemuVersions().length > 1 ? [`models of QEMU ${table.version} (--qemu-version chooses: ${qemuVersions().join(", ")})`] : [];
+      if (reportInexpressible("qemu", out.inexpressible, boolOpt(p, "strict"), [...which, ...out.notes])) return 1;
       const text = boolOpt(p, "json")
         ? stableJson({ profile: profile.name, ...out })
         : format === "args"

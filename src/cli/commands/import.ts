@@ -54,7 +54,8 @@ Read another VMM's CPU profile as a cpuprof profile (printed as JSON, or written
                keep-the-host adjustments in the profile
   qemu         asks the installed QEMU (QMP query-cpu-model-expansion, -machine none) what the
                model (or -cpu value) means under -accel kvm; every feature QEMU has a property
-               for is fixed, fields QEMU does not define are left to the host
+               for and family/model/stepping are fixed, fields QEMU does not define are left
+               to the host
   libvirt      a <cpu> element (mode='custom', model plus features) or 'virsh domcapabilities'
                output (its host-model), read against libvirt's CPU map the same way
 
