@@ -4,6 +4,7 @@
 import { CpuprofError, EXIT } from "../errors.ts";
 import { printable } from "../model/document.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { HelpRequested } from "./args.ts";
 import { EXIT_CODES_HELP, type Command } from "./command.ts";
 import { writeStderr, writeStdout } from "./io.ts";
 import { commands } from "./commands/index.ts";
@@ -55,11 +56,14 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.badInput;
   }
   const command: Command = await entry.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    // -h/--help where an option can stand (not as an option's value): the command's help.
+    if (!(e instanceof HelpRequested)) throw e;
     writeStdout(command.help + "\n");
     return EXIT.ok;
   }
-  return command.run(rest);
 }
 
 export async function runCli(argv: string[]): Promise<never> {

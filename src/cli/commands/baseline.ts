@@ -32,7 +32,7 @@ ${EXIT_CODES_HELP}`;
 export const baselineCommand: Command = {
   name: "baseline",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("baseline", argv, {
       name: { type: "string" },
       description: { type: "string" },
@@ -59,13 +59,13 @@ export const baselineCommand: Command = {
     const out = stringOpt(p, "o");
     const text = serializeProfile(result.profile);
     if (out !== undefined) {
-      emit(text, out);
-      if (boolOpt(p, "json")) emit(text, undefined);
+      await emit(text, out);
+      if (boolOpt(p, "json")) await emit(text, undefined);
       else {
         const d = describeProfile(result.profile);
-        emit(`baseline ${name} of ${hosts.length} hosts (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
+        await emit(`baseline ${name} of ${hosts.length} hosts (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
       }
-    } else emit(text, undefined);
+    } else await emit(text, undefined);
     for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
     return 0;
   },

@@ -30,7 +30,7 @@ ${EXIT_CODES_HELP}`;
 export const checkMigrationCommand: Command = {
   name: "check-migration",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("check-migration", argv, {
       from: { type: "string" },
       to: { type: "string" },
@@ -47,11 +47,11 @@ export const checkMigrationCommand: Command = {
     const profileArg = stringOpt(p, "profile");
     const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
     const report = checkMigration(src, dst, profile);
-    if (boolOpt(p, "json")) emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
+    if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
       out += report.problems.map((x) => `  ${problemLine(x)}\n`).join("");
-      emit(out, undefined);
+      await emit(out, undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
   },

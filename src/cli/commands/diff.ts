@@ -26,14 +26,14 @@ ${EXIT_CODES_HELP}`;
 export const diffCommand: Command = {
   name: "diff",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("diff", argv, { json: { type: "boolean" } });
     const [a, b] = expectPositionals("diff", p, 2, 2, "two arguments A and B");
     const left = loadHostOrProfileArg(a!);
     const right = loadHostOrProfileArg(b!);
     const diff = diffConfigs(left.kind === "host" ? left.host : left.profile, right.kind === "host" ? right.host : right.profile);
-    if (boolOpt(p, "json")) emit(stableJson({ a, b, ...diff }), undefined);
-    else emit(formatDiff(diff, a!, b!), undefined);
+    if (boolOpt(p, "json")) await emit(stableJson({ a, b, ...diff }), undefined);
+    else await emit(formatDiff(diff, a!, b!), undefined);
     return diff.equal ? EXIT.ok : EXIT.failed;
   },
 };

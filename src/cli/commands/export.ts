@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, writeFileAtomic } from "../io.ts";
+import { emit, emitAll } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
 import { exportChv } from "../../formats/chv.ts";
@@ -27,7 +27,7 @@ ${EXIT_CODES_HELP}`;
 export const exportCommand: Command = {
   name: "export",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("export", argv, { o: { type: "string", short: "o" } });
     const [kind] = p.positionals;
     if (kind === "chv") {
@@ -42,15 +42,18 @@ export const exportCommand: Command = {
       const files = exportChv(profile);
       const cpuidFile = join(dir!, `${profile.name}.cpuid.json`);
       const msrFile = join(dir!, `${profile.name}.msr.json`);
-      writeFileAtomic(cpuidFile, files.cpuid);
-      writeFileAtomic(msrFile, files.msr);
-      emit(`wrote ${cpuidFile}\nwrote ${msrFile}\n`, undefined);
+      // Both files or neither: a new .cpuid.json beside an old .msr.json would be a profile nobody made.
+      await emitAll([
+        { path: cpuidFile, data: files.cpuid },
+        { path: msrFile, data: files.msr },
+      ]);
+      await emit(`wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`, undefined);
       return 0;
     }
     if (kind === "firecracker") {
       const [, profileArg] = expectPositionals("export", p, 2, 2, "firecracker PROFILE");
       const profile = loadProfileArg(profileArg!);
-      emit(exportFirecrackerTemplate(profile), stringOpt(p, "o"));
+      await emit(exportFirecrackerTemplate(profile), stringOpt(p, "o"));
       return 0;
     }
     throw new InputError(`export: expected 'chv' or 'firecracker' (see 'cpuprof export --help')`);

@@ -28,7 +28,7 @@ ${EXIT_CODES_HELP}`;
 export const importCommand: Command = {
   name: "import",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("import", argv, {
       name: { type: "string" },
       vendor: { type: "string" },
@@ -47,13 +47,13 @@ export const importCommand: Command = {
         cpuidFile: cpuidFile!,
         msrFile,
       });
-      emit(serializeProfile(profile), stringOpt(p, "o"));
+      await emit(serializeProfile(profile), stringOpt(p, "o"));
       return 0;
     }
     if (kind === "firecracker") {
       const [, file] = expectPositionals("import", p, 2, 2, "firecracker TEMPLATE.json");
       if (vendor === undefined) throw new InputError("import: firecracker templates need --vendor intel|amd");
-      emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), file!, { vendor, name })), stringOpt(p, "o"));
+      await emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), file!, { vendor, name })), stringOpt(p, "o"));
       return 0;
     }
     throw new InputError(`import: expected 'chv' or 'firecracker' (see 'cpuprof import --help')`);

@@ -25,7 +25,7 @@ ${EXIT_CODES_HELP}`;
 export const matrixCommand: Command = {
   name: "matrix",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("matrix", argv, { profiles: { type: "string", multiple: true }, json: { type: "boolean" } });
     if (p.positionals.length === 0) throw new InputError("matrix: expected one or more CAPTURE files (see 'cpuprof matrix --help')");
     // Label hosts by file name when those are unique, else by the path as given.
@@ -37,7 +37,7 @@ export const matrixCommand: Command = {
       (profile) => ({ name: profile.name, profile }),
     );
     const m = compatibilityMatrix(hosts, profiles);
-    emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
+    await emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
     return 0;
   },
 };
