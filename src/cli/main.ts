@@ -72,7 +72,8 @@ export async function runCli(argv: string[]): Promise<never> {
     code = await main(argv);
   } catch (e) {
     if (e instanceof CpuprofError) {
-      writeStderr(`cpuprof: ${e.message}`);
+      // Messages quote input (file names, values): the last guard before the terminal.
+      writeStderr(`cpuprof: ${printable(e.message, 4000)}`);
       code = e.exitCode;
     } else {
       writeStderr(`cpuprof: internal error: ${printable(String((e as Error)?.message ?? e), 200)} (please report; CPUPROF_DEBUG=1 shows the stack)`);

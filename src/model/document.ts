@@ -142,7 +142,13 @@ export const hexU64 = v.pipe(
 export const registerName = v.picklist(["eax", "ebx", "ecx", "edx"]);
 export const vendorName = v.picklist(["intel", "amd"]);
 
-/** Deterministic JSON: fixed key order comes from how objects are built; 2-space indent, final newline. */
+/**
+ * Deterministic JSON: fixed key order comes from how objects are built; 2-space indent, final newline.
+ * DEL, C1 controls, line separators and bidi controls (which JSON.stringify leaves raw) are written
+ * as \\u escapes: the same JSON value, safe on a terminal. They can only occur inside strings.
+ */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2) + "\n";
+  return JSON.stringify(value, null, 2).replace(TERMINAL_UNSAFE_IN_JSON, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + "\n";
 }
+
+const TERMINAL_UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;

@@ -5,6 +5,7 @@ import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { baselineProfile } from "../../fleet/baseline-profile.ts";
 import { loadHostFile } from "../../formats/host-file.ts";
+import { printable } from "../../model/document.ts";
 import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
 
@@ -54,7 +55,7 @@ export const baselineCommand: Command = {
       name,
       description: stringOpt(p, "description"),
       strict: boolOpt(p, "strict"),
-      labels: p.positionals,
+      labels: p.positionals.map((f) => printable(f, 120)), // they end up in error messages
     });
     const out = stringOpt(p, "o");
     const text = serializeProfile(result.profile);

@@ -5,7 +5,7 @@ import { loadHostOrProfileArg } from "../inputs.ts";
 import { EXIT } from "../../errors.ts";
 import { diffConfigs } from "../../fleet/diff.ts";
 import { formatDiff } from "../../fleet/diff-format.ts";
-import { stableJson } from "../../model/document.ts";
+import { printable, stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof diff A B [--json]
 
@@ -33,7 +33,7 @@ export const diffCommand: Command = {
     const right = loadHostOrProfileArg(b!);
     const diff = diffConfigs(left.kind === "host" ? left.host : left.profile, right.kind === "host" ? right.host : right.profile);
     if (boolOpt(p, "json")) await emit(stableJson({ a, b, ...diff }), undefined);
-    else await emit(formatDiff(diff, a!, b!), undefined);
+    else await emit(formatDiff(diff, printable(a!, 120), printable(b!, 120)), undefined);
     return diff.equal ? EXIT.ok : EXIT.failed;
   },
 };

@@ -7,7 +7,7 @@ import { InputError } from "../../errors.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
 import { compatibilityMatrix, formatMatrix } from "../../fleet/matrix.ts";
 import { loadHostFile } from "../../formats/host-file.ts";
-import { stableJson } from "../../model/document.ts";
+import { printable, stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof matrix CAPTURE... [--profiles NAME|FILE ...] [--json]
 
@@ -28,9 +28,9 @@ export const matrixCommand: Command = {
   async run(argv) {
     const p = parseCommandArgs("matrix", argv, { profiles: { type: "string", multiple: true }, json: { type: "boolean" } });
     if (p.positionals.length === 0) throw new InputError("matrix: expected one or more CAPTURE files (see 'cpuprof matrix --help')");
-    // Label hosts by file name when those are unique, else by the path as given.
+    // Label hosts by file name when those are unique, else by the path as given; terminal-safe either way.
     const bases = p.positionals.map((f) => basename(f).replace(/\.json$/, ""));
-    const labels = new Set(bases).size === bases.length ? bases : p.positionals;
+    const labels = (new Set(bases).size === bases.length ? bases : p.positionals).map((l) => printable(l, 120));
     const hosts = p.positionals.map((file, i) => ({ label: labels[i]!, host: loadHostFile(readInputFile(file), file) }));
     const names = listOpt(p, "profiles").flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     const profiles = (names.length ? names.map((n) => loadProfileArg(n)) : embeddedProfileNames().map((n) => embeddedProfile(n)!)).map(
