@@ -413,6 +413,11 @@ export function inputName(path: string): string {
 
 let stdinTaken = false;
 
+/** Starts a command line: stdin not yet taken (main calls this, so in-process runs start alike). */
+export function beginInputs(): void {
+  stdinTaken = false;
+}
+
 /**
  * Reads one input, whatever it is (regular file, pipe, FIFO, device, `-` for stdin), reading at
  * most `maxBytes` + 1 bytes: a larger input is refused without reading the rest.
@@ -468,11 +473,15 @@ export function readInputBytes(path: string, maxBytes = MAX_DOCUMENT_BYTES): Uin
 
 /** Reads one input as text: UTF-8 required (see readInputBytes for the rest). */
 export function readInputFile(path: string, maxBytes = MAX_DOCUMENT_BYTES): string {
-  const bytes = readInputBytes(path, maxBytes);
+  return decodeInput(readInputBytes(path, maxBytes), inputName(path));
+}
+
+/** The text of an input's bytes; anything but UTF-8 is refused naming the first bad byte. */
+export function decodeInput(bytes: Uint8Array, name: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new InputError(`${inputName(path)}: not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`);
+    throw new InputError(`${name}: not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`);
   }
 }
 

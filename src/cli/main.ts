@@ -6,7 +6,7 @@ import { printable } from "../model/document.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { HelpRequested } from "./args.ts";
 import { EXIT_CODES_HELP, type Command } from "./command.ts";
-import { writeStderr, writeStdout } from "./io.ts";
+import { beginInputs, writeStderr, writeStdout } from "./io.ts";
 import { commands } from "./commands/index.ts";
 
 /** Exit code for a bug in cpuprof itself (not a user error): EX_SOFTWARE. */
@@ -32,6 +32,7 @@ ${EXIT_CODES_HELP}
 }
 
 export async function main(argv: string[]): Promise<number> {
+  beginInputs();
   const [first, ...rest] = argv;
   if (first === undefined) {
     if (process.stdin.isTTY && process.stdout.isTTY) {
