@@ -267,3 +267,15 @@ describe("export chv: both files or neither", () => {
     expect(readFileSync(join(out, "skylake.msr.json"), "utf8")).not.toBe("old\n");
   });
 });
+
+describe("documentation", () => {
+  test("the README's exit-code table and every --help list each code cpuprof exits with", () => {
+    const readme = readFileSync(join(REPO, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("## Exit codes"), readme.indexOf("## Input and output files"));
+    for (const code of [0, 1, 2, 3, 4, 70, 130]) expect(table).toContain(`| ${code} |`);
+    expect(table).toContain("SIGINT, SIGTERM or SIGHUP");
+    expect(readme).toContain("`.NAME.cpuprof-tmp.PID.RANDOM`");
+    const help = cpuprof(["schema", "--help"]).stdout;
+    for (const code of ["0", "1", "2", "3", "4", "130"]) expect(help).toMatch(new RegExp(`^  ${code}  `, "m"));
+  });
+});
