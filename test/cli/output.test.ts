@@ -268,6 +268,31 @@ describe("export chv: both files or neither", () => {
   });
 });
 
+const STRACE = ["/usr/bin/strace", "/bin/strace"].find((p) => existsSync(p));
+describe("durability", () => {
+  test.skipIf(STRACE === undefined)(`the temporary file is fsynced before the rename and the directory after it${STRACE ? "" : " (skipped: no strace)"}`, () => {
+    const target = join(dir, "d.json");
+    const log = join(dir, "strace.log");
+    const p = Bun.spawnSync([STRACE!, "-f", "-e", "trace=openat,fsync,rename,renameat,renameat2", "-o", log, BUN, MAIN, "schema", "profile", "-o", target], {
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    expect(p.exitCode).toBe(0);
+    const lines = readFileSync(log, "utf8").split("\n").map((l) => l.replace(/^\d+ +/, ""));
+    const tempOpen = lines.findIndex((l) => l.includes(".d.json.cpuprof-tmp.") && l.startsWith("openat("));
+    const tempFd = /= (\d+)$/.exec(lines[tempOpen]!)![1];
+    const rename = lines.findIndex((l) => /^rename(at2?)?\(.*\.d\.json\.cpuprof-tmp\..*d\.json"/.test(l));
+    expect(tempOpen).toBeGreaterThanOrEqual(0);
+    expect(rename).toBeGreaterThan(tempOpen);
+    expect(lines.slice(tempOpen, rename).some((l) => l.startsWith(`fsync(${tempFd})`))).toBe(true);
+    const after = lines.slice(rename);
+    const dirOpen = after.findIndex((l) => l.startsWith(`openat(AT_FDCWD, "${dir}", O_RDONLY`));
+    expect(dirOpen).toBeGreaterThan(0);
+    const dirFd = /= (\d+)$/.exec(after[dirOpen]!)![1];
+    expect(after.slice(dirOpen).some((l) => l.startsWith(`fsync(${dirFd})`))).toBe(true);
+  });
+});
+
 describe("documentation", () => {
   test("the README's exit-code table and every --help list each code cpuprof exits with", () => {
     const readme = readFileSync(join(REPO, "README.md"), "utf8");
