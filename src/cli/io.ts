@@ -211,7 +211,7 @@ function prepareTemp(shown: string, target: string, existing: Stats | undefined,
   try {
     if (existing) {
       // Owner first: chown clears set-id bits, which the chmod then restores.
-      if (process.getuid?.() === 0 && (existing.uid !== 0 || existing.gid !== 0)) fchownSync(fd, existing.uid, existing.gid);
+      if (process.getuid?.() === 0) fchownSync(fd, existing.uid, existing.gid);
       fchmodSync(fd, existing.mode & 0o7777);
     }
     writeAll(fd, bytes, hooks);
