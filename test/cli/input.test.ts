@@ -2,7 +2,7 @@
 // pipes and devices alike (bounded time and memory), UTF-8 required, duplicate keys refused with
 // their JSON path, validation that stops at the first issue.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { embeddedProfile } from "../../src/embedded/profiles.ts";
@@ -143,7 +143,7 @@ describe("arguments", () => {
     const r = cpuprof(["generate", "--host", fixtureHost("INTEL_SKYLAKE"), "--name", "g", "--description", "-h", "-o", out]);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain("Usage:");
-    expect(JSON.parse(require("node:fs").readFileSync(out, "utf8")).description).toBe("-h");
+    expect(JSON.parse(readFileSync(out, "utf8")).description).toBe("-h");
   });
 
   test("-h and --help where an option stands still give the help", () => {
