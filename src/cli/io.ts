@@ -278,7 +278,48 @@ function writeThrough(shown: string, path: string, bytes: Uint8Array, hooks: Ato
  * Writes every (path, data) pair, all or none for regular files: every temporary file is written
  * and fsynced before the first rename, and a failed rename puts back what the earlier ones replaced.
  */
-export async function writeOutputs(outputs: readonly { path: string; data: string | Uint8Array }[], hooks: AtomicWriteHooks = {}): Promise<void> {
+export function writeOutputs(outputs: readonly { path: string; data: string | Uint8Array }[], hooks: AtomicWriteHooks = {}): Promise<void> {
+  return tracked(writeOutputsNow(outputs, hooks));
+}
+
+/** Writes nobody has awaited yet; settleOutputs waits for them and reports their failures. */
+const unobserved = new Set<Promise<void>>();
+
+/**
+ * The write as a thenable that knows when it is awaited: from then on its caller sees the result,
+ * and settleOutputs leaves it alone. Until then it is handled here (no unhandled rejection).
+ */
+function tracked(write: Promise<void>): Promise<void> {
+  unobserved.add(write);
+  write.then(
+    () => unobserved.delete(write),
+    () => undefined,
+  );
+  const observe = () => {
+    unobserved.delete(write);
+    return write;
+  };
+  const handle = {
+    then: (onFulfilled?: (v: void) => unknown, onRejected?: (e: unknown) => unknown) => observe().then(onFulfilled, onRejected),
+    catch: (onRejected?: (e: unknown) => unknown) => observe().catch(onRejected),
+    finally: (onFinally?: () => void) => observe().finally(onFinally),
+    [Symbol.toStringTag]: "Promise",
+  };
+  return handle as unknown as Promise<void>;
+}
+
+/**
+ * Waits for every output write no caller awaited and throws the first failure. main calls it after
+ * a command returns, so a write the command forgot to await still finishes (or fails with its exit
+ * code) before the process exits.
+ */
+export async function settleOutputs(): Promise<void> {
+  const writes = [...unobserved];
+  unobserved.clear();
+  for (const w of writes) await w;
+}
+
+async function writeOutputsNow(outputs: readonly { path: string; data: string | Uint8Array }[], hooks: AtomicWriteHooks): Promise<void> {
   installCleanup();
   const targets = outputs.map((o) => ({ shown: o.path, target: resolveOutputTarget(o.path), bytes: toBytes(o.data) }));
   const prepared: (Prepared & { shown: string; existed: boolean })[] = [];
@@ -351,8 +392,8 @@ function commitAll(prepared: readonly (Prepared & { shown: string; existed: bool
 }
 
 /** Writes `data` to one output path (see the top of this file). */
-export async function writeOutput(path: string, data: string | Uint8Array, hooks: AtomicWriteHooks = {}): Promise<void> {
-  await writeOutputs([{ path, data }], hooks);
+export function writeOutput(path: string, data: string | Uint8Array, hooks: AtomicWriteHooks = {}): Promise<void> {
+  return writeOutputs([{ path, data }], hooks);
 }
 
 /** Test hook for the signal tests: CPUPROF_TEST_PAUSE_BEFORE_COMMIT_MS holds every `-o` write before its rename. */
@@ -361,15 +402,19 @@ function envHooks(): AtomicWriteHooks {
   return Number.isFinite(ms) && ms > 0 ? { beforeCommit: () => new Promise((r) => setTimeout(r, ms)) } : {};
 }
 
+// Not `async`: they return the tracked promise itself, so a caller that forgets to await leaves
+// no unhandled rejection behind, and settleOutputs still reports the failure.
+
 /** Where command output goes: `-o FILE` (see writeOutput), or stdout when there is none or it is `-`. */
-export async function emit(data: string | Uint8Array, outFile: string | undefined): Promise<void> {
-  if (outFile !== undefined && outFile !== "-") await writeOutput(outFile, data, envHooks());
-  else writeStdout(data);
+export function emit(data: string | Uint8Array, outFile: string | undefined): Promise<void> {
+  if (outFile !== undefined && outFile !== "-") return writeOutput(outFile, data, envHooks());
+  writeStdout(data);
+  return Promise.resolve();
 }
 
 /** Several output files, all replaced or none (export chv). */
-export async function emitAll(outputs: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
-  await writeOutputs(outputs, envHooks());
+export function emitAll(outputs: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
+  return writeOutputs(outputs, envHooks());
 }
 
 export function writeStdout(data: string | Uint8Array): void {

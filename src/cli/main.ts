@@ -6,7 +6,7 @@ import { printable } from "../model/document.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { HelpRequested } from "./args.ts";
 import { EXIT_CODES_HELP, type Command } from "./command.ts";
-import { beginInputs, writeStderr, writeStdout } from "./io.ts";
+import { beginInputs, settleOutputs, writeStderr, writeStdout } from "./io.ts";
 import { commands } from "./commands/index.ts";
 
 /** Exit code for a bug in cpuprof itself (not a user error): EX_SOFTWARE. */
@@ -57,14 +57,19 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.badInput;
   }
   const command: Command = await entry.load();
+  let code: number;
   try {
-    return await command.run(rest);
+    code = await command.run(rest);
   } catch (e) {
+    await settleOutputs().catch(() => undefined); // the command's own error is the one to report
     // -h/--help where an option can stand (not as an option's value): the command's help.
     if (!(e instanceof HelpRequested)) throw e;
     writeStdout(command.help + "\n");
     return EXIT.ok;
   }
+  // Every output write finishes (or fails with its exit code) before main returns, awaited or not.
+  await settleOutputs();
+  return code;
 }
 
 export async function runCli(argv: string[]): Promise<never> {

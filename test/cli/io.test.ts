@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { isTerminal, writeOutput } from "../../src/cli/io.ts";
+import { emit, isTerminal, settleOutputs, writeOutput } from "../../src/cli/io.ts";
 import { fixturesMissing } from "../helpers/fixtures.ts";
 import { fixtureHost } from "./run.ts";
 import { OutputError } from "../../src/errors.ts";
@@ -111,6 +111,20 @@ describe("writeOutput to a regular file", () => {
     expect((e as Error).message).toMatch(/^cannot write .*no\/such\/dir\/out\.json: ENOENT/);
     expect((e as Error).message).not.toContain("\n");
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("writes a command did not await", () => {
+  test("settleOutputs (which main calls after every command) waits for them and reports their failure", async () => {
+    const target = join(dir, "late.json");
+    void emit("complete\n", target);
+    expect(existsSync(target)).toBe(false); // still before its rename
+    await settleOutputs();
+    expect(readFileSync(target, "utf8")).toBe("complete\n");
+    void emit("x", join(dir, "no/such/dir/f.json"));
+    const e = await rejected(() => settleOutputs());
+    expect(e).toBeInstanceOf(OutputError);
+    await settleOutputs(); // reported once
   });
 });
 
