@@ -50,6 +50,31 @@ export function parseTsv(text: string): RawRow[] {
   });
 }
 
+/**
+ * Bits cpuprof names beyond the reference table, each with where the name comes from. Appended in table
+ * order, so the catalogue stays the one place every bit is named.
+ */
+export const EXTRA_ROWS: readonly RawRow[] = [
+  // Linux X86_FEATURE_AMD_IBRS_SAME_MODE (13*32+19); KVM passes it to guests (APM: IbrsSameMode).
+  { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 19, linux: "amd_ibrs_same_mode", qemu: null, kvm: "F", hiddenInProc: true, notLinux: false, uncertain: false, alias: false },
+];
+
+/** The reference rows with EXTRA_ROWS merged in by (leaf, subleaf, register, bit). */
+export function withExtras(rows: readonly RawRow[]): RawRow[] {
+  const key = (r: RawRow) => [r.leaf, r.subleaf ?? -1, r.register, r.bit] as const;
+  const cmp = (a: RawRow, b: RawRow) => {
+    const x = key(a), y = key(b);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+    return 0;
+  };
+  const out = [...rows];
+  for (const extra of EXTRA_ROWS) {
+    const at = out.findIndex((r) => r.leaf === extra.leaf && cmp(r, extra) > 0);
+    out.splice(at === -1 ? out.length : at, 0, extra);
+  }
+  return out;
+}
+
 export function renderTable(rows: readonly RawRow[]): string {
   const flag = (r: RawRow) =>
     [r.hiddenInProc && "hiddenInProc: true", r.notLinux && "notLinux: true", r.uncertain && "uncertain: true", r.alias && "aliasOfLeaf1Edx: true"]
@@ -75,5 +100,5 @@ ${body}
 
 if (import.meta.main) {
   const path = process.argv[2] ?? join(import.meta.dir, "../../shared/reference/cpuid-bits.tsv");
-  process.stdout.write(renderTable(parseTsv(readFileSync(path, "utf8"))));
+  process.stdout.write(renderTable(withExtras(parseTsv(readFileSync(path, "utf8")))));
 }

@@ -1,5 +1,6 @@
 // cpuprof as a library: `import { applyProfile, generateProfile, ... } from "cpuprof"`.
-// Everything here is pure except captureLiveHost, runGuestProbe and verifyProfile (which use /dev/kvm).
+// Everything here is pure except captureLiveHost, runGuestProbe, verifyProfile, the KVM handles and the
+// vCPU configuration API (configureVm, configureVcpu, saveMsrs, restoreMsrs), which use /dev/kvm.
 
 // Model and file formats
 export type { CpuidEntry, Register } from "./model/cpuid.ts";
@@ -30,6 +31,26 @@ export { baselineHost } from "./fleet/baseline.ts";
 export { baselineProfile } from "./fleet/baseline-profile.ts";
 export { diffConfigs } from "./fleet/diff.ts";
 export { compatibilityMatrix } from "./fleet/matrix.ts";
+
+// A VMM's side, on /dev/kvm: typed handles Kvm -> Vm -> Vcpu and the vCPU configuration API over them
+export { Kvm, Vm, Vcpu, GuestMemory, KvmError, KVM_CAP, type VcpuExit, type KvmRegs, type KvmSregs, type MsrFilter, type MsrValue } from "./kvm/index.ts";
+export {
+  configureVm,
+  configureVcpu,
+  saveMsrs,
+  restoreMsrs,
+  parseSavedMsrs,
+  serializeSavedMsrs,
+  CrucialMsrRefusedError,
+  MsrFilterRangesError,
+  MsrRestoreRefusedError,
+  MsrSaveError,
+  SavedMsrsMismatchError,
+  type MsrRefusal,
+  type SavedMsrs,
+  type VcpuSetup,
+  type RestoreResult,
+} from "./vmm/index.ts";
 
 // Verification on /dev/kvm
 export { runGuestProbe } from "./guest/index.ts";

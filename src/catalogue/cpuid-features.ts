@@ -285,6 +285,7 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 14, linux: "amd_ibrs", qemu: "ibrs", kvm: "F,S", hiddenInProc: true },
   { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 15, linux: "amd_stibp", qemu: "amd-stibp", kvm: "F,S", hiddenInProc: true },
   { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 17, linux: "amd_stibp_always_on", qemu: "stibp-always-on", kvm: "F", hiddenInProc: true },
+  { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 19, linux: "amd_ibrs_same_mode", qemu: null, kvm: "F", hiddenInProc: true },
   { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 23, linux: "amd_ppin", qemu: null, kvm: "-" },
   { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 24, linux: "amd_ssbd", qemu: "amd-ssbd", kvm: "F,S", hiddenInProc: true },
   { leaf: 0x80000008, subleaf: null, register: "ebx", bit: 25, linux: "virt_ssbd", qemu: "virt-ssbd", kvm: "F,S" },

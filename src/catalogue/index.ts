@@ -95,3 +95,28 @@ export function msrBitQemuName(index: number, bit: number): string | undefined {
 export function namedMsrFields(index: number): MsrBitField[] {
   return MSR_BIT_FIELDS.filter((f) => f.index === index >>> 0).sort((a, b) => a.lsb - b.lsb);
 }
+
+export interface CpuidFeatureBit {
+  leaf: number;
+  subleaf: number;
+  register: Register;
+  bit: number;
+}
+
+const featureBits = new Map<string, CpuidFeatureBit>();
+
+/**
+ * Where the feature of this Linux name lives (subleaf 0 for a non-indexed leaf); a name AMD repeats in
+ * 0x80000001 EDX resolves to its leaf-1 bit. Throws for a name the catalogue does not have: tables that
+ * refer to features by name are checked by their tests.
+ */
+export function cpuidFeatureBit(name: string): CpuidFeatureBit {
+  let at = featureBits.get(name);
+  if (!at) {
+    const f = (BY_NAME.get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
+    if (!f) throw new Error(`'${name}' is not a CPUID feature in the catalogue`);
+    at = { leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit };
+    featureBits.set(name, at);
+  }
+  return at;
+}

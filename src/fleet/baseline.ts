@@ -1,11 +1,11 @@
 // The baseline of a fleet: the most capable capture every input host can run, field by field
 // under the policy's compare rules (baseline-profile.ts generates the profile from it).
 import { InputError } from "../errors.ts";
-import { REGISTERS, type CpuidEntry } from "../model/cpuid.ts";
+import { REGISTERS, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import { CAPABILITY_NAMES, normaliseHost, type FeatureMsr, type HostCapture } from "../model/host.ts";
 import { brandOf, signatureOf } from "../model/vendor.ts";
-import { cpuidFieldsFor, msrFieldsFor, policyFor } from "../policy/index.ts";
+import { cpuidFieldsFor, leafGatesOf, msrFieldsFor, policyFor } from "../policy/index.ts";
 import type { Policy } from "../policy/types.ts";
 import { cpuidRule, foldMsr, foldRegister, msrRule, type CombineRule, type Disagreement } from "./combine-rules.ts";
 import { compareHosts, describeHost } from "./host-order.ts";
@@ -13,6 +13,8 @@ import { compareHosts, describeHost } from "./host-order.ts";
 export interface BaselineOptions {
   /** Names for the hosts in error messages (file names), by position; defaults to brand and signature. */
   labels?: readonly string[];
+  /** Position of the host whose identity fields (family, model, brand) the baseline keeps; default: the least by content. */
+  representative?: number;
 }
 
 /** How many disagreeing hosts an error names before it says "and N more". */
@@ -64,9 +66,15 @@ function commonLeaves(hosts: readonly HostCapture[]): CpuidEntry[][] {
   return [...byKey.values()].filter((list) => list.length === hosts.length);
 }
 
+/**
+ * Folds every register; hosts that disagree on an equal-only field block the baseline only where the result
+ * has what the field describes (leaf-gates.ts): AMX palettes without AMX, or the layout of an XSAVE component
+ * outside the result's XCR0/XSS, are zeroed (apply zeroes them too), not refused.
+ */
 function baselineCpuid(policy: Policy, hosts: readonly HostCapture[], rep: number, labels: readonly string[] | undefined): CpuidEntry[] {
   const out: CpuidEntry[] = [];
   const values: number[] = new Array<number>(hosts.length);
+  const disagreements: { entry: CpuidEntry; register: Register; d: Disagreement<number> }[] = [];
   for (const entries of commonLeaves(hosts)) {
     const first = entries[0]!;
     const entry: CpuidEntry = { ...entries[rep]!, eax: 0, ebx: 0, ecx: 0, edx: 0 };
@@ -74,11 +82,18 @@ function baselineCpuid(policy: Policy, hosts: readonly HostCapture[], rep: numbe
       const rule: CombineRule<number> = cpuidRule(cpuidFieldsFor(policy, first.function, first.index, register));
       for (let i = 0; i < entries.length; i++) values[i] = entries[i]![register];
       const folded = foldRegister(rule, values, rep);
-      if (typeof folded !== "number")
-        throw disagreementError(folded, `leaf ${hex32(first.function)} subleaf ${hex32(first.index)} ${register}`, hosts, labels);
-      entry[register] = folded;
+      if (typeof folded !== "number") disagreements.push({ entry, register, d: folded });
+      else entry[register] = folded;
     }
     out.push(entry);
+  }
+  if (disagreements.length > 0) {
+    const open = leafGatesOf(out);
+    for (const { entry, register, d } of disagreements) {
+      if (open(entry.function, entry.index))
+        throw disagreementError(d, `leaf ${hex32(entry.function)} subleaf ${hex32(entry.index)} ${register}`, hosts, labels);
+      entry.eax = entry.ebx = entry.ecx = entry.edx = 0;
+    }
   }
   return out;
 }
@@ -124,7 +139,8 @@ export function baselineHost(hosts: readonly HostCapture[], options: BaselineOpt
   if (hosts.length === 0) throw new InputError("baseline: no hosts given");
   assertOneVendor(hosts, options.labels);
   const policy = policyFor(hosts[0]!.vendor);
-  const rep = representative(hosts);
+  const rep = options.representative ?? representative(hosts);
+  if (rep < 0 || rep >= hosts.length) throw new InputError(`baseline: representative ${rep} is not one of the ${hosts.length} hosts`);
   const cpuid = baselineCpuid(policy, hosts, rep, options.labels);
   const sig = signatureOf(cpuid);
   const r = hosts[rep]!;

@@ -8,6 +8,8 @@ export interface NumericSlot<T> {
   name: string;
   lsb: number;
   width: T;
+  /** A 0 in this field means the value of these bits (guest_phys_addr_bits): the fold takes the minimum effective value. */
+  zeroMeans?: { lsb: number; width: T };
 }
 
 /** How the bits of one register (or one MSR) combine over hosts. */
@@ -29,6 +31,7 @@ interface FieldLike {
   msb: number;
   name: string;
   compare: Compare;
+  zeroMeans?: { lsb: number; msb: number };
 }
 
 /** Builds the rule; a bit claimed by two fields follows the first, so masks never overlap. */
@@ -48,7 +51,8 @@ function buildRule<T>(fields: readonly FieldLike[], ops: {
     const bits = ops.and(ops.mask(f.lsb, f.msb), ops.not(claimed));
     if (ops.isZero(bits)) continue;
     claimed = ops.or(claimed, bits);
-    const slot = { name: f.name, lsb: f.lsb, width: ops.shiftDown(bits, f.lsb) };
+    const slot: NumericSlot<T> = { name: f.name, lsb: f.lsb, width: ops.shiftDown(bits, f.lsb) };
+    if (f.zeroMeans) slot.zeroMeans = { lsb: f.zeroMeans.lsb, width: ops.shiftDown(ops.mask(f.zeroMeans.lsb, f.zeroMeans.msb), f.zeroMeans.lsb) };
     switch (f.compare) {
       case "subset":
         rule.andMask = ops.or(rule.andMask, bits);
@@ -127,8 +131,15 @@ export function foldRegister(rule: CombineRule<number>, values: readonly number[
   let out = ((and & rule.andMask) | (or & rule.orMask) | (values[rep]! & rule.keepMask)) >>> 0;
   for (const slot of rule.le) {
     let min = slot.width;
-    for (const v of values) min = Math.min(min, (v >>> slot.lsb) & slot.width);
-    out = (out | (min << slot.lsb)) >>> 0;
+    let allZero = true;
+    const zm = slot.zeroMeans;
+    for (const v of values) {
+      const f = (v >>> slot.lsb) & slot.width;
+      allZero &&= f === 0;
+      min = Math.min(min, f === 0 && zm ? (v >>> zm.lsb) & zm.width : f);
+    }
+    // where every host says "same as", so does the baseline (its partner field is already the minimum)
+    if (!(zm && allZero)) out = (out | (min << slot.lsb)) >>> 0;
   }
   for (const slot of rule.eq) {
     const fieldOf = (i: number) => ((values[i]! >>> slot.lsb) & slot.width) >>> 0;

@@ -11,6 +11,8 @@ import { parseJsonText, parseWith, printable, stableJson } from "../model/docume
 import { hex32, hex64, parseHex32, parseHex64 } from "../model/hex.ts";
 import { checkProfile, normaliseProfile, PROFILE_NAME_RE, type Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
+import { policyFor } from "../policy/index.ts";
+import { reconcilePermittedMsrs } from "../profile/guest-msrs.ts";
 import { TOOL_VERSION } from "../version.ts";
 
 const CHV_REGISTERS = ["EAX", "EBX", "ECX", "EDX"] as const;
@@ -151,8 +153,10 @@ export function importChv(cpuidText: string, msrText: string | undefined, opts: 
       mask: a.mask,
     })),
     msrs: (m?.adjustments ?? []).map(([index, a]) => ({ index, replacements: a.replacements, mask: a.mask })),
-    permittedMsrs: m?.required_msrs ?? [],
+    permittedMsrs: [],
   };
+  // The file's list, reconciled with what a guest OS needs for the profile's features (guest-msrs.ts).
+  profile.permittedMsrs = reconcilePermittedMsrs(policyFor(vendor), profile, m?.required_msrs ?? []);
   checkAs({ ...profile, msrs: [] }, printable(cpuidFile, 200), "cpuid", cpuid.originalIndex);
   checkAs({ ...profile, cpuid: [] }, printable(msrFile, 200), "msrs", profile.msrs.map((_, i) => i));
   return normaliseProfile(profile);

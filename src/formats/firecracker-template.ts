@@ -12,7 +12,8 @@
 // On export, keep-host adjustments become all-x bitmaps, which are no-ops and so are left out;
 // with a host, registers the profile does not adjust get all-0 bitmaps (the profile hides them).
 import * as v from "valibot";
-import { MSR_NAMES } from "../catalogue/msrs.ts";
+import { policyFor } from "../policy/index.ts";
+import { reconcilePermittedMsrs } from "../profile/guest-msrs.ts";
 import { InputError } from "../errors.ts";
 import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, type Register } from "../model/cpuid.ts";
 import { parseJsonText, parseWith, printable, stableJson } from "../model/document.ts";
@@ -118,9 +119,9 @@ export function importFirecrackerTemplate(text: string, file: string, opts: Temp
     msrs.push({ index, replacements: m.bitmap.ones, mask: m.bitmap.keep });
   });
 
-  const permittedMsrs = opts.host
-    ? [...opts.host.msrIndexList, ...opts.host.featureMsrs.map((m) => m.index)]
-    : [...MSR_NAMES.keys()];
+  // What the host knows (or nothing), reconciled with what a guest OS needs for the template's features.
+  const candidates = opts.host ? [...opts.host.msrIndexList, ...opts.host.featureMsrs.map((m) => m.index)] : [];
+  const permittedMsrs = reconcilePermittedMsrs(policyFor(opts.vendor), { kind: "profile", cpuid }, [...candidates, ...msrs.map((m) => m.index)]);
   const profile: Profile = {
     name: opts.name,
     version: 1,
@@ -131,7 +132,7 @@ export function importFirecrackerTemplate(text: string, file: string, opts: Temp
     toolVersion: TOOL_VERSION,
     cpuid,
     msrs,
-    permittedMsrs: [...permittedMsrs, ...msrs.map((m) => m.index)],
+    permittedMsrs,
   };
   checkProfile(profile, where);
   return normaliseProfile(profile);

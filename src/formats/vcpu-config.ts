@@ -9,6 +9,7 @@ export interface VcpuConfigLike {
   cpuid: CpuidEntry[];
   msrs: { index: number; value: bigint; crucial: boolean }[];
   msrFilter: MsrFilter | null;
+  msrsToSave: number[];
   report: { compatible: boolean; problems: readonly object[]; notes: readonly string[] };
 }
 
@@ -25,6 +26,7 @@ export function vcpuConfigToJson(profileName: string, c: VcpuConfigLike): object
     report: c.report,
     cpuid: c.cpuid.map(cpuidEntryToJson),
     msrs: c.msrs.map((m) => ({ index: hex32(m.index), value: hex64(m.value), crucial: m.crucial })),
+    msrsToSave: c.msrsToSave.map(hex32),
     msrFilter: c.msrFilter && {
       defaultAction: c.msrFilter.flags === 0 ? "allow" : "deny",
       ranges: c.msrFilter.ranges.map((r) => ({
@@ -39,4 +41,9 @@ export function vcpuConfigToJson(profileName: string, c: VcpuConfigLike): object
 
 export function serializeVcpuConfig(profileName: string, c: VcpuConfigLike): string {
   return stableJson(vcpuConfigToJson(profileName, c));
+}
+
+/** `apply --format msrs-to-save`: one lower-case 0x index per line, ascending, as a VMM's save list. */
+export function msrsToSaveText(msrs: readonly number[]): string {
+  return msrs.map((m) => `${hex32(m)}\n`).join("");
 }

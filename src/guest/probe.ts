@@ -1,10 +1,11 @@
 // The guest check: run the probe image under a vCPU configuration and report what the guest saw.
-import { EnvironmentError, GuestError } from "../errors.ts";
+import { GuestError } from "../errors.ts";
 import { GuestMemory, KVM_CAP, Kvm, MSR_EXIT_REASON, RunWatchdog, msrExitReasonName, type KvmSregs, type MsrExitReasonName, type Vcpu, type VcpuExit } from "../kvm/index.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import { GDT_LIMIT, IDT_LIMIT, RDMSR_RIP, checkQueryCounts, readCpuidResults, readMsrResults, writeProbeImage } from "./image.ts";
 import { DONE_PORT, GUEST, GUEST_MEMORY_SIZE, X86 } from "./layout.ts";
 import type { GuestConfig, GuestReport, MsrObservation, ProbeQueries } from "./types.ts";
+import { configureVcpu, configureVm } from "../vmm/configure.ts";
 
 /** Runs beyond one per MSR query (each may exit once to user space) plus the final one; signals can add a few. */
 const EXTRA_RUNS = 16;
@@ -40,14 +41,12 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   vm.setTssAddr(TSS_ADDR);
   const userSpaceMsr = vm.checkExtension(KVM_CAP.X86_USER_SPACE_MSR) > 0;
   if (userSpaceMsr) vm.enableCap(KVM_CAP.X86_USER_SPACE_MSR, [USER_SPACE_MSR_MASK]);
-  if (config.filter) {
-    if (vm.checkExtension(KVM_CAP.X86_MSR_FILTER) === 0) throw new EnvironmentError("KVM on this host lacks KVM_CAP_X86_MSR_FILTER (189), needed to check an MSR filter");
-    vm.setMsrFilter(config.filter);
-  }
+  // The same calls a VMM makes with the public API (src/vmm); refused crucial MSRs are reported, not thrown,
+  // because the check wants to see what the guest gets anyway.
+  configureVm(vm, { msrFilter: config.filter });
   using vcpu = vm.createVcpu(0);
   // CPUID first: real KVM checks CR4/EFER bits in SET_SREGS against it.
-  vcpu.setCpuid2(config.cpuid);
-  const msrsSetDone = vcpu.setMsrs(config.msrs);
+  const setup = configureVcpu(vcpu, config, { crucial: "report" });
   vcpu.setSregs(longModeSregs(vcpu.getSregs()));
   vcpu.setRegs({ ...vcpu.getRegs(), rip: BigInt(GUEST.code), rsp: BigInt(GUEST.stackTop), rflags: X86.rflags });
 
@@ -87,7 +86,8 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
     }),
     runs,
     kvmCpuid: vcpu.getCpuid2(),
-    msrsSetDone,
+    msrsSetDone: setup.firstRefused,
+    msrsRefused: setup.refused.map((r) => r.index),
     elapsedMs: 0,
   };
   report.elapsedMs = performance.now() - started;

@@ -45,7 +45,9 @@ export interface GuestReport {
   runs: number;
   /** KVM_GET_CPUID2 after the run. */
   kvmCpuid: CpuidEntry[];
-  /** How many of config.msrs KVM_SET_MSRS accepted (it stops at the first refusal). */
+  /** How many of config.msrs KVM_SET_MSRS accepted before the first refusal. */
   msrsSetDone: number;
+  /** The MSRs of config.msrs KVM refused (the others after a refusal are still set). */
+  msrsRefused: number[];
   elapsedMs: number;
 }

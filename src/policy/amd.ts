@@ -18,6 +18,12 @@ import {
 import { WHY } from "./why.ts";
 
 const AMD_CPUID: readonly CpuidField[] = [
+  ...cpuidRegister(0x7, 0, "edx", [
+    hidden(26, "spec_ctrl", WHY.intelSpecOnAmd),
+    hidden(27, "intel_stibp", WHY.intelSpecOnAmd),
+    hidden(28, "flush_l1d", WHY.intelSpecOnAmd),
+    hidden(31, "spec_ctrl_ssbd", WHY.intelSpecOnAmd),
+  ]),
   ...cpuidRegister(0x80000000, ALL, "ebx", [numeric([0, 31], "ext_vendor_ebx", "eq", WHY.vendorEq)]),
   ...cpuidRegister(0x80000000, ALL, "ecx", [numeric([0, 31], "ext_vendor_ecx", "eq", WHY.vendorEq)]),
   ...cpuidRegister(0x80000000, ALL, "edx", [numeric([0, 31], "ext_vendor_edx", "eq", WHY.vendorEq)]),

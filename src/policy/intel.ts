@@ -18,6 +18,12 @@ import {
 import { WHY } from "./why.ts";
 
 const INTEL_CPUID: readonly CpuidField[] = [
+  ...cpuidRegister(0x7, 0, "edx", [
+    feature(26, "spec_ctrl"),
+    feature(27, "intel_stibp"),
+    feature(28, "flush_l1d"),
+    feature(31, "spec_ctrl_ssbd"),
+  ]),
   ...cpuidRegisters(0x2, ALL, ALL_REGISTERS, passthrough([0, 31], "cache_descriptors", "none", WHY.cache)),
   // Leaf 4: deterministic cache parameters; EAX[31:14] carry topology, the rest geometry.
   ...cpuidRegisters(0x4, ALL, ALL_REGISTERS, passthrough([0, 31], "cache_parameters", "none", WHY.cache)),

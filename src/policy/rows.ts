@@ -20,6 +20,7 @@ export interface Row {
   compare: Compare;
   nested?: boolean;
   why?: string;
+  zeroMeans?: { lsb: number; msb: number };
 }
 
 type Bits = number | readonly [lsb: number, msb: number];
@@ -35,9 +36,10 @@ function row(bits: Bits, name: string, action: Action, compare: Compare, why: st
 }
 
 /** A row placed at a location: `field` gets the row's optional parts, only where the row has them. */
-function withOptionals<F extends { nested?: boolean; why?: string }>(field: F, r: Row): F {
+function withOptionals<F extends { nested?: boolean; why?: string; zeroMeans?: { lsb: number; msb: number } }>(field: F, r: Row): F {
   if (r.nested !== undefined) field.nested = r.nested;
   if (r.why !== undefined) field.why = r.why;
+  if (r.zeroMeans !== undefined) field.zeroMeans = r.zeroMeans;
   return field;
 }
 

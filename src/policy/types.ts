@@ -41,6 +41,8 @@ export interface CpuidField {
   nested?: boolean;
   /** Why this rule, where it is not obvious (forward compatibility, KVM behaviour). */
   why?: string;
+  /** 0 means "the value of these bits of the same register" (AMD's guest_phys_addr_bits); rules compare the effective value. */
+  zeroMeans?: { lsb: number; msb: number };
 }
 
 /** One bit field of one feature MSR. */

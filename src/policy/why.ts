@@ -38,10 +38,16 @@ export const WHY = {
   amxLayout: "AMX palette and TMUL sizes are hardware layout: passed through, compared as equal",
   rsba: "bad news (the guest must assume RSB underflow uses alternate predictors). Forced on in every profile: newer hosts (Cascade Lake, Sapphire Rapids) report RRSBA that older ones lack, and a guest told the bad news only mitigates more, so one profile runs on all of them",
   fbClear: "VERW clears fill buffers. Ice Lake and older report it, Sapphire Rapids does not and lacks TAA_NO, so Cloud Hypervisor's FB_CLEAR exception cannot apply; hidden, a guest then still clears buffers (\"attempted, no microcode\")",
-  itsNo: "reported by some kernels only (the 6.1.141 Skylake host has it, later 6.1 Cascade/Ice Lake hosts do not); hidden so profiles stay forward compatible, the guest then mitigates ITS itself",
+  itsNo:
+    "good news, inherited: KVM synthesises ITS_NO for guests of hosts not affected by indirect target selection. Every Skylake, Sapphire Rapids and Granite Rapids capture reports it on 5.10 and 6.1, no Cascade Lake or Ice Lake capture does; an embedded profile is the baseline of every host it promises to run on, so skylake (which must run on Cascade Lake) drops it and sapphire-rapids keeps it, sparing its guests ITS mitigations they do not need",
   tsxCtrl: "TSX is hidden and IA32_TSX_CTRL (0x122) is denied; advertising the MSR would make guests write it",
   neverPassed: "KVM never passes it to guests",
-  reserved: "reserved: must be equal (a host setting it has semantics this profile does not know)",
+  archCapUndefined:
+    "not defined by the SDM (as of Linux 6.18): KVM passes no IA32_ARCH_CAPABILITIES bit it does not know, so a host reporting one has a newer KVM; hidden, and compared as a subset so a later definition never makes a host incompatible",
+  guestPhysBits:
+    "AMD APM: 0 means the same as phys_addr_bits, so the effective value (this field, or phys_addr_bits where it is 0) is compared: the guest's address width must not exceed the host's",
+  intelSpecOnAmd:
+    "Intel-defined speculation-control bit: AMD guests use the AMD-defined bits in 0x80000008 EBX (amd_ibrs, amd_stibp, amd_ssbd); newer KVMs stopped reporting these on AMD, and QEMU's EPYC models never set them",
   ucode: "microcode revision has no feature meaning and KVM accepts any value; the destination host's revision is the truthful one",
   smm: "SMM-only state; a guest outside SMM cannot use it",
   lbr: "LBR/debug branch records belong to the PMU, which is hidden",

@@ -9,11 +9,13 @@ import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
 import type { Policy } from "../policy/types.ts";
-import { policyFor } from "../policy/index.ts";
+import { FIRST_XSAVE_COMPONENT_SUBLEAF, XSAVE_LEAF, leafGatesOf, policyFor } from "../policy/index.ts";
 import { checkCompatibility, type CompatReport } from "./compat.ts";
 import { buildMsrFilter, knownMsrsOf } from "./filter.ts";
+import { guestMsrProblems } from "./guest-msrs.ts";
 import { isHypervMsr } from "./hyperv-msrs.ts";
 import { checkTopology, setTopologyFields } from "./topology.ts";
+import { msrsToSave } from "./msrs-to-save.ts";
 import { isVmxCapabilityMsr, vcpuMsrs, type VcpuMsr } from "./vcpu-msrs.ts";
 
 export type { CompatReport } from "./compat.ts";
@@ -30,12 +32,23 @@ export interface ApplyOptions {
   hyperv?: boolean;
   /** Build the MSR filter (default true); false gives msrFilter: null. */
   msrFilter?: boolean;
+  /**
+   * Refuse (InputError) a profile whose permitted MSRs deny what a guest OS uses for an advertised feature,
+   * or permit a hidden feature's MSRs (default true). verify sets it false to show in a real guest what such
+   * a profile does.
+   */
+  checkGuestMsrs?: boolean;
 }
 
 export interface VcpuConfig {
   cpuid: CpuidEntry[];
   msrs: VcpuMsr[];
   msrFilter: MsrFilter | null;
+  /**
+   * The MSRs a VMM saves and restores for this guest (snapshot, migration): the host's
+   * KVM_GET_MSR_INDEX_LIST ∩ the profile's permitted MSRs (all of the list for the host profile). Sorted.
+   */
+  msrsToSave: number[];
   report: CompatReport;
 }
 
@@ -158,6 +171,27 @@ function withinMaxLeaves(entries: readonly CpuidEntry[]): CpuidEntry[] {
   });
 }
 
+/** Legacy area and XSAVE header: the smallest XSAVE area (0xD.0 ECX with XCR0 = x87 | SSE). */
+const XSAVE_LEGACY_AND_HEADER = 0x240;
+
+/**
+ * Zeroes the leaves that describe what the guest table lacks (leaf-gates.ts: XSAVE components outside
+ * XCR0 | XSS, AMX and AVX10 leaves without the feature), and sets 0xD.0 ECX, the XSAVE area for every
+ * component XCR0 allows, from the components left: the host's value would reveal the ones hidden.
+ */
+function zeroHiddenLeaves(table: CpuidEntry[]): void {
+  const open = leafGatesOf(table);
+  for (const e of table) if (!open(e.function, e.index)) e.eax = e.ebx = e.ecx = e.edx = 0;
+  const d0 = table.find((e) => e.function === XSAVE_LEAF && e.index === 0);
+  if (!d0) return;
+  const xcr0 = BigInt(d0.eax >>> 0) | (BigInt(d0.edx >>> 0) << 32n);
+  let size = XSAVE_LEGACY_AND_HEADER;
+  for (const e of table)
+    if (e.function === XSAVE_LEAF && e.index >= FIRST_XSAVE_COMPONENT_SUBLEAF && e.index < 64 && ((xcr0 >> BigInt(e.index)) & 1n) === 1n)
+      size = Math.max(size, e.eax + e.ebx);
+  d0.ecx = size >>> 0;
+}
+
 /** The table before per-vCPU fields: adjusted, nested bits cleared, trimmed to the max leaves, checked against KVM's limit. */
 function baseCpuid(ctx: ApplyContext, profile: Profile, host: CompiledHost, nested: boolean): CpuidEntry[] {
   const compiled = compileProfile(profile);
@@ -168,6 +202,7 @@ function baseCpuid(ctx: ApplyContext, profile: Profile, host: CompiledHost, nest
     if (!nested) clearNested(e, nestedBits.get(h.function));
     adjusted.push(e);
   }
+  if (profile.kind !== "host") zeroHiddenLeaves(adjusted);
   const table = withinMaxLeaves(adjusted);
   if (table.length > KVM_MAX_CPUID_ENTRIES)
     throw new InputError(`CPUID table has ${table.length} entries, KVM accepts at most ${KVM_MAX_CPUID_ENTRIES} (highest leaf ${hex32(table[table.length - 1]!.function)})`);
@@ -196,6 +231,7 @@ interface Prepared {
   cpuid: CpuidEntry[] | InputError;
   msrs: VcpuMsr[];
   filter: MsrFilter | null | InputError;
+  toSave: number[];
   report: CompatReport;
 }
 
@@ -225,6 +261,7 @@ function prepare(ctx: ApplyContext, profile: Profile, host: HostCapture, nested:
       cpuid: attempt(() => baseCpuid(ctx, profile, compiledHost, nested)),
       msrs: vcpuMsrs(host.featureMsrs, compileProfile(profile).msrs, profile.kind, nested),
       filter: attempt(() => guestFilter(profile, compiledHost, options)),
+      toSave: msrsToSave(host.msrIndexList, profile.kind === "host" ? "all" : effectivePermittedMsrs(compileProfile(profile).permitted, options)),
       report: ctx.check(profile, host, { nested }),
     };
     byOptions.set(key, p);
@@ -254,6 +291,7 @@ export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: Host
     cpuid,
     msrs: p.msrs.map((m) => ({ ...m })),
     msrFilter: p.filter && copyFilter(p.filter),
+    msrsToSave: [...p.toSave],
     report: structuredClone(p.report),
   };
 }
@@ -268,7 +306,25 @@ function contextFor(profile: Profile): ApplyContext {
   return ctx;
 }
 
+const guestMsrChecks = new WeakMap<Profile, InputError | null>();
+
+/** The refusal for a profile unsafe for a guest OS (guest-msrs.ts), or null; once per profile object. */
+export function guestMsrRefusal(profile: Profile): InputError | null {
+  let r = guestMsrChecks.get(profile);
+  if (r === undefined) {
+    const problems = guestMsrProblems(profile);
+    const more = problems.length > 1 ? `; and ${problems.length - 1} more (cpuprof show ${profile.name} lists the permitted MSRs)` : "";
+    r = problems.length === 0 ? null : new InputError(`profile ${profile.name} is unsafe for a guest OS: ${problems[0]!.detail}${more}`);
+    guestMsrChecks.set(profile, r);
+  }
+  return r;
+}
+
 /** The vCPU configuration for `profile` on `host`: CPUID table, feature-MSR values, MSR filter and compatibility report. */
 export function applyProfile(profile: Profile, host: HostCapture, options: ApplyOptions = {}): VcpuConfig {
+  if (options.checkGuestMsrs !== false) {
+    const refusal = guestMsrRefusal(profile);
+    if (refusal) throw refusal;
+  }
   return applyProfileWith(contextFor(profile), profile, host, options);
 }

@@ -6,7 +6,7 @@ import { bitMask64, hex32, hex64 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import { findAdjustment, type Profile } from "../model/profile.ts";
 import { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "../policy/common.ts";
-import { msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
+import { effectiveFieldValue, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField, Policy } from "../policy/types.ts";
 
 export type CompatProblemKind = "vendor" | "feature-missing" | "numeric-above" | "not-equal" | "msr-missing" | "msr-value" | "arch-capabilities";
@@ -101,8 +101,10 @@ function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, opti
       if (!adj && field.compare === "eq") continue;
       const fixed = BigInt(~(adj?.mask ?? 0) >>> 0);
       if (fieldValue(field, fixed) === 0n) continue; // passed through: the host's own value
-      const p = fieldValue(field, BigInt(adj?.replacements ?? 0) & fixed);
-      const h = fieldValue(field, BigInt(findCpuid(host.cpuid, field.leaf, subleaf)?.[field.register] ?? 0) & fixed);
+      const profileReg = Number(BigInt(adj?.replacements ?? 0) & fixed);
+      const hostReg = Number(BigInt(findCpuid(host.cpuid, field.leaf, subleaf)?.[field.register] ?? 0) & fixed);
+      const p = BigInt(effectiveFieldValue(field, profileReg));
+      const h = BigInt(effectiveFieldValue(field, hostReg));
       if (compareField(field.compare, p, h)) continue;
       out.push({
         kind: KIND_BY_COMPARE[field.compare],

@@ -10,6 +10,7 @@ import type { Vendor } from "../model/vendor.ts";
 import { cpuidFieldsFor, cpuidFieldsOfLeaf, msrFieldsFor, msrRuleFor, msrRuleIndices, policyFor } from "../policy/index.ts";
 import type { CpuidField, MsrField, Policy } from "../policy/types.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { reconcilePermittedMsrs } from "./guest-msrs.ts";
 
 export interface GenerateOptions {
   name: string;
@@ -179,22 +180,21 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
 }
 
 /**
- * The MSRs the guest may access: the policy's permitted MSRs that the host knows
- * (KVM_GET_MSR_INDEX_LIST ∪ feature MSRs), plus the ones KVM emulates without listing them
- * (MTRRs, APIC base, EFER, MCE banks...): the filter can only deny MSRs the host lists, but
- * naming the implicit ones keeps the permitted list a complete statement of what the guest uses.
+ * The MSRs the guest may access (guest-msrs.ts reconcilePermittedMsrs): what the policy permits, the MSRs a
+ * guest OS uses for the features the profile advertises, none of a hidden feature's. Hyper-V and nested-only
+ * MSRs, and the ones KVM emulates without listing them, come from what this host knows.
  */
-export function permittedMsrsFor(policy: Policy, host: HostCapture, unknown: UnknownItem[]): number[] {
+export function permittedMsrsFor(policy: Policy, host: HostCapture, profile: Pick<Profile, "kind" | "cpuid">, unknown: UnknownItem[]): number[] {
   const known = new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
-  const out = new Set<number>();
+  const candidates: number[] = [];
   for (const rule of policy.msrs) {
     if (rule.access !== "permitted") continue;
-    for (const i of msrRuleIndices(rule)) if (rule.implicit || known.has(i)) out.add(i);
+    for (const i of msrRuleIndices(rule)) if (rule.implicit || known.has(i)) candidates.push(i);
   }
   for (const i of [...known].sort((a, b) => a - b))
     if (!msrRuleFor(policy, i) && !host.featureMsrs.some((m) => m.index === i))
       unknown.push({ kind: "msr", msr: i, text: `MSR ${hex32(i)}: not in the ${policy.vendor} policy, denied` });
-  return [...out].sort((a, b) => a - b);
+  return reconcilePermittedMsrs(policy, profile, candidates);
 }
 
 function sourceHostOf(host: HostCapture): SourceHost {
@@ -232,7 +232,7 @@ export function generateProfile(host: HostCapture, options: GenerateOptions): Ge
   const cpuid = mergeAdjacent(raw).filter((a) => a.replacements !== 0 || a.mask !== 0);
   const unknown = unknownCpuid(policy, host);
   const msrs = msrAdjustments(policy, host, unknown);
-  const permittedMsrs = permittedMsrsFor(policy, host, unknown);
+  const permittedMsrs = permittedMsrsFor(policy, host, { kind: "profile", cpuid }, unknown);
   if (options.strict && unknown.length > 0)
     throw new InputError(
       `the ${policy.vendor} policy does not know ${unknown.length} item(s): ${unknown.slice(0, 3).map((u) => u.text).join("; ")}${unknown.length > 3 ? "; …" : ""}`,

@@ -9,6 +9,9 @@ import { expectedMsr, resolveCpuid, type CpuidResolution, type ProbedConfig } fr
 import { runtimeFieldsOf } from "./kvm-runtime.ts";
 import { cpuidBitSet, gateBitNames, gateOf } from "./msr-gates.ts";
 import { cpuidBitsName, fieldAt, isNamedFeatureBit, msrNameOf } from "./names.ts";
+import { leafGateOf, leafGatesOf } from "../policy/index.ts";
+import { filterDecision } from "../profile/filter.ts";
+import { osMsrNeeds, tableAdvertises, type OsMsrNeed } from "../profile/guest-msrs.ts";
 
 /** What the guest check reports (src/guest's GuestReport has this shape). */
 export interface GuestView {
@@ -18,6 +21,8 @@ export interface GuestView {
   kvmCpuid: readonly CpuidEntry[];
   /** How many of config.msrs KVM_SET_MSRS accepted (it stops at the first refusal); all when absent. */
   msrsSetDone?: number;
+  /** Every MSR of config.msrs KVM refused, when the values after a refusal were still set (src/vmm's configureVcpu). */
+  msrsRefused?: readonly number[];
 }
 
 interface Unit {
@@ -65,6 +70,7 @@ function outOfRangeExplanation(vendor: Vendor, res: CpuidResolution): string {
 
 function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): Difference[] {
   const out: Difference[] = [];
+  const gatesOpen = leafGatesOf(config.cpuid);
   for (const o of view.cpuid) {
     const fn = o.function >>> 0, idx = o.index >>> 0;
     const promised = resolveCpuid(config.cpuid, vendor, fn, idx);
@@ -97,6 +103,9 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
         } else if (promised.rule !== "entry") {
           cls = "out-of-range";
           explanation = outOfRangeExplanation(vendor, promised);
+        } else if (!gatesOpen(fn, idx)) {
+          cls = "hidden-leaf";
+          explanation = `${leafGateOf(fn, idx)!.why}; the guest sees it non-zero`;
         } else if (u.feature) {
           cls = ob ? "feature-exposed" : "feature-missing";
           explanation = ob ? "the profile hides this feature but the guest sees it" : "the profile promises this feature but the guest does not see it";
@@ -114,8 +123,16 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
   return out;
 }
 
-function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "featureMsrs" | "msrIndexList">, view: GuestView): Difference[] {
+/** The MSRs a guest OS uses for what `table` shows, with the features that make it use each. */
+function osNeeds(table: readonly CpuidEntry[], vendor: Vendor): Map<number, OsMsrNeed> {
+  return new Map(osMsrNeeds(vendor, (f) => tableAdvertises(table, f)).needed.map((n) => [n.msr, n]));
+}
+
+const usedBecause = (n: OsMsrNeed) => (n.features.length > 0 ? `the guest sees ${n.features.join(", ")}, so a guest OS uses this MSR` : "every x86-64 guest OS uses this MSR");
+
+function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, view: GuestView): Difference[] {
   const out: Difference[] = [];
+  const needs = osNeeds(config.cpuid, host.vendor);
   for (const o of view.msrs) {
     const msr = o.index >>> 0;
     const exp = expectedMsr(config, host, msr);
@@ -125,6 +142,15 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "featureMsrs
     const gate = gateOf(msr);
     const gateIn = (table: readonly CpuidEntry[]) => gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
     const gateNames = gate ? gateBitNames(gate) : "";
+    const need = needs.get(msr);
+    // What a guest OS will do comes first: a fault the profile itself causes (the filter) is still a fault to the OS.
+    // KVM gates that need vCPU setup the probe never does (MCG_CTL) are not the profile's doing.
+    if (need && o.outcome === "fault" && exp.kind === "fault" && !(exp.why === "cpuid-gate" && gate?.anyOf.length === 0)) {
+      const rewritten = exp.why === "cpuid-gate" && gate !== undefined && gateIn(config.cpuid) && !gateIn(view.kvmCpuid);
+      out.push({ ...base, class: rewritten ? "hypervisor-rewrite" : "os-msr-fault", expected: "readable", observed,
+        explanation: `${usedBecause(need)} (${need.use.why}), but a guest RDMSR faulted: ${exp.why === "filter" ? "the profile's MSR filter denies it" : `KVM refuses it (gated on ${gateNames})`}` });
+      continue;
+    }
     if (exp.kind === "fault" && o.outcome === "value") {
       if (exp.why === "cpuid-gate" && gateIn(view.kvmCpuid)) {
         out.push({ ...base, class: "hypervisor-rewrite", expected: "fault", observed,
@@ -139,6 +165,9 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "featureMsrs
       if (gate && gateIn(config.cpuid) && !gateIn(view.kvmCpuid)) {
         out.push({ ...base, class: "hypervisor-rewrite", expected, observed,
           explanation: `faults because the hypervisor removed ${gateNames} from the CPUID table cpuprof set${via}` });
+      } else if (need) {
+        out.push({ ...base, class: "os-msr-fault", expected, observed,
+          explanation: `${usedBecause(need)} (${need.use.why}), and the profile permits it, but a guest RDMSR faulted${via}` });
       } else {
         out.push({ ...base, class: "msr-fault", expected, observed,
           explanation: `the profile permits this MSR but a guest RDMSR faulted${via}` });
@@ -159,22 +188,37 @@ function lowestBit(v: bigint): number {
   return n;
 }
 
-/** The feature-MSR value KVM_SET_MSRS refused, if any: the promise could not even be installed. */
-function refusedMsr(config: ProbedConfig, view: GuestView): Difference[] {
+/** The feature-MSR values KVM_SET_MSRS refused, if any: the promise could not even be installed. */
+function refusedMsrs(config: ProbedConfig, view: GuestView): Difference[] {
   const done = view.msrsSetDone ?? config.msrs.length;
-  const refused = config.msrs[done];
-  if (refused === undefined) return [];
-  const gate = gateOf(refused.index);
-  const rewritten = gate !== undefined && gate.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
-  const unset = config.msrs.length - done - 1;
-  const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
-  return [{
-    class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrNameOf(refused.index), msr: refused.index,
-    expected: hex64(refused.value), observed: "refused",
-    explanation: rewritten
-      ? `KVM_SET_MSRS refused the value because the hypervisor removed ${gateBitNames(gate!)} from the CPUID table cpuprof set${tail}`
-      : `KVM_SET_MSRS refused the value the profile sets${tail}`,
-  }];
+  // Without msrsRefused, KVM stopped at the first refusal and nothing after it was set.
+  const refusedSet = view.msrsRefused ? new Set(view.msrsRefused) : null;
+  const refused = refusedSet ? config.msrs.filter((m) => refusedSet.has(m.index)) : config.msrs.slice(done, done + 1);
+  const unset = refusedSet ? 0 : config.msrs.length - done - 1;
+  return refused.map((r) => {
+    const gate = gateOf(r.index);
+    const rewritten = gate !== undefined && gate.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
+    const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
+    return {
+      class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrNameOf(r.index), msr: r.index,
+      expected: hex64(r.value), observed: "refused",
+      explanation: rewritten
+        ? `KVM_SET_MSRS refused the value because the hypervisor removed ${gateBitNames(gate!)} from the CPUID table cpuprof set${tail}`
+        : `KVM_SET_MSRS refused the value the profile sets${tail}`,
+    } satisfies Difference;
+  });
+}
+
+/** Write-only MSRs a guest OS uses (PRED_CMD, FLUSH_CMD): the probe only reads, so they are checked against the filter. */
+function writeOnlyMsrs(config: ProbedConfig, vendor: Vendor): Difference[] {
+  if (!config.msrFilter) return [];
+  const out: Difference[] = [];
+  for (const need of osNeeds(config.cpuid, vendor).values()) {
+    if (need.use.access !== "write-only" || filterDecision(config.msrFilter, need.msr, "write") === "allow") continue;
+    out.push({ name: msrNameOf(need.msr), msr: need.msr, class: "os-msr-fault", expected: "writable", observed: "denied by the filter",
+      explanation: `${usedBecause(need)} (${need.use.why}), but the profile's MSR filter denies writes to it (checked against the filter: the probe does not write)` });
+  }
+  return out;
 }
 
 /** Every difference between the guest's view and the promise of `config`, in probe order (CPUID, then MSRs). */
@@ -182,6 +226,7 @@ export function classify(config: ProbedConfig, host: Pick<HostCapture, "vendor" 
   // KVM picks the out-of-range rule from the vendor string of the table it holds.
   const vendor = vendorOf(config.cpuid) ?? host.vendor;
   // MSR values KVM refused to set are reported once, then only promised as readable.
-  const installed = { ...config, msrs: config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length) };
-  return [...classifyCpuid(config, vendor, view), ...refusedMsr(config, view), ...classifyMsrs(installed, host, view)];
+  const refused = view.msrsRefused ? new Set(view.msrsRefused) : null;
+  const installed = { ...config, msrs: refused ? config.msrs.filter((m) => !refused.has(m.index)) : config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length) };
+  return [...classifyCpuid(config, vendor, view), ...refusedMsrs(config, view), ...classifyMsrs(installed, host, view), ...writeOnlyMsrs(config, host.vendor)];
 }

@@ -10,6 +10,8 @@ export const DIFFERENCE_CLASSES = [
   "msr-readable", // an MSR that should fault was readable
   "msr-fault", // an MSR that should be readable faulted
   "msr-value", // an MSR read back a value other than the one set
+  "os-msr-fault", // the guest sees a feature, so a guest OS uses this MSR, but the guest cannot reach it
+  "hidden-leaf", // a leaf describing what the guest lacks (XSAVE component outside XCR0/XSS, AMX, AVX10) is not zero
   "out-of-range", // CPUID beyond the table did not follow the vendor's documented fallback
 ] as const;
 export type DifferenceClass = (typeof DIFFERENCE_CLASSES)[number];

@@ -4,6 +4,8 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, compareCpuidKey, findCpuid, type CpuidEnt
 import type { HostCapture } from "../model/host.ts";
 import type { MsrFilter } from "../kvm/layout.ts";
 import { filterDecision, isX2apicMsr, knownMsrsOf } from "../profile/filter.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { osMsrNeeds, tableAdvertises } from "../profile/guest-msrs.ts";
 import type { ProbedConfig } from "./expect.ts";
 
 export interface CpuidQuery {
@@ -73,7 +75,12 @@ export function deniedSample(filter: MsrFilter): number[] {
   return sample;
 }
 
-export function planProbe(config: ProbedConfig, host: Pick<HostCapture, "featureMsrs" | "msrIndexList">, permitted: readonly number[]): ProbePlan {
+/** The MSRs a guest OS reads for the features `table` shows (write-only ones are checked against the filter instead). */
+export function osMsrsToRead(table: readonly CpuidEntry[], vendor: Vendor): number[] {
+  return osMsrNeeds(vendor, (f) => tableAdvertises(table, f)).needed.filter((n) => n.use.access !== "write-only").map((n) => n.msr);
+}
+
+export function planProbe(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, permitted: readonly number[]): ProbePlan {
   const installed = config.cpuid.map((e) => ({
     function: e.function,
     index: (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) !== 0 ? e.index : 0,
@@ -86,13 +93,15 @@ export function planProbe(config: ProbedConfig, host: Pick<HostCapture, "feature
 
   const known = new Set(knownMsrsOf(host));
   const permittedSet = new Set(permitted.map((m) => m >>> 0));
-  // Priority: feature MSRs and the MSRs the config sets, then denied samples, then the other permitted ones.
+  // Priority: feature MSRs and the MSRs the config sets, then what a guest OS reads for the features the guest
+  // sees (whatever the filter says: that is the point), then denied samples, then the other permitted ones.
   const first = [...host.featureMsrs.map((m) => m.index >>> 0), ...config.msrs.map((m) => m.index >>> 0)].sort((a, b) => a - b);
+  const osReads = osMsrsToRead(config.cpuid, host.vendor);
   const denied = config.msrFilter ? deniedSample(config.msrFilter) : [];
   const rest = [...known].filter((m) => permittedSet.has(m)).sort((a, b) => a - b);
   const msrs: number[] = [];
   const chosen = new Set<number>();
-  for (const m of [...first, ...denied, ...rest]) {
+  for (const m of [...first, ...osReads, ...denied, ...rest]) {
     if (chosen.has(m) || msrs.length >= MAX_MSR_PROBES) continue;
     chosen.add(m);
     msrs.push(m);

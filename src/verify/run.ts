@@ -58,7 +58,8 @@ const CONFIG_IOCTLS: ReadonlySet<string> = new Set(["KVM_SET_CPUID2", "KVM_X86_S
 
 export function verifyProfile(profile: Profile, host: HostCapture, options: VerifyOptions = {}): VerifyResult {
   const allow = parseAllow(options.allow);
-  const applyOptions: ApplyOptions = { vcpuId: options.vcpuId, vcpuCount: options.vcpuCount, nested: options.nested, hyperv: options.hyperv };
+  // verify shows what a guest sees even under a profile apply would refuse as unsafe for a guest OS
+  const applyOptions: ApplyOptions = { vcpuId: options.vcpuId, vcpuCount: options.vcpuCount, nested: options.nested, hyperv: options.hyperv, checkGuestMsrs: false };
   const config = applyProfile(profile, host, applyOptions);
   const base = { profile: profile.name, compatibility: config.report };
   const wantGuest = options.guest ?? host.source === "kvm";

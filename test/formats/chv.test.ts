@@ -1,3 +1,6 @@
+import { policyFor } from "../../src/policy/index.ts";
+import { guestMsrProblems, reconcilePermittedMsrs } from "../../src/profile/guest-msrs.ts";
+import { hex32 } from "../../src/model/hex.ts";
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { exportChv, importChv } from "../../src/formats/chv.ts";
@@ -19,8 +22,10 @@ const base: Profile = {
     { leaf: 0x0, subleaf: { start: 0, end: 0xffffffff }, register: "eax", replacements: 0x16, mask: 0 },
   ],
   msrs: [{ index: 0x10a, replacements: 0x400000000c00004cn, mask: 0n }],
-  permittedMsrs: [0x10a, 0x10],
+  permittedMsrs: [],
 };
+// A consistent profile (guest-msrs.ts): what it permits follows its features, so export → import keeps it.
+base.permittedMsrs = reconcilePermittedMsrs(policyFor("intel"), base, [0x10a, 0x10]);
 
 const opts = { name: "tiny", vendor: "intel" as const, cpuidFile: "c.json", msrFile: "m.json" };
 
@@ -45,7 +50,7 @@ describe("Cloud Hypervisor export", () => {
     expect(c.adjustments[1][0].leaf).toBe("0x7");
     expect(JSON.parse(msr)).toEqual({
       adjustments: [["0x10a", { replacements: "0x400000000c00004c", mask: "0x0" }]],
-      required_msrs: ["0x10", "0x10a"],
+      required_msrs: base.permittedMsrs.map(hex32),
     });
     expect(cpuid.endsWith("\n")).toBeTrue();
   });
@@ -75,8 +80,9 @@ describe("Cloud Hypervisor import", () => {
             ...base,
             cpuid: cpuid.map((a) => ({ leaf: a.leaf, subleaf: { start: a.start, end: 0xffffffff }, register: a.register, replacements: a.replacements, mask: a.mask })),
             msrs,
-            permittedMsrs: permitted,
+            permittedMsrs: [],
           };
+          p.permittedMsrs = reconcilePermittedMsrs(policyFor("intel"), p, permitted);
           const once = exportChv(p);
           const back = importChv(once.cpuid, once.msr, opts);
           expect(exportChv(back)).toEqual(once);
@@ -93,7 +99,7 @@ describe("Cloud Hypervisor import", () => {
     const p = importChv(cpuid, undefined, { name: "x", vendor: "amd", cpuidFile: "c.json" });
     expect(p.vendor).toBe("amd");
     expect(p.msrs).toEqual([]);
-    expect(p.permittedMsrs).toEqual([]);
+    expect(guestMsrProblems(p)).toEqual([]);
   });
 
   test("errors name the file and the JSON path", () => {

@@ -45,3 +45,32 @@ export function fixtureHost(name: FixtureHostName): HostCapture {
   if (!h) throw new Error(`no fixture host ${name}`);
   return h;
 }
+
+/** Every fixture capture: each generation on kernels 5.10 and 6.1, oldest generation first per vendor. */
+export const ALL_FIXTURE_HOSTS = [
+  ["skylake", "SKYLAKE"],
+  ["cascade-lake", "CASCADELAKE"],
+  ["ice-lake", "ICELAKE"],
+  ["sapphire-rapids", "SAPPHIRE_RAPIDS"],
+  ["granite-rapids", "GRANITE_RAPIDS"],
+  ["epyc-milan", "MILAN"],
+  ["epyc-genoa", "GENOA"],
+].flatMap(([generation, tag]) =>
+  ["5.10", "6.1"].map((kernel) => ({
+    generation: generation!,
+    kernel,
+    label: `${generation}-${kernel}`,
+    file: `fingerprint_${tag!.startsWith("MILAN") || tag!.startsWith("GENOA") ? "AMD" : "INTEL"}_${tag}_${kernel}host.json`,
+  })),
+);
+
+let allCache: { generation: string; kernel: string; label: string; host: HostCapture }[] | undefined;
+
+/** The 14 captures, loaded once. Call only when fixturesMissing is undefined. */
+export function allFixtureHosts(): { generation: string; kernel: string; label: string; host: HostCapture }[] {
+  allCache ??= ALL_FIXTURE_HOSTS.map((h) => {
+    const path = join(FIRECRACKER_HOSTS_DIR, h.file);
+    return { generation: h.generation, kernel: h.kernel, label: h.label, host: loadHostFile(readFileSync(path, "utf8"), path) };
+  });
+  return allCache;
+}

@@ -101,12 +101,13 @@ describe("the choices the profiles rely on", () => {
     expect(single(amd, 0x80000022, 0, "ebx", 3)?.action).toEqual({ kind: "static", value: 0 });
   });
 
-  test("ARCH_CAPABILITIES: RSBA and RRSBA forced on as superset, MDS_NO a subset feature, reserved bits equal", () => {
+  test("ARCH_CAPABILITIES: RSBA and RRSBA forced on as superset, MDS_NO and ITS_NO subset features, undefined bits hidden as a subset", () => {
     const bit = (n: number) => msrFieldsFor(intel, 0x10a).find((f) => f.lsb <= n && n <= f.msb);
     expect(bit(2)).toMatchObject({ name: "rsba", action: { kind: "static", value: 1 }, compare: "superset" });
     expect(bit(19)).toMatchObject({ name: "rrsba", action: { kind: "static", value: 1 }, compare: "superset" });
     expect(bit(5)).toMatchObject({ name: "mds_no", action: { kind: "inherit" }, compare: "subset" });
-    expect(bit(40)?.compare).toBe("eq");
+    expect(bit(62)).toMatchObject({ name: "its_no", action: { kind: "inherit" }, compare: "subset" });
+    for (const n of [16, 22, 30, 40, 63]) expect(bit(n)).toMatchObject({ action: { kind: "static", value: 0 }, compare: "subset" });
   });
 
   test("MSR access: PMU denied, kvmclock permitted, Hyper-V flagged, VMX capabilities nested", () => {

@@ -68,7 +68,7 @@ describe("classify", () => {
           const diffs = classify(config, host, { ...perfect, msrs: perfect.msrs.map((m, k) => (k === i ? changed : m)) });
           expect(diffs.length).toBe(1);
           expect(diffs[0]!.msr).toBe(o.index);
-          expect(["msr-readable", "msr-fault", "msr-value"]).toContain(diffs[0]!.class);
+          expect(["msr-readable", "msr-fault", "msr-value", "os-msr-fault"]).toContain(diffs[0]!.class);
           expect(verdict(diffs, new Set())).toBe(false);
         }),
         { numRuns: 200 },
@@ -136,11 +136,11 @@ describe("classify", () => {
   test("a denied MSR that reads is msr-readable; a set MSR with another value is msr-value", () => {
     const view = {
       ...perfect,
-      msrs: perfect.msrs.map((m) => (m.index === 0x4b564d00 ? { ...m, outcome: "value" as const } : m.index === 0x8b ? { ...m, value: 0x01000099n } : m)),
+      msrs: perfect.msrs.map((m) => (m.index === 0x1db ? { ...m, outcome: "value" as const } : m.index === 0x8b ? { ...m, value: 0x01000099n } : m)),
     };
     expect(classify(config, host, view)).toMatchObject([
       { class: "msr-value", msr: 0x8b, expected: "0x1000065", observed: "0x1000099" },
-      { class: "msr-readable", msr: 0x4b564d00, expected: "fault" },
+      { class: "msr-readable", msr: 0x1db, expected: "fault" },
     ]);
   });
 });
@@ -163,5 +163,16 @@ describe("classify: feature-MSR values KVM refused to set", () => {
     const diffs = classify(config, host, { ...perfect, msrsSetDone: at });
     expect(diffs).toMatchObject([{ class: "msr-value", msr: 0x10a, observed: "refused" }]);
     expect(verdict(diffs, new Set())).toBe(false);
+  });
+
+  test("with msrsRefused (configureVcpu goes on past a refusal) each refused value is named once and the later values are still checked", () => {
+    const [first, second] = config.msrs;
+    const wrongSecond = { ...perfect, msrsSetDone: 0, msrsRefused: [first!.index], msrs: perfect.msrs.map((m) => (m.index === second!.index ? { ...m, value: m.value ^ 1n } : m)) };
+    const diffs = classify(config, host, wrongSecond).filter((d) => d.class === "msr-value");
+    expect(diffs).toMatchObject([{ msr: first!.index, observed: "refused", explanation: "KVM_SET_MSRS refused the value the profile sets" }, { msr: second!.index }]);
+    // without msrsRefused, KVM stopped at the refusal: later values are not promised, and the tail is named
+    const stopped = classify(config, host, { ...wrongSecond, msrsRefused: undefined }).filter((d) => d.class === "msr-value");
+    expect(stopped.map((d) => d.msr)).toEqual([first!.index]);
+    expect(stopped[0]!.explanation).toEndWith("were not set either");
   });
 });

@@ -73,8 +73,8 @@ describe("expectedMsr", () => {
     expect(expectedMsr(config, host, 0x10)).toEqual({ kind: "readable" });
   });
   test("an MSR the filter denies faults", () => {
-    expect(expectedMsr(config, host, 0x4b564d00)).toEqual({ kind: "fault", why: "filter" });
-    expect(expectedMsr(config, host, 0x1d9)).toEqual({ kind: "fault", why: "filter" });
+    expect(expectedMsr(config, host, 0x1db)).toEqual({ kind: "fault", why: "filter" });
+    expect(expectedMsr(config, host, 0x1dc)).toEqual({ kind: "fault", why: "filter" });
   });
   test("a permitted MSR whose enabling CPUID bit the profile hides faults (PERF_CAPABILITIES without pdcm)", () => {
     expect(expectedMsr(config, host, 0x345)).toEqual({ kind: "fault", why: "cpuid-gate" });

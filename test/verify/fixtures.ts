@@ -4,6 +4,7 @@ import type { HostCapture } from "../../src/model/host.ts";
 import type { Vendor } from "../../src/model/vendor.ts";
 import { buildMsrFilter, knownMsrsOf } from "../../src/profile/filter.ts";
 import type { ProbedConfig } from "../../src/verify/expect.ts";
+import { osMsrNeeds, tableAdvertises } from "../../src/profile/guest-msrs.ts";
 
 const SIG = CPUID_FLAG_SIGNIFICANT_INDEX;
 
@@ -71,6 +72,7 @@ export function sampleConfig(vendor: Vendor, table: CpuidEntry[] = sampleTable(v
       { index: 0xce, value: 0x80000000n },
       { index: 0x10a, value: 0x0c000069n },
     ],
-    msrFilter: buildMsrFilter(knownMsrsOf(host), SAMPLE_PERMITTED),
+    // a safe config: it also permits what a guest OS uses for the table's features (guest-msrs.ts)
+    msrFilter: buildMsrFilter(knownMsrsOf(host), [...SAMPLE_PERMITTED, ...osMsrNeeds(vendor, (f) => tableAdvertises(table, f)).needed.map((n) => n.msr)]),
   };
 }

@@ -8,6 +8,8 @@ import type { HostCapture } from "../../src/model/host.ts";
 import type { CpuidAdjustment, Profile } from "../../src/model/profile.ts";
 import { applyProfile } from "../../src/profile/apply.ts";
 import { hostProfileOf } from "../../src/profile/migration.ts";
+import { generateProfile } from "../../src/profile/generate.ts";
+import { tableAdvertises } from "../../src/profile/guest-msrs.ts";
 import { classify } from "../../src/verify/classify.ts";
 import { expectedCpuid } from "../../src/verify/expect.ts";
 import { planProbe } from "../../src/verify/plan.ts";
@@ -33,6 +35,7 @@ function hidingProfile(h: HostCapture, hidden: readonly Bit[], permittedMsrs: nu
   };
 }
 
+const tableAdvertisesHost = (h: HostCapture, f: string) => tableAdvertises(h.cpuid, f);
 const bitOf = (t: readonly CpuidEntry[], b: Bit) => ((t.find((e) => e.function === b.leaf && e.index === b.subleaf)?.[b.register] ?? 0) >>> b.bit) & 1;
 
 describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${kvmSkipReason})`}`, () => {
@@ -63,17 +66,18 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
   });
 
   test("a denied MSR faults, a permitted one reads back the value the profile sets, all as promised", () => {
-    const config = applyProfile(profile!, h);
+    // a hand-made profile apply would refuse as unsafe for a guest OS (kvmclock advertised, not permitted): test the probe itself
+    const config = applyProfile(profile!, h, { checkGuestMsrs: false });
     const plan = planProbe(config, h, PERMITTED);
     const report = runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, plan);
     const obs = (i: number) => report.msrs.find((m) => m.index === i)!;
-    expect(obs(0x4b564d00)).toMatchObject({ outcome: "fault", exit: "filter" }); // KVM PV MSR, not permitted
+    expect(obs(0x1db)).toMatchObject({ outcome: "fault", exit: "filter" }); // LBR MSR, not permitted
     expect(obs(0x8b)).toMatchObject({ outcome: "value", value: 0x1234n }); // UCODE_REV as the profile sets it
     expect(obs(0x10)).toMatchObject({ outcome: "value" }); // TSC, permitted
     // KVM reads TSC_ADJUST whatever CPUID says (only the feature bit is hidden): readable, as promised
     expect(obs(0x3b)).toMatchObject({ outcome: "value" });
     const diffs = classify(config, h, report);
-    expect(diffs.filter((d) => d.msr === 0x4b564d00 || d.msr === 0x8b || d.msr === 0x10 || d.msr === 0x3b)).toEqual([]);
+    expect(diffs.filter((d) => d.msr === 0x1db || d.msr === 0x8b || d.msr === 0x10 || d.msr === 0x3b)).toEqual([]);
   });
 
   test("out-of-range CPUID behaves as documented for the vendor of the table (AMD zeros; Intel the max basic leaf)", () => {
@@ -128,5 +132,32 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     expect(tripleFault.error).toBe("guest probe stopped with SHUTDOWN at RIP 0x1000");
     // The same profile without the fault passes its guest check as far as the guest goes.
     expect(verifyProfile(profile, h).guest).not.toBeNull();
+  });
+
+  test("what a guest OS does: a profile advertising tsc_deadline_timer without permitting 0x6e0 fails verify in the guest, naming both", () => {
+    const { profile: own } = generateProfile(h, { name: "own" });
+    expect(bitOf(h.cpuid, { leaf: 1, subleaf: 0, register: "ecx", bit: 24, name: "tsc_deadline_timer" })).toBe(1);
+    expect(h.msrIndexList).toContain(0x6e0); // this KVM knows the MSR, so the filter can deny it
+    const good = verifyProfile(own, h);
+    expect(good.differences.filter((d) => d.class === "os-msr-fault")).toEqual([]);
+    const broken: Profile = { ...own, name: "no-tsc-deadline", permittedMsrs: own.permittedMsrs.filter((m) => m !== 0x6e0) };
+    const r = verifyProfile(broken, h);
+    expect(r.passed).toBe(false);
+    const d = r.differences.find((x) => x.msr === 0x6e0);
+    expect(d).toMatchObject({ class: "os-msr-fault", observed: "fault" });
+    expect(d!.explanation).toContain("tsc_deadline_timer");
+    expect(d!.explanation).toContain("MSR filter denies it");
+    // the other classes stay accepted; only the guest-OS finding fails the check
+    const allowed = verifyProfile(broken, h, { allow: ["hypervisor-rewrite", "msr-readable"] });
+    expect(allowed.passed).toBe(false);
+  });
+
+  test("a write-only MSR a guest OS uses (PRED_CMD) is checked against the filter", () => {
+    const { profile: own } = generateProfile(h, { name: "own" });
+    const ibpb = ["amd_ibpb", "spec_ctrl"].some((f) => tableAdvertisesHost(h, f));
+    if (!ibpb) return void console.log("skip: this host's KVM offers no IBPB");
+    const broken: Profile = { ...own, name: "no-pred-cmd", permittedMsrs: own.permittedMsrs.filter((m) => m !== 0x49) };
+    const r = verifyProfile(broken, { ...h, msrIndexList: [...h.msrIndexList, 0x49].sort((a, b) => a - b) });
+    expect(r.differences.find((x) => x.msr === 0x49)).toMatchObject({ class: "os-msr-fault", expected: "writable", observed: "denied by the filter" });
   });
 });

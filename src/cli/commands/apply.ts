@@ -5,11 +5,11 @@ import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { formatReport, formatGuestChanges } from "../report.ts";
 import { EXIT } from "../../errors.ts";
 import { applyProfile } from "../../profile/apply.ts";
-import { serializeVcpuConfig } from "../../formats/vcpu-config.ts";
+import { msrsToSaveText, serializeVcpuConfig } from "../../formats/vcpu-config.ts";
 import { kvmCpuid2Bytes, kvmMsrsBytes, msrFilterBytes } from "../../formats/binary.ts";
 import { exportFirecrackerTemplate } from "../../formats/firecracker-template.ts";
 
-const FORMATS = ["text", "json", "kvm-cpuid2", "kvm-msrs", "msr-filter", "firecracker"] as const;
+const FORMATS = ["text", "json", "kvm-cpuid2", "kvm-msrs", "msr-filter", "msrs-to-save", "firecracker"] as const;
 
 const help = `Usage: cpuprof apply PROFILE [--host FILE] [--vcpu-id N] [--vcpus N] [--hyperv] [--nested]
                      [--msr-filter on|off] [--format F] [--json] [-o FILE]
@@ -29,6 +29,8 @@ Options:
   --format F           text (default), json, kvm-cpuid2 (struct kvm_cpuid2 for KVM_SET_CPUID2),
                        kvm-msrs (struct kvm_msrs for KVM_SET_MSRS), msr-filter (struct kvm_msr_filter,
                        each range's bitmap field holding the byte offset of its bitmap in the file),
+                       msrs-to-save (the MSRs a VMM saves and restores for this guest: this host's
+                       KVM_GET_MSR_INDEX_LIST that the profile permits, one 0x index per line),
                        firecracker (a Firecracker custom CPU template)
   --json               same as --format json
   -o FILE              write the output to FILE (atomically)
@@ -90,6 +92,9 @@ export const applyCommand: Command = {
         break;
       case "msr-filter":
         await emit(msrFilterBytes(config.msrFilter ?? { flags: 0, ranges: [] }), out);
+        break;
+      case "msrs-to-save":
+        await emit(msrsToSaveText(config.msrsToSave), out);
         break;
       case "firecracker":
         await emit(exportFirecrackerTemplate(profile, host), out);

@@ -1,25 +1,36 @@
 import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit } from "../io.ts";
+import { emit, inputName, readInputFile } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel, problemLine } from "../report.ts";
+import { printable } from "../../model/document.ts";
 import { EXIT, InputError } from "../../errors.ts";
 import { checkMigration } from "../../profile/migration.ts";
+import { checkSavedMsrs } from "../../profile/saved-msrs-check.ts";
+import { parseSavedMsrs } from "../../vmm/saved.ts";
 import { stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof check-migration --from SRC --to DST [--profile P] [--json]
+       cpuprof check-migration --saved FILE [--to DST] [--from SRC] [--profile P] [--json]
 
-Can a guest started on SRC (under profile P) live-migrate to DST? Applies P to both
-hosts and compares every field the policy classifies: feature bits (the destination
-must offer every one the guest sees), numeric fields (max leaves, address sizes:
-less or equal), fields that must be equal (vendor, XSAVE layout, KVM signature), and
-the feature MSRs and permitted MSRs. Without --profile, the guest sees each host's
-full KVM-supported CPUID.
+Can a guest started on SRC (under profile P) live-migrate to DST? With --profile, the
+guest sees P on both hosts, so P must apply to SRC and to DST by the same rules as
+'cpuprof apply' (features, max leaves and address sizes, fields that must be equal,
+feature MSRs and IA32_ARCH_CAPABILITIES). Without --profile, the guest sees SRC's full
+KVM-supported CPUID and feature MSRs, and that view must apply to DST. Each problem
+names the host it fails on. MSRs the guest may access on SRC that DST's KVM does not
+know are listed as notes.
 
 Options:
   --from SRC    source host capture (cpuprof or Firecracker format)
   --to DST      destination host capture
   --profile P   an embedded profile name or a profile file
+  --saved FILE  a vCPU's saved MSR values (JSON, as saveMsrs gives; see the README's
+                library section): can DST restore them under P? Every saved MSR must be
+                known to DST and in its msrsToSave under P, and every crucial value (the
+                feature MSRs; IA32_ARCH_CAPABILITIES by Cloud Hypervisor's rule) one DST
+                can offer. Without --to, DST is this host's /dev/kvm; --from adds the
+                host check above
   --json        machine-readable result
   -h, --help    this help
 
@@ -35,11 +46,14 @@ export const checkMigrationCommand: Command = {
       from: { type: "string" },
       to: { type: "string" },
       profile: { type: "string" },
+      saved: { type: "string" },
       json: { type: "boolean" },
     });
     expectPositionals("check-migration", p, 0, 0, "no positional arguments");
     const from = stringOpt(p, "from");
     const to = stringOpt(p, "to");
+    const savedFile = stringOpt(p, "saved");
+    if (savedFile !== undefined) return checkSaved(savedFile, from, to, stringOpt(p, "profile"), boolOpt(p, "json"));
     if (from === undefined || to === undefined)
       throw new InputError("check-migration: --from SRC and --to DST are required (see 'cpuprof check-migration --help')");
     const src = loadHostArg(from);
@@ -50,9 +64,29 @@ export const checkMigrationCommand: Command = {
     if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
-      out += report.problems.map((x) => `  ${problemLine(x)}\n`).join("");
+      out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
+      out += report.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
       await emit(out, undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
   },
 };
+
+/** --saved: the destination (a file, or this host) against a vCPU's saved MSRs, plus the host check when --from is given. */
+async function checkSaved(savedFile: string, from: string | undefined, to: string | undefined, profileArg: string | undefined, json: boolean): Promise<number> {
+  const saved = parseSavedMsrs(readInputFile(savedFile), inputName(savedFile));
+  const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
+  const dst = loadHostArg(to);
+  const src = from === undefined ? undefined : loadHostArg(from);
+  const savedReport = checkSavedMsrs(saved.msrs, dst, profile);
+  const hosts = src ? checkMigration(src, dst, profile) : { problems: [], notes: [] };
+  const problems = [...hosts.problems, ...savedReport.problems];
+  const compatible = problems.length === 0;
+  if (json) await emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, compatible, problems, notes: hosts.notes }), undefined);
+  else {
+    const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
+    const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
+    await emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`, undefined);
+  }
+  return compatible ? EXIT.ok : EXIT.failed;
+}

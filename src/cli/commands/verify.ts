@@ -18,7 +18,8 @@ Prove what a real KVM guest sees. For each profile: (1) compatibility with this 
 (the apply report); (2) on the live /dev/kvm, a VM with one vCPU set up with the
 applied CPUID table, feature MSRs and MSR filter runs a few bytes of 64-bit guest
 code that executes CPUID for every leaf and subleaf (plus out-of-range probes) and
-RDMSR for every permitted MSR and a sample of denied ones, in one KVM_RUN; (3) every
+RDMSR for every permitted MSR, every MSR a guest OS uses for the features the guest
+sees, and a sample of denied ones, in one KVM_RUN; (3) every
 difference between what the guest saw and what the profile promises is classified.
 
 With no PROFILE: every embedded profile is checked for compatibility (like QEMU's
@@ -36,6 +37,11 @@ Difference classes:
   msr-readable        a denied MSR was readable
   msr-fault           a permitted MSR faulted
   msr-value           an MSR read back another value than the one set
+  os-msr-fault        the guest sees a feature, so a guest OS uses its MSR (tsc_deadline_timer:
+                      0x6e0), but RDMSR faulted, or the filter denies a write-only one
+                      (PRED_CMD, FLUSH_CMD: checked against the filter, the probe only reads)
+  hidden-leaf         a leaf that describes what the guest lacks (an XSAVE component outside
+                      XCR0/XSS, AMX, AVX10) is not zero
   out-of-range        CPUID beyond the table did not follow the vendor's documented fallback
 
 Options:

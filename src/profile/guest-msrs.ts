@@ -1,0 +1,112 @@
+// Guest safety of a profile's MSR list: every MSR a guest OS uses for a feature the profile advertises
+// is permitted, and every MSR whose features the profile hides is not (src/catalogue/guest-os-msrs.ts).
+// generate, baseline and every import build their permitted list through reconcilePermittedMsrs;
+// apply refuses a profile for which guestMsrProblems is not empty.
+import { cpuidFeatureBit as featureBit, msrName } from "../catalogue/index.ts";
+import { guestOsMsrsFor, osMsrIndices, type GuestOsMsrUse } from "../catalogue/guest-os-msrs.ts";
+import type { CpuidEntry } from "../model/cpuid.ts";
+import { findCpuid } from "../model/cpuid.ts";
+import { hex32 } from "../model/hex.ts";
+import { findAdjustment, type Profile } from "../model/profile.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { msrRuleIndices } from "../policy/index.ts";
+import type { Policy } from "../policy/types.ts";
+
+/** A profile's view of its features: a bit it fixes to 1, or leaves to the host (which may have it), is advertised. */
+export function profileAdvertises(profile: Pick<Profile, "kind" | "cpuid">, name: string): boolean {
+  if (profile.kind === "host") return true;
+  const b = featureBit(name);
+  const adj = findAdjustment(profile as Profile, b.leaf, b.subleaf, b.register);
+  return adj !== undefined && (((adj.replacements | adj.mask) >>> b.bit) & 1) === 1;
+}
+
+/** A CPUID table's view (an applied config, or what a guest saw). */
+export function tableAdvertises(table: readonly CpuidEntry[], name: string): boolean {
+  const b = featureBit(name);
+  const e = findCpuid(table, b.leaf, b.subleaf);
+  return e !== undefined && ((e[b.register] >>> b.bit) & 1) === 1;
+}
+
+export interface OsMsrNeed {
+  msr: number;
+  /** The row of the guest-OS table that names it. */
+  use: GuestOsMsrUse;
+  /** The advertised features that make a guest OS use it; empty for an architectural MSR. */
+  features: string[];
+}
+
+/**
+ * The MSRs of the guest-OS table for `vendor`, split by whether `advertises` says a guest OS will use them.
+ * An MSR in several rows is needed when any row needs it.
+ */
+export function osMsrNeeds(vendor: Vendor, advertises: (feature: string) => boolean): { needed: OsMsrNeed[]; unused: OsMsrNeed[] } {
+  const byMsr = new Map<number, OsMsrNeed & { needed: boolean }>();
+  for (const use of guestOsMsrsFor(vendor)) {
+    const features = use.anyOf.filter(advertises);
+    const needed = use.anyOf.length === 0 || features.length > 0;
+    for (const msr of osMsrIndices(use)) {
+      const prev = byMsr.get(msr);
+      if (!prev) byMsr.set(msr, { msr, use, features, needed });
+      else if (needed && !prev.needed) byMsr.set(msr, { msr, use, features, needed });
+    }
+  }
+  const all = [...byMsr.values()].sort((a, b) => a.msr - b.msr);
+  const strip = ({ msr, use, features }: OsMsrNeed) => ({ msr, use, features });
+  return { needed: all.filter((n) => n.needed).map(strip), unused: all.filter((n) => !n.needed).map(strip) };
+}
+
+/**
+ * The permitted list of a profile: `candidates` (what a source host knows, or what a file lists), plus every MSR
+ * the policy permits without a condition and every MSR a guest OS uses for an advertised feature, minus the MSRs
+ * of features the profile hides. Hyper-V and nested-only rules add their MSRs only where `candidates` has them.
+ * Sorted, unique.
+ */
+export function reconcilePermittedMsrs(policy: Policy, profile: Pick<Profile, "kind" | "cpuid">, candidates: readonly number[]): number[] {
+  const { needed, unused } = osMsrNeeds(policy.vendor, (f) => profileAdvertises(profile, f));
+  const forbidden = new Set(unused.map((n) => n.msr));
+  const out = new Set<number>();
+  for (const m of candidates) out.add(m >>> 0);
+  for (const rule of policy.msrs) {
+    if (rule.access !== "permitted" || rule.hyperv || rule.nested) continue;
+    for (const i of msrRuleIndices(rule)) out.add(i);
+  }
+  for (const n of needed) out.add(n.msr);
+  for (const m of forbidden) out.delete(m);
+  return [...out].sort((a, b) => a - b);
+}
+
+export interface GuestMsrProblem {
+  kind: "os-msr-denied" | "os-msr-permitted";
+  msr: number;
+  /** The features involved: the advertised ones (denied), or the hidden ones (permitted). */
+  features: string[];
+  detail: string;
+}
+
+/** Where a profile's permitted list breaks a guest OS (an advertised feature's MSR denied) or leaks (a hidden feature's MSR permitted). */
+export function guestMsrProblems(profile: Pick<Profile, "kind" | "vendor" | "cpuid" | "permittedMsrs">): GuestMsrProblem[] {
+  if (profile.kind === "host") return [];
+  const permitted = new Set(profile.permittedMsrs.map((m) => m >>> 0));
+  const { needed, unused } = osMsrNeeds(profile.vendor, (f) => profileAdvertises(profile, f));
+  const out: GuestMsrProblem[] = [];
+  for (const n of needed) {
+    if (permitted.has(n.msr)) continue;
+    const by = n.features.length > 0 ? `advertises ${n.features.join(", ")}, so` : "is for an x86-64 guest, and";
+    out.push({
+      kind: "os-msr-denied",
+      msr: n.msr,
+      features: n.features,
+      detail: `the profile ${by} a guest OS uses ${msrName(n.msr)} (${hex32(n.msr)}), which it does not permit (${n.use.why})`,
+    });
+  }
+  for (const n of unused) {
+    if (!permitted.has(n.msr)) continue;
+    out.push({
+      kind: "os-msr-permitted",
+      msr: n.msr,
+      features: [...n.use.anyOf],
+      detail: `the profile permits ${msrName(n.msr)} (${hex32(n.msr)}) but hides ${n.use.anyOf.join(", ")}, the feature(s) it belongs to`,
+    });
+  }
+  return out.sort((a, b) => a.msr - b.msr);
+}
