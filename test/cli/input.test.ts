@@ -58,6 +58,19 @@ describe("stdin", () => {
     expect(bad.stderr).toMatch(/^cpuprof: stdin: \$\.format: /);
   });
 
+  test("every command that reads files takes - and calls it stdin in its errors", () => {
+    for (const argv of [["import", "chv", "-", "--name", "x", "--vendor", "intel"], ["import", "firecracker", "-", "--name", "x", "--vendor", "intel"], ["baseline", "-", "--name", "x"], ["matrix", "-"], ["diff", "-", "skylake"], ["apply", "-", "--host", "-"]]) {
+      const r = cpuprof(argv, { stdin: "{}" });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^cpuprof: stdin(: | \('-'\) can be given only once)/);
+    }
+    // and reads it: a template through export | import
+    const template = cpuprof(["export", "firecracker", "skylake"]).stdout;
+    const r = cpuprof(["import", "firecracker", "-", "--name", "piped", "--vendor", "intel"], { stdin: template });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).name).toBe("piped");
+  });
+
   test("stdin can be given once", () => {
     const r = cpuprof(["diff", "-", "-"], { stdin: skylakeJson() });
     expect(r.code).toBe(2);

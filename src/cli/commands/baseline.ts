@@ -1,6 +1,6 @@
 import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, readInputFile, stderrIsTty, writeStderr } from "../io.ts";
+import { emit, inputName, readInputFile, stderrIsTty, writeStderr } from "../io.ts";
 import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { baselineProfile } from "../../fleet/baseline-profile.ts";
@@ -48,7 +48,7 @@ export const baselineCommand: Command = {
     const progress = stderrIsTty() && p.positionals.length > 50;
     const hosts = p.positionals.map((file, i) => {
       if (progress && i % 50 === 0) process.stderr.write(`\r\x1b[Kreading captures ${i}/${p.positionals.length}…`);
-      return loadHostFile(readInputFile(file), file);
+      return loadHostFile(readInputFile(file), inputName(file));
     });
     if (progress) process.stderr.write("\r\x1b[K");
     const result = baselineProfile(hosts, {

@@ -1,7 +1,7 @@
 import { choiceOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
-import { readInputFile } from "../io.ts";
+import { inputName, readInputFile } from "../io.ts";
 import { InputError } from "../../errors.ts";
 import { importChv } from "../../formats/chv.ts";
 import { importFirecrackerTemplate } from "../../formats/firecracker-template.ts";
@@ -44,8 +44,8 @@ export const importCommand: Command = {
       const profile = importChv(readInputFile(cpuidFile!), msrFile === undefined ? undefined : readInputFile(msrFile), {
         vendor,
         name,
-        cpuidFile: cpuidFile!,
-        msrFile,
+        cpuidFile: inputName(cpuidFile!),
+        msrFile: msrFile === undefined ? undefined : inputName(msrFile),
       });
       await emit(serializeProfile(profile), stringOpt(p, "o"));
       return 0;
@@ -53,7 +53,7 @@ export const importCommand: Command = {
     if (kind === "firecracker") {
       const [, file] = expectPositionals("import", p, 2, 2, "firecracker TEMPLATE.json");
       if (vendor === undefined) throw new InputError("import: firecracker templates need --vendor intel|amd");
-      await emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), file!, { vendor, name })), stringOpt(p, "o"));
+      await emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), inputName(file!), { vendor, name })), stringOpt(p, "o"));
       return 0;
     }
     throw new InputError(`import: expected 'chv' or 'firecracker' (see 'cpuprof import --help')`);

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { boolOpt, listOpt, parseCommandArgs } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, readInputFile } from "../io.ts";
+import { emit, inputName, readInputFile } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
@@ -31,7 +31,7 @@ export const matrixCommand: Command = {
     // Label hosts by file name when those are unique, else by the path as given; terminal-safe either way.
     const bases = p.positionals.map((f) => basename(f).replace(/\.json$/, ""));
     const labels = (new Set(bases).size === bases.length ? bases : p.positionals).map((l) => printable(l, 120));
-    const hosts = p.positionals.map((file, i) => ({ label: labels[i]!, host: loadHostFile(readInputFile(file), file) }));
+    const hosts = p.positionals.map((file, i) => ({ label: labels[i]!, host: loadHostFile(readInputFile(file), inputName(file)) }));
     const names = listOpt(p, "profiles").flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     const profiles = (names.length ? names.map((n) => loadProfileArg(n)) : embeddedProfileNames().map((n) => embeddedProfile(n)!)).map(
       (profile) => ({ name: profile.name, profile }),
