@@ -123,8 +123,8 @@ const FD_PATH_RE = /^\/(proc\/|dev\/(fd\/|stdin$|stdout$|stderr$))/;
 
 /** The descriptor number a path names in this process (/dev/stdout, /dev/fd/N, /proc/self/fd/N), if it does. */
 function ownFdOf(path: string): number | undefined {
-  const named: Record<string, number> = { "/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2 };
-  if (path in named) return named[path];
+  const std = /^\/dev\/std(in|out|err)$/.exec(path);
+  if (std) return ["in", "out", "err"].indexOf(std[1]!);
   const m = /^\/(?:dev\/fd|proc\/(?:self|thread-self|(\d+))\/fd)\/(\d+)$/.exec(path);
   if (!m || (m[1] !== undefined && Number(m[1]) !== process.pid)) return undefined;
   return Number(m[2]);
