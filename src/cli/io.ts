@@ -115,10 +115,20 @@ function processAlive(pid: number): boolean {
 
 export type OutputTarget =
   | { kind: "stdout" }
+  | { kind: "fd"; fd: number; path: string }
   | { kind: "through"; path: string }
   | { kind: "atomic"; path: string; existing: Stats | undefined };
 
 const FD_PATH_RE = /^\/(proc\/|dev\/(fd\/|stdin$|stdout$|stderr$))/;
+
+/** The descriptor number a path names in this process (/dev/stdout, /dev/fd/N, /proc/self/fd/N), if it does. */
+function ownFdOf(path: string): number | undefined {
+  const std = /^\/dev\/std(in|out|err)$/.exec(path);
+  if (std) return ["in", "out", "err"].indexOf(std[1]!);
+  const m = /^\/(?:dev\/fd|proc\/(?:self|thread-self|(\d+))\/fd)\/(\d+)$/.exec(path);
+  if (!m || (m[1] !== undefined && Number(m[1]) !== process.pid)) return undefined;
+  return Number(m[2]);
+}
 
 /** Where writing `path` really goes: stdout, straight through (devices, FIFOs, /dev and /proc paths), or atomic. */
 export function resolveOutputTarget(path: string): OutputTarget {
@@ -130,7 +140,9 @@ export function resolveOutputTarget(path: string): OutputTarget {
     // open on, never replace it (a shell's `> file` would keep the old inode).
     if (FD_PATH_RE.test(resolve(current))) {
       if (statOrUndefined(path)?.isDirectory()) throw new OutputError(`cannot write ${printable(path, 200)}: it is a directory`);
-      return { kind: "through", path };
+      // One of our own descriptors: write to it as it is open (opening it again would truncate a `>>` file).
+      const fd = ownFdOf(resolve(current));
+      return fd === undefined ? { kind: "through", path } : { kind: "fd", fd, path };
     }
     const l = lstatOrUndefined(current);
     if (l === undefined) return { kind: "atomic", path: current, existing: undefined };
@@ -338,6 +350,13 @@ async function writeOutputsNow(outputs: readonly { path: string; data: string | 
   for (const t of targets) {
     if (t.target.kind === "stdout") writeStdout(t.bytes);
     else if (t.target.kind === "through") writeThrough(t.shown, t.target.path, t.bytes, hooks);
+    else if (t.target.kind === "fd") {
+      try {
+        writeAll(t.target.fd, t.bytes, hooks);
+      } catch (e) {
+        throw new OutputError(`cannot write ${printable(t.shown, 200)}: ${errnoText(e)}`);
+      }
+    }
   }
 }
 

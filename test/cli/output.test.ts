@@ -102,6 +102,17 @@ describe("-o targets", () => {
     expect(readdirSync(dir)).toEqual(["pipe"]);
   });
 
+  test("-o /dev/stdout writes to the descriptor as the shell opened it: `>>` appends, nothing is truncated", () => {
+    const log = join(dir, "log.txt");
+    writeFileSync(log, "first line\n");
+    const r = runShell(`"$BUN" "$MAIN" schema host -o /dev/stdout >> "${log}" && "$BUN" "$MAIN" schema host -o /dev/fd/1 >> "${log}"`);
+    expect(r.code).toBe(0);
+    const text = readFileSync(log, "utf8");
+    expect(text.startsWith("first line\n{")).toBe(true);
+    expect(text.split('"$schema"').length - 1).toBe(2);
+    expect(lstatSync(log).isFile()).toBe(true);
+  });
+
   test("/dev/full: stdout and -o both end in one line and exit 4", () => {
     const viaStdout = runShell(`"$BUN" "$MAIN" show skylake > /dev/full`);
     expect(viaStdout.code).toBe(4);
