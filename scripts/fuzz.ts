@@ -1,6 +1,8 @@
 // bun run fuzz [--count N] [--seed S]: N cases (default 10,000) over the generators of
-// test/quality/generators.ts: every input parser with random and mutated documents (85%) and the
-// CLI's main(argv) in-process (15%). Prints the count and the first failure (shrunk); exit 1 on failure.
+// test/quality/generators.ts: every input parser with random and mutated documents, invalid UTF-8 and
+// duplicate keys (85%) and the CLI's main(argv) in-process (15%), its @IN a file, a link, stdin (a
+// pipe), /dev/stdin, a device or a directory, its @OUT a new or existing file, a link, stdout, a
+// device node, or a path that cannot be written. Prints the count and the first failure (shrunk); exit 1 on failure.
 import fc from "fast-check";
 import { commands } from "../src/cli/commands/index.ts";
 import { runMain } from "../test/quality/cli-runner.ts";
@@ -13,7 +15,7 @@ import {
   fuzzCase,
   loadSeeds,
   prepareCliDir,
-  resolveArgv,
+  resolveCli,
   showCase,
 } from "../test/quality/generators.ts";
 
@@ -66,16 +68,19 @@ if (parserResult.failed) {
 const dir = prepareCliDir();
 const names = commands.map((c) => c.name);
 const codes = new Map<number, number>();
+const kinds = new Map<string, number>();
 let cliCases = 0;
 try {
   const cliResult = await fc.check(
     fc.asyncProperty(cliCase(seeds, names), async (c) => {
       cliCases++;
-      const argv = resolveArgv(c, dir);
-      const outcome = await runMain(argv, dir);
+      const run = resolveCli(c, dir);
+      const outcome = await runMain(run.argv, dir, run.stdin);
       codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
-      const problem = cliProblem(outcome, argv);
-      if (problem !== undefined) throw new Error(`${problem}\n  argv: ${JSON.stringify(argv)}\n  @IN: ${showCase(c.input)}`);
+      kinds.set(`${c.inputKind}->${c.outputKind}`, (kinds.get(`${c.inputKind}->${c.outputKind}`) ?? 0) + 1);
+      const problem = cliProblem(outcome, run.argv) ?? run.after();
+      if (problem !== undefined)
+        throw new Error(`${problem}\n  argv: ${JSON.stringify(run.argv)} (input ${c.inputKind}, output ${c.outputKind})\n  @IN: ${showCase(c.input)}`);
     }),
     { numRuns: cliRuns, seed, endOnFailure: true },
   );
@@ -92,6 +97,7 @@ const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const targets = [...byTarget].map(([t, n]) => `${t} ${n}`).join(", ");
 const exits = [...codes].sort((a, b) => a[0] - b[0]).map(([c, n]) => `exit ${c}: ${n}`).join(", ");
 console.log(`fuzz: ${parserCases + cliCases} cases in ${seconds} s: ${parserCases} parser cases (${targets}; ${parsed} parsed, the rest refused), ${cliCases} command lines (${exits})`);
+console.log(`fuzz: command lines by input and output kind: ${[...kinds].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
 console.log(`fuzz: slowest parser case ${slowest.ms.toFixed(0)} ms (${slowest.how})`);
 if (failed) {
   console.error("fuzz: FAILED");

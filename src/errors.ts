@@ -8,6 +8,8 @@ export const EXIT = {
   badInput: 2,
   /** Environment: no /dev/kvm, permission, an ioctl or capability missing. */
   environment: 3,
+  /** Output: stdout or an -o file could not be written (disk full, closed device, permission, no such directory). */
+  output: 4,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -33,6 +35,13 @@ export class InputError extends CpuprofError {
 export class EnvironmentError extends CpuprofError {
   constructor(message: string) {
     super(message, EXIT.environment);
+  }
+}
+
+/** An output could not be written (exit 4); any previous file is left as it was. */
+export class OutputError extends CpuprofError {
+  constructor(message: string) {
+    super(message, EXIT.output);
   }
 }
 

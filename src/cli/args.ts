@@ -1,6 +1,8 @@
-// node:util parseArgs with one-line errors (exit 2) instead of exceptions with stacks.
-import { parseArgs } from "node:util";
-import { InputError } from "../errors.ts";
+// The command line of every command: options as the command declares them, values taken as
+// values (`--description -h` is a description), `--` ends the options, `-` is a positional
+// (stdin). Errors are the tool's own one line (exit 2). -h/--help anywhere an option can be
+// asks for the command's help (HelpRequested), whatever else the line holds.
+import { CpuprofError, EXIT, InputError } from "../errors.ts";
 import { printable } from "../model/document.ts";
 
 export type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }>;
@@ -10,19 +12,88 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parseCommandArgs(command: string, argv: string[], options: OptionSpec): Parsed {
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { help: { type: "boolean", short: "h" }, ...options },
-      allowPositionals: true,
-      strict: true,
-    });
-    return { values: values as Parsed["values"], positionals };
-  } catch (e) {
-    const msg = (e as Error).message.split("\n")[0] ?? "bad arguments";
-    throw new InputError(`${command}: ${printable(msg, 160)} (see 'cpuprof ${command} --help')`);
+/** Thrown when the command line asks for help; main prints the command's help and exits 0. */
+export class HelpRequested extends CpuprofError {
+  constructor(readonly command: string) {
+    super(`help for ${command}`, EXIT.ok);
   }
+}
+
+function see(command: string): string {
+  return `(see 'cpuprof ${command} --help')`;
+}
+
+export function parseCommandArgs(command: string, argv: string[], options: OptionSpec): Parsed {
+  const values: Parsed["values"] = {};
+  const positionals: string[] = [];
+  const byShort = new Map(Object.entries(options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+  let help = false;
+  let problem: string | undefined;
+  const fail = (msg: string) => {
+    problem ??= msg;
+  };
+  const set = (name: string, value: string | boolean) => {
+    const spec = options[name]!;
+    if (spec.multiple) values[name] = [...((values[name] as string[] | undefined) ?? []), String(value)];
+    else values[name] = value;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === "-" || !arg.startsWith("-")) {
+      positionals.push(arg);
+      continue;
+    }
+    let name: string | undefined;
+    let inline: string | undefined;
+    let shown: string;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const key = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      inline = eq < 0 ? undefined : arg.slice(eq + 1);
+      shown = `--${key}`;
+      if (key === "help") {
+        help = true;
+        continue;
+      }
+      name = Object.hasOwn(options, key) ? key : undefined;
+    } else {
+      const letter = arg.slice(1, 2);
+      inline = arg.length > 2 ? arg.slice(2) : undefined;
+      shown = `-${letter}`;
+      if (letter === "h" && inline === undefined) {
+        help = true;
+        continue;
+      }
+      name = byShort.get(letter);
+    }
+    if (name === undefined) {
+      fail(`${command}: unknown option '${printable(shown, 40)}' ${see(command)}`);
+      continue;
+    }
+    const spec = options[name]!;
+    if (spec.type === "boolean") {
+      if (inline !== undefined) fail(`${command}: ${shown} takes no value ${see(command)}`);
+      else set(name, true);
+      continue;
+    }
+    if (inline !== undefined) {
+      set(name, inline.startsWith("=") && !arg.startsWith("--") ? inline.slice(1) : inline);
+      continue;
+    }
+    if (i + 1 >= argv.length) {
+      fail(`${command}: ${shown} expects a value ${see(command)}`);
+      continue;
+    }
+    set(name, argv[++i]!);
+  }
+  if (help) throw new HelpRequested(command);
+  if (problem !== undefined) throw new InputError(problem);
+  for (const [name, spec] of Object.entries(options)) if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
+  return { values, positionals };
 }
 
 export function stringOpt(p: Parsed, name: string): string | undefined {

@@ -11,4 +11,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  a check failed: incompatible, the guest saw something unexpected, inputs differ
   2  bad input: arguments, files, JSON (one line on stderr naming file and JSON path)
   3  environment: no /dev/kvm, permission denied, an ioctl or capability missing
-  130  cancelled (Ctrl-C): nothing half-written is left`;
+  4  output: stdout or the -o file could not be written (disk full, no such directory, ...);
+     the previous file is left as it was
+  130  cancelled (Ctrl-C, SIGTERM, SIGHUP): nothing half-written is left
+Files: '-' is stdin (inputs) or stdout (-o); inputs at most 8 MiB of UTF-8.`;

@@ -4,8 +4,9 @@
 import { CpuprofError, EXIT } from "../errors.ts";
 import { printable } from "../model/document.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { HelpRequested } from "./args.ts";
 import { EXIT_CODES_HELP, type Command } from "./command.ts";
-import { writeStderr, writeStdout } from "./io.ts";
+import { beginInputs, settleOutputs, writeStderr, writeStdout } from "./io.ts";
 import { commands } from "./commands/index.ts";
 
 /** Exit code for a bug in cpuprof itself (not a user error): EX_SOFTWARE. */
@@ -31,6 +32,7 @@ ${EXIT_CODES_HELP}
 }
 
 export async function main(argv: string[]): Promise<number> {
+  beginInputs();
   const [first, ...rest] = argv;
   if (first === undefined) {
     if (process.stdin.isTTY && process.stdout.isTTY) {
@@ -55,11 +57,19 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.badInput;
   }
   const command: Command = await entry.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  let code: number;
+  try {
+    code = await command.run(rest);
+  } catch (e) {
+    await settleOutputs().catch(() => undefined); // the command's own error is the one to report
+    // -h/--help where an option can stand (not as an option's value): the command's help.
+    if (!(e instanceof HelpRequested)) throw e;
     writeStdout(command.help + "\n");
     return EXIT.ok;
   }
-  return command.run(rest);
+  // Every output write finishes (or fails with its exit code) before main returns, awaited or not.
+  await settleOutputs();
+  return code;
 }
 
 export async function runCli(argv: string[]): Promise<never> {
@@ -68,7 +78,8 @@ export async function runCli(argv: string[]): Promise<never> {
     code = await main(argv);
   } catch (e) {
     if (e instanceof CpuprofError) {
-      writeStderr(`cpuprof: ${e.message}`);
+      // Messages quote input (file names, values): the last guard before the terminal.
+      writeStderr(`cpuprof: ${printable(e.message, 4000)}`);
       code = e.exitCode;
     } else {
       writeStderr(`cpuprof: internal error: ${printable(String((e as Error)?.message ?? e), 200)} (please report; CPUPROF_DEBUG=1 shows the stack)`);

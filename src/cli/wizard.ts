@@ -22,7 +22,7 @@ import { generateProfile } from "../profile/generate.ts";
 import { DIFFERENCE_CLASSES, type Difference } from "../verify/difference.ts";
 import { verifyProfile, type VerifyResult } from "../verify/run.ts";
 import { TOOL_VERSION } from "../version.ts";
-import { readInputFile, writeFileAtomic } from "./io.ts";
+import { readInputFile, writeOutput } from "./io.ts";
 import { hostLabel } from "./report.ts";
 import { wrapList } from "./table.ts";
 
@@ -274,7 +274,7 @@ async function writeProfile(profile: Profile): Promise<string> {
     }
     try {
       const text = serializeProfile(profile);
-      writeFileAtomic(path, text);
+      await writeOutput(path, text);
       p.log.success(`Wrote ${given} (${new TextEncoder().encode(text).byteLength} bytes)`);
       return given;
     } catch (e) {

@@ -79,6 +79,9 @@ export function exportChv(profile: Profile): ChvFiles {
     adjustments: p.msrs.map((m) => [hex32(m.index), { replacements: hex64(m.replacements), mask: hex64(m.mask) }]),
     required_msrs: p.permittedMsrs.map(hex32),
   };
+  // What we write, we read: each file through the schema importChv reads it with.
+  parseWith(cpuidFileSchema, cpuid, `the Cloud Hypervisor CPUID file to write (${printable(p.name, 64)})`);
+  parseWith(msrFileSchema, msr, `the Cloud Hypervisor MSR file to write (${printable(p.name, 64)})`);
   return { cpuid: stableJson(cpuid), msr: stableJson(msr) };
 }
 

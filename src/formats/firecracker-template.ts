@@ -189,5 +189,8 @@ export function exportFirecrackerTemplate(profile: Profile, host?: HostCapture):
   const msr_modifiers = (p.kind === "profile" ? p.msrs : [])
     .filter((m) => (m.mask & MASK64) !== MASK64 || (m.replacements & MASK64) !== 0n)
     .map((m) => ({ addr: hex32(m.index), bitmap: formatTriBitmap(bitsOf(m.replacements & MASK64, m.mask & MASK64), MSR_BITS) }));
-  return stableJson({ cpuid_modifiers, msr_modifiers });
+  const template = { cpuid_modifiers, msr_modifiers };
+  // What we write, we read: through the schema importFirecrackerTemplate reads it with.
+  parseWith(templateSchema, template, `the Firecracker template to write (${printable(p.name, 64)})`);
+  return stableJson(template);
 }

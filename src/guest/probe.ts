@@ -24,6 +24,8 @@ export interface ProbeOptions {
   timeLimitMs?: number;
   /** For tests: changes the image after it is written, to make the guest misbehave. */
   alterImage?: (memory: Uint8Array) => void;
+  /** For tests: runs after the watchdog is set up and before the first KVM_RUN (e.g. a stall). */
+  beforeRuns?: () => void;
 }
 
 export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, options: ProbeOptions = {}): GuestReport {
@@ -50,13 +52,14 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
 
   // Last before the runs: from here, every KVM_RUN is bounded in time as well as in number.
   using watchdog = RunWatchdog.start(vcpu, options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS);
+  options.beforeRuns?.();
   const exits = new Map<number, MsrExitReasonName>();
   const maxRuns = options.maxRuns ?? queries.msrs.length + EXTRA_RUNS;
   let runs = 0;
   for (;;) {
     if (runs >= maxRuns) throw new GuestError(`guest probe did not finish within ${maxRuns} KVM_RUN calls (RIP ${ripOf(vcpu)})`);
     runs++;
-    const exit = vcpu.run();
+    const exit = watchdog.run();
     if (exit.reason === "INTR") {
       if (watchdog.expired())
         throw new GuestError(`guest probe did not finish within ${watchdog.limitMs} ms: the guest never exited to cpuprof (RIP ${ripOf(vcpu)}, after ${runs} KVM_RUN calls)`);

@@ -4,6 +4,9 @@
 // keeps blocked, and that KVM_SET_SIGNAL_MASK unblocks only while the vCPU runs guest code. When
 // the time is up, the pending signal makes KVM_RUN return EINTR (an INTR exit); it is never
 // delivered to a handler, and expired() takes it off the pending set.
+// The clock counts guest time only: run() arms the timer with what is left of the budget right
+// before KVM_RUN and disarms it right after, so a stall of this process between runs (a GC pause,
+// SIGSTOP, a loaded machine) is never blamed on the guest.
 import { KvmError } from "./error.ts";
 import { SIGNAL_MASK, SIGSET, decodeSigset, encodeOneShotItimerspec, encodeSigset, encodeThreadSigevent, encodeTimespec } from "./layout.ts";
 import {
@@ -18,6 +21,7 @@ import {
   sysTimerDelete,
   sysTimerSettime,
 } from "./libc.ts";
+import type { VcpuExit } from "./exit.ts";
 import type { Vcpu } from "./vcpu.ts";
 
 /** The watchdog's signal: thread-directed and blocked outside KVM_RUN, so no handler ever runs. */
@@ -25,26 +29,33 @@ export const WATCHDOG_SIGNAL = SIGALRM;
 
 const SIGNAL_SET = encodeSigset([WATCHDOG_SIGNAL]);
 const NO_WAIT = encodeTimespec(0);
+/** A zero it_value disarms a POSIX timer. */
+const DISARM = encodeOneShotItimerspec(0);
 
 export class RunWatchdog implements Disposable {
   readonly #timer: bigint;
   readonly #previousMask: Uint8Array;
+  readonly #vcpu: Vcpu;
+  #remainingMs: number;
   #fired = false;
   #disposed = false;
 
   private constructor(
+    vcpu: Vcpu,
     timer: bigint,
     previousMask: Uint8Array,
     /** The budget, for messages. */
     readonly limitMs: number,
   ) {
+    this.#vcpu = vcpu;
     this.#timer = timer;
     this.#previousMask = previousMask;
+    this.#remainingMs = limitMs;
   }
 
   /**
-   * Bounds every KVM_RUN of `vcpu` on this thread to `limitMs` in total from now. Blocks the
-   * signal in this thread until dispose(), which restores the previous mask.
+   * Bounds the KVM_RUNs of `vcpu` made through run() on this thread to `limitMs` of guest time in
+   * total. Blocks the signal in this thread until dispose(), which restores the previous mask.
    */
   static start(vcpu: Vcpu, limitMs: number): RunWatchdog {
     const blocked = sysSigmask(SIG_BLOCK, SIGNAL_SET, SIGSET.size);
@@ -57,14 +68,30 @@ export class RunWatchdog implements Disposable {
       const created = sysTimerCreate(CLOCK_MONOTONIC, encodeThreadSigevent(WATCHDOG_SIGNAL, sysGettid()));
       if (created.timer === undefined) throw new KvmError("timer_create", created.errno);
       timer = created.timer;
-      const armed = sysTimerSettime(timer, encodeOneShotItimerspec(limitMs));
-      if (armed.value < 0) throw new KvmError("timer_settime", armed.errno);
-      return new RunWatchdog(timer, previousMask, limitMs);
+      // Created unarmed: the clock starts in run(), right before KVM_RUN.
+      return new RunWatchdog(vcpu, timer, previousMask, limitMs);
     } catch (e) {
       if (timer !== undefined) sysTimerDelete(timer);
       drainSignal();
       sysSigmask(SIG_SETMASK, previousMask, SIGSET.size);
       throw e;
+    }
+  }
+
+  /** One KVM_RUN with the clock running only around it. */
+  run(): VcpuExit {
+    // An exhausted budget still arms (1 us): KVM_RUN then returns at once with an INTR exit.
+    const armed = sysTimerSettime(this.#timer, encodeOneShotItimerspec(Math.max(this.#remainingMs, 0.001)));
+    if (armed.value < 0) throw new KvmError("timer_settime", armed.errno);
+    const started = performance.now();
+    try {
+      return this.#vcpu.run();
+    } finally {
+      this.#remainingMs -= performance.now() - started;
+      // Take the signal before disarming: Linux drops a timer's pending signal when it is re-armed.
+      if (drainSignal() || this.#remainingMs <= 0) this.#fired = true;
+      sysTimerSettime(this.#timer, DISARM);
+      drainSignal(); // one that fired between the check and the disarm
     }
   }
 

@@ -45,16 +45,78 @@ export function formatIssue(file: string, issue: v.BaseIssue<unknown>): string {
 /** JSON.parse with a one-line error naming the file. */
 export function parseJsonText(text: string, file: string): unknown {
   if (text.length > MAX_DOCUMENT_BYTES) throw new InputError(`${printable(file, 200)}: larger than ${MAX_DOCUMENT_BYTES} bytes`);
+  let data: unknown;
   try {
-    return JSON.parse(text);
+    data = JSON.parse(text);
   } catch (e) {
     throw new InputError(`${printable(file, 200)}: not valid JSON (${printable((e as Error).message, 100)})`);
   }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined) throw new InputError(`${printable(file, 200)}: ${duplicate}: duplicate key (JSON.parse would keep only the last)`);
+  return data;
+}
+
+/**
+ * The JSON path of the first key that appears twice in one object of `text`, which must be valid
+ * JSON (JSON.parse has accepted it). One pass; memory: the key sets of the open objects only.
+ */
+export function firstDuplicateKey(text: string): string | undefined {
+  interface Frame {
+    keys: Set<string> | undefined; // undefined: an array
+    at: string | number; // current key or index
+    expectKey: boolean;
+  }
+  const stack: Frame[] = [];
+  const n = text.length;
+  let nextBackslash = -2; // position of the next backslash at or after the current string; -1: none left
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // The closing quote: the next '"' when no backslash comes first, else walk the escapes.
+      let j = text.indexOf('"', i + 1);
+      if (nextBackslash !== -1 && nextBackslash <= i) nextBackslash = text.indexOf("\\", i + 1);
+      const escaped = nextBackslash !== -1 && nextBackslash < j;
+      if (escaped) {
+        j = i + 1;
+        while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      }
+      const top = stack[stack.length - 1];
+      if (top?.keys && top.expectKey) {
+        const raw = text.slice(i + 1, j);
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
+        if (top.keys.has(key)) return jsonPath([...stack.slice(0, -1).map((f) => f.at), key]);
+        top.keys.add(key);
+        top.at = key;
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) stack.push({ keys: new Set(), at: "", expectKey: true });
+    else if (c === 0x5b /* [ */) stack.push({ keys: undefined, at: 0, expectKey: false });
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1]!;
+      if (top.keys) top.expectKey = true;
+      else (top.at as number)++;
+    }
+  }
+  return undefined;
+}
+
+function jsonPath(parts: readonly (string | number)[]): string {
+  let out = "$";
+  for (const key of parts) {
+    if (typeof key === "number") out += `[${key}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += "." + key;
+    else out += `[${JSON.stringify(printable(key, 40))}]`;
+  }
+  return out;
 }
 
 /** Validates `data` against `schema`, throwing an InputError with file and JSON path. */
 export function parseWith<TSchema extends v.GenericSchema>(schema: TSchema, data: unknown, file: string): v.InferOutput<TSchema> {
-  const result = v.safeParse(schema, data);
+  // abortEarly: stop at the first issue. Without it an array of millions of bad items records an
+  // issue object per item (gigabytes) though only the first is ever printed.
+  const result = v.safeParse(schema, data, { abortEarly: true });
   if (result.success) return result.output;
   throw new InputError(formatIssue(file, result.issues[0]));
 }
@@ -80,7 +142,13 @@ export const hexU64 = v.pipe(
 export const registerName = v.picklist(["eax", "ebx", "ecx", "edx"]);
 export const vendorName = v.picklist(["intel", "amd"]);
 
-/** Deterministic JSON: fixed key order comes from how objects are built; 2-space indent, final newline. */
+/**
+ * Deterministic JSON: fixed key order comes from how objects are built; 2-space indent, final newline.
+ * DEL, C1 controls, line separators and bidi controls (which JSON.stringify leaves raw) are written
+ * as \\u escapes: the same JSON value, safe on a terminal. They can only occur inside strings.
+ */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2) + "\n";
+  return JSON.stringify(value, null, 2).replace(TERMINAL_UNSAFE_IN_JSON, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + "\n";
 }
+
+const TERMINAL_UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;

@@ -4,7 +4,7 @@ import { InputError } from "../errors.ts";
 import { sortCpuid, type CpuidEntry } from "./cpuid.ts";
 import { hex32, hex64 } from "./hex.ts";
 import { hexString, hexU32, hexU64, parseWith, printable, stableJson, vendorName } from "./document.ts";
-import type { Vendor } from "./vendor.ts";
+import { VENDOR_STRINGS, vendorStringOf, type Vendor } from "./vendor.ts";
 
 export const HOST_FORMAT = "cpuprof-host";
 export const HOST_FORMAT_VERSION = 1;
@@ -80,7 +80,7 @@ export const hostCaptureSchema = v.strictObject({
       }),
     }),
   ),
-  cpuid: v.pipe(v.array(cpuidEntrySchema), v.maxLength(4096)),
+  cpuid: v.pipe(v.array(cpuidEntrySchema), v.minLength(1, "at least one CPUID entry"), v.maxLength(4096)),
   featureMsrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(4096)),
   msrIndexList: v.pipe(v.array(hexU32), v.maxLength(65536)),
 });
@@ -121,6 +121,7 @@ export function parseHostCapture(data: unknown, file: string): HostCapture {
     msrIndexList: w.msrIndexList,
   };
   assertUniqueHost(host, file);
+  assertConsistentHost(host, file);
   return normaliseHost(host);
 }
 
@@ -136,6 +137,18 @@ export function assertUniqueHost(h: HostCapture, file: string): void {
     if (msrs.has(m.index)) throw new InputError(`${printable(file, 200)}: $.featureMsrs[${i}]: duplicate MSR ${hex32(m.index)}`);
     msrs.add(m.index);
   }
+}
+
+/** A capture must describe one CPU: CPUID entries present, and leaf 0's vendor the one it states. */
+export function assertConsistentHost(h: HostCapture, file: string): void {
+  const where = printable(file, 200);
+  if (h.cpuid.length === 0) throw new InputError(`${where}: $.cpuid: expected at least one CPUID entry, got none`);
+  const leaf0 = vendorStringOf(h.cpuid);
+  if (leaf0 === undefined) return;
+  const i = h.cpuid.findIndex((e) => e.function === 0);
+  const fromLeaf0 = VENDOR_STRINGS[leaf0];
+  if (fromLeaf0 !== undefined && fromLeaf0 !== h.vendor)
+    throw new InputError(`${where}: $.vendor: expected "${fromLeaf0}" as $.cpuid[${i}] (leaf 0) says ${JSON.stringify(printable(leaf0, 12))}, got "${h.vendor}"`);
 }
 
 /** One CPUID entry in the wire form (hex strings, fixed key order). */
@@ -179,6 +192,9 @@ export function hostToJson(h: HostCapture): object {
   };
 }
 
+/** The capture as its file, validated first as `parseHostCapture` reads it: we write only what we read. */
 export function serializeHost(h: HostCapture): string {
-  return stableJson(hostToJson(h));
+  const json = hostToJson(h);
+  parseHostCapture(json, "the host capture to write");
+  return stableJson(json);
 }

@@ -96,24 +96,30 @@ export function normaliseProfile(p: Profile): Profile {
   };
 }
 
-/** Semantic checks valibot cannot express: ranges ordered, no overlapping adjustments, no duplicate MSRs. */
+/** Semantic checks valibot cannot express: ranges ordered, no overlapping adjustments, no duplicate MSRs, a host profile empty. */
 export function checkProfile(p: Profile, file: string): void {
+  const where = printable(file, 200);
+  if (p.kind === "host")
+    for (const key of ["cpuid", "msrs", "permittedMsrs"] as const)
+      if (p[key].length > 0) throw new InputError(`${where}: $.${key}: expected none for kind "host" (the host as it is), got ${p[key].length}`);
   p.cpuid.forEach((a, i) => {
     if (a.subleaf.start > a.subleaf.end)
-      throw new InputError(`${printable(file, 200)}: $.cpuid[${i}].subleaf: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
+      throw new InputError(`${where}: $.cpuid[${i}].subleaf: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
   });
-  const sorted = p.cpuid.map((a, i) => ({ a, i })).sort((x, y) => cpuidKeyOrder(x.a, y.a));
+  // Overlaps are between ranges of the same (leaf, register): sort by exactly that, then by start,
+  // so entries of other registers cannot sit between two overlapping ranges.
+  const sorted = p.cpuid
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => x.a.leaf - y.a.leaf || x.a.register.localeCompare(y.a.register) || x.a.subleaf.start - y.a.subleaf.start);
   for (let k = 1; k < sorted.length; k++) {
     const prev = sorted[k - 1]!, cur = sorted[k]!;
     if (prev.a.leaf === cur.a.leaf && prev.a.register === cur.a.register && cur.a.subleaf.start <= prev.a.subleaf.end)
-      throw new InputError(
-        `${printable(file, 200)}: $.cpuid[${cur.i}]: overlaps $.cpuid[${prev.i}] (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`,
-      );
+      throw new InputError(`${where}: $.cpuid[${cur.i}]: overlaps $.cpuid[${prev.i}] (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`);
   }
   // a register can appear for several disjoint subleaf ranges; same register and start twice is a duplicate (caught above)
   const seen = new Set<number>();
   p.msrs.forEach((m, i) => {
-    if (seen.has(m.index)) throw new InputError(`${printable(file, 200)}: $.msrs[${i}]: duplicate MSR ${hex32(m.index)}`);
+    if (seen.has(m.index)) throw new InputError(`${where}: $.msrs[${i}]: duplicate MSR ${hex32(m.index)}`);
     seen.add(m.index);
   });
 }
@@ -160,8 +166,14 @@ export function profileToJson(p: Profile): object {
   };
 }
 
+/**
+ * The profile as its file: validated first with the schema and checks `parseProfile` applies, so
+ * cpuprof never writes a profile it would refuse to read (exit 2, naming the JSON path).
+ */
 export function serializeProfile(p: Profile): string {
-  return stableJson(profileToJson(p));
+  const json = profileToJson(p);
+  parseProfile(json, `the profile to write (${printable(p.name, 64)})`);
+  return stableJson(json);
 }
 
 /** The adjustment that applies to (leaf, subleaf, register), if any. */

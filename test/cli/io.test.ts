@@ -1,15 +1,15 @@
-// Output is never half-written: writeFileAtomic goes through a temporary file in the same
-// directory and a rename, so a failing write leaves the previous file as it was and no temporary
-// file behind; a cpuprof interrupted with SIGINT while writing leaves the target absent or complete.
+// Output is never half-written: writeOutput goes through a temporary file in the same directory
+// and a rename, so a failing write leaves the previous file as it was and no temporary file
+// behind; a cpuprof interrupted with SIGINT, SIGTERM or SIGHUP while writing exits 130 and leaves
+// the previous file.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { isTerminal, writeFileAtomic } from "../../src/cli/io.ts";
+import { emit, isTerminal, settleOutputs, writeOutput } from "../../src/cli/io.ts";
 import { fixturesMissing } from "../helpers/fixtures.ts";
-import { thrown } from "../helpers/thrown.ts";
 import { fixtureHost } from "./run.ts";
-import { InputError } from "../../src/errors.ts";
+import { OutputError } from "../../src/errors.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const BUN = join(REPO, "node_modules/.bin/bun");
@@ -20,7 +20,17 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const temps = (d: string) => readdirSync(d).filter((f) => f.includes(".cpuprof-") || f.endsWith(".tmp"));
+const temps = (d: string) => readdirSync(d).filter((f) => f.includes(".cpuprof-"));
+
+/** What an async `fn` rejects with; fails the test when it resolves. */
+async function rejected(fn: () => Promise<unknown>): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a rejection");
+}
 
 /** A JSON payload of about `bytes` bytes, so a complete file is recognisable. */
 function payload(bytes: number): string {
@@ -29,16 +39,16 @@ function payload(bytes: number): string {
 }
 
 
-describe("writeFileAtomic", () => {
-  test("a write failing after the first chunk leaves the previous file untouched and no temporary file", () => {
+describe("writeOutput to a regular file", () => {
+  test("a write failing after the first chunk leaves the previous file untouched and no temporary file", async () => {
     const target = join(dir, "out.json");
     writeFileSync(target, "previous\n");
     const data = payload(300 * 1024);
     expect(data.length).toBeGreaterThan(64 * 1024 * 2);
     const chunks: number[] = [];
-    const e = thrown(() =>
-      writeFileAtomic(target, data, {
-        afterChunk: (written) => {
+    const e = await rejected(() =>
+      writeOutput(target, data, {
+        afterChunk: (written: number) => {
           chunks.push(written);
           // mid-write, the target still holds the previous content, and the temporary file is next to it
           expect(readFileSync(target, "utf8")).toBe("previous\n");
@@ -48,8 +58,8 @@ describe("writeFileAtomic", () => {
       }),
     );
     expect(chunks).toEqual([64 * 1024]);
-    expect(e).toBeInstanceOf(InputError);
-    expect((e as InputError).exitCode).toBe(2);
+    expect(e).toBeInstanceOf(OutputError);
+    expect((e as OutputError).exitCode).toBe(4);
     expect((e as Error).message).toContain(target);
     expect((e as Error).message).not.toContain("\n");
     expect(readFileSync(target, "utf8")).toBe("previous\n");
@@ -57,65 +67,79 @@ describe("writeFileAtomic", () => {
     expect(readdirSync(dir)).toEqual(["out.json"]);
   });
 
-  test("a failing write of a new file leaves nothing at all", () => {
+  test("a failing write of a new file leaves nothing at all", async () => {
     const target = join(dir, "new.json");
-    thrown(() => writeFileAtomic(target, payload(200 * 1024), { afterChunk: () => { throw new Error("EIO"); } }));
+    await rejected(() => writeOutput(target, payload(200 * 1024), { afterChunk: () => { throw new Error("EIO"); } }));
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  test("success replaces the file by a rename: new inode, full content, no temporary file", () => {
+  test("success replaces the file by a rename: new inode, full content, no temporary file", async () => {
     const target = join(dir, "out.json");
     writeFileSync(target, "previous\n");
     const before = statSync(target).ino;
     const data = payload(200 * 1024);
     let chunks = 0;
-    writeFileAtomic(target, data, { afterChunk: () => void chunks++ });
+    await writeOutput(target, data, { afterChunk: () => void chunks++ });
     expect(chunks).toBe(Math.ceil(new TextEncoder().encode(data).byteLength / (64 * 1024)));
     expect(readFileSync(target, "utf8")).toBe(data);
     expect(statSync(target).ino).not.toBe(before);
     expect(temps(dir)).toEqual([]);
     // bytes as well as strings
-    writeFileAtomic(target, new Uint8Array([1, 2, 3]));
+    await writeOutput(target, new Uint8Array([1, 2, 3]));
     expect([...readFileSync(target)]).toEqual([1, 2, 3]);
     // and an empty payload
-    writeFileAtomic(target, "");
+    await writeOutput(target, "");
     expect(readFileSync(target, "utf8")).toBe("");
     expect(readdirSync(dir)).toEqual(["out.json"]);
   });
 
-  test("refuses a directory path, leaving it and its parent as they were", () => {
+  test("refuses a directory path, leaving it and its parent as they were", async () => {
     const sub = join(dir, "sub");
     mkdirSync(sub);
     writeFileSync(join(sub, "keep"), "x");
-    const e = thrown(() => writeFileAtomic(sub, "data"));
-    expect(e).toBeInstanceOf(InputError);
+    const e = await rejected(() => writeOutput(sub, "data"));
+    expect(e).toBeInstanceOf(OutputError);
     expect((e as Error).message).toMatch(/directory/);
     expect(statSync(sub).isDirectory()).toBe(true);
     expect(readdirSync(sub)).toEqual(["keep"]);
     expect(readdirSync(dir)).toEqual(["sub"]);
   });
 
-  test("a missing parent directory is one-line bad input", () => {
-    const e = thrown(() => writeFileAtomic(join(dir, "no/such/dir/out.json"), "data"));
-    expect(e).toBeInstanceOf(InputError);
+  test("a missing parent directory is one line and the output exit code (4)", async () => {
+    const e = await rejected(() => writeOutput(join(dir, "no/such/dir/out.json"), "data"));
+    expect(e).toBeInstanceOf(OutputError);
     expect((e as Error).message).toMatch(/^cannot write .*no\/such\/dir\/out\.json: ENOENT/);
     expect((e as Error).message).not.toContain("\n");
     expect(readdirSync(dir)).toEqual([]);
   });
 });
 
+describe("writes a command did not await", () => {
+  test("settleOutputs (which main calls after every command) waits for them and reports their failure", async () => {
+    const target = join(dir, "late.json");
+    void emit("complete\n", target);
+    expect(existsSync(target)).toBe(false); // still before its rename
+    await settleOutputs();
+    expect(readFileSync(target, "utf8")).toBe("complete\n");
+    void emit("x", join(dir, "no/such/dir/f.json"));
+    const e = await rejected(() => settleOutputs());
+    expect(e).toBeInstanceOf(OutputError);
+    await settleOutputs(); // reported once
+  });
+});
+
 describe("interrupted with SIGINT", () => {
-  test("while writeFileAtomic is between chunks: target old or complete, no temporary file", async () => {
+  test("while writeOutput is between chunks: target old or complete, no temporary file", async () => {
     // a child that writes 8 MB slowly (the hook sleeps after every chunk) and says when it started
     const script = join(dir, "slow-writer.ts");
     writeFileSync(
       script,
-      `import { writeFileAtomic } from ${JSON.stringify(join(REPO, "src/cli/io.ts"))};
+      `import { writeOutput } from ${JSON.stringify(join(REPO, "src/cli/io.ts"))};
 const [target, size] = [process.argv[2], Number(process.argv[3])];
 const line = '  "0123456789abcdef0123456789abcdef",\\n';
 const data = "[\\n" + line.repeat(Math.ceil(size / line.length)) + '  "end"\\n]\\n';
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-writeFileAtomic(target, data, { afterChunk: (n) => { if (n === 65536) process.stdout.write("started\\n"); Atomics.wait(sleeper, 0, 0, 2); } });
+await writeOutput(target, data, { afterChunk: (n) => { if (n === 65536) process.stdout.write("started\\n"); Atomics.wait(sleeper, 0, 0, 2); } });
 process.stdout.write("done\\n");
 `,
     );
@@ -132,11 +156,10 @@ process.stdout.write("done\\n");
     expect(seen).toContain("started");
     proc.kill("SIGINT");
     const code = await proc.exited;
-    const content = readFileSync(target, "utf8");
-    // the write loop is synchronous, so the handler runs after it: old content or the complete new file
-    if (content !== "previous\n") expect(() => JSON.parse(content)).not.toThrow();
+    // the write loop is synchronous; the handler runs at the check before the rename: nothing committed
+    expect(readFileSync(target, "utf8")).toBe("previous\n");
     expect(temps(dir)).toEqual([]);
-    expect(code === 0 || code === 130 || proc.signalCode === "SIGINT").toBe(true);
+    expect(code).toBe(130);
   });
 
   test("a spawned cpuprof generate -o killed at various moments leaves no partial file", async () => {
@@ -164,10 +187,10 @@ process.stdout.write("done\\n");
 });
 
 describe("long target names", () => {
-  test("a legal 240-character file name is written (the temporary name stays within NAME_MAX)", () => {
+  test("a legal 240-character file name is written (the temporary name stays within NAME_MAX)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cpuprof-long-"));
     const target = join(dir, "p".repeat(235) + ".json");
-    writeFileAtomic(target, "{}\n");
+    await writeOutput(target, "{}\n");
     expect(readFileSync(target, "utf8")).toBe("{}\n");
     expect(readdirSync(dir)).toEqual(["p".repeat(235) + ".json"]);
     rmSync(dir, { recursive: true, force: true });

@@ -123,6 +123,28 @@ describe("runGuestProbe", () => {
     expect(elapsed).toBeLessThan(5_000);
   });
 
+  onDevice("the time bound counts guest time only: a 400 ms stall of this process before the first KVM_RUN is not a guest that never exited", () => {
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    const report = runGuestProbe(
+      { cpuid: supported(), msrs: [], filter: null },
+      { cpuid: [leaf(0)], msrs: [TSC] },
+      { timeLimitMs: 100, beforeRuns: () => void Atomics.wait(sleeper, 0, 0, 400) },
+    );
+    expect(report.cpuid.length).toBeGreaterThan(0);
+    // and a spinning guest after the same stall is still stopped by the bound
+    const started = performance.now();
+    const e = thrown(() =>
+      runGuestProbe({ cpuid: supported(), msrs: [], filter: null }, { cpuid: [leaf(0)], msrs: [TSC] }, {
+        timeLimitMs: 100,
+        alterImage: (mem) => mem.set([0xeb, 0xfe], GUEST.code),
+        beforeRuns: () => void Atomics.wait(sleeper, 0, 0, 400),
+      }),
+    );
+    expect(e).toBeInstanceOf(GuestError);
+    expect(e.message).toContain("did not finish within 100 ms");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(490);
+  });
+
   onDevice("a triple fault (ud2: the IDT has no #UD gate) ends in a GuestError naming the SHUTDOWN exit and the RIP", () => {
     // The probe's IDT holds only the #GP gate: #UD finds no gate (#NP), that finds none (#DF), and
     // that finds none: a triple fault, which KVM reports as a SHUTDOWN exit.

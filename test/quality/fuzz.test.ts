@@ -21,7 +21,7 @@ import {
   loadSeeds,
   mutateDoc,
   prepareCliDir,
-  resolveArgv,
+  resolveCli,
   showCase,
   UNSAFE_CHARS,
   type FuzzCase,
@@ -162,9 +162,10 @@ describe("command lines", () => {
     try {
       await fc.assert(
         fc.asyncProperty(cliCase(seeds, commands.map((c) => c.name)), async (c) => {
-              const argv = resolveArgv(c, dir);
-          const problem = cliProblem(await runMain(argv, dir), argv);
-          if (problem !== undefined) throw new Error(`${problem}\nargv: ${JSON.stringify(argv)}\n@IN: ${showCase(c.input)}`);
+          const run = resolveCli(c, dir);
+          const problem = cliProblem(await runMain(run.argv, dir, run.stdin), run.argv) ?? run.after();
+          if (problem !== undefined)
+            throw new Error(`${problem}\nargv: ${JSON.stringify(run.argv)} (input ${c.inputKind}, output ${c.outputKind})\n@IN: ${showCase(c.input)}`);
         }),
         { numRuns: 120, endOnFailure: true },
       );

@@ -6,7 +6,7 @@
 // case must hold: it parses, or it throws an InputError whose message is one terminal-safe line
 // naming the file (and a JSON path for structure errors).
 import fc from "fast-check";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CpuprofError, InputError } from "../../src/errors.ts";
@@ -15,6 +15,7 @@ import { exportChv, importChv } from "../../src/formats/chv.ts";
 import { exportFirecrackerTemplate, importFirecrackerTemplate } from "../../src/formats/firecracker-template.ts";
 import { loadHostFile } from "../../src/formats/host-file.ts";
 import { parseJsonText, printable } from "../../src/model/document.ts";
+import { decodeInput } from "../../src/cli/io.ts";
 import { hostToJson, serializeHost, type HostCapture } from "../../src/model/host.ts";
 import { parseProfile, serializeProfile } from "../../src/model/profile.ts";
 
@@ -401,7 +402,14 @@ export interface FuzzCase {
   msrFile?: string;
   msrText?: string;
   vendor?: "intel" | "amd";
+  /** The input as bytes (not UTF-8 text), read through the CLI's decoder; `text` is then unused. */
+  bytes?: Uint8Array;
+  /** Why this case must be refused (a duplicate key, invalid UTF-8), when it must. */
+  mustRefuse?: string;
 }
+
+/** Byte sequences that are not UTF-8: a stray continuation, an overlong NUL, a truncated sequence, a surrogate, 0xff. */
+const INVALID_UTF8: readonly number[][] = [[0x80], [0xc0, 0x80], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xff], [0xf5, 0x80, 0x80, 0x80], [0xe9]];
 
 /** File names: mostly plain, sometimes with spaces, unicode, control characters, or very long. */
 export const fileName: fc.Arbitrary<string> = fc.oneof(
@@ -517,8 +525,31 @@ export function fuzzCase(seeds: Seed[], options: CaseOptions = {}): fc.Arbitrary
     return makeCase(s.target, `unchanged ${s.label}`, file, JSON.stringify(s.doc), s, chv, false);
   });
 
+  // a seed's bytes with a sequence that is not UTF-8 inserted anywhere
+  const badUtf8 = fc
+    .record({ seed: seedIdx, at: fc.nat(), bad: fc.constantFrom(...INVALID_UTF8), file: fileName, chv: chvExtras })
+    .map(({ seed, at, bad, file, chv }) => {
+      const s = seeds[seed]!;
+      const good = new TextEncoder().encode(JSON.stringify(s.doc));
+      const i = at % (good.length + 1);
+      const bytes = new Uint8Array([...good.subarray(0, i), ...bad, ...good.subarray(i)]);
+      return { ...makeCase(s.target, `invalid UTF-8 ${JSON.stringify(bad)} at byte ${i} of ${s.label}`, file, "", s, chv, false), bytes, mustRefuse: "invalid UTF-8" };
+    });
+
+  // a seed with one of its objects' keys written twice (JSON.parse would keep the last silently)
+  const duplicateKey = fc
+    .record({ seed: seedIdx, op: fc.record({ kind: fc.constant("dupKey" as const), at, pick: fc.nat(), value: nastyValue }), file: fileName, chv: chvExtras })
+    .map(({ seed, op, file, chv }) => {
+      const s = seeds[seed]!;
+      const text = mutateDoc(s.doc, [op], false);
+      const changed = text !== JSON.stringify(s.doc);
+      return { ...makeCase(s.target, `duplicate key in ${s.label}: ${describeOps([op])}`, file, text, s, chv, false), ...(changed ? { mustRefuse: "a duplicate key" } : {}) };
+    });
+
   const arbs: fc.WeightedArbitrary<FuzzCase>[] = [
     { weight: 40, arbitrary: mutated },
+    { weight: 3, arbitrary: badUtf8 },
+    { weight: 3, arbitrary: duplicateKey },
     { weight: 8, arbitrary: whole },
     { weight: options.mildWeight ?? 6, arbitrary: mild },
     { weight: 2, arbitrary: valid },
@@ -570,6 +601,7 @@ function makeCase(
 
 /** Runs the parser a case is for; throws what the parser throws. */
 export function parseCase(c: FuzzCase): unknown {
+  if (c.bytes) c = { ...c, text: decodeInput(c.bytes, printable(c.file, 200)) };
   switch (c.target) {
     case "profile":
       return parseProfile(parseJsonText(c.text, c.file), c.file);
@@ -598,7 +630,7 @@ export function errorProblem(e: unknown, files: readonly string[]): string | und
   const named = files.map((f) => printable(f, 200) + ": ").find((prefix) => msg.startsWith(prefix));
   if (named === undefined) return `message does not start with the file name: ${JSON.stringify(msg.slice(0, 400))}`;
   const rest = msg.slice(named.length);
-  if (!/^(not valid JSON|larger than|not a host capture)/.test(rest) && !/\$(?=[.[:\s]|$)/.test(rest))
+  if (!/^(not valid JSON|not valid UTF-8|larger than|not a host capture)/.test(rest) && !/\$(?=[.[:\s]|$)/.test(rest))
     return `structure error without a JSON path: ${JSON.stringify(msg.slice(0, 400))}`;
   return undefined;
 }
@@ -607,7 +639,7 @@ export function errorProblem(e: unknown, files: readonly string[]): string | und
 export function checkCase(c: FuzzCase): { parsed: boolean; problem?: string } {
   try {
     parseCase(c);
-    return { parsed: true };
+    return c.mustRefuse ? { parsed: true, problem: `parsed although it has ${c.mustRefuse}` } : { parsed: true };
   } catch (e) {
     const problem = errorProblem(e, c.msrFile ? [c.file, c.msrFile] : [c.file]);
     return problem === undefined ? { parsed: false } : { parsed: false, problem };
@@ -617,7 +649,7 @@ export function checkCase(c: FuzzCase): { parsed: boolean; problem?: string } {
 /** A case, shortened for a failure report. */
 export function showCase(c: FuzzCase): string {
   const clip = (s: string | undefined) => (s === undefined ? undefined : s.length > 600 ? s.slice(0, 600) + `…(${s.length} chars)` : s);
-  return JSON.stringify({ ...c, text: clip(c.text), msrText: clip(c.msrText) });
+  return JSON.stringify({ ...c, text: clip(c.text), msrText: clip(c.msrText), bytes: c.bytes ? `${c.bytes.length} bytes` : undefined });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -631,7 +663,16 @@ export interface CliCase {
   /** Content of @IN (and @IN2, a valid or mutated second document). */
   input: FuzzCase;
   input2: string;
+  /** What @IN is: a file, a link to it, stdin (`-` or /dev/stdin, a pipe), a device, a directory. */
+  inputKind: InputKind;
+  /** What @OUT is: a new or existing file, a link, stdout, a device node, a path that cannot be written. */
+  outputKind: OutputKind;
 }
+
+export const INPUT_KINDS = ["file", "symlink", "stdin", "dev-stdin", "dev-zero", "dev-null", "directory"] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+export const OUTPUT_KINDS = ["new", "existing-0600", "symlink", "dangling-symlink", "stdout", "null-device", "full-device", "missing-dir", "directory"] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 const OPTIONS = [
   "--name", "--host", "--from", "-o", "--json", "--vendor", "--allow", "--description", "--strict", "--format", "--profile",
@@ -680,7 +721,14 @@ export function cliCase(seeds: Seed[], commandNames: readonly string[]): fc.Arbi
       line: fc.oneof({ weight: 1, arbitrary: random }, { weight: 3, arbitrary: usual }),
       second: fc.nat({ max: second.length - 1 }),
     })
-    .map(({ line, second: i }) => ({ argv: line.argv, input: line.input, input2: JSON.stringify(second[i]!.doc) }));
+    .chain(({ line, second: i }) =>
+      fc
+        .record({
+          inputKind: fc.oneof({ weight: 12, arbitrary: fc.constant<InputKind>("file") }, { weight: 6, arbitrary: fc.constantFrom(...INPUT_KINDS) }),
+          outputKind: fc.oneof({ weight: 6, arbitrary: fc.constant<OutputKind>("new") }, { weight: 9, arbitrary: fc.constantFrom(...OUTPUT_KINDS) }),
+        })
+        .map((kinds) => ({ argv: line.argv, input: line.input, input2: JSON.stringify(second[i]!.doc), ...kinds })),
+    );
 }
 
 const USUAL_LINES: readonly { input: Target; argv: string[] }[] = [
@@ -722,23 +770,117 @@ export function prepareCliDir(): string {
   return mkdtempSync(join(tmpdir(), "cpuprof-fuzz-cli-"));
 }
 
-export function resolveArgv(c: CliCase, dir: string): string[] {
-  const map: Record<string, string> = {
-    "@IN": join(dir, "in.json"),
-    "@IN2": join(dir, "in2.json"),
-    "@OUT": join(dir, "out.json"),
-    "@DIR": dir,
-    "@MISSING": join(dir, "missing.json"),
+/** A command line ready to run: argv, what stdin holds, and the checks on @OUT afterwards. */
+export interface ResolvedCli {
+  argv: string[];
+  stdin?: Uint8Array;
+  /** Why the output target is not as it must be after the run, or undefined. */
+  after: () => string | undefined;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/** A device node in the scratch directory (never /dev itself: a regression must not replace the machine's devices). */
+function deviceNode(dir: string, name: string, minor: number): string | undefined {
+  const path = join(dir, name);
+  if (!existsSync(path)) {
+    if (!isRoot) return undefined;
+    if (Bun.spawnSync(["mknod", "-m", "666", path, "c", "1", String(minor)]).exitCode !== 0) return undefined;
+  }
+  return path;
+}
+
+export function resolveCli(c: CliCase, dir: string): ResolvedCli {
+  const inFile = join(dir, "in.json");
+  const out = join(dir, "out.json");
+  for (const f of ["out.json", "out-link.json", "dangling-target.json"]) rmSync(join(dir, f), { force: true, recursive: true });
+  rmSync(join(dir, "in-link.json"), { force: true });
+  writeFileSync(inFile, c.input.bytes ?? c.input.text);
+  writeFileSync(join(dir, "in2.json"), c.input2);
+  mkdirSync(join(dir, "subdir"), { recursive: true });
+
+  let stdin: Uint8Array | undefined;
+  let inPath = inFile;
+  switch (c.inputKind) {
+    case "file":
+      break;
+    case "symlink":
+      symlinkSync("in.json", join(dir, "in-link.json"));
+      inPath = join(dir, "in-link.json");
+      break;
+    case "stdin":
+    case "dev-stdin":
+      stdin = c.input.bytes ?? new TextEncoder().encode(c.input.text);
+      inPath = c.inputKind === "stdin" ? "-" : "/dev/stdin";
+      break;
+    case "dev-zero":
+      inPath = "/dev/zero"; // reading a device is safe; it is never written
+      break;
+    case "dev-null":
+      inPath = "/dev/null";
+      break;
+    case "directory":
+      inPath = join(dir, "subdir");
+      break;
+  }
+
+  let outPath = out;
+  let after: () => string | undefined = () => undefined;
+  switch (c.outputKind) {
+    case "new":
+      break;
+    case "existing-0600":
+      writeFileSync(out, "previous\n");
+      chmodSync(out, 0o600);
+      after = () => ((statSync(out).mode & 0o7777) === 0o600 ? undefined : `mode of an existing -o file changed to ${(statSync(out).mode & 0o7777).toString(8)}`);
+      break;
+    case "symlink":
+      writeFileSync(out, "previous\n");
+      symlinkSync("out.json", join(dir, "out-link.json"));
+      outPath = join(dir, "out-link.json");
+      after = () => (lstatSync(outPath).isSymbolicLink() ? undefined : "-o replaced a symlink instead of writing through it");
+      break;
+    case "dangling-symlink":
+      symlinkSync("dangling-target.json", join(dir, "out-link.json"));
+      outPath = join(dir, "out-link.json");
+      after = () => (lstatSync(outPath).isSymbolicLink() ? undefined : "-o replaced a dangling symlink instead of creating its target");
+      break;
+    case "stdout":
+      outPath = "-";
+      break;
+    case "null-device":
+    case "full-device": {
+      const node = deviceNode(dir, c.outputKind === "null-device" ? "null-node" : "full-node", c.outputKind === "null-device" ? 3 : 7);
+      if (node !== undefined) {
+        outPath = node;
+        after = () => (lstatSync(node).isCharacterDevice() ? undefined : `-o replaced the device node ${node}`);
+      }
+      break;
+    }
+    case "missing-dir":
+      outPath = join(dir, "no/such/dir/out.json");
+      break;
+    case "directory":
+      outPath = join(dir, "subdir");
+      after = () => (lstatSync(outPath).isDirectory() ? undefined : "-o replaced a directory");
+      break;
+  }
+  const map: Record<string, string> = { "@IN": inPath, "@IN2": join(dir, "in2.json"), "@OUT": outPath, "@DIR": dir, "@MISSING": join(dir, "missing.json") };
+  const argv = c.argv.map((a) => (Object.hasOwn(map, a) ? map[a]! : a));
+  return {
+    argv,
+    ...(stdin ? { stdin } : {}),
+    after: () => {
+      const left = readdirSync(dir).filter((f) => f.includes(".cpuprof-tmp"));
+      if (left.length) return `temporary files left behind: ${left.join(", ")}`;
+      return after();
+    },
   };
-  writeFileSync(map["@IN"]!, c.input.text);
-  writeFileSync(map["@IN2"]!, c.input2);
-  rmSync(map["@OUT"]!, { force: true });
-  return c.argv.map((a) => (Object.hasOwn(map, a) ? map[a]! : a));
 }
 
 /** Why a CLI outcome is wrong, or undefined. Files named by the error may be any argument. */
 export function cliProblem(o: CliOutcome, argv: readonly string[]): string | undefined {
-  if (o.error === undefined) return [0, 1, 2, 3].includes(o.code) ? undefined : `main returned ${o.code}`;
+  if (o.error === undefined) return [0, 1, 2, 3, 4].includes(o.code) ? undefined : `main returned ${o.code}`;
   const e = o.error;
   if (!(e instanceof CpuprofError)) {
     const err = e as Error;

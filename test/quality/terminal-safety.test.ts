@@ -8,6 +8,9 @@ import { join, resolve } from "node:path";
 import { embeddedProfile } from "../../src/embedded/profiles.ts";
 import { profileToJson } from "../../src/model/profile.ts";
 import { loadSeeds } from "./generators.ts";
+import { fixturesMissing } from "../helpers/fixtures.ts";
+import { fixtureHost } from "../cli/run.ts";
+import { copyFileSync } from "node:fs";
 
 const REPO = resolve(import.meta.dir, "../..");
 const BUN = join(REPO, "node_modules/.bin/bun");
@@ -66,6 +69,16 @@ beforeAll(() => {
   writeFileSync(files.profile, JSON.stringify(profile));
   files.evilName = join(dir, "name\u001b[31m\r\u202e.json");
   writeFileSync(files.evilName, "{ not json");
+  // valid captures under hostile names: the names are printed by diff, matrix, baseline and export
+  files.evilNamedHost = join(dir, "own\u001b]0;pwned\u0007\r\u009b2J.json");
+  writeFileSync(files.evilNamedHost, JSON.stringify(seeds.find((s) => s.label === "synthetic:own")!.doc));
+  if (!fixturesMissing) {
+    files.evilIntel = join(dir, "sky\u001b[31m\u202e.json");
+    copyFileSync(fixtureHost("INTEL_SKYLAKE"), files.evilIntel);
+    files.evilAmd = join(dir, "milan\u001b[2J\r.json");
+    copyFileSync(fixtureHost("AMD_MILAN"), files.evilAmd);
+  }
+  files.evilDir = join(dir, "out\u001b[31m\r\u0085dir");
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,7 +105,23 @@ describe("no control characters from input reach the terminal", () => {
     ["error naming a file with control characters", () => ["show", files.evilName!]],
     ["error naming a missing file with control characters", () => ["host", "--from", files.evilName! + "\u001b[0m"]],
     ["unknown command with control characters", () => ["\u001b[31mnope\r"]],
+    ["diff naming files with control characters", () => ["diff", files.evilNamedHost!, "skylake"]],
+    ["diff --json naming files with control characters", () => ["diff", files.evilNamedHost!, "skylake", "--json"]],
+    ["matrix labelling hosts by hostile file names", () => ["matrix", files.evilNamedHost!, files.host!, "--profiles", "skylake"]],
+    ["export chv: the 'wrote' lines name a hostile directory", () => ["export", "chv", "skylake", files.evilDir!]],
+    ["an unknown option with control characters", () => ["show", "--\u001b[31mx"]],
   ];
+  const fixtureCases: [string, () => string[]][] = [
+    ["baseline error naming hosts of different vendors by hostile file names", () => ["baseline", files.evilIntel!, files.evilAmd!, "--name", "x"]],
+    ["matrix of fixture hosts under hostile names", () => ["matrix", files.evilIntel!, files.evilAmd!]],
+  ];
+  for (const [name, argv] of fixtureCases)
+    test.skipIf(fixturesMissing !== undefined)(`${name}${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`, async () => {
+      const { code, out } = await run(argv());
+      expect(code).toBeLessThan(4);
+      const bad = out.match(UNSAFE_OUTPUT);
+      expect(bad ? `${JSON.stringify(bad[0])} at ${bad.index}: ${JSON.stringify(out.slice(Math.max(0, bad.index! - 60), bad.index! + 20))}` : "clean").toBe("clean");
+    });
   for (const [name, argv] of cases)
     test(name, async () => {
       const { code, out } = await run(argv());

@@ -49,7 +49,7 @@ ${EXIT_CODES_HELP}`;
 export const applyCommand: Command = {
   name: "apply",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("apply", argv, {
       host: { type: "string" },
       "vcpu-id": { type: "string" },
@@ -82,25 +82,25 @@ export const applyCommand: Command = {
     const out = stringOpt(p, "o");
     switch (format) {
       case "json":
-        emit(serializeVcpuConfig(profile.name, config), out);
+        await emit(serializeVcpuConfig(profile.name, config), out);
         break;
       case "kvm-cpuid2":
-        emit(kvmCpuid2Bytes(config.cpuid), out);
+        await emit(kvmCpuid2Bytes(config.cpuid), out);
         break;
       case "kvm-msrs":
-        emit(kvmMsrsBytes(config.msrs), out);
+        await emit(kvmMsrsBytes(config.msrs), out);
         break;
       case "msr-filter":
-        emit(msrFilterBytes(config.msrFilter ?? { flags: 0, ranges: [] }), out);
+        await emit(msrFilterBytes(config.msrFilter ?? { flags: 0, ranges: [] }), out);
         break;
       case "msrs-to-save":
-        emit(msrsToSaveText(config.msrsToSave), out);
+        await emit(msrsToSaveText(config.msrsToSave), out);
         break;
       case "firecracker":
-        emit(exportFirecrackerTemplate(profile, host), out);
+        await emit(exportFirecrackerTemplate(profile, host), out);
         break;
       default:
-        emit(formatReport(profile.name, host, config.report) + formatGuestChanges(profile, host, config), out);
+        await emit(formatReport(profile.name, host, config.report) + formatGuestChanges(profile, host, config), out);
     }
     return EXIT.ok;
   },

@@ -1,10 +1,11 @@
 import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, readInputFile, stderrIsTty, writeStderr } from "../io.ts";
+import { emit, inputName, readInputFile, stderrIsTty, writeStderr } from "../io.ts";
 import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { baselineProfile } from "../../fleet/baseline-profile.ts";
 import { loadHostFile } from "../../formats/host-file.ts";
+import { printable } from "../../model/document.ts";
 import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
 
@@ -32,7 +33,7 @@ ${EXIT_CODES_HELP}`;
 export const baselineCommand: Command = {
   name: "baseline",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("baseline", argv, {
       name: { type: "string" },
       description: { type: "string" },
@@ -47,25 +48,25 @@ export const baselineCommand: Command = {
     const progress = stderrIsTty() && p.positionals.length > 50;
     const hosts = p.positionals.map((file, i) => {
       if (progress && i % 50 === 0) process.stderr.write(`\r\x1b[Kreading captures ${i}/${p.positionals.length}…`);
-      return loadHostFile(readInputFile(file), file);
+      return loadHostFile(readInputFile(file), inputName(file));
     });
     if (progress) process.stderr.write("\r\x1b[K");
     const result = baselineProfile(hosts, {
       name,
       description: stringOpt(p, "description"),
       strict: boolOpt(p, "strict"),
-      labels: p.positionals,
+      labels: p.positionals.map((f) => printable(f, 120)), // they end up in error messages
     });
     const out = stringOpt(p, "o");
     const text = serializeProfile(result.profile);
     if (out !== undefined) {
-      emit(text, out);
-      if (boolOpt(p, "json")) emit(text, undefined);
+      await emit(text, out);
+      if (boolOpt(p, "json")) await emit(text, undefined);
       else {
         const d = describeProfile(result.profile);
-        emit(`baseline ${name} of ${hosts.length} hosts (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
+        await emit(`baseline ${name} of ${hosts.length} hosts (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
       }
-    } else emit(text, undefined);
+    } else await emit(text, undefined);
     for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
     return 0;
   },

@@ -1,6 +1,6 @@
 import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, readInputFile } from "../io.ts";
+import { emit, inputName, readInputFile } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel, problemLine } from "../report.ts";
 import { printable } from "../../model/document.ts";
@@ -41,7 +41,7 @@ ${EXIT_CODES_HELP}`;
 export const checkMigrationCommand: Command = {
   name: "check-migration",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("check-migration", argv, {
       from: { type: "string" },
       to: { type: "string" },
@@ -61,20 +61,20 @@ export const checkMigrationCommand: Command = {
     const profileArg = stringOpt(p, "profile");
     const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
     const report = checkMigration(src, dst, profile);
-    if (boolOpt(p, "json")) emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
+    if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
       out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
       out += report.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-      emit(out, undefined);
+      await emit(out, undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
   },
 };
 
 /** --saved: the destination (a file, or this host) against a vCPU's saved MSRs, plus the host check when --from is given. */
-function checkSaved(savedFile: string, from: string | undefined, to: string | undefined, profileArg: string | undefined, json: boolean): number {
-  const saved = parseSavedMsrs(readInputFile(savedFile), savedFile);
+async function checkSaved(savedFile: string, from: string | undefined, to: string | undefined, profileArg: string | undefined, json: boolean): Promise<number> {
+  const saved = parseSavedMsrs(readInputFile(savedFile), inputName(savedFile));
   const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
   const dst = loadHostArg(to);
   const src = from === undefined ? undefined : loadHostArg(from);
@@ -82,11 +82,11 @@ function checkSaved(savedFile: string, from: string | undefined, to: string | un
   const hosts = src ? checkMigration(src, dst, profile) : { problems: [], notes: [] };
   const problems = [...hosts.problems, ...savedReport.problems];
   const compatible = problems.length === 0;
-  if (json) emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, compatible, problems, notes: hosts.notes }), undefined);
+  if (json) await emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, compatible, problems, notes: hosts.notes }), undefined);
   else {
     const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
     const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-    emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`, undefined);
+    await emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`, undefined);
   }
   return compatible ? EXIT.ok : EXIT.failed;
 }

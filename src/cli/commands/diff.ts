@@ -1,14 +1,13 @@
 import { boolOpt, expectPositionals, listOpt, parseCommandArgs } from "../args.ts";
 import { InputError } from "../../errors.ts";
 import { DIFF_PARTS, DRIFT_FIELDS, hostDrift, type DiffPart, type DriftField } from "../../fleet/host-drift.ts";
-import { printable } from "../../model/document.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { loadHostOrProfileArg } from "../inputs.ts";
 import { EXIT } from "../../errors.ts";
 import { diffConfigs } from "../../fleet/diff.ts";
 import { formatDiff } from "../../fleet/diff-format.ts";
-import { stableJson } from "../../model/document.ts";
+import { printable, stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof diff A B [--fields LIST] [--json]
 
@@ -34,7 +33,7 @@ ${EXIT_CODES_HELP}`;
 export const diffCommand: Command = {
   name: "diff",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("diff", argv, { json: { type: "boolean" }, fields: { type: "string", multiple: true } });
     const [a, b] = expectPositionals("diff", p, 2, 2, "two arguments A and B");
     const asked = listOpt(p, "fields").flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
@@ -62,12 +61,12 @@ export const diffCommand: Command = {
     const driftFields = DRIFT_FIELDS.filter((f: DriftField) => parts.has(f));
     const drift = left.kind === "host" && right.kind === "host" ? hostDrift(left.host, right.host, driftFields) : [];
     diff.equal = (parts.size === DIFF_PARTS.length ? full.equal : cpuEqual) && drift.length === 0;
-    if (boolOpt(p, "json")) emit(stableJson({ a, b, ...diff, hostDrift: drift }), undefined);
+    if (boolOpt(p, "json")) await emit(stableJson({ a, b, ...diff, hostDrift: drift }), undefined);
     else {
       // Host drift goes right under formatDiff's header line.
-      const [header, ...rest] = formatDiff(diff as typeof full, a!, b!).split("\n");
+      const [header, ...rest] = formatDiff(diff as typeof full, printable(a!, 120), printable(b!, 120)).split("\n");
       const driftLines = drift.length ? ["Host:", ...drift.map((d) => `  ${d.field}: ${printable(d.a ?? "-", 200)} -> ${printable(d.b ?? "-", 200)}`)] : [];
-      emit([header, ...driftLines, ...rest].join("\n"), undefined);
+      await emit([header, ...driftLines, ...rest].join("\n"), undefined);
     }
     return diff.equal ? EXIT.ok : EXIT.failed;
   },

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, writeFileAtomic, writeStderr } from "../io.ts";
+import { emit, emitAll, writeStderr } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
 import { exportChv } from "../../formats/chv.ts";
@@ -57,7 +57,7 @@ function reportInexpressible(engine: string, list: readonly Inexpressible[], str
 export const exportCommand: Command = {
   name: "export",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("export", argv, {
       o: { type: "string", short: "o" },
       "qemu-version": { type: "string" },
@@ -80,15 +80,18 @@ export const exportCommand: Command = {
       const files = exportChv(profile);
       const cpuidFile = join(dir!, `${profile.name}.cpuid.json`);
       const msrFile = join(dir!, `${profile.name}.msr.json`);
-      writeFileAtomic(cpuidFile, files.cpuid);
-      writeFileAtomic(msrFile, files.msr);
-      emit(`wrote ${cpuidFile}\nwrote ${msrFile}\n`, undefined);
+      // Both files or neither: a new .cpuid.json beside an old .msr.json would be a profile nobody made.
+      await emitAll([
+        { path: cpuidFile, data: files.cpuid },
+        { path: msrFile, data: files.msr },
+      ]);
+      await emit(`wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`, undefined);
       return 0;
     }
     if (kind === "firecracker") {
       const [, profileArg] = expectPositionals("export", p, 2, 2, "firecracker PROFILE");
       const profile = loadProfileArg(profileArg!);
-      emit(exportFirecrackerTemplate(profile), stringOpt(p, "o"));
+      await emit(exportFirecrackerTemplate(profile), stringOpt(p, "o"));
       return 0;
     }
     if (kind === "qemu") {
@@ -107,7 +110,7 @@ export const exportCommand: Command = {
         : format === "args"
           ? `-accel kvm -cpu ${out.cpu}\n`
           : `${out.cpu}\n`;
-      emit(text, stringOpt(p, "o"));
+      await emit(text, stringOpt(p, "o"));
       return 0;
     }
     if (kind === "libvirt" || kind === "kubevirt") {
@@ -120,7 +123,7 @@ export const exportCommand: Command = {
         : kind === "libvirt"
           ? formatLibvirtCpu(cpu)
           : formatKubevirtCpu(cpu, `cpuprof export kubevirt ${profile.name} (libvirt ${cpu.libvirtVersion} CPU map): spec.template.spec.domain.cpu`);
-      emit(text, stringOpt(p, "o"));
+      await emit(text, stringOpt(p, "o"));
       return 0;
     }
     throw new InputError(`export: expected 'chv', 'firecracker', 'qemu', 'libvirt' or 'kubevirt' (see 'cpuprof export --help')`);

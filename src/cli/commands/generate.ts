@@ -33,7 +33,7 @@ ${EXIT_CODES_HELP}`;
 export const generateCommand: Command = {
   name: "generate",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("generate", argv, {
       name: { type: "string" },
       host: { type: "string" },
@@ -56,11 +56,11 @@ export const generateCommand: Command = {
       `left to the host (${result.summary.host.length}):\n${wrapList(result.summary.host)}` +
       (result.unknown.length ? `unknown to the policy, hidden (${result.unknown.length}):\n${wrapList(result.unknown.map((u) => u.text))}` : "");
     if (out !== undefined) {
-      emit(serializeProfile(result.profile), out);
-      if (!boolOpt(p, "json")) emit(summary, undefined);
-      else emit(serializeProfile(result.profile), undefined);
+      await emit(serializeProfile(result.profile), out);
+      if (!boolOpt(p, "json")) await emit(summary, undefined);
+      else await emit(serializeProfile(result.profile), undefined);
     } else {
-      emit(serializeProfile(result.profile), undefined);
+      await emit(serializeProfile(result.profile), undefined);
       if (stderrIsTty()) writeStderr(summary.trimEnd());
     }
     if (!stderrIsTty() || out !== undefined) for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);

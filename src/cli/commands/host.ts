@@ -48,7 +48,7 @@ export function hostSummary(h: HostCapture): string {
 export const hostCommand: Command = {
   name: "host",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("host", argv, {
       from: { type: "string" },
       json: { type: "boolean" },
@@ -57,9 +57,9 @@ export const hostCommand: Command = {
     expectPositionals("host", p, 0, 0, "no positional arguments");
     const host = loadHostArg(stringOpt(p, "from"));
     const out = stringOpt(p, "o");
-    if (out !== undefined) emit(serializeHost(host), out);
-    if (boolOpt(p, "json") && out === undefined) emit(serializeHost(host), undefined);
-    else emit(hostSummary(host), undefined);
+    if (out !== undefined) await emit(serializeHost(host), out);
+    if (boolOpt(p, "json") && out === undefined) await emit(serializeHost(host), undefined);
+    else await emit(hostSummary(host), undefined);
     return 0;
   },
 };

@@ -1,7 +1,7 @@
 import { choiceOpt, expectPositionals, parseCommandArgs, stringOpt, type Parsed } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
-import { readInputFile } from "../io.ts";
+import { inputName, readInputFile } from "../io.ts";
 import { EnvironmentError, InputError } from "../../errors.ts";
 import { importChv } from "../../formats/chv.ts";
 import { importFirecrackerTemplate } from "../../formats/firecracker-template.ts";
@@ -33,11 +33,11 @@ async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number
       kvmDefaults: table.kvmDefaults,
       name: given ?? profileNameFrom(arg!.split(",")[0]!),
     });
-    emit(serializeProfile(profile), stringOpt(p, "o"));
+    await emit(serializeProfile(profile), stringOpt(p, "o"));
     return 0;
   }
-  const profile = profileFromLibvirtXml(readInputFile(arg!), arg!, LIBVIRT_CPU_MAP, given);
-  emit(serializeProfile(profile), stringOpt(p, "o"));
+  const profile = profileFromLibvirtXml(readInputFile(arg!), inputName(arg!), LIBVIRT_CPU_MAP, given);
+  await emit(serializeProfile(profile), stringOpt(p, "o"));
   return 0;
 }
 
@@ -71,7 +71,7 @@ ${EXIT_CODES_HELP}`;
 export const importCommand: Command = {
   name: "import",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("import", argv, {
       name: { type: "string" },
       vendor: { type: "string" },
@@ -90,16 +90,16 @@ export const importCommand: Command = {
       const profile = importChv(readInputFile(cpuidFile!), msrFile === undefined ? undefined : readInputFile(msrFile), {
         vendor,
         name,
-        cpuidFile: cpuidFile!,
-        msrFile,
+        cpuidFile: inputName(cpuidFile!),
+        msrFile: msrFile === undefined ? undefined : inputName(msrFile),
       });
-      emit(serializeProfile(profile), stringOpt(p, "o"));
+      await emit(serializeProfile(profile), stringOpt(p, "o"));
       return 0;
     }
     if (kind === "firecracker") {
       const [, file] = expectPositionals("import", p, 2, 2, "firecracker TEMPLATE.json");
       if (vendor === undefined) throw new InputError("import: firecracker templates need --vendor intel|amd");
-      emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), file!, { vendor, name })), stringOpt(p, "o"));
+      await emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), inputName(file!), { vendor, name })), stringOpt(p, "o"));
       return 0;
     }
     throw new InputError(`import: expected 'chv', 'firecracker', 'qemu' or 'libvirt' (see 'cpuprof import --help')`);

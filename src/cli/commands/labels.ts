@@ -29,13 +29,13 @@ ${EXIT_CODES_HELP}`;
 export const labelsCommand: Command = {
   name: "labels",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("labels", argv, { host: { type: "string" }, json: { type: "boolean" }, o: { type: "string", short: "o" } });
     const profiles = p.positionals.length ? p.positionals.map((a) => loadProfileArg(a)) : embeddedProfileNames().map((n) => embeddedProfile(n)!);
     const host = loadHostArg(stringOpt(p, "host"));
     const l = nodeLabels(host, profiles);
     for (const n of l.unlabellable) writeStderr(`labels: warning: profile '${n}' is compatible but its name is too long for a label (63 characters with 'profile.')`);
-    emit(boolOpt(p, "json") ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"));
+    await emit(boolOpt(p, "json") ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"));
     return 0;
   },
 };

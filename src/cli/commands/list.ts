@@ -19,16 +19,16 @@ ${EXIT_CODES_HELP}`;
 export const listCommand: Command = {
   name: "list",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("list", argv, { json: { type: "boolean" } });
     expectPositionals("list", p, 0, 0, "no positional arguments");
     const rows = embeddedProfileInfo().map((info) => {
       const prof = embeddedProfile(info.name)!;
       return { name: info.name, vendor: prof.kind === "host" ? "any" : prof.vendor, version: prof.version, kind: prof.kind, compressedBytes: info.compressedBytes, description: prof.description };
     });
-    if (boolOpt(p, "json")) emit(stableJson(rows), undefined);
+    if (boolOpt(p, "json")) await emit(stableJson(rows), undefined);
     else
-      emit(
+      await emit(
         table(
           rows.map((r) => [r.name, r.vendor, String(r.version), `${r.compressedBytes} B`, printable(r.description, 90)]),
           ["NAME", "VENDOR", "VERSION", "SIZE", "DESCRIPTION"],

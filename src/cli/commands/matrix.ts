@@ -1,13 +1,13 @@
 import { basename } from "node:path";
 import { boolOpt, listOpt, parseCommandArgs } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, readInputFile } from "../io.ts";
+import { emit, inputName, readInputFile } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
 import { compatibilityMatrix, formatMatrix } from "../../fleet/matrix.ts";
 import { loadHostFile } from "../../formats/host-file.ts";
-import { stableJson } from "../../model/document.ts";
+import { printable, stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof matrix CAPTURE... [--profiles NAME|FILE ...] [--json]
 
@@ -25,19 +25,19 @@ ${EXIT_CODES_HELP}`;
 export const matrixCommand: Command = {
   name: "matrix",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("matrix", argv, { profiles: { type: "string", multiple: true }, json: { type: "boolean" } });
     if (p.positionals.length === 0) throw new InputError("matrix: expected one or more CAPTURE files (see 'cpuprof matrix --help')");
-    // Label hosts by file name when those are unique, else by the path as given.
+    // Label hosts by file name when those are unique, else by the path as given; terminal-safe either way.
     const bases = p.positionals.map((f) => basename(f).replace(/\.json$/, ""));
-    const labels = new Set(bases).size === bases.length ? bases : p.positionals;
-    const hosts = p.positionals.map((file, i) => ({ label: labels[i]!, host: loadHostFile(readInputFile(file), file) }));
+    const labels = (new Set(bases).size === bases.length ? bases : p.positionals).map((l) => printable(l, 120));
+    const hosts = p.positionals.map((file, i) => ({ label: labels[i]!, host: loadHostFile(readInputFile(file), inputName(file)) }));
     const names = listOpt(p, "profiles").flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     const profiles = (names.length ? names.map((n) => loadProfileArg(n)) : embeddedProfileNames().map((n) => embeddedProfile(n)!)).map(
       (profile) => ({ name: profile.name, profile }),
     );
     const m = compatibilityMatrix(hosts, profiles);
-    emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
+    await emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
     return 0;
   },
 };

@@ -19,11 +19,11 @@ ${EXIT_CODES_HELP}`;
 export const schemaCommand: Command = {
   name: "schema",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("schema", argv, { o: { type: "string", short: "o" } });
     const [kind] = expectPositionals("schema", p, 1, 1, "profile or host");
     if (!(SCHEMA_KINDS as readonly string[]).includes(kind!)) throw new InputError("schema: expected 'profile' or 'host'");
-    emit(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"));
+    await emit(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"));
     return 0;
   },
 };

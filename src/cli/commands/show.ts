@@ -22,12 +22,12 @@ ${EXIT_CODES_HELP}`;
 export const showCommand: Command = {
   name: "show",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("show", argv, { json: { type: "boolean" } });
     const [arg] = expectPositionals("show", p, 1, 1, "one PROFILE");
     const profile = loadProfileArg(arg!);
     if (boolOpt(p, "json")) {
-      emit(serializeProfile(profile), undefined);
+      await emit(serializeProfile(profile), undefined);
       return 0;
     }
     const d = describeProfile(profile);
@@ -41,7 +41,7 @@ export const showCommand: Command = {
     ]);
     if (profile.kind === "host") {
       out += "\nHost profile: no adjustments; the guest sees what the host's KVM supports.\n";
-      emit(out, undefined);
+      await emit(out, undefined);
       return 0;
     }
     out += `\nfeatures (${d.features.length}):\n${wrapList(d.features)}`;
@@ -49,7 +49,7 @@ export const showCommand: Command = {
     if (d.fixed.length) out += `fixed fields:\n${wrapList(d.fixed.map((f) => `${f.name}=${f.to}`))}`;
     if (d.msrs.length) out += `feature MSRs:\n` + d.msrs.map((m) => `  ${m.name}: ${m.value} (mask ${m.mask})\n`).join("");
     out += `permitted MSRs (${d.permittedMsrs.length}):\n${wrapList(d.permittedMsrs)}`;
-    emit(out, undefined);
+    await emit(out, undefined);
     return 0;
   },
 };

@@ -97,7 +97,7 @@ function details(r: VerifyResult, module: string | null): string {
 export const verifyCommand: Command = {
   name: "verify",
   help,
-  run(argv) {
+  async run(argv) {
     const p = parseCommandArgs("verify", argv, {
       host: { type: "string" },
       allow: { type: "string", multiple: true },
@@ -141,7 +141,7 @@ export const verifyCommand: Command = {
     }
     if (progress) process.stderr.write("\r\x1b[K");
     if (json) {
-      emit(stableJson({ host: hostLabel(host), kvmModule: module, passed, results }), undefined);
+      await emit(stableJson({ host: hostLabel(host), kvmModule: module, passed, results }), undefined);
     } else {
       let out = `host: ${hostLabel(host)}${module ? ` (/dev/kvm from ${module})` : hostFile ? ` (capture ${printable(hostFile, 120)}: compatibility only)` : ""}\n\n`;
       out += table(
@@ -151,7 +151,7 @@ export const verifyCommand: Command = {
       const more = results.map((r) => details(r, module)).filter(Boolean);
       if (more.length) out += "\n" + more.join("");
       out += `\n${passed ? "verify: every check held" : "verify: FAILED"}${allow.length ? ` (allowed: ${allow.join(", ")})` : ""}\n`;
-      emit(out, undefined);
+      await emit(out, undefined);
     }
     return passed ? EXIT.ok : EXIT.failed;
   },
