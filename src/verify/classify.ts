@@ -142,7 +142,8 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "
     const gate = gateOf(msr);
     const gateIn = (table: readonly CpuidEntry[]) => gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
     const gateNames = gate ? gateBitNames(gate) : "";
-    const need = needs.get(msr);
+    // write-only MSRs (PRED_CMD, FLUSH_CMD) fault on RDMSR by design; writeOnlyMsrs checks them
+    const need = needs.get(msr)?.use.access === "write-only" ? undefined : needs.get(msr);
     // What a guest OS will do comes first: a fault the profile itself causes (the filter) is still a fault to the OS.
     // KVM gates that need vCPU setup the probe never does (MCG_CTL) are not the profile's doing.
     if (need && o.outcome === "fault" && exp.kind === "fault" && !(exp.why === "cpuid-gate" && gate?.anyOf.length === 0)) {

@@ -8,6 +8,7 @@ import { verdict } from "../../src/verify/difference.ts";
 import { expectedCpuid, expectedMsr, type ProbedConfig } from "../../src/verify/expect.ts";
 import { planProbe } from "../../src/verify/plan.ts";
 import { SAMPLE_PERMITTED, sampleConfig, sampleHost, sampleTable } from "./fixtures.ts";
+import { buildMsrFilter, knownMsrsOf } from "../../src/profile/filter.ts";
 
 type Obs = GuestView["cpuid"][number];
 
@@ -174,5 +175,19 @@ describe("classify: feature-MSR values KVM refused to set", () => {
     const stopped = classify(config, host, { ...wrongSecond, msrsRefused: undefined }).filter((d) => d.class === "msr-value");
     expect(stopped.map((d) => d.msr)).toEqual([first!.index]);
     expect(stopped[0]!.explanation).toEndWith("were not set either");
+  });
+});
+
+describe("write-only MSRs a guest OS uses", () => {
+  test("PRED_CMD is checked against the filter: denied for writes while the guest sees IBPB is an os-msr-fault", () => {
+    const table = sampleTable("intel").map((e) => (e.function === 7 && e.index === 0 ? { ...e, edx: e.edx | (1 << 26) } : e)); // spec_ctrl: IBRS and IBPB
+    const host = { ...sampleHost("intel"), msrIndexList: [...sampleHost("intel").msrIndexList, 0x49] };
+    const safe = sampleConfig("intel", table);
+    const perfect = perfectGuest(safe, "intel");
+    expect(classify(safe, host, perfect).filter((d) => d.msr === 0x49)).toEqual([]);
+    const unsafe = { ...safe, msrFilter: buildMsrFilter(knownMsrsOf(host), SAMPLE_PERMITTED.filter((m) => m !== 0x49)) };
+    const d = classify(unsafe, host, perfectGuest(unsafe, "intel")).find((x) => x.msr === 0x49);
+    expect(d).toMatchObject({ class: "os-msr-fault", expected: "writable", observed: "denied by the filter" });
+    expect(d!.explanation).toContain("spec_ctrl");
   });
 });
