@@ -1,18 +1,8 @@
 // Pure writers and readers of the probe's guest memory: page tables, GDT, IDT, code, query tables, results.
 import { InputError } from "../errors.ts";
 import type { CpuidObservation, ProbeQueries } from "./types.ts";
-import { assembleProbe } from "./code.ts";
-import {
-  CPUID_QUERY_SIZE,
-  GUEST,
-  GUEST_MEMORY_SIZE,
-  MAX_CPUID_QUERIES,
-  MAX_MSR_QUERIES,
-  MSR_QUERY_SIZE,
-  RESULT_SIZE,
-  TABLE_HEADER,
-  X86,
-} from "./layout.ts";
+import { assembleGpHandler, assembleQueries, isRdmsrAt } from "./code.ts";
+import { GUEST, GUEST_MEMORY_SIZE, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE, X86 } from "./layout.ts";
 
 export interface RawMsrResult {
   index: number;
@@ -20,10 +10,12 @@ export interface RawMsrResult {
   faulted: boolean;
 }
 
-const PROBE = assembleProbe();
+const GP_HANDLER = assembleGpHandler();
 
-/** Address of the RDMSR instruction in the guest, for telling which MSR a stop happened on. */
-export const RDMSR_RIP = BigInt(GUEST.code + PROBE.rdmsrOffset);
+/** True when the guest stopped on an RDMSR of the probe: RCX then holds the MSR's index. */
+export function stoppedOnRdmsr(mem: Uint8Array, rip: bigint): boolean {
+  return rip < BigInt(mem.byteLength) && isRdmsrAt(mem, Number(rip));
+}
 
 export function checkQueryCounts(q: ProbeQueries): void {
   if (q.cpuid.length > MAX_CPUID_QUERIES) throw new InputError(`guest probe: ${q.cpuid.length} CPUID queries, at most ${MAX_CPUID_QUERIES}`);
@@ -45,7 +37,7 @@ export function writeProbeImage(mem: Uint8Array, q: ProbeQueries): void {
   dv.setBigUint64(GUEST.gdt + X86.codeSelector, X86.gdtCode64, true);
   dv.setBigUint64(GUEST.gdt + X86.dataSelector, X86.gdtData, true);
   // IDT: only #GP, so a faulting RDMSR is recorded; anything else triple-faults into a SHUTDOWN exit.
-  const handler = GUEST.code + PROBE.gpHandlerOffset;
+  const handler = GUEST.gpHandler;
   const gate = GUEST.idt + X86.gpVector * X86.idtGateSize;
   dv.setUint16(gate, handler & 0xffff, true);
   dv.setUint16(gate + 2, X86.codeSelector, true);
@@ -54,16 +46,8 @@ export function writeProbeImage(mem: Uint8Array, q: ProbeQueries): void {
   dv.setUint16(gate + 6, (handler >>> 16) & 0xffff, true);
   dv.setUint32(gate + 8, 0, true);
   dv.setUint32(gate + 12, 0, true);
-  mem.set(PROBE.main, GUEST.code);
-  // Query tables.
-  dv.setUint32(GUEST.cpuidTable, q.cpuid.length, true);
-  q.cpuid.forEach((c, i) => {
-    const o = GUEST.cpuidTable + TABLE_HEADER + i * CPUID_QUERY_SIZE;
-    dv.setUint32(o, c.function >>> 0, true);
-    dv.setUint32(o + 4, c.index >>> 0, true);
-  });
-  dv.setUint32(GUEST.msrTable, q.msrs.length, true);
-  q.msrs.forEach((m, i) => dv.setUint32(GUEST.msrTable + TABLE_HEADER + i * MSR_QUERY_SIZE, m >>> 0, true));
+  mem.set(GP_HANDLER, GUEST.gpHandler);
+  mem.set(assembleQueries(q), GUEST.code);
 }
 
 /** IDT limit covering gates 0..#GP. */

@@ -10,25 +10,21 @@ export const MAX_MSR_QUERIES = 8192;
 export const GUEST = {
   gdt: 0x500,
   idt: 0x600,
-  code: 0x1000,
+  /** The #GP handler. */
+  gpHandler: 0x1000,
   /** Initial RSP; the stack grows down into 0x2000..0x8000, clear of code and tables. */
   stackTop: 0x8000,
   pml4: 0x10000,
   pdpt: 0x11000,
   pd: 0x12000,
-  /** u32 count, u32 pad, then (leaf u32, subleaf u32) pairs. */
-  cpuidTable: 0x20000,
-  /** u32 count, u32 pad, then u32 indices. */
-  msrTable: 0x40000,
   /** {eax, ebx, ecx, edx} per CPUID query. */
   cpuidResults: 0x50000,
   /** {lo, hi, fault, pad} per MSR query. */
   msrResults: 0x80000,
+  /** Entry point: the straight-line query code made for each probe (code.ts), up to about 424 KiB. */
+  code: 0x100000,
 } as const;
 
-export const TABLE_HEADER = 8;
-export const CPUID_QUERY_SIZE = 8;
-export const MSR_QUERY_SIZE = 4;
 export const RESULT_SIZE = 16;
 
 /** The port the guest writes to when every query is done. */

@@ -2,7 +2,7 @@
 import { GuestError } from "../errors.ts";
 import { GuestMemory, KVM_CAP, Kvm, MSR_EXIT_REASON, RunWatchdog, msrExitReasonName, type KvmSregs, type MsrExitReasonName, type Vcpu, type VcpuExit } from "../kvm/index.ts";
 import { hex32, hex64 } from "../model/hex.ts";
-import { GDT_LIMIT, IDT_LIMIT, RDMSR_RIP, checkQueryCounts, readCpuidResults, readMsrResults, writeProbeImage } from "./image.ts";
+import { GDT_LIMIT, IDT_LIMIT, checkQueryCounts, stoppedOnRdmsr, readCpuidResults, readMsrResults, writeProbeImage } from "./image.ts";
 import { DONE_PORT, GUEST, GUEST_MEMORY_SIZE, X86 } from "./layout.ts";
 import type { GuestConfig, GuestReport, MsrObservation, ProbeQueries } from "./types.ts";
 import { configureVcpu, configureVm } from "../vmm/configure.ts";
@@ -37,13 +37,16 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   writeProbeImage(mem.bytes, queries);
   options.alterImage?.(mem.bytes);
   using vm = kvm.createVm();
+  // The filter before the memory slot: KVM_X86_SET_MSR_FILTER waits for an SRCU grace period, which
+  // is expedited (tens of µs) on the new VM but takes a normal one (ms, 12-16 ms on a loaded host)
+  // when it comes within 25 µs of the slot's own grace period, as it does once the JIT is warm.
+  // The same calls a VMM makes with the public API (src/vmm); refused crucial MSRs are reported, not thrown,
+  // because the check wants to see what the guest gets anyway.
+  configureVm(vm, { msrFilter: config.filter });
   vm.setUserMemoryRegion({ slot: 0, guestPhysAddr: 0n, memory: mem });
   vm.setTssAddr(TSS_ADDR);
   const userSpaceMsr = vm.checkExtension(KVM_CAP.X86_USER_SPACE_MSR) > 0;
   if (userSpaceMsr) vm.enableCap(KVM_CAP.X86_USER_SPACE_MSR, [USER_SPACE_MSR_MASK]);
-  // The same calls a VMM makes with the public API (src/vmm); refused crucial MSRs are reported, not thrown,
-  // because the check wants to see what the guest gets anyway.
-  configureVm(vm, { msrFilter: config.filter });
   using vcpu = vm.createVcpu(0);
   // CPUID first: real KVM checks CR4/EFER bits in SET_SREGS against it.
   const setup = configureVcpu(vcpu, config, { crucial: "report" });
@@ -73,7 +76,7 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
       continue;
     }
     if (isDone(exit)) break;
-    throw new GuestError(describeStop(exit, vcpu));
+    throw new GuestError(describeStop(exit, vcpu, mem.bytes));
   }
 
   const report: GuestReport = {
@@ -106,12 +109,12 @@ function ripOf(vcpu: Vcpu): string {
   }
 }
 
-function describeStop(exit: VcpuExit, vcpu: Vcpu): string {
+function describeStop(exit: VcpuExit, vcpu: Vcpu, mem: Uint8Array): string {
   let detail = "";
   try {
     const regs = vcpu.getRegs();
     // A stop on the RDMSR (e.g. a fault the #GP handler could not take) names the MSR: RCX holds its index.
-    if (regs.rip === RDMSR_RIP) detail = ` on RDMSR ${hex32(Number(regs.rcx & 0xffffffffn))}`;
+    if (stoppedOnRdmsr(mem, regs.rip)) detail = ` on RDMSR ${hex32(Number(regs.rcx & 0xffffffffn))}`;
   } catch {
     // The registers are only a diagnostic.
   }

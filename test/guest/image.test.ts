@@ -1,29 +1,29 @@
-// The probe image without a device: layout, query tables and result decoding.
+// The probe image without a device: layout, query code and result decoding.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { InputError } from "../../src/errors.ts";
-import { assembleProbe } from "../../src/guest/code.ts";
-import { readCpuidResults, readMsrResults, writeProbeImage } from "../../src/guest/image.ts";
-import { CPUID_QUERY_SIZE, GUEST, GUEST_MEMORY_SIZE, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, MSR_QUERY_SIZE, RESULT_SIZE, TABLE_HEADER } from "../../src/guest/layout.ts";
+import { CPUID_QUERY_CODE_SIZE, MAX_QUERY_CODE_SIZE, assembleGpHandler, assembleQueries, rdmsrOffsetOf } from "../../src/guest/code.ts";
+import { readCpuidResults, readMsrResults, stoppedOnRdmsr, writeProbeImage } from "../../src/guest/image.ts";
+import { GUEST, GUEST_MEMORY_SIZE, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE } from "../../src/guest/layout.ts";
 
 const u32 = fc.nat({ max: 0xffffffff });
 
 describe("probe layout", () => {
   test("code, tables and results at full capacity do not overlap and fit in guest memory", () => {
-    const code = assembleProbe().main.byteLength;
     const regions: [string, number, number][] = [
       ["gdt", GUEST.gdt, 24],
       ["idt", GUEST.idt, 14 * 16],
-      ["code", GUEST.code, code],
+      ["gpHandler", GUEST.gpHandler, assembleGpHandler().byteLength],
       ["pml4", GUEST.pml4, 4096],
       ["pdpt", GUEST.pdpt, 4096],
       ["pd", GUEST.pd, 4096],
-      ["cpuidTable", GUEST.cpuidTable, TABLE_HEADER + MAX_CPUID_QUERIES * CPUID_QUERY_SIZE],
-      ["msrTable", GUEST.msrTable, TABLE_HEADER + MAX_MSR_QUERIES * MSR_QUERY_SIZE],
       ["cpuidResults", GUEST.cpuidResults, MAX_CPUID_QUERIES * RESULT_SIZE],
       ["msrResults", GUEST.msrResults, MAX_MSR_QUERIES * RESULT_SIZE],
+      ["code", GUEST.code, MAX_QUERY_CODE_SIZE],
     ];
-    expect(GUEST.code + code).toBeLessThan(GUEST.stackTop - 0x1000);
+    expect(GUEST.gpHandler + assembleGpHandler().byteLength).toBeLessThan(GUEST.stackTop - 0x1000);
+    const full = assembleQueries({ cpuid: new Array(MAX_CPUID_QUERIES).fill({ function: 0, index: 0 }), msrs: new Array(MAX_MSR_QUERIES).fill(0) });
+    expect(full.byteLength).toBe(MAX_QUERY_CODE_SIZE);
     const sorted = regions.sort((a, b) => a[1] - b[1]);
     sorted.forEach(([name, start, size], i) => {
       const next = sorted[i + 1];
@@ -32,14 +32,13 @@ describe("probe layout", () => {
     });
   });
 
-  test("the #GP handler skips exactly the 2-byte RDMSR", () => {
-    const { main, rdmsrOffset, gpHandlerOffset } = assembleProbe();
-    expect([main[rdmsrOffset], main[rdmsrOffset + 1]]).toEqual([0x0f, 0x32]);
-    // add qword [rsp], 2
-    expect([...main.subarray(gpHandlerOffset + 4, gpHandlerOffset + 9)]).toEqual([0x48, 0x83, 0x04, 0x24, 0x02]);
+  test("the #GP handler skips exactly the 2-byte RDMSR and flags the fault at [rdi+8]", () => {
+    const handler = assembleGpHandler();
+    expect([...handler.subarray(4, 9)]).toEqual([0x48, 0x83, 0x04, 0x24, 0x02]); // add qword [rsp], 2
+    expect([...handler.subarray(9, 16)]).toEqual([0xc7, 0x47, 0x08, 1, 0, 0, 0]); // mov dword [rdi+8], 1
   });
 
-  test("query tables carry every query; results decode per query", () => {
+  test("the query code carries every query: leaf, subleaf and MSR index as immediates, one RDMSR per MSR", () => {
     fc.assert(fc.property(
       fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
       fc.array(u32, { maxLength: 40 }),
@@ -47,15 +46,32 @@ describe("probe layout", () => {
         const mem = new Uint8Array(GUEST_MEMORY_SIZE);
         writeProbeImage(mem, { cpuid, msrs });
         const dv = new DataView(mem.buffer);
-        expect(dv.getUint32(GUEST.cpuidTable, true)).toBe(cpuid.length);
-        expect(dv.getUint32(GUEST.msrTable, true)).toBe(msrs.length);
         cpuid.forEach((c, i) => {
-          expect(dv.getUint32(GUEST.cpuidTable + TABLE_HEADER + i * 8, true)).toBe(c.function);
-          expect(dv.getUint32(GUEST.cpuidTable + TABLE_HEADER + i * 8 + 4, true)).toBe(c.index);
-          dv.setUint32(GUEST.cpuidResults + i * 16 + 4, c.function ^ 0x5a5a5a5a, true);
+          const at = GUEST.code + 5 + i * CPUID_QUERY_CODE_SIZE;
+          expect([mem[at], dv.getUint32(at + 1, true), mem[at + 5], dv.getUint32(at + 6, true)]).toEqual([0xb8, c.function, 0xb9, c.index]);
+          expect([mem[at + 10], mem[at + 11]]).toEqual([0x0f, 0xa2]);
         });
         msrs.forEach((m, i) => {
-          expect(dv.getUint32(GUEST.msrTable + TABLE_HEADER + i * 4, true)).toBe(m);
+          const rdmsr = GUEST.code + rdmsrOffsetOf({ cpuid, msrs }, i);
+          expect(stoppedOnRdmsr(mem, BigInt(rdmsr))).toBe(true);
+          expect(dv.getUint32(rdmsr - 9, true)).toBe(m); // mov ecx, index
+          expect(dv.getUint32(rdmsr - 4, true)).toBe(GUEST.msrResults + i * RESULT_SIZE); // mov edi, its result slot
+        });
+        expect(stoppedOnRdmsr(mem, BigInt(GUEST.code))).toBe(false);
+      },
+    ), { numRuns: 20 });
+  });
+
+  test("results decode per query", () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
+      fc.array(u32, { maxLength: 40 }),
+      (cpuid, msrs) => {
+        const mem = new Uint8Array(GUEST_MEMORY_SIZE);
+        writeProbeImage(mem, { cpuid, msrs });
+        const dv = new DataView(mem.buffer);
+        cpuid.forEach((c, i) => dv.setUint32(GUEST.cpuidResults + i * 16 + 4, c.function ^ 0x5a5a5a5a, true));
+        msrs.forEach((m, i) => {
           dv.setUint32(GUEST.msrResults + i * 16, m, true);
           dv.setUint32(GUEST.msrResults + i * 16 + 4, 0xffffffff, true);
           dv.setUint32(GUEST.msrResults + i * 16 + 8, i % 2, true);

@@ -124,10 +124,11 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     const spinning = verifyProfile(profile, h, { probe: { timeLimitMs: 50, alterImage: entry([0xeb, 0xfe]) } }); // jmp $
     expect(spinning.passed).toBe(false);
     expect(spinning.guest).toBeNull();
-    expect(spinning.error).toMatch(/^guest probe did not finish within 50 ms: the guest never exited to cpuprof \(RIP 0x1000, after \d+ KVM_RUN calls\)$/);
+    const rip = `0x${GUEST.code.toString(16)}`;
+    expect(spinning.error).toMatch(new RegExp(`^guest probe did not finish within 50 ms: the guest never exited to cpuprof \\(RIP ${rip}, after \\d+ KVM_RUN calls\\)$`));
     const tripleFault = verifyProfile(profile, h, { probe: { alterImage: entry([0x0f, 0x0b]) } }); // ud2, no #UD gate
     expect(tripleFault.passed).toBe(false);
-    expect(tripleFault.error).toBe("guest probe stopped with SHUTDOWN at RIP 0x1000");
+    expect(tripleFault.error).toBe(`guest probe stopped with SHUTDOWN at RIP ${rip}`);
     // The same profile without the fault passes its guest check as far as the guest goes.
     expect(verifyProfile(profile, h).guest).not.toBeNull();
   });
