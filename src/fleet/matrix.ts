@@ -1,7 +1,7 @@
 // Which profile runs on which host, and so between which hosts a VM under each profile can move.
 import type { HostCapture } from "../model/host.ts";
 import type { Profile } from "../model/profile.ts";
-import { checkCompatibility } from "../profile/compat.ts";
+import { compileCompatibility } from "../profile/compat-compiled.ts";
 
 export interface MatrixHost {
   label: string;
@@ -46,9 +46,11 @@ export function compatibilityMatrix(
   const compat = options.nested === undefined ? {} : { nested: options.nested };
   const cells: MatrixCell[] = [];
   const groups = ps.map((p) => ({ profile: p.name, hosts: [] as string[] }));
+  // Each profile compiled once into masks; every cell is then a few operations per register.
+  const compiled = ps.map((p) => compileCompatibility(p.profile, compat));
   for (const h of hs)
     ps.forEach((p, j) => {
-      const report = checkCompatibility(p.profile, h.host, compat);
+      const report = compiled[j]!.check(h.host);
       cells.push({ host: h.label, profile: p.name, compatible: report.compatible, missing: [...new Set(report.problems.map((x) => x.name))] });
       if (report.compatible) groups[j]!.hosts.push(h.label);
     });

@@ -4,7 +4,7 @@
 import { findCpuid, isIndexedLeaf, type Register } from "../model/cpuid.ts";
 import { bitMask64, hex32, hex64 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
-import { findAdjustment, type Profile } from "../model/profile.ts";
+import { findAdjustment, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
 import { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "../policy/common.ts";
 import { effectiveFieldValue, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField, Policy } from "../policy/types.ts";
@@ -38,12 +38,31 @@ export function fieldValue(field: { lsb: number; msb: number }, value: number): 
 export function fieldValue(field: { lsb: number; msb: number }, value: bigint): bigint;
 export function fieldValue(field: { lsb: number; msb: number }, value: number | bigint): number | bigint;
 export function fieldValue(field: { lsb: number; msb: number }, value: number | bigint): number | bigint {
+  // A 32-bit register value as a number stays in number arithmetic (the hot path of every CPUID check).
+  if (typeof value === "number" && field.msb < 32 && value >= 0 && value <= 0xffffffff) {
+    const width = field.msb - field.lsb + 1;
+    return width === 32 ? value : (value >>> field.lsb) & ((1 << width) - 1);
+  }
   const v = (BigInt(value) & bitMask64(field.lsb, field.msb)) >> BigInt(field.lsb);
   return typeof value === "number" ? Number(v) : v;
 }
 
 /** True when `a` (the profile, or one host) may run where `b` (the host) is, under `compare`. */
 export function compareField(compare: Compare, a: number | bigint, b: number | bigint): boolean {
+  if (typeof a === "number" && typeof b === "number" && a >= 0 && b >= 0 && a <= 0xffffffff && b <= 0xffffffff) {
+    switch (compare) {
+      case "subset":
+        return (a & ~b) >>> 0 === 0;
+      case "superset":
+        return (b & ~a) >>> 0 === 0;
+      case "le":
+        return a <= b;
+      case "eq":
+        return a === b;
+      case "none":
+        return true;
+    }
+  }
   const x = BigInt(a), y = BigInt(b);
   switch (compare) {
     case "subset":
@@ -80,7 +99,7 @@ function describeMismatch(compare: Compare, profileValue: bigint, hostValue: big
 }
 
 /** The subleaves at which a field is checked: its own, or where the profile or host has entries. */
-function subleavesToCheck(field: CpuidField, profile: Profile, host: HostCapture): number[] {
+export function subleavesToCheck(field: CpuidField, profile: Profile, host: HostCapture): number[] {
   const { start, end } = field.subleaves;
   if (start === end) return [start];
   if (!isIndexedLeaf(field.leaf)) return [0];
@@ -91,71 +110,96 @@ function subleavesToCheck(field: CpuidField, profile: Profile, host: HostCapture
   return [...set].sort((a, b) => a - b);
 }
 
+/** Whether a CPUID field is compared at all under these options. */
+export function cpuidFieldCompared(field: CpuidField, options: CompatOptions): boolean {
+  return field.compare !== "none" && !(field.nested && !options.nested);
+}
+
+/**
+ * The one evaluation of a CPUID field's compare rule at one subleaf (the reference checker and the
+ * compiled one both call it): the problem, or null. `hostRegister` is the host's register value there.
+ */
+export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: CpuidAdjustment | undefined, hostRegister: number): CompatProblem | null {
+  // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
+  if (!adj && field.compare === "eq") return null;
+  const fixed = ~(adj?.mask ?? 0) >>> 0;
+  if (fieldValue(field, fixed) === 0) return null; // passed through: the host's own value
+  const p = effectiveFieldValue(field, ((adj?.replacements ?? 0) & fixed) >>> 0);
+  const h = effectiveFieldValue(field, (hostRegister & fixed) >>> 0);
+  if (compareField(field.compare, p, h)) return null;
+  return {
+    kind: KIND_BY_COMPARE[field.compare as Exclude<Compare, "none">],
+    name: field.name,
+    detail: `${field.name} (leaf ${hex32(field.leaf)} subleaf ${hex32(subleaf)} ${field.register.toUpperCase()}[${field.msb === field.lsb ? field.lsb : `${field.msb}:${field.lsb}`}]): ${describeMismatch(field.compare, BigInt(p), BigInt(h))}`,
+    leaf: field.leaf,
+    subleaf,
+    register: field.register,
+    bit: field.lsb,
+  };
+}
+
 function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions): CompatProblem[] {
   const out: CompatProblem[] = [];
   for (const field of policy.cpuid) {
-    if (field.compare === "none" || (field.nested && !options.nested)) continue;
+    if (!cpuidFieldCompared(field, options)) continue;
     for (const subleaf of subleavesToCheck(field, profile, host)) {
-      const adj = findAdjustment(profile, field.leaf, subleaf, field.register);
-      // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
-      if (!adj && field.compare === "eq") continue;
-      const fixed = BigInt(~(adj?.mask ?? 0) >>> 0);
-      if (fieldValue(field, fixed) === 0n) continue; // passed through: the host's own value
-      const profileReg = Number(BigInt(adj?.replacements ?? 0) & fixed);
-      const hostReg = Number(BigInt(findCpuid(host.cpuid, field.leaf, subleaf)?.[field.register] ?? 0) & fixed);
-      const p = BigInt(effectiveFieldValue(field, profileReg));
-      const h = BigInt(effectiveFieldValue(field, hostReg));
-      if (compareField(field.compare, p, h)) continue;
-      out.push({
-        kind: KIND_BY_COMPARE[field.compare],
-        name: field.name,
-        detail: `${field.name} (leaf ${hex32(field.leaf)} subleaf ${hex32(subleaf)} ${field.register.toUpperCase()}[${field.msb === field.lsb ? field.lsb : `${field.msb}:${field.lsb}`}]): ${describeMismatch(field.compare, p, h)}`,
-        leaf: field.leaf,
-        subleaf,
-        register: field.register,
-        bit: field.lsb,
-      });
+      const problem = cpuidFieldProblem(field, subleaf, findAdjustment(profile, field.leaf, subleaf, field.register), findCpuid(host.cpuid, field.leaf, subleaf)?.[field.register] ?? 0);
+      if (problem) out.push(problem);
     }
   }
   return out;
 }
 
-function msrProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions, notes: string[]): CompatProblem[] {
-  const out: CompatProblem[] = [];
+/** One feature-MSR adjustment to compare, with what the policy says of it (the profile-only part). */
+export interface MsrCheck {
+  adj: MsrAdjustment;
+  name: string;
+  /** The adjustment's fixed bits (~mask). */
+  fixed: bigint;
+  /** The fields compared under the options (a feature MSR the table does not know: all 64 bits as a subset). */
+  fields: readonly { lsb: number; msb: number; name: string; compare: Compare; nested?: boolean }[];
+}
+
+export function msrChecks(policy: Policy, profile: Profile, options: CompatOptions): MsrCheck[] {
+  const out: MsrCheck[] = [];
   for (const adj of profile.msrs) {
     const rule = msrRuleFor(policy, adj.index);
     if (rule?.nested && !options.nested) continue;
     const name = rule?.name ?? hex32(adj.index);
-    const hostMsr = host.featureMsrs.find((m) => m.index === adj.index);
-    if (!hostMsr) {
-      out.push({ kind: "msr-missing", name, msr: adj.index, detail: `feature MSR ${hex32(adj.index)} (${name}): the profile sets it, the host does not offer it` });
-      continue;
-    }
-    const fixed = ~adj.mask & 0xffff_ffff_ffff_ffffn;
     const known = msrFieldsFor(policy, adj.index);
-    // A feature MSR the table does not know: compare its fixed bits as a subset.
     const fields = known.length > 0 ? known : [{ lsb: 0, msb: 63, name, compare: "subset" as Compare, nested: false }];
-    const found: CompatProblem[] = [];
-    for (const f of fields) {
-      if (f.compare === "none" || (f.nested && !options.nested)) continue;
-      const p = fieldValue(f, adj.replacements & fixed);
-      const h = fieldValue(f, hostMsr.value & fixed);
-      if (compareField(f.compare, p, h)) continue;
-      found.push({
-        kind: adj.index === ARCH_CAPABILITIES ? "arch-capabilities" : "msr-value",
-        name: f.name,
-        msr: adj.index,
-        bit: f.lsb,
-        detail: `${f.name} (MSR ${hex32(adj.index)}[${f.msb === f.lsb ? f.lsb : `${f.msb}:${f.lsb}`}]): ${describeMismatch(f.compare, p, h)}`,
-      });
-    }
-    if (adj.index === ARCH_CAPABILITIES && fbClearException(found, hostMsr.value)) {
-      notes.push("IA32_ARCH_CAPABILITIES: the profile's FB_CLEAR is absent on the host, accepted because the host has MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO and PSDP_NO");
-      continue;
-    }
-    out.push(...found);
+    out.push({ adj, name, fixed: ~adj.mask & 0xffff_ffff_ffff_ffffn, fields: fields.filter((f) => f.compare !== "none" && !(f.nested && !options.nested)) });
   }
   return out;
+}
+
+/** The one evaluation of a feature-MSR adjustment against a host (the reference and the compiled checker call it). */
+export function msrCheckProblems(check: MsrCheck, host: HostCapture, notes: string[]): CompatProblem[] {
+  const { adj, name, fixed } = check;
+  const hostMsr = host.featureMsrs.find((m) => m.index === adj.index);
+  if (!hostMsr) return [{ kind: "msr-missing", name, msr: adj.index, detail: `feature MSR ${hex32(adj.index)} (${name}): the profile sets it, the host does not offer it` }];
+  const found: CompatProblem[] = [];
+  for (const f of check.fields) {
+    const p = fieldValue(f, adj.replacements & fixed);
+    const h = fieldValue(f, hostMsr.value & fixed);
+    if (compareField(f.compare, p, h)) continue;
+    found.push({
+      kind: adj.index === ARCH_CAPABILITIES ? "arch-capabilities" : "msr-value",
+      name: f.name,
+      msr: adj.index,
+      bit: f.lsb,
+      detail: `${f.name} (MSR ${hex32(adj.index)}[${f.msb === f.lsb ? f.lsb : `${f.msb}:${f.lsb}`}]): ${describeMismatch(f.compare, p, h)}`,
+    });
+  }
+  if (adj.index === ARCH_CAPABILITIES && fbClearException(found, hostMsr.value)) {
+    notes.push("IA32_ARCH_CAPABILITIES: the profile's FB_CLEAR is absent on the host, accepted because the host has MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO and PSDP_NO");
+    return [];
+  }
+  return found;
+}
+
+function msrProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions, notes: string[]): CompatProblem[] {
+  return msrChecks(policy, profile, options).flatMap((c) => msrCheckProblems(c, host, notes));
 }
 
 /** Cloud Hypervisor's exception: a profile whose only extra bit is FB_CLEAR runs on a host immune to what it clears. */
@@ -167,15 +211,26 @@ function fbClearException(found: readonly CompatProblem[], hostValue: bigint): b
   );
 }
 
-function permittedNotes(policy: Policy, profile: Profile, host: HostCapture): string[] {
-  const known = new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
-  const absent = profile.permittedMsrs.filter((i) => !known.has(i) && !msrRuleFor(policy, i)?.implicit);
+/** The permitted MSRs a host may lack without a note: those the policy does not mark implicit (profile-only). */
+export function permittedToNote(policy: Policy, profile: Profile): number[] {
+  return profile.permittedMsrs.filter((i) => !msrRuleFor(policy, i)?.implicit);
+}
+
+/** The note on permitted MSRs this host does not know, from permittedToNote's list and the host's known MSRs. */
+export function permittedNotes(candidates: readonly number[], known: ReadonlySet<number>): string[] {
+  const absent = candidates.filter((i) => !known.has(i));
   if (absent.length === 0) return [];
   const shown = absent.slice(0, 8).map(hex32).join(", ");
   return [`${absent.length} permitted MSR(s) unknown to this host (harmless: the filter only denies MSRs the host knows): ${shown}${absent.length > 8 ? ", …" : ""}`];
 }
 
-export function checkCompatibility(profile: Profile, host: HostCapture, options: CompatOptions = {}): CompatReport {
+/** Every MSR index the host's KVM knows (index list and feature MSRs). */
+export function knownHostMsrs(host: HostCapture): Set<number> {
+  return new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
+}
+
+/** The report for a host profile or a vendor mismatch, which need no field comparison; null otherwise. */
+export function reportWithoutFields(profile: Profile, host: HostCapture): CompatReport | null {
   if (profile.kind === "host")
     return { compatible: true, problems: [], notes: ["host profile: the guest sees this host's CPU as it is (not migratable)"] };
   if (profile.vendor !== host.vendor)
@@ -184,9 +239,16 @@ export function checkCompatibility(profile: Profile, host: HostCapture, options:
       problems: [{ kind: "vendor", name: "vendor", detail: `the profile is for ${profile.vendor}, the host is ${host.vendor} (${host.vendorString})` }],
       notes: [],
     };
+  return null;
+}
+
+/** The reference checker: field by field over the policy. compileCompatibility gives the same reports faster. */
+export function checkCompatibility(profile: Profile, host: HostCapture, options: CompatOptions = {}): CompatReport {
+  const trivial = reportWithoutFields(profile, host);
+  if (trivial) return trivial;
   const policy = policyFor(profile.vendor);
   const notes: string[] = [];
   const problems = [...cpuidProblems(policy, profile, host, options), ...msrProblems(policy, profile, host, options, notes)];
-  notes.push(...permittedNotes(policy, profile, host));
+  notes.push(...permittedNotes(permittedToNote(policy, profile), knownHostMsrs(host)));
   return { compatible: problems.length === 0, problems, notes };
 }

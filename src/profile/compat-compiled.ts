@@ -1,0 +1,277 @@
+// Compatibility as compiled masks: a (profile, policy) pair compiled once into per-register masks
+// and limits, so that checking a host is a few AND/compare operations per register. The compiler
+// derives everything from the policy's compare rules; a register whose masks fail, and any field
+// whose rule the compiler does not know how to turn into masks, is evaluated by the reference's own
+// per-field function (cpuidFieldProblem), so the reports are exactly the reference's.
+import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
+import type { HostCapture } from "../model/host.ts";
+import { findAdjustment, type CpuidAdjustment, type Profile } from "../model/profile.ts";
+import { policyFor } from "../policy/index.ts";
+import type { Compare, CpuidField } from "../policy/types.ts";
+import {
+  cpuidFieldCompared,
+  cpuidFieldProblem,
+  knownHostMsrs,
+  msrCheckProblems,
+  msrChecks,
+  type MsrCheck,
+  permittedNotes,
+  permittedToNote,
+  reportWithoutFields,
+  type CompatOptions,
+  type CompatProblem,
+  type CompatReport,
+} from "./compat.ts";
+
+export interface CompiledCompatibility {
+  readonly profile: Profile;
+  /** The same report as checkCompatibility(profile, host, options). */
+  check(host: HostCapture): CompatReport;
+}
+
+/** The field properties the mask compiler understands; a field with any other is evaluated field by field. */
+const MASKED_FIELD_KEYS: ReadonlySet<string> = new Set(["leaf", "subleaves", "register", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
+/** Compare rules with a mask form (bit sets) or a limit form (le). */
+const MASK_COMPARES: ReadonlySet<Compare> = new Set(["subset", "superset", "eq", "le"]);
+
+function maskable(field: CpuidField): boolean {
+  if (!MASK_COMPARES.has(field.compare)) return false;
+  for (const k in field) if (!MASKED_FIELD_KEYS.has(k)) return false;
+  return true;
+}
+
+const width = (f: { lsb: number; msb: number }) => (f.msb - f.lsb === 31 ? 0xffffffff : ((1 << (f.msb - f.lsb + 1)) >>> 0) - 1);
+
+/** One register at one subleaf, with the fields checked there. */
+interface CompiledRegister {
+  leaf: number;
+  subleaf: number;
+  register: Register;
+  /** The profile's fixed value (replacements & ~mask). */
+  value: number;
+  /** Bits whose fields fail when the profile has them and the host does not (subset), and so on. */
+  subset: number;
+  superset: number;
+  eq: number;
+  /** le fields: lsb, width mask, the host's bits that count (fixed), the profile's field value. */
+  limits: { lsb: number; mask: number; fixed: number; value: number }[];
+  /** Fields evaluated one by one on every host (rules without a mask form). */
+  opaque: number[];
+  /** Every field checked here (policy order); those a mask or limit flags are evaluated one by one. */
+  fields: number[];
+  adj: CpuidAdjustment | undefined;
+}
+
+/** (field, subleaf) pairs grouped by register: key -> field ids. */
+type Pairs = Map<string, { leaf: number; subleaf: number; register: Register; fields: Set<number> }>;
+
+function addPair(pairs: Pairs, field: CpuidField, id: number, subleaf: number): void {
+  const key = `${field.leaf}:${subleaf}:${field.register}`;
+  let g = pairs.get(key);
+  if (!g) pairs.set(key, (g = { leaf: field.leaf, subleaf, register: field.register, fields: new Set() }));
+  g.fields.add(id);
+}
+
+/** Host CPUID lookups with findCpuid's semantics (first entry of the function that matches), indexed once per host. */
+const hostIndexes = new WeakMap<HostCapture, Map<number, CpuidEntry[]>>();
+function hostIndex(host: HostCapture): Map<number, CpuidEntry[]> {
+  let ix = hostIndexes.get(host);
+  if (!ix) {
+    ix = new Map();
+    for (const e of host.cpuid) {
+      const list = ix.get(e.function);
+      if (list) list.push(e);
+      else ix.set(e.function, [e]);
+    }
+    hostIndexes.set(host, ix);
+  }
+  return ix;
+}
+function hostRegister(ix: Map<number, CpuidEntry[]>, leaf: number, subleaf: number, register: Register): number {
+  const list = ix.get(leaf);
+  if (!list) return 0;
+  for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e[register];
+  return 0;
+}
+const knownMsrSets = new WeakMap<HostCapture, Set<number>>();
+function knownMsrsCached(host: HostCapture): Set<number> {
+  let known = knownMsrSets.get(host);
+  if (!known) knownMsrSets.set(host, (known = knownHostMsrs(host)));
+  return known;
+}
+
+/** A feature-MSR check as 64-bit masks; null masks when a field's rule has no mask form. */
+interface CompiledMsrCheck {
+  check: MsrCheck;
+  masks: MsrMasks | null;
+}
+interface MsrMasks {
+  value: bigint;
+  fixed: bigint;
+  subset: bigint;
+  superset: bigint;
+  eq: bigint;
+  limits: { lsb: bigint; mask: bigint; value: bigint }[];
+}
+
+const MSR_FIELD_KEYS: ReadonlySet<string> = new Set(["index", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
+
+function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
+  const value = check.adj.replacements & check.fixed;
+  const m: MsrMasks = { value, fixed: check.fixed, subset: 0n, superset: 0n, eq: 0n, limits: [] };
+  for (const f of check.fields) {
+    for (const k in f) if (!MSR_FIELD_KEYS.has(k)) return { check, masks: null };
+    const mask = (1n << BigInt(f.msb - f.lsb + 1)) - 1n;
+    const bits = (mask << BigInt(f.lsb)) & check.fixed;
+    if (f.compare === "subset") m.subset |= bits;
+    else if (f.compare === "superset") m.superset |= bits;
+    else if (f.compare === "eq") m.eq |= bits;
+    else if (f.compare === "le") m.limits.push({ lsb: BigInt(f.lsb), mask, value: (value >> BigInt(f.lsb)) & mask });
+    else return { check, masks: null };
+  }
+  return { check, masks: m };
+}
+
+function passes(m: MsrMasks, hostValue: bigint): boolean {
+  const h = hostValue & m.fixed;
+  if (((m.value & ~h & m.subset) | (h & ~m.value & m.superset) | ((m.value ^ h) & m.eq)) !== 0n) return false;
+  for (const l of m.limits) if (l.value > ((h >> l.lsb) & l.mask)) return false;
+  return true;
+}
+
+export function compileCompatibility(profile: Profile, options: CompatOptions = {}): CompiledCompatibility {
+  if (profile.kind === "host") return { profile, check: (host) => reportWithoutFields(profile, host)! };
+  const policy = policyFor(profile.vendor);
+  const fields = policy.cpuid;
+  const compared = fields.map((f) => cpuidFieldCompared(f, options));
+  const isMaskable = fields.map(maskable);
+
+  // Subleaves fixed by the profile alone; the host adds its own subleaves of ranged, indexed leaves.
+  const fixedPairs: Pairs = new Map();
+  const rangedByLeaf = new Map<number, number[]>();
+  fields.forEach((f, id) => {
+    if (!compared[id]) return;
+    const { start, end } = f.subleaves;
+    if (start === end) return addPair(fixedPairs, f, id, start);
+    if (!isIndexedLeaf(f.leaf)) return addPair(fixedPairs, f, id, 0);
+    for (const a of profile.cpuid)
+      if (a.leaf === f.leaf && a.register === f.register && a.subleaf.end >= start && a.subleaf.start <= end) addPair(fixedPairs, f, id, Math.max(a.subleaf.start, start));
+    const list = rangedByLeaf.get(f.leaf);
+    if (list) list.push(id);
+    else rangedByLeaf.set(f.leaf, [id]);
+  });
+
+  const compiledCache = new Map<string, CompiledRegister>();
+  function compileRegister(leaf: number, subleaf: number, register: Register, ids: readonly number[]): CompiledRegister {
+    const adj = findAdjustment(profile, leaf, subleaf, register);
+    const fixed = ~(adj?.mask ?? 0) >>> 0;
+    const value = (adj?.replacements ?? 0) & fixed;
+    const r: CompiledRegister = { leaf, subleaf, register, value, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), adj };
+    for (const id of r.fields) {
+      const f = fields[id]!;
+      if (!isMaskable[id]) {
+        r.opaque.push(id);
+        continue;
+      }
+      if (!adj && f.compare === "eq") continue; // the reference skips equality on a hidden register
+      const bits = ((width(f) << f.lsb) & fixed) >>> 0;
+      if (bits === 0) continue; // passed through
+      if (f.compare === "subset") r.subset |= bits;
+      else if (f.compare === "superset") r.superset |= bits;
+      else if (f.compare === "eq") r.eq |= bits;
+      else r.limits.push({ lsb: f.lsb, mask: width(f), fixed, value: (((value & fixed) >>> f.lsb) & width(f)) >>> 0 });
+    }
+    // Bits that cannot fail on any host: a subset bit the profile clears, a superset bit it sets, a limit of 0.
+    r.subset &= value;
+    r.superset &= ~value;
+    r.limits = r.limits.filter((l) => l.value > 0);
+    return r;
+  }
+  function compiled(leaf: number, subleaf: number, register: Register, ids: Set<number>): CompiledRegister {
+    const key = `${leaf}:${subleaf}:${register}:${[...ids].sort((a, b) => a - b).join(",")}`;
+    let r = compiledCache.get(key);
+    if (!r) compiledCache.set(key, (r = compileRegister(leaf, subleaf, register, [...ids])));
+    return r;
+  }
+  /** Registers where some host could fail; the others are left out of every check. */
+  const canFail = (r: CompiledRegister) => r.subset !== 0 || r.superset !== 0 || r.eq !== 0 || r.limits.length > 0 || r.opaque.length > 0;
+  const fixedRegisters = [...fixedPairs.values()].map((g) => compiled(g.leaf, g.subleaf, g.register, g.fields)).filter(canFail);
+
+  const candidates = permittedToNote(policy, profile);
+  const msrs = msrChecks(policy, profile, options).map(compileMsrCheck);
+
+  // Hosts of a fleet share few sets of subleaves: the registers to check are cached per set.
+  const bySubleaves = new Map<string, CompiledRegister[]>();
+  function registersFor(host: HostCapture): CompiledRegister[] {
+    if (rangedByLeaf.size === 0) return fixedRegisters;
+    const ix = hostIndex(host);
+    let signature = "";
+    for (const leaf of rangedByLeaf.keys()) {
+      const entries = ix.get(leaf);
+      if (entries) for (const e of entries) signature += `${leaf}.${e.index} `;
+    }
+    let registers = bySubleaves.get(signature);
+    if (!registers) bySubleaves.set(signature, (registers = registersForSubleaves(ix)));
+    return registers;
+  }
+  function registersForSubleaves(ix: Map<number, CpuidEntry[]>): CompiledRegister[] {
+    let extra: Pairs | undefined;
+    for (const [leaf, ids] of rangedByLeaf) {
+      const entries = ix.get(leaf);
+      if (!entries) continue;
+      for (const e of entries)
+        for (const id of ids) {
+          const f = fields[id]!;
+          if (e.index < f.subleaves.start || e.index > f.subleaves.end) continue;
+          if (fixedPairs.get(`${f.leaf}:${e.index}:${f.register}`)?.fields.has(id)) continue;
+          addPair((extra ??= new Map()), f, id, e.index);
+        }
+    }
+    if (!extra) return fixedRegisters;
+    const out: CompiledRegister[] = [];
+    for (const [key, g] of fixedPairs) {
+      const more = extra.get(key);
+      if (!more) out.push(compiled(g.leaf, g.subleaf, g.register, g.fields));
+      else {
+        out.push(compiled(g.leaf, g.subleaf, g.register, new Set([...g.fields, ...more.fields])));
+        extra.delete(key);
+      }
+    }
+    for (const g of extra.values()) out.push(compiled(g.leaf, g.subleaf, g.register, g.fields));
+    return out.filter(canFail);
+  }
+
+  function check(host: HostCapture): CompatReport {
+    const trivial = reportWithoutFields(profile, host);
+    if (trivial) return trivial;
+    const ix = hostIndex(host);
+    const found: { id: number; subleaf: number; problem: CompatProblem }[] = [];
+    for (const r of registersFor(host)) {
+      const h = hostRegister(ix, r.leaf, r.subleaf, r.register);
+      const failing = (r.value & ~h & r.subset) | (h & ~r.value & r.superset) | ((r.value ^ h) & r.eq);
+      let limitFailed = false;
+      for (const l of r.limits) if (l.value > (((h & l.fixed) >>> l.lsb) & l.mask) >>> 0) limitFailed = true;
+      if (failing === 0 && !limitFailed && r.opaque.length === 0) continue;
+      // Only fields whose bits failed a mask, every le field once a limit failed, and the opaque ones.
+      for (const id of r.fields) {
+        const f = fields[id]!;
+        const suspect = !isMaskable[id] || (limitFailed && f.compare === "le") || (failing & (width(f) << f.lsb)) !== 0;
+        if (!suspect) continue;
+        const problem = cpuidFieldProblem(f, r.subleaf, r.adj, h);
+        if (problem) found.push({ id, subleaf: r.subleaf, problem });
+      }
+    }
+    // The reference's order: policy field order, then ascending subleaf.
+    found.sort((a, b) => a.id - b.id || a.subleaf - b.subleaf);
+    const notes: string[] = [];
+    const problems = found.map((x) => x.problem);
+    for (const m of msrs) {
+      const hostMsr = m.masks && host.featureMsrs.find((x) => x.index === m.check.adj.index);
+      if (hostMsr && m.masks && passes(m.masks, hostMsr.value)) continue;
+      problems.push(...msrCheckProblems(m.check, host, notes));
+    }
+    notes.push(...permittedNotes(candidates, knownMsrsCached(host)));
+    return { compatible: problems.length === 0, problems, notes };
+  }
+  return { profile, check };
+}
