@@ -1,7 +1,7 @@
 // Runs at bundle time (imported `with { type: "macro" }`): reads profiles/*.json and
 // returns each deflate-compressed and base64-encoded, so the executable carries the
-// profiles inline and needs no file beside it.
-import { deflateSync } from "fflate";
+// profiles inline and needs no file beside it. The JSON is stored without indentation
+// (about 70 B less per profile once deflated); profiles.ts restores the exact source bytes.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -10,8 +10,9 @@ export function compressedProfiles(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith(".json")) continue;
-    const bytes = readFileSync(join(dir, file));
-    out[file.slice(0, -".json".length)] = Buffer.from(deflateSync(bytes, { level: 9 })).toString("base64");
+    const compact = JSON.stringify(JSON.parse(readFileSync(join(dir, file), "utf8")));
+    // zlib's deflate (Bun's) at level 9 is ~100 B smaller per profile than fflate's.
+    out[file.slice(0, -".json".length)] = Buffer.from(Bun.deflateSync(new TextEncoder().encode(compact), { level: 9, memLevel: 9 })).toString("base64");
   }
   return out;
 }

@@ -1,9 +1,9 @@
 // The released profiles, embedded in the executable at build time (see macro.ts).
-// fflate compresses them at build time; they are inflated here with Bun's native zlib
-// (the same raw DEFLATE format), because importing fflate at run time costs ~4 ms of
-// start-up (it builds its Huffman tables at module load and requires worker_threads).
+// Bun's zlib deflates them at build time and inflates them here (raw DEFLATE); fflate is not
+// used at run time, because importing it costs ~4 ms of start-up (it builds its Huffman
+// tables at module load and requires worker_threads).
 import { compressedProfiles } from "./macro.ts" with { type: "macro" };
-import { parseJsonText } from "../model/document.ts";
+import { parseJsonText, stableJson } from "../model/document.ts";
 import { parseProfile, type Profile } from "../model/profile.ts";
 
 const COMPRESSED: Record<string, string> = compressedProfiles();
@@ -21,10 +21,13 @@ export function embeddedProfileInfo(): EmbeddedProfileInfo[] {
   return embeddedProfileNames().map((name) => ({ name, compressedBytes: Buffer.from(COMPRESSED[name]!, "base64").byteLength }));
 }
 
-/** The exact source bytes of an embedded profile (for hashing against profiles.lock). */
+/**
+ * The exact source bytes of an embedded profile (for hashing against profiles.lock): stored without
+ * indentation, re-indented as every profile file is written (stableJson).
+ */
 export function embeddedProfileText(name: string): string | undefined {
   const data = COMPRESSED[name];
-  return data === undefined ? undefined : new TextDecoder().decode(Bun.inflateSync(Buffer.from(data, "base64")));
+  return data === undefined ? undefined : stableJson(JSON.parse(new TextDecoder().decode(Bun.inflateSync(Buffer.from(data, "base64")))));
 }
 
 const cache = new Map<string, Profile>();

@@ -4,12 +4,15 @@
 import * as v from "valibot";
 import { InputError } from "../errors.ts";
 import type { Register } from "./cpuid.ts";
-import { hex32, hex64 } from "./hex.ts";
+import { hex32, hex64, parseHex32 } from "./hex.ts";
 import { hexString, hexU32, hexU64, parseWith, printable, registerName, stableJson, vendorName } from "./document.ts";
 import type { Vendor } from "./vendor.ts";
 
 export const PROFILE_FORMAT = "cpuprof-profile";
-export const PROFILE_FORMAT_VERSION = 1;
+/** 2: permittedMsrs as ranges ("0x200-0x21f"); 1 (still read): one hex string per MSR. */
+export const PROFILE_FORMAT_VERSION = 2;
+/** Most MSRs permittedMsrs may name once its ranges are expanded (as version 1's list). */
+export const MAX_PERMITTED_MSRS = 65536;
 
 /** "profile": adjustments as above. "host": no adjustments at all, the host as it is (Cloud Hypervisor's Host profile). */
 export type ProfileKind = "profile" | "host";
@@ -53,9 +56,23 @@ export const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 
-export const profileSchema = v.strictObject({
+/** One MSR ("0x10") or an inclusive range of them ("0x200-0x21f", start below end). */
+const MSR_RANGE_RE = /^(0x(?:0|[1-9a-f][0-9a-f]{0,7}))(?:-(0x(?:0|[1-9a-f][0-9a-f]{0,7})))?$/;
+const msrRange = v.pipe(
+  v.string(),
+  v.regex(MSR_RANGE_RE, 'an MSR ("0x10") or a range of MSRs ("0x200-0x21f") in lower-case 0x hex without padding'),
+  v.transform((s) => {
+    const m = MSR_RANGE_RE.exec(s)!;
+    const start = parseHex32(m[1]!);
+    const end = m[2] === undefined ? start : parseHex32(m[2]);
+    return { start: start ?? -1, end: end ?? -1 };
+  }),
+  v.check((r) => r.start >= 0 && r.end >= 0, "32-bit MSR indices"),
+  v.check((r) => r.start <= r.end, "a range whose start is not above its end"),
+);
+
+const profileFields = {
   format: v.literal(PROFILE_FORMAT),
-  formatVersion: v.literal(PROFILE_FORMAT_VERSION),
   name: v.pipe(v.string(), v.regex(PROFILE_NAME_RE, "a kebab-case name")),
   version: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
   vendor: vendorName,
@@ -79,8 +96,35 @@ export const profileSchema = v.strictObject({
     v.maxLength(8192),
   ),
   msrs: v.pipe(v.array(v.strictObject({ index: hexU32, replacements: hexU64, mask: hexU64 })), v.maxLength(4096)),
-  permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(65536)),
-});
+};
+
+export const profileSchema = v.variant("formatVersion", [
+  v.strictObject({ ...profileFields, formatVersion: v.literal(PROFILE_FORMAT_VERSION), permittedMsrs: v.pipe(v.array(msrRange), v.maxLength(MAX_PERMITTED_MSRS)) }),
+  v.strictObject({ ...profileFields, formatVersion: v.literal(1), permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(MAX_PERMITTED_MSRS)) }),
+]);
+
+/** Inclusive ranges -> MSR indices; InputError past MAX_PERMITTED_MSRS (a range of 2^32 must not be expanded). */
+function expandMsrRanges(ranges: readonly { start: number; end: number }[], file: string): number[] {
+  const out: number[] = [];
+  for (const [i, r] of ranges.entries()) {
+    if (out.length + (r.end - r.start + 1) > MAX_PERMITTED_MSRS)
+      throw new InputError(`${printable(file, 200)}: $.permittedMsrs[${i}]: more than ${MAX_PERMITTED_MSRS} MSRs in all`);
+    for (let x = r.start; x <= r.end; x++) out.push(x);
+  }
+  return out;
+}
+
+/** Sorted distinct MSR indices -> the fewest inclusive ranges, as the format writes them. */
+export function msrRangesOf(sorted: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(i === j ? hex32(sorted[i]!) : `${hex32(sorted[i]!)}-${hex32(sorted[j]!)}`);
+    i = j + 1;
+  }
+  return out;
+}
 
 function cpuidKeyOrder(a: CpuidAdjustment, b: CpuidAdjustment): number {
   return a.leaf - b.leaf || a.subleaf.start - b.subleaf.start || a.register.localeCompare(b.register);
@@ -136,7 +180,7 @@ export function parseProfile(data: unknown, file: string): Profile {
     toolVersion: w.toolVersion,
     cpuid: w.cpuid,
     msrs: w.msrs,
-    permittedMsrs: w.permittedMsrs,
+    permittedMsrs: w.formatVersion === 1 ? w.permittedMsrs : expandMsrRanges(w.permittedMsrs, file),
   };
   checkProfile(p, file);
   return normaliseProfile(p);
@@ -162,7 +206,7 @@ export function profileToJson(p: Profile): object {
       mask: hex32(a.mask),
     })),
     msrs: n.msrs.map((m) => ({ index: hex32(m.index), replacements: hex64(m.replacements), mask: hex64(m.mask) })),
-    permittedMsrs: n.permittedMsrs.map(hex32),
+    permittedMsrs: msrRangesOf(n.permittedMsrs),
   };
 }
 

@@ -240,10 +240,13 @@ describe("formats round trips through the CLI", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).cpuid_modifiers.length).toBeGreaterThan(0);
   });
-  test("schema profile is a JSON Schema that names the format", () => {
+  test("schema profile is a JSON Schema that names the format, in its current and its older version", () => {
     const s = JSON.parse(cpuprof(["schema", "profile"]).stdout);
     expect(s.$schema).toContain("json-schema.org");
-    expect(s.properties.format.const).toBe("cpuprof-profile");
+    const versions = s.oneOf as { properties: Record<string, { const?: unknown; items?: { pattern?: string } }> }[];
+    expect(versions.map((v) => v.properties.format!.const)).toEqual(["cpuprof-profile", "cpuprof-profile"]);
+    expect(versions.map((v) => v.properties.formatVersion!.const)).toEqual([2, 1]);
+    expect(new RegExp(versions[0]!.properties.permittedMsrs!.items!.pattern!).test("0x200-0x21f")).toBe(true);
     expect(cpuprof(["schema", "bogus"]).code).toBe(2);
   });
 });
