@@ -1,21 +1,26 @@
 import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, inputName, readInputFile, stderrIsTty, writeStderr } from "../io.ts";
+import { readCaptures } from "../captures.ts";
+import { emit, writeStderr } from "../io.ts";
 import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { baselineProfile } from "../../fleet/baseline-profile.ts";
-import { loadHostFile } from "../../formats/host-file.ts";
 import { printable } from "../../model/document.ts";
 import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
 
-const help = `Usage: cpuprof baseline CAPTURE... --name NAME [--description TEXT] [--strict] [-o FILE] [--json]
+const help = `Usage: cpuprof baseline CAPTURES... --name NAME [--description TEXT] [--strict] [-o FILE] [--json]
 
 The most capable profile that every given host can run: feature bits intersected,
 numeric fields (max leaves, address sizes) at the minimum, fields that must be equal
 checked (a clear error names the hosts that disagree), IA32_ARCH_CAPABILITIES
 good-news bits intersected and bad-news bits (RSBA, RRSBA) united. Hosts of different
 vendors are refused. The order of the captures does not change a byte of the output.
+
+CAPTURES are files, directories (their *.json and *.ndjson files), globs ('hosts/*.json',
+quoted), or - for stdin: one capture per line (NDJSON), or whole 'cpuprof host --json'
+outputs one after another. Identical captures are counted once; a progress line shows
+on a terminal.
 
 Options:
   --name NAME         profile name, kebab-case
@@ -44,18 +49,15 @@ export const baselineCommand: Command = {
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("baseline: --name NAME is required (see 'cpuprof baseline --help')");
     if (!PROFILE_NAME_RE.test(name)) throw new InputError("baseline: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
-    if (p.positionals.length === 0) throw new InputError("baseline: expected one or more CAPTURE files (see 'cpuprof baseline --help')");
-    const progress = stderrIsTty() && p.positionals.length > 50;
-    const hosts = p.positionals.map((file, i) => {
-      if (progress && i % 50 === 0) process.stderr.write(`\r\x1b[Kreading captures ${i}/${p.positionals.length}…`);
-      return loadHostFile(readInputFile(file), inputName(file));
-    });
-    if (progress) process.stderr.write("\r\x1b[K");
+    if (p.positionals.length === 0) throw new InputError("baseline: expected captures: files, directories, globs or - for stdin (see 'cpuprof baseline --help')");
+    // A baseline of a capture and its duplicates is the baseline of the capture: each distinct one counts once.
+    const set = readCaptures(p.positionals, "baseline");
+    const hosts = set.unique.map((u) => u.host);
     const result = baselineProfile(hosts, {
       name,
       description: stringOpt(p, "description"),
       strict: boolOpt(p, "strict"),
-      labels: p.positionals.map((f) => printable(f, 120)), // they end up in error messages
+      labels: set.unique.map((u) => printable(u.label, 120)), // they end up in error messages
     });
     const out = stringOpt(p, "o");
     const text = serializeProfile(result.profile);
@@ -64,7 +66,8 @@ export const baselineCommand: Command = {
       if (boolOpt(p, "json")) await emit(text, undefined);
       else {
         const d = describeProfile(result.profile);
-        await emit(`baseline ${name} of ${hosts.length} hosts (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
+        const distinct = set.total === hosts.length ? "" : `, ${hosts.length} distinct`;
+        await emit(`baseline ${name} of ${set.total} hosts${distinct} (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
       }
     } else await emit(text, undefined);
     for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
