@@ -2,12 +2,15 @@
 // Entry point: dispatch to a command, turn every user-caused error into one line on
 // stderr and its documented exit code. Set CPUPROF_DEBUG=1 to see stacks.
 import { CpuprofError, EXIT } from "../errors.ts";
-import { printable } from "../model/document.ts";
+import { printable } from "../model/printable.ts";
 import { TOOL_VERSION } from "../version.ts";
-import { HelpRequested } from "./args.ts";
 import { EXIT_CODES_HELP, type Command } from "./command.ts";
-import { beginInputs, settleOutputs, writeStderr, writeStdout } from "./io.ts";
 import { commands } from "./commands/index.ts";
+
+// io.ts and args.ts (and with them node:fs and node:util, ~1.2 ms each to link) load only when a
+// path below uses them: --version needs neither.
+const io = () => import("./io.ts");
+const args = () => import("./args.ts");
 
 /** Exit code for a bug in cpuprof itself (not a user error): EX_SOFTWARE. */
 export const EXIT_INTERNAL = 70;
@@ -32,8 +35,14 @@ ${EXIT_CODES_HELP}
 }
 
 export async function main(argv: string[]): Promise<number> {
-  beginInputs();
   const [first, ...rest] = argv;
+  if (first === "--version" || first === "-V" || first === "version") {
+    // The one line written without io.ts: the runtime's console is already there, node:fs is not.
+    console.log(`cpuprof ${TOOL_VERSION}`);
+    return EXIT.ok;
+  }
+  const { beginInputs, settleOutputs, writeStderr, writeStdout } = await io();
+  beginInputs();
   if (first === undefined) {
     if (process.stdin.isTTY && process.stdout.isTTY) {
       const { runWizard } = await import("./wizard.ts");
@@ -41,10 +50,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     writeStderr(globalHelp());
     return EXIT.badInput;
-  }
-  if (first === "--version" || first === "-V" || first === "version") {
-    writeStdout(`cpuprof ${TOOL_VERSION}\n`);
-    return EXIT.ok;
   }
   if (first === "--help" || first === "-h" || first === "help") {
     const target = rest[0] ? commands.find((c) => c.name === rest[0]) : undefined;
@@ -63,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     await settleOutputs().catch(() => undefined); // the command's own error is the one to report
     // -h/--help where an option can stand (not as an option's value): the command's help.
-    if (!(e instanceof HelpRequested)) throw e;
+    if (!(e instanceof (await args()).HelpRequested)) throw e;
     writeStdout(command.help + "\n");
     return EXIT.ok;
   }
@@ -77,6 +82,7 @@ export async function runCli(argv: string[]): Promise<never> {
   try {
     code = await main(argv);
   } catch (e) {
+    const { writeStderr } = await io();
     if (e instanceof CpuprofError) {
       // Messages quote input (file names, values): the last guard before the terminal.
       writeStderr(`cpuprof: ${printable(e.message, 4000)}`);
@@ -90,5 +96,5 @@ export async function runCli(argv: string[]): Promise<never> {
   process.exit(code);
 }
 
-// No top-level await: the executable is compiled to bytecode, which needs a CommonJS-shaped entry.
+// No top-level await: the entry stays plain for the bytecode compiler.
 if (import.meta.main) void runCli(process.argv.slice(2));

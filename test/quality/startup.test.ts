@@ -5,7 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { REPO, bundle, sourceFiles } from "../helpers/sources.ts";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { BUN, REPO, bundle, sourceFiles } from "../helpers/sources.ts";
 
 /** Source files (relative to the repository) whose text matches `re`, other than `allowed`. */
 function offenders(re: RegExp, allowed: readonly string[]): string[] {
@@ -39,5 +41,32 @@ describe("start-up guards", () => {
     expect(text.length).toBeGreaterThan(10_000);
     expect(text).not.toContain("node_modules/fflate");
     expect(text).not.toContain("worker_threads");
+  });
+
+  test("what start-up links, as scripts/build.ts splits the executable: no node built-in, no FFI, no schema library", () => {
+    // The entry chunk and the chunks it imports statically are evaluated before any command runs;
+    // every command's own modules are chunks loaded when it runs.
+    const outdir = mkdtempSync(join(tmpdir(), "cpuprof-split-"));
+    try {
+      const r = Bun.spawnSync([BUN, "build", join(REPO, "src/cli/main.ts"), "--target=bun", "--splitting", "--format=esm", "--outdir", outdir], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+      expect(r.exitCode).toBe(0);
+      expect(readFileSync(join(REPO, "scripts/build.ts"), "utf8")).toContain(`"--splitting", "--format=esm"`);
+      const chunks = new Set<string>(["main.js"]);
+      const staticImports = (text: string) => [...text.matchAll(/^import\s[^;]*?from\s*"([^"]+)";?$/gms)].map((m) => m[1]!);
+      const linked: string[] = [];
+      for (const chunk of chunks) {
+        for (const spec of staticImports(readFileSync(join(outdir, chunk), "utf8"))) {
+          if (spec.startsWith("./")) chunks.add(spec.slice(2));
+          else linked.push(spec);
+        }
+      }
+      expect(readdirSync(outdir).length).toBeGreaterThan(chunks.size); // commands really are separate chunks
+      expect(linked).toEqual([]);
+      const text = [...chunks].map((c) => readFileSync(join(outdir, c), "utf8")).join("\n");
+      expect(text).not.toContain("node_modules/valibot");
+      expect(text).not.toContain("src/kvm/");
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
