@@ -1,7 +1,7 @@
 // Pure writers and readers of the probe's guest memory: page tables, GDT, IDT, code, query tables, results.
 import { InputError } from "../errors.ts";
 import type { CpuidObservation, ProbeQueries } from "./types.ts";
-import { assembleGpHandler, assembleQueries, isRdmsrAt } from "./code.ts";
+import { assembleGpHandler, assembleQueries, isRdmsrAt, rdmsrOffsetOf } from "./code.ts";
 import { GUEST, GUEST_MEMORY_SIZE, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE, X86 } from "./layout.ts";
 
 export interface RawMsrResult {
@@ -74,7 +74,7 @@ export function readMsrResults(mem: Uint8Array, q: ProbeQueries): RawMsrResult[]
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   return q.msrs.map((index, i) => {
     const o = GUEST.msrResults + i * RESULT_SIZE;
-    const faulted = dv.getUint32(o + 8, true) !== 0;
+    const faulted = mem[GUEST.faultMap + rdmsrOffsetOf(q, i)] !== 0;
     const value = (BigInt(dv.getUint32(o + 4, true)) << 32n) | BigInt(dv.getUint32(o, true));
     return { index: index >>> 0, value: faulted ? 0n : value, faulted };
   });

@@ -19,10 +19,12 @@ export const GUEST = {
   pd: 0x12000,
   /** {eax, ebx, ecx, edx} per CPUID query. */
   cpuidResults: 0x50000,
-  /** {lo, hi, fault, pad} per MSR query. */
+  /** {lo, hi} per MSR query (16 bytes each; whether it faulted is in faultMap). */
   msrResults: 0x80000,
-  /** Entry point: the straight-line query code made for each probe (code.ts), up to about 424 KiB. */
+  /** Entry point: the straight-line query code made for each probe (code.ts), up to about 408 KiB. */
   code: 0x100000,
+  /** One byte per byte of code: the #GP handler sets the byte of a faulting RDMSR to 1. */
+  faultMap: 0x180000,
 } as const;
 
 export const RESULT_SIZE = 16;

@@ -20,6 +20,7 @@ describe("probe layout", () => {
       ["cpuidResults", GUEST.cpuidResults, MAX_CPUID_QUERIES * RESULT_SIZE],
       ["msrResults", GUEST.msrResults, MAX_MSR_QUERIES * RESULT_SIZE],
       ["code", GUEST.code, MAX_QUERY_CODE_SIZE],
+      ["faultMap", GUEST.faultMap, MAX_QUERY_CODE_SIZE],
     ];
     expect(GUEST.gpHandler + assembleGpHandler().byteLength).toBeLessThan(GUEST.stackTop - 0x1000);
     const full = assembleQueries({ cpuid: new Array(MAX_CPUID_QUERIES).fill({ function: 0, index: 0 }), msrs: new Array(MAX_MSR_QUERIES).fill(0) });
@@ -32,10 +33,12 @@ describe("probe layout", () => {
     });
   });
 
-  test("the #GP handler skips exactly the 2-byte RDMSR and flags the fault at [rdi+8]", () => {
+  test("the #GP handler flags the fault at the RDMSR's place in the fault map and skips exactly the 2-byte RDMSR", () => {
     const handler = assembleGpHandler();
-    expect([...handler.subarray(4, 9)]).toEqual([0x48, 0x83, 0x04, 0x24, 0x02]); // add qword [rsp], 2
-    expect([...handler.subarray(9, 16)]).toEqual([0xc7, 0x47, 0x08, 1, 0, 0, 0]); // mov dword [rdi+8], 1
+    const dv = new DataView(handler.buffer);
+    expect([...handler.subarray(4, 10)]).toEqual([0x48, 0x8b, 0x04, 0x24, 0xc6, 0x80]); // mov rax, [rsp]; mov byte [rax+disp32], ...
+    expect([dv.getUint32(10, true), handler[14]]).toEqual([GUEST.faultMap - GUEST.code, 1]);
+    expect([...handler.subarray(15, 20)]).toEqual([0x48, 0x83, 0x04, 0x24, 0x02]); // add qword [rsp], 2
   });
 
   test("the query code carries every query: leaf, subleaf and MSR index as immediates, one RDMSR per MSR", () => {
@@ -54,8 +57,8 @@ describe("probe layout", () => {
         msrs.forEach((m, i) => {
           const rdmsr = GUEST.code + rdmsrOffsetOf({ cpuid, msrs }, i);
           expect(stoppedOnRdmsr(mem, BigInt(rdmsr))).toBe(true);
-          expect(dv.getUint32(rdmsr - 9, true)).toBe(m); // mov ecx, index
-          expect(dv.getUint32(rdmsr - 4, true)).toBe(GUEST.msrResults + i * RESULT_SIZE); // mov edi, its result slot
+          expect([mem[rdmsr - 5], dv.getUint32(rdmsr - 4, true)]).toEqual([0xb9, m]); // mov ecx, index
+          expect([dv.getUint32(rdmsr + 4, true), dv.getUint32(rdmsr + 10, true)]).toEqual([i * RESULT_SIZE, i * RESULT_SIZE + 4]); // its result slot
         });
         expect(stoppedOnRdmsr(mem, BigInt(GUEST.code))).toBe(false);
       },
@@ -74,7 +77,7 @@ describe("probe layout", () => {
         msrs.forEach((m, i) => {
           dv.setUint32(GUEST.msrResults + i * 16, m, true);
           dv.setUint32(GUEST.msrResults + i * 16 + 4, 0xffffffff, true);
-          dv.setUint32(GUEST.msrResults + i * 16 + 8, i % 2, true);
+          mem[GUEST.faultMap + rdmsrOffsetOf({ cpuid, msrs }, i)] = i % 2;
         });
         const obs = readCpuidResults(mem, { cpuid, msrs });
         obs.forEach((o, i) => expect(o.ebx).toBe((cpuid[i]!.function ^ 0x5a5a5a5a) >>> 0));
