@@ -26,7 +26,12 @@ export interface ProbeOptions {
   alterImage?: (memory: Uint8Array) => void;
   /** For tests: runs after the watchdog is set up and before the first KVM_RUN (e.g. a stall). */
   beforeRuns?: () => void;
+  /** For the bench: called as each phase ends (teardown is what follows "read" until the call returns). */
+  onPhase?: (phase: ProbePhase) => void;
 }
+
+/** The probe's phases, in order: guest memory and image, VM (filter, slot), vCPU, its CPUID/MSR/register set-up, the runs, reading the results. */
+export type ProbePhase = "memory" | "vm" | "vcpu" | "setup" | "runs" | "read";
 
 export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, options: ProbeOptions = {}): GuestReport {
   checkQueryCounts(queries);
@@ -36,6 +41,7 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   using mem = GuestMemory.allocate(GUEST_MEMORY_SIZE);
   writeProbeImage(mem.bytes, queries);
   options.alterImage?.(mem.bytes);
+  options.onPhase?.("memory");
   using vm = kvm.createVm();
   // The filter before the memory slot: KVM_X86_SET_MSR_FILTER waits for an SRCU grace period, which
   // is expedited (tens of µs) on the new VM but takes a normal one (ms, 12-16 ms on a loaded host)
@@ -47,12 +53,15 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   vm.setTssAddr(TSS_ADDR);
   const userSpaceMsr = vm.checkExtension(KVM_CAP.X86_USER_SPACE_MSR) > 0;
   if (userSpaceMsr) vm.enableCap(KVM_CAP.X86_USER_SPACE_MSR, [USER_SPACE_MSR_MASK]);
+  options.onPhase?.("vm");
   using vcpu = vm.createVcpu(0);
+  options.onPhase?.("vcpu");
   // CPUID first: real KVM checks CR4/EFER bits in SET_SREGS against it.
   const setup = configureVcpu(vcpu, config, { crucial: "report" });
   vcpu.setSregs(longModeSregs(vcpu.getSregs()));
   vcpu.setRegs({ ...vcpu.getRegs(), rip: BigInt(GUEST.code), rsp: BigInt(GUEST.stackTop), rflags: X86.rflags });
 
+  options.onPhase?.("setup");
   // Last before the runs: from here, every KVM_RUN is bounded in time as well as in number.
   using watchdog = RunWatchdog.start(vcpu, options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS);
   options.beforeRuns?.();
@@ -79,6 +88,7 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
     throw new GuestError(describeStop(exit, vcpu, mem.bytes));
   }
 
+  options.onPhase?.("runs");
   const report: GuestReport = {
     cpuid: readCpuidResults(mem.bytes, queries),
     msrs: readMsrResults(mem.bytes, queries).map((r): MsrObservation => {
@@ -94,6 +104,7 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
     elapsedMs: 0,
   };
   report.elapsedMs = performance.now() - started;
+  options.onPhase?.("read");
   return report;
 }
 
