@@ -17,6 +17,8 @@ interface PolicyIndex {
   cpuidByLeaf: Map<number, CpuidField[]>;
   msrFieldsByIndex: Map<number, MsrField[]>;
   msrRules: MsrRule[];
+  /** Each index any rule covers -> the first such rule in msrRules' order (what a scan would find). */
+  msrRuleByIndex: Map<number, MsrRule>;
 }
 
 const indexes = new WeakMap<Policy, PolicyIndex>();
@@ -29,7 +31,10 @@ function indexOf(policy: Policy): PolicyIndex {
     const msrFieldsByIndex = new Map<number, MsrField[]>();
     for (const f of policy.msrFields) msrFieldsByIndex.set(f.index, [...(msrFieldsByIndex.get(f.index) ?? []), f]);
     for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
-    ix = { cpuidByLeaf, msrFieldsByIndex, msrRules: [...policy.msrs].sort((a, b) => a.index - b.index) };
+    const msrRules = [...policy.msrs].sort((a, b) => a.index - b.index);
+    const msrRuleByIndex = new Map<number, MsrRule>();
+    for (const r of msrRules) for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
+    ix = { cpuidByLeaf, msrFieldsByIndex, msrRules, msrRuleByIndex };
     indexes.set(policy, ix);
   }
   return ix;
@@ -64,7 +69,7 @@ export function featureMsrsOf(policy: Policy): number[] {
 
 /** The access rule for one MSR (a rule may cover a block), or undefined when the table does not know it. */
 export function msrRuleFor(policy: Policy, index: number): MsrRule | undefined {
-  return indexOf(policy).msrRules.find((r) => index >= r.index && index <= (r.last ?? r.index));
+  return indexOf(policy).msrRuleByIndex.get(index);
 }
 
 /** Every index a rule covers (blocks expanded). */

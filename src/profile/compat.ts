@@ -1,10 +1,10 @@
 // Can a profile run on a host? The profile's fixed (mask-0) bits are compared with what the
 // host's KVM supports, field by field, by each field's compare rule in the vendor's policy.
 // Pure: the same profile and host always give the same report.
-import { findCpuid, isIndexedLeaf, type Register } from "../model/cpuid.ts";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { bitMask64, hex32, hex64 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
-import { findAdjustment, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
+import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
 import { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "../policy/common.ts";
 import { effectiveFieldValue, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField, Policy } from "../policy/types.ts";
@@ -98,15 +98,54 @@ function describeMismatch(compare: Compare, profileValue: bigint, hostValue: big
   }
 }
 
+/** Per-call lookups over a profile's adjustments and a host's entries (same answers as findAdjustment and findCpuid). */
+interface Lookups {
+  /** By leaf * 4 + register number (exact in a double: leaves are 32-bit). */
+  adjustments: Map<number, CpuidAdjustment[]>;
+  entries: Map<number, CpuidEntry[]>;
+}
+
+const REGISTER_NUMBER: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
+const adjustmentKey = (leaf: number, register: Register) => leaf * 4 + REGISTER_NUMBER[register];
+
+function lookupsOf(profile: Profile, host: HostCapture): Lookups {
+  const adjustments = new Map<number, CpuidAdjustment[]>();
+  for (const a of profile.cpuid) {
+    const key = adjustmentKey(a.leaf, a.register);
+    const list = adjustments.get(key);
+    if (list) list.push(a);
+    else adjustments.set(key, [a]);
+  }
+  const entries = new Map<number, CpuidEntry[]>();
+  for (const e of host.cpuid) {
+    const list = entries.get(e.function);
+    if (list) list.push(e);
+    else entries.set(e.function, [e]);
+  }
+  return { adjustments, entries };
+}
+
+function adjustmentAt(ix: Lookups, leaf: number, subleaf: number, register: Register): CpuidAdjustment | undefined {
+  const list = ix.adjustments.get(adjustmentKey(leaf, register));
+  if (list) for (const a of list) if (subleaf >= a.subleaf.start && subleaf <= a.subleaf.end) return a;
+  return undefined;
+}
+
+function hostRegisterAt(ix: Lookups, leaf: number, subleaf: number, register: Register): number {
+  const list = ix.entries.get(leaf);
+  if (list) for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e[register];
+  return 0;
+}
+
 /** The subleaves at which a field is checked: its own, or where the profile or host has entries. */
-export function subleavesToCheck(field: CpuidField, profile: Profile, host: HostCapture): number[] {
+export function subleavesToCheck(field: CpuidField, profile: Profile, host: HostCapture, ix: Lookups = lookupsOf(profile, host)): number[] {
   const { start, end } = field.subleaves;
   if (start === end) return [start];
   if (!isIndexedLeaf(field.leaf)) return [0];
   const set = new Set<number>();
-  for (const e of host.cpuid) if (e.function === field.leaf && e.index >= start && e.index <= end) set.add(e.index);
-  for (const a of profile.cpuid)
-    if (a.leaf === field.leaf && a.register === field.register && a.subleaf.end >= start && a.subleaf.start <= end) set.add(Math.max(a.subleaf.start, start));
+  for (const e of ix.entries.get(field.leaf) ?? []) if (e.index >= start && e.index <= end) set.add(e.index);
+  for (const a of ix.adjustments.get(adjustmentKey(field.leaf, field.register)) ?? [])
+    if (a.subleaf.end >= start && a.subleaf.start <= end) set.add(Math.max(a.subleaf.start, start));
   return [...set].sort((a, b) => a - b);
 }
 
@@ -140,10 +179,11 @@ export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: Cpuid
 
 function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions): CompatProblem[] {
   const out: CompatProblem[] = [];
+  const ix = lookupsOf(profile, host);
   for (const field of policy.cpuid) {
     if (!cpuidFieldCompared(field, options)) continue;
-    for (const subleaf of subleavesToCheck(field, profile, host)) {
-      const problem = cpuidFieldProblem(field, subleaf, findAdjustment(profile, field.leaf, subleaf, field.register), findCpuid(host.cpuid, field.leaf, subleaf)?.[field.register] ?? 0);
+    for (const subleaf of subleavesToCheck(field, profile, host, ix)) {
+      const problem = cpuidFieldProblem(field, subleaf, adjustmentAt(ix, field.leaf, subleaf, field.register), hostRegisterAt(ix, field.leaf, subleaf, field.register));
       if (problem) out.push(problem);
     }
   }
