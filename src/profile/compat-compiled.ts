@@ -132,11 +132,13 @@ function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
   return { check, masks: m };
 }
 
-function passes(m: MsrMasks, hostValue: bigint): boolean {
+/** The bits whose fields the masks flag, and whether a limit failed; 0n and false: the check passes. */
+function failing(m: MsrMasks, hostValue: bigint): { bits: bigint; limit: boolean } {
   const h = hostValue & m.fixed;
-  if (((m.value & ~h & m.subset) | (h & ~m.value & m.superset) | ((m.value ^ h) & m.eq)) !== 0n) return false;
-  for (const l of m.limits) if (l.value > ((h >> l.lsb) & l.mask)) return false;
-  return true;
+  const bits = (m.value & ~h & m.subset) | (h & ~m.value & m.superset) | ((m.value ^ h) & m.eq);
+  let limit = false;
+  for (const l of m.limits) if (l.value > ((h >> l.lsb) & l.mask)) limit = true;
+  return { bits, limit };
 }
 
 export function compileCompatibility(profile: Profile, options: CompatOptions = {}): CompiledCompatibility {
@@ -267,8 +269,15 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     const problems = found.map((x) => x.problem);
     for (const m of msrs) {
       const hostMsr = m.masks && host.featureMsrs.find((x) => x.index === m.check.adj.index);
-      if (hostMsr && m.masks && passes(m.masks, hostMsr.value)) continue;
-      problems.push(...msrCheckProblems(m.check, host, notes));
+      if (!hostMsr || !m.masks) {
+        problems.push(...msrCheckProblems(m.check, host, notes));
+        continue;
+      }
+      const f = failing(m.masks, hostMsr.value);
+      if (f.bits === 0n && !f.limit) continue;
+      const suspect = (field: { lsb: number; msb: number; compare: Compare }) =>
+        (f.limit && field.compare === "le") || ((((1n << BigInt(field.msb - field.lsb + 1)) - 1n) << BigInt(field.lsb)) & f.bits) !== 0n;
+      problems.push(...msrCheckProblems(m.check, host, notes, suspect));
     }
     notes.push(...permittedNotes(candidates, knownMsrsCached(host)));
     return { compatible: problems.length === 0, problems, notes };

@@ -214,12 +214,14 @@ export function msrChecks(policy: Policy, profile: Profile, options: CompatOptio
 }
 
 /** The one evaluation of a feature-MSR adjustment against a host (the reference and the compiled checker call it). */
-export function msrCheckProblems(check: MsrCheck, host: HostCapture, notes: string[]): CompatProblem[] {
+export function msrCheckProblems(check: MsrCheck, host: HostCapture, notes: string[], suspect?: (field: MsrCheck["fields"][number]) => boolean): CompatProblem[] {
   const { adj, name, fixed } = check;
   const hostMsr = host.featureMsrs.find((m) => m.index === adj.index);
   if (!hostMsr) return [{ kind: "msr-missing", name, msr: adj.index, detail: `feature MSR ${hex32(adj.index)} (${name}): the profile sets it, the host does not offer it` }];
   const found: CompatProblem[] = [];
+  // `suspect` (the compiled checker): fields its masks cannot clear; every other field passes.
   for (const f of check.fields) {
+    if (suspect && !suspect(f)) continue;
     const p = fieldValue(f, adj.replacements & fixed);
     const h = fieldValue(f, hostMsr.value & fixed);
     if (compareField(f.compare, p, h)) continue;

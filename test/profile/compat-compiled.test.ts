@@ -81,7 +81,7 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
     );
   });
 
-  test("every single bit of a profile's CPUID adjustments and of its host's registers, flipped: the reference's report exactly", () => {
+  test("every single bit of a profile's adjustments and of its host's registers and feature MSRs, flipped: the reference's report exactly", () => {
     // One field failing alone is where a wrong mask would show (elsewhere the failing register is evaluated field by field).
     const byName = new Map(hosts().map((h) => [h.vendor === "intel" ? "i" : "a", h] as const));
     for (const [name, file] of [["skylake", "fingerprint_INTEL_SKYLAKE_6.1host.json"], ["epyc-milan", "fingerprint_AMD_MILAN_6.1host.json"]] as const) {
@@ -101,6 +101,16 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
             const changed = { ...host, cpuid: host.cpuid.map((e, k) => (k === i ? { ...e, [reg]: (e[reg] ^ (1 << b)) >>> 0 } : e)) };
             expect(compiled.check(changed)).toEqual(checkCompatibility(base, changed));
           }
+        }
+      for (let i = 0; i < host.featureMsrs.length; i++)
+        for (let b = 0n; b < 64n; b++) {
+          const changed = { ...host, featureMsrs: host.featureMsrs.map((m, k) => (k === i ? { ...m, value: m.value ^ (1n << b) } : m)) };
+          expect(compiled.check(changed)).toEqual(checkCompatibility(base, changed));
+        }
+      for (let i = 0; i < base.msrs.length; i++)
+        for (let b = 0n; b < 64n; b++) {
+          const profile = { ...base, msrs: base.msrs.map((m, k) => (k === i ? { ...m, replacements: m.replacements ^ (1n << b) } : m)) };
+          expect(compileCompatibility(profile).check(host)).toEqual(checkCompatibility(profile, host));
         }
     }
     expect(byName.size).toBe(2);
