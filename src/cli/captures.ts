@@ -188,7 +188,8 @@ export function readCaptures(args: readonly string[], command: string): CaptureS
       if (stdinUsed) throw new InputError(`${command}: '-' (stdin) given more than once`);
       stdinUsed = true;
       readDocuments(0, "stdin", (doc, n) => {
-        set.add(`stdin:${n}`, doc, parse);
+        // Errors name the input first ("stdin: capture 3: ..."); the table row is "stdin:3".
+        set.add(`stdin:${n}`, doc, (text) => parse(text, `stdin: capture ${n}`));
         progress.update(shown);
       });
       continue;
@@ -204,7 +205,7 @@ export function readCaptures(args: readonly string[], command: string): CaptureS
         }
         try {
           readDocuments(fd, file, (doc, n) => {
-            set.add(`${name}:${n}`, doc, parse);
+            set.add(`${name}:${n}`, doc, (text) => parse(text, `${inputName(file)}: capture ${n}`));
             progress.update(shown);
           });
         } finally {
