@@ -144,6 +144,8 @@ if (fixtureHosts.length === 0) {
   line("baseline over 1,000 synthetic Intel captures (one run)", fmt(performance.now() - t0));
   const profiles = embeddedProfileNames().map((name) => ({ name, profile: embeddedProfile(name)! }));
   // Fresh host objects for every run (nothing cached per host); the profiles are compiled inside each run.
+  // One untimed run first: the JIT's warm-up is paid once per process (the CLI figure below has it).
+  compatibilityMatrix(syntheticFleet(fixtureHosts, { count: 1000, seed: 6 }), profiles);
   const matrixRuns = Array.from({ length: 5 }, (_, i) => {
     const mixed = syntheticFleet(fixtureHosts, { count: 1000, seed: 7 + i });
     const t = performance.now();
@@ -151,7 +153,7 @@ if (fixtureHosts.length === 0) {
     return performance.now() - t;
   });
   const matrixMs = median(matrixRuns);
-  goal(`matrix 1,000 hosts x ${profiles.length} profiles, in-process (median of 5)`, fmt(matrixMs), "<= 100 ms", matrixMs <= 100);
+  goal(`matrix 1,000 hosts x ${profiles.length} profiles, in-process (median of 5 after 1)`, fmt(matrixMs), "<= 100 ms", matrixMs <= 100);
 
   console.log("\n## fleet from the CLI");
   const count = Number(process.env.CPUPROF_BENCH_FLEET ?? 100_000);
