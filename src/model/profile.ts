@@ -3,7 +3,7 @@
 //   a register that no adjustment matches becomes 0 (unless kind is "host").
 import * as v from "valibot";
 import { InputError } from "../errors.ts";
-import type { Register } from "./cpuid.ts";
+import { REGISTERS, type Register } from "./cpuid.ts";
 import { hex32, hex64, parseHex32 } from "./hex.ts";
 import { hexString, hexU32, hexU64, parseWith, printable, registerName, stableJson, vendorName } from "./document.ts";
 import type { Vendor } from "./vendor.ts";
@@ -83,25 +83,105 @@ const profileFields = {
     v.maxLength(10_000),
   ),
   toolVersion: text(64),
-  cpuid: v.pipe(
-    v.array(
-      v.strictObject({
-        leaf: hexU32,
-        subleaf: v.strictObject({ start: hexU32, end: hexU32 }),
-        register: registerName,
-        replacements: hexU32,
-        mask: hexU32,
-      }),
-    ),
-    v.maxLength(8192),
-  ),
   msrs: v.pipe(v.array(v.strictObject({ index: hexU32, replacements: hexU64, mask: hexU64 })), v.maxLength(4096)),
 };
 
+/** Version 1's CPUID form, Cloud Hypervisor's: one entry per (leaf, subleaf range, register). */
+const cpuidV1 = v.pipe(
+  v.array(
+    v.strictObject({
+      leaf: hexU32,
+      subleaf: v.strictObject({ start: hexU32, end: hexU32 }),
+      register: registerName,
+      replacements: hexU32,
+      mask: hexU32,
+    }),
+  ),
+  v.maxLength(8192),
+);
+
+/** A register's adjustment in version 2: "0xR" (replacements R, mask 0) or ["0xR", "0xM"]. */
+const registerAdjustment = v.union([hexU32, v.tuple([hexU32, hexU32])]);
+
+/**
+ * Version 2's CPUID form: one entry per (leaf, subleaf range) with the registers it adjusts;
+ * no subleaf means every subleaf (0x0-0xffffffff). The same adjustments as version 1, in fewer bytes.
+ */
+const cpuidV2 = v.pipe(
+  v.array(
+    v.pipe(
+      v.strictObject({
+        leaf: hexU32,
+        subleaf: v.optional(v.strictObject({ start: hexU32, end: hexU32 })),
+        eax: v.optional(registerAdjustment),
+        ebx: v.optional(registerAdjustment),
+        ecx: v.optional(registerAdjustment),
+        edx: v.optional(registerAdjustment),
+      }),
+      v.check((g) => REGISTERS.some((r) => g[r] !== undefined), "at least one of eax, ebx, ecx, edx"),
+    ),
+  ),
+  v.maxLength(8192),
+  // The same bound as version 1: at most 8192 adjustments in all.
+  v.check((gs) => gs.reduce((n, g) => n + REGISTERS.filter((r) => g[r] !== undefined).length, 0) <= 8192, "<=8192 register adjustments in all"),
+);
+
 export const profileSchema = v.variant("formatVersion", [
-  v.strictObject({ ...profileFields, formatVersion: v.literal(PROFILE_FORMAT_VERSION), permittedMsrs: v.pipe(v.array(msrRange), v.maxLength(MAX_PERMITTED_MSRS)) }),
-  v.strictObject({ ...profileFields, formatVersion: v.literal(1), permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(MAX_PERMITTED_MSRS)) }),
+  v.strictObject({
+    ...profileFields,
+    formatVersion: v.literal(PROFILE_FORMAT_VERSION),
+    cpuid: cpuidV2,
+    permittedMsrs: v.pipe(v.array(msrRange), v.maxLength(MAX_PERMITTED_MSRS)),
+  }),
+  v.strictObject({ ...profileFields, formatVersion: v.literal(1), cpuid: cpuidV1, permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(MAX_PERMITTED_MSRS)) }),
 ]);
+
+const ALL_SUBLEAVES = { start: 0, end: 0xffffffff } as const;
+
+/** Where each adjustment of a document sits, for error messages. */
+interface CpuidPaths {
+  /** Entries in the document's cpuid array. */
+  entries: number;
+  of(i: number): string;
+  subleafOf(i: number): string;
+}
+
+/** Version 2 entries -> adjustments (registers in eax..edx order) and their JSON paths. */
+function expandCpuidV2(groups: readonly v.InferOutput<typeof cpuidV2>[number][]): { cpuid: CpuidAdjustment[]; paths: CpuidPaths } {
+  const cpuid: CpuidAdjustment[] = [];
+  const at: { j: number; register: Register }[] = [];
+  groups.forEach((g, j) => {
+    const subleaf = g.subleaf ?? { ...ALL_SUBLEAVES };
+    for (const register of REGISTERS) {
+      const r = g[register];
+      if (r === undefined) continue;
+      const [replacements, mask] = typeof r === "number" ? [r, 0] : r;
+      cpuid.push({ leaf: g.leaf, subleaf: { ...subleaf }, register, replacements, mask });
+      at.push({ j, register });
+    }
+  });
+  return {
+    cpuid,
+    paths: { entries: groups.length, of: (i) => `$.cpuid[${at[i]!.j}].${at[i]!.register}`, subleafOf: (i) => `$.cpuid[${at[i]!.j}].subleaf` },
+  };
+}
+
+/** Normalised adjustments -> version 2 entries: consecutive ones of the same leaf and subleaf range share one. */
+function cpuidV2Of(sorted: readonly CpuidAdjustment[]): object[] {
+  const out: Record<string, unknown>[] = [];
+  let last: CpuidAdjustment | undefined;
+  for (const a of sorted) {
+    const same = last && last.leaf === a.leaf && last.subleaf.start === a.subleaf.start && last.subleaf.end === a.subleaf.end;
+    if (!same) {
+      const entry: Record<string, unknown> = { leaf: hex32(a.leaf) };
+      if (a.subleaf.start !== ALL_SUBLEAVES.start || a.subleaf.end !== ALL_SUBLEAVES.end) entry.subleaf = { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) };
+      out.push(entry);
+    }
+    out[out.length - 1]![a.register] = a.mask === 0 ? hex32(a.replacements) : [hex32(a.replacements), hex32(a.mask)];
+    last = a;
+  }
+  return out;
+}
 
 /** Inclusive ranges -> MSR indices; InputError past MAX_PERMITTED_MSRS (a range of 2^32 must not be expanded). */
 function expandMsrRanges(ranges: readonly { start: number; end: number }[], file: string): number[] {
@@ -141,14 +221,14 @@ export function normaliseProfile(p: Profile): Profile {
 }
 
 /** Semantic checks valibot cannot express: ranges ordered, no overlapping adjustments, no duplicate MSRs, a host profile empty. */
-export function checkProfile(p: Profile, file: string): void {
+export function checkProfile(p: Profile, file: string, paths: CpuidPaths = { entries: p.cpuid.length, of: (i) => `$.cpuid[${i}]`, subleafOf: (i) => `$.cpuid[${i}].subleaf` }): void {
   const where = printable(file, 200);
   if (p.kind === "host")
     for (const key of ["cpuid", "msrs", "permittedMsrs"] as const)
-      if (p[key].length > 0) throw new InputError(`${where}: $.${key}: expected none for kind "host" (the host as it is), got ${p[key].length}`);
+      if (p[key].length > 0) throw new InputError(`${where}: $.${key}: expected none for kind "host" (the host as it is), got ${key === "cpuid" ? paths.entries : p[key].length}`);
   p.cpuid.forEach((a, i) => {
     if (a.subleaf.start > a.subleaf.end)
-      throw new InputError(`${where}: $.cpuid[${i}].subleaf: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
+      throw new InputError(`${where}: ${paths.subleafOf(i)}: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
   });
   // Overlaps are between ranges of the same (leaf, register): sort by exactly that, then by start,
   // so entries of other registers cannot sit between two overlapping ranges.
@@ -158,7 +238,7 @@ export function checkProfile(p: Profile, file: string): void {
   for (let k = 1; k < sorted.length; k++) {
     const prev = sorted[k - 1]!, cur = sorted[k]!;
     if (prev.a.leaf === cur.a.leaf && prev.a.register === cur.a.register && cur.a.subleaf.start <= prev.a.subleaf.end)
-      throw new InputError(`${where}: $.cpuid[${cur.i}]: overlaps $.cpuid[${prev.i}] (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`);
+      throw new InputError(`${where}: ${paths.of(cur.i)}: overlaps ${paths.of(prev.i)} (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`);
   }
   // a register can appear for several disjoint subleaf ranges; same register and start twice is a duplicate (caught above)
   const seen = new Set<number>();
@@ -170,6 +250,7 @@ export function checkProfile(p: Profile, file: string): void {
 
 export function parseProfile(data: unknown, file: string): Profile {
   const w = parseWith(profileSchema, data, file);
+  const v2 = w.formatVersion === 1 ? undefined : expandCpuidV2(w.cpuid);
   const p: Profile = {
     name: w.name,
     version: w.version,
@@ -178,11 +259,11 @@ export function parseProfile(data: unknown, file: string): Profile {
     description: w.description,
     sourceHosts: w.sourceHosts,
     toolVersion: w.toolVersion,
-    cpuid: w.cpuid,
+    cpuid: w.formatVersion === 1 ? w.cpuid : v2!.cpuid,
     msrs: w.msrs,
     permittedMsrs: w.formatVersion === 1 ? w.permittedMsrs : expandMsrRanges(w.permittedMsrs, file),
   };
-  checkProfile(p, file);
+  checkProfile(p, file, v2?.paths);
   return normaliseProfile(p);
 }
 
@@ -198,13 +279,7 @@ export function profileToJson(p: Profile): object {
     description: n.description,
     sourceHosts: n.sourceHosts.map((s) => ({ model: s.model, microcode: s.microcode, kernel: s.kernel })),
     toolVersion: n.toolVersion,
-    cpuid: n.cpuid.map((a) => ({
-      leaf: hex32(a.leaf),
-      subleaf: { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) },
-      register: a.register,
-      replacements: hex32(a.replacements),
-      mask: hex32(a.mask),
-    })),
+    cpuid: cpuidV2Of(n.cpuid),
     msrs: n.msrs.map((m) => ({ index: hex32(m.index), replacements: hex64(m.replacements), mask: hex64(m.mask) })),
     permittedMsrs: msrRangesOf(n.permittedMsrs),
   };

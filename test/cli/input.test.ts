@@ -131,10 +131,10 @@ describe("what a document must be", () => {
   });
 
   test("a duplicate key is refused naming its JSON path", () => {
-    const text = skylakeJson().replace('"register": "eax",', '"register": "eax",\n      "register": "ebx",');
+    const text = skylakeJson().replace('"leaf": "0x0",', '"leaf": "0x0",\n      "leaf": "0x1",');
     const r = cpuprof(["show", "-"], { stdin: text });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("cpuprof: stdin: $.cpuid[0].register: duplicate key (JSON.parse would keep only the last)\n");
+    expect(r.stderr).toBe("cpuprof: stdin: $.cpuid[0].leaf: duplicate key (JSON.parse would keep only the last)\n");
   });
 
   test("an 8 MB array of wrongly typed items: exit 2 naming the first, under 300 MB", () => {

@@ -9,6 +9,7 @@ import { InputError } from "../../src/errors.ts";
 import { firstDuplicateKey, parseJsonText } from "../../src/model/document.ts";
 import { parseHostCapture } from "../../src/model/host.ts";
 import { parseProfile, profileToJson, serializeProfile, type Profile } from "../../src/model/profile.ts";
+import { hex32 } from "../../src/model/hex.ts";
 import { thrown } from "../helpers/thrown.ts";
 import { loadSeeds } from "../quality/generators.ts";
 
@@ -17,7 +18,8 @@ const ownHost = () => structuredClone(loadSeeds().find((s) => s.label === "synth
 
 describe("profiles", () => {
   const adj = (leaf: string, start: string, end: string, register: string) => ({ leaf, subleaf: { start, end }, register, replacements: "0x0", mask: "0xffffffff" });
-  const withCpuid = (cpuid: object[]) => ({ ...(profileToJson(skylake()) as object), cpuid });
+  // Version 1 documents: one entry per (leaf, subleaf range, register), so each range is placed by hand.
+  const withCpuid = (cpuid: object[]) => ({ ...(profileToJson(skylake()) as object), formatVersion: 1, permittedMsrs: skylake().permittedMsrs.map(hex32), cpuid });
 
   test("two overlapping EBX ranges are refused even when an EAX entry sorts between them", () => {
     const between = withCpuid([adj("0x7", "0x0", "0xa", "ebx"), adj("0x7", "0x1", "0x1", "eax"), adj("0x7", "0x1", "0x1", "ebx")]);
@@ -59,6 +61,18 @@ describe("profiles", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test("version 2: an overlap names the entries' registers; an entry without registers is refused", () => {
+    const v2 = (cpuid: object[]) => ({ ...(profileToJson(skylake()) as object), cpuid });
+    const e = thrown(() => parseProfile(v2([{ leaf: "0x7", subleaf: { start: "0x0", end: "0xa" }, ebx: "0x1" }, { leaf: "0x7", subleaf: { start: "0x1", end: "0x1" }, eax: "0x0", ebx: ["0x0", "0xffffffff"] }]), "p.json"));
+    expect(e.message).toBe("p.json: $.cpuid[1].ebx: overlaps $.cpuid[0].ebx (leaf 0x7 EBX)");
+    expect(thrown(() => parseProfile(v2([{ leaf: "0x7" }]), "p.json")).message).toMatch(/^p\.json: \$\.cpuid\[0\]: expected at least one of eax, ebx, ecx, edx/);
+    const back = parseProfile(v2([{ leaf: "0x7", subleaf: { start: "0x0", end: "0x0" }, ebx: ["0x1", "0x2"] }, { leaf: "0xd", ecx: "0x3" }]), "p.json").cpuid;
+    expect(back).toEqual([
+      { leaf: 7, subleaf: { start: 0, end: 0 }, register: "ebx", replacements: 1, mask: 2 },
+      { leaf: 0xd, subleaf: { start: 0, end: 0xffffffff }, register: "ecx", replacements: 3, mask: 0 },
+    ]);
   });
 
   test('a kind "host" profile with adjustments is refused', () => {

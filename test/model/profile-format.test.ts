@@ -1,4 +1,5 @@
-// The profile format: version 2 writes permittedMsrs as ranges; version 1 files (one hex string per MSR) still load.
+// The profile format: version 2 writes CPUID adjustments one entry per (leaf, subleaf range) and
+// permittedMsrs as ranges; version 1 files (Cloud Hypervisor's CPUID form, one hex string per MSR) still load.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
@@ -27,6 +28,30 @@ describe("profile format version 2", () => {
     expect(doc.permittedMsrs).toContain("0x200-0x20f");
     expect(doc.permittedMsrs).toContain("0x1b");
     expect(msrRangesOf([1, 2, 3, 5, 7, 8])).toEqual(["0x1-0x3", "0x5", "0x7-0x8"]);
+  });
+
+  test("parse . serialize is the identity for any CPUID adjustments, registers of one (leaf, subleaf range) sharing an entry", () => {
+    const base = embeddedProfile("skylake")!;
+    const regs = ["eax", "ebx", "ecx", "edx"] as const;
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.record({ leaf: fc.constantFrom(0, 1, 7, 0xd, 0x80000001), start: fc.nat({ max: 3 }), reg: fc.constantFrom(...regs), replacements: fc.nat({ max: 0xffffffff }), mask: fc.oneof(fc.constant(0), fc.nat({ max: 0xffffffff })), all: fc.boolean() }),
+          { selector: (a) => `${a.leaf}:${a.reg}`, maxLength: 30 },
+        ),
+        (adjs) => {
+          const cpuid = adjs.map((a) => ({ leaf: a.leaf, subleaf: a.all ? { start: 0, end: 0xffffffff } : { start: a.start, end: a.start }, register: a.reg, replacements: a.replacements, mask: a.mask }));
+          const p = { ...base, cpuid };
+          const doc = JSON.parse(serializeProfile(p));
+          const back = parseProfile(doc, "p.json");
+          expect(serializeProfile(back)).toBe(serializeProfile(p));
+          expect(back.cpuid).toHaveLength(cpuid.length);
+          const keys = new Set(cpuid.map((a) => `${a.leaf}:${a.subleaf.start}:${a.subleaf.end}`));
+          expect(doc.cpuid).toHaveLength(keys.size);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   test("parse . serialize is the identity for any permitted set, and ranges are the fewest possible", () => {
