@@ -20,7 +20,7 @@ const MULTI_DOCUMENT_FILE = /\.(ndjson|jsonl)$/;
 /** Progress on stderr, only when it is a terminal, at most ten times a second. */
 export class Progress {
   readonly #on = stderrIsTty();
-  #last = 0;
+  #last = Number.NEGATIVE_INFINITY;
   #shown = false;
 
   update(text: () => string): void {

@@ -1,7 +1,7 @@
 // Fleet input: files, directories, globs and NDJSON on stdin, deduplicated by content before any work.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DocumentSplitter } from "../../src/cli/captures.ts";
@@ -10,7 +10,7 @@ import { loadHostFile } from "../../src/formats/host-file.ts";
 import { hostToJson, serializeHost, type HostCapture } from "../../src/model/host.ts";
 import { writeFleet } from "../../scripts/gen-fleet.ts";
 import { fixtureHosts, fixturesMissing } from "../helpers/fixtures.ts";
-import { cpuprof } from "./run.ts";
+import { ROOT, cpuprof } from "./run.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -120,5 +120,21 @@ describe.skipIf(fixturesMissing !== undefined)("CaptureSet and the fleet command
     expect(r.distinct).toBeGreaterThan(50);
     expect(new Set(set.unique.map((u) => u.host.kernel)).size).toBeGreaterThan(6);
     expect(new Set(set.unique.map((u) => u.host.microcode)).size).toBeGreaterThan(6);
+  });
+
+  const SCRIPT = "/usr/bin/script";
+  test.skipIf(!existsSync(SCRIPT))(`matrix shows its progress line on a terminal and never in a pipe${existsSync(SCRIPT) ? "" : ` (skipped: no ${SCRIPT})`}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "cpuprof-fleet-"));
+    const file = join(dir, "fleet.ndjson");
+    writeFileSync(file, hosts().slice(0, 2).map((h) => compact(h)).join("\n"));
+    const args = [process.execPath, join(ROOT, "src/cli/main.ts"), "matrix", file, "--profiles", "skylake"];
+    const piped = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
+    expect(piped.exitCode).toBe(0);
+    expect(piped.stderr.toString()).toBe("");
+    // script(1) runs the command on a new pseudo-terminal and copies what it writes to our pipe.
+    const tty = Bun.spawnSync([SCRIPT, "-qec", args.map((a) => `'${a}'`).join(" "), "/dev/null"], { stdout: "pipe", stderr: "pipe" });
+    expect(tty.exitCode).toBe(0);
+    expect(tty.stdout.toString()).toContain("\r\x1b[Kmatrix: reading captures: 1 read, 1 unique");
+    expect(tty.stdout.toString()).toContain("fleet:2");
   });
 });
