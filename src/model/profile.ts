@@ -166,21 +166,20 @@ function expandCpuidV2(groups: readonly v.InferOutput<typeof cpuidV2>[number][])
   };
 }
 
-/** Normalised adjustments -> version 2 entries: consecutive ones of the same leaf and subleaf range share one. */
+/** Normalised adjustments -> version 2 entries: those of one leaf and subleaf range share one, in order of first appearance. */
 function cpuidV2Of(sorted: readonly CpuidAdjustment[]): object[] {
-  const out: Record<string, unknown>[] = [];
-  let last: CpuidAdjustment | undefined;
+  const entries = new Map<string, Record<string, unknown>>();
   for (const a of sorted) {
-    const same = last && last.leaf === a.leaf && last.subleaf.start === a.subleaf.start && last.subleaf.end === a.subleaf.end;
-    if (!same) {
-      const entry: Record<string, unknown> = { leaf: hex32(a.leaf) };
+    const key = `${a.leaf}:${a.subleaf.start}:${a.subleaf.end}`;
+    let entry = entries.get(key);
+    if (!entry) {
+      entry = { leaf: hex32(a.leaf) };
       if (a.subleaf.start !== ALL_SUBLEAVES.start || a.subleaf.end !== ALL_SUBLEAVES.end) entry.subleaf = { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) };
-      out.push(entry);
+      entries.set(key, entry);
     }
-    out[out.length - 1]![a.register] = a.mask === 0 ? hex32(a.replacements) : [hex32(a.replacements), hex32(a.mask)];
-    last = a;
+    entry[a.register] = a.mask === 0 ? hex32(a.replacements) : [hex32(a.replacements), hex32(a.mask)];
   }
-  return out;
+  return [...entries.values()];
 }
 
 /** Inclusive ranges -> MSR indices; InputError past MAX_PERMITTED_MSRS (a range of 2^32 must not be expanded). */
