@@ -141,11 +141,21 @@ export class Vcpu implements Disposable {
   }
 
   dispose(): void {
+    this.#unmapRun();
+    this.#fd.dispose();
+  }
+
+  /** As dispose(), with the fd closed in the background (OwnedFd.disposeInBackground). */
+  disposeInBackground(): void {
+    this.#unmapRun();
+    this.#fd.disposeInBackground();
+  }
+
+  #unmapRun(): void {
     if (this.#run) {
       this.#run = null;
       sysMunmap(this.#runAddress, this.mmapSize);
     }
-    this.#fd.dispose();
   }
 
   [Symbol.dispose](): void {
