@@ -11,7 +11,7 @@ import { cpuidBitSet, gateBitNames, gateOf } from "./msr-gates.ts";
 import { cpuidBitsName, fieldAt, isNamedFeatureBit, msrNameOf } from "./names.ts";
 import { leafGateOf, leafGatesOf } from "../policy/index.ts";
 import { filterDecision } from "../profile/filter.ts";
-import { osMsrNeeds, tableAdvertises, type OsMsrNeed } from "../profile/guest-msrs.ts";
+import { osMsrNeedsOfTable, type OsMsrNeed } from "../profile/guest-msrs.ts";
 
 /** What the guest check reports (src/guest's GuestReport has this shape). */
 export interface GuestView {
@@ -125,7 +125,7 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
 
 /** The MSRs a guest OS uses for what `table` shows, with the features that make it use each. */
 function osNeeds(table: readonly CpuidEntry[], vendor: Vendor): Map<number, OsMsrNeed> {
-  return new Map(osMsrNeeds(vendor, (f) => tableAdvertises(table, f)).needed.map((n) => [n.msr, n]));
+  return new Map(osMsrNeedsOfTable(vendor, table).needed.map((n) => [n.msr, n]));
 }
 
 const usedBecause = (n: OsMsrNeed) => (n.features.length > 0 ? `the guest sees ${n.features.join(", ")}, so a guest OS uses this MSR` : "every x86-64 guest OS uses this MSR");

@@ -5,7 +5,7 @@ import type { HostCapture } from "../model/host.ts";
 import type { MsrFilter } from "../kvm/layout.ts";
 import { filterDecision, isX2apicMsr, knownMsrsOf } from "../profile/filter.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { osMsrNeeds, tableAdvertises } from "../profile/guest-msrs.ts";
+import { osMsrNeedsOfTable } from "../profile/guest-msrs.ts";
 import type { ProbedConfig } from "./expect.ts";
 
 export interface CpuidQuery {
@@ -77,7 +77,7 @@ export function deniedSample(filter: MsrFilter): number[] {
 
 /** The MSRs a guest OS reads for the features `table` shows (write-only ones are checked against the filter instead). */
 export function osMsrsToRead(table: readonly CpuidEntry[], vendor: Vendor): number[] {
-  return osMsrNeeds(vendor, (f) => tableAdvertises(table, f)).needed.filter((n) => n.use.access !== "write-only").map((n) => n.msr);
+  return osMsrNeedsOfTable(vendor, table).needed.filter((n) => n.use.access !== "write-only").map((n) => n.msr);
 }
 
 export function planProbe(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, permitted: readonly number[]): ProbePlan {
