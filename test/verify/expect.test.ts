@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { CPUID_FLAG_SIGNIFICANT_INDEX } from "../../src/model/cpuid.ts";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, type CpuidEntry } from "../../src/model/cpuid.ts";
 import { expectedCpuid, expectedMsr, resolveCpuid } from "../../src/verify/expect.ts";
 import { entry, sampleConfig, sampleHost, sampleTable } from "./fixtures.ts";
 
@@ -80,5 +80,38 @@ describe("expectedMsr", () => {
     expect(expectedMsr(config, host, 0x345)).toEqual({ kind: "fault", why: "cpuid-gate" });
     const noArchCap = sampleConfig("amd", sampleTable("amd").map((e) => (e.function === 7 && e.index === 0 ? { ...e, edx: e.edx & ~(1 << 29) } : e)));
     expect(expectedMsr(noArchCap, host, 0x10a)).toEqual({ kind: "fault", why: "cpuid-gate" });
+  });
+});
+
+describe("resolveCpuid's indexed lookup", () => {
+  // The linear scans resolveCpuid used before its per-table index: first match in table order.
+  const findEntry = (t: readonly CpuidEntry[], fn: number, index: number) =>
+    t.find((e) => e.function >>> 0 === fn && ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index >>> 0 === index));
+  const u32 = fc.nat({ max: 0xffffffff });
+  const randomEntry = fc.record({
+    function: fc.constantFrom(0, 1, 4, 7, 0xb, 0xd, 0x1f, 0x40000000, 0x80000000, 0x80000001, 0x80000008),
+    index: fc.nat({ max: 3 }),
+    flags: fc.constantFrom(0, CPUID_FLAG_SIGNIFICANT_INDEX),
+    eax: fc.oneof(fc.nat({ max: 0x20 }), fc.constant(0x80000008), u32), ebx: u32, ecx: u32, edx: u32,
+  });
+  test("property: the same answer and rule as first-match scans, on tables with duplicate and mixed-flag entries", () => {
+    fc.assert(fc.property(fc.array(randomEntry, { maxLength: 25 }), fc.constantFrom("intel" as const, "amd" as const), fc.array(fc.record({ fn: fc.oneof(randomEntry.map((e) => e.function), u32), index: fc.nat({ max: 4 }) }), { maxLength: 10 }), (table, vendor, queries) => {
+      for (const { fn, index } of queries) {
+        const r = resolveCpuid(table, vendor, fn, index);
+        let func = fn >>> 0, rule: string = "entry", e = findEntry(table, func, index);
+        if (!e) {
+          const basic = table.find((x) => x.function >>> 0 === 0);
+          const base = func >= 0x4000_0000 && func <= 0x4fff_ffff ? (func & 0xffff_ff00) >>> 0 : func >= 0xc000_0000 ? 0xc000_0000 : (func & 0x8000_0000) >>> 0;
+          const cls = table.find((x) => x.function >>> 0 === base);
+          if (basic && vendor === "intel" && !(cls && func <= cls.eax >>> 0)) {
+            func = basic.eax >>> 0;
+            e = findEntry(table, func, index);
+            rule = "max-basic";
+          }
+        }
+        if (e) expect([r.rule as string, r.regs as object]).toEqual([rule, { eax: e.eax >>> 0, ebx: e.ebx >>> 0, ecx: e.ecx >>> 0, edx: e.edx >>> 0 }]);
+        else expect(r.rule === "zero" || r.rule === "topology-undefined-subleaf").toBe(true);
+      }
+    }), { numRuns: 500 });
   });
 });
