@@ -246,6 +246,22 @@ else {
   line("POSIX timers (run watchdog) before / after", `${before.timers} / ${after.timers}${after.timers === before.timers ? "" : "  LEAK"}`);
 }
 
+// ---- a cold verify host, by phase ----
+if (hasKvm) {
+  const { compileCommand } = await import("./build.ts");
+  const phasesExe = join(work, "verify-phases");
+  const b = Bun.spawnSync(compileCommand(resolve(root, "scripts/verify-phases.ts"), phasesExe), { cwd: root, stdout: "ignore", stderr: "pipe" });
+  if (b.exitCode !== 0) throw new Error(`compiling scripts/verify-phases.ts: ${b.stderr.toString()}`);
+  const runs = Array.from({ length: 10 }, () => {
+    const r = Bun.spawnSync([phasesExe], { stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`scripts/verify-phases.ts exited ${r.exitCode}: ${r.stderr.toString()}`);
+    return JSON.parse(r.stdout.toString()) as [string, number][];
+  });
+  console.log("\n## a cold verify host by phase (scripts/verify-phases.ts compiled as dist/cpuprof is; medians of 10 fresh processes)");
+  runs[0]!.forEach(([name], i) => line(`  ${name}`, fmt(median(runs.map((r) => r[i]![1])))));
+  line("  sum of the phases (process exit and the CLI's own output not included)", fmt(median(runs.map((r) => r.reduce((t, [, ms]) => t + ms, 0)))));
+}
+
 // ---- verify vs QEMU ----
 try {
   const { benchQemuVsCpuprof } = await import("./bench-qemu.ts");
