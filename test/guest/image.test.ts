@@ -65,6 +65,23 @@ describe("probe layout", () => {
     ), { numRuns: 20 });
   });
 
+  test("the query code is exactly the straight-line encoding, byte for byte (a reference encoder written out here)", () => {
+    const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    const store = (reg: number, disp: number) => [0x89, 0x80 | (reg << 3) | 7, ...le(disp)]; // mov [rdi+disp32], reg32
+    const reference = (cpuid: { function: number; index: number }[], msrs: number[]) => [
+      0xbf, ...le(GUEST.cpuidResults), // mov edi, cpuidResults
+      ...cpuid.flatMap((c, i) => [0xb8, ...le(c.function), 0xb9, ...le(c.index), 0x0f, 0xa2, ...[0, 3, 1, 2].flatMap((reg, k) => store(reg, i * 16 + 4 * k))]),
+      0xbf, ...le(GUEST.msrResults), // mov edi, msrResults
+      ...msrs.flatMap((m, i) => [0xb9, ...le(m), 0x0f, 0x32, ...store(0, i * 16), ...store(2, i * 16 + 4)]),
+      0x66, 0xba, 0x10, 0x00, 0xee, 0xf4, 0xeb, 0xfd, // mov dx, DONE_PORT; out dx, al; hlt; jmp hlt
+    ];
+    fc.assert(fc.property(
+      fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 30 }),
+      fc.array(u32, { maxLength: 30 }),
+      (cpuid, msrs) => expect([...assembleQueries({ cpuid, msrs })]).toEqual(reference(cpuid, msrs)),
+    ), { numRuns: 50 });
+  });
+
   test("results decode per query", () => {
     fc.assert(fc.property(
       fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
