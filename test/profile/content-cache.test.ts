@@ -51,11 +51,31 @@ describe("ContentCache", () => {
     const a = { xs: [1, 2] };
     const ca = cache.canonical(a);
     expect(ca).not.toBe(a);
+    expect(ca).toEqual(a);
     expect(cache.canonical({ xs: [1, 2] })).toBe(ca);
     expect(cache.canonical({ xs: [2, 1] })).not.toBe(ca);
     a.xs.push(3); // a mutated after its first use: the copy keeps what it was
     expect(ca.xs).toEqual([1, 2]);
     expect(cache.canonical({ xs: [1, 2] })).toBe(ca);
+  });
+
+  test("property: the canonical object of plain data is a separate copy with the same content, and equal content finds it", () => {
+    fc.assert(fc.property(plain, (v) => {
+      const cache = new ContentCache<{ v: unknown }>(() => "k");
+      const value = { v };
+      const c = cache.canonical(value);
+      expect(c).not.toBe(value);
+      expect(sameContent(c, value)).toBe(true);
+      expect(cache.canonical(structuredClone(value))).toBe(c);
+    }), { numRuns: 1000 });
+  });
+
+  test("a value that is not plain data (a typed array, a class instance, an own __proto__ key) is its own canonical object, never copied", () => {
+    const cache = new ContentCache<Record<string, unknown>>(() => "k");
+    for (const odd of [{ b: new Uint8Array([1]) }, { d: new Date(0) }, JSON.parse('{"__proto__": {"x": 1}}'), { f: () => 1 }]) {
+      expect(cache.canonical(odd)).toBe(odd);
+      expect(cache.canonical(odd)).toBe(odd);
+    }
   });
 
   test("the key only narrows candidates: a key shared by different contents still tells them apart", () => {
