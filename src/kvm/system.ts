@@ -25,6 +25,9 @@ const OPEN_HINTS: Record<number, (path: string) => string> = {
   [ERRNO.EPERM]: (p) => `permission denied on ${p}: run as root or join the group that owns it (often "kvm")`,
 };
 
+/** Entries the first KVM_GET_MSR_INDEX_LIST / _FEATURE_INDEX_LIST asks room for: KVM lists a few dozen to a few hundred. */
+const MSR_LIST_FIRST_TRY = 1024;
+
 export class Kvm implements Disposable {
   readonly #fd: OwnedFd;
 
@@ -102,9 +105,10 @@ export class Kvm implements Disposable {
     return this.#msrList("KVM_GET_MSR_FEATURE_INDEX_LIST");
   }
 
-  // E2BIG writes the needed count back into nmsrs: ask with 0, then with that count.
+  // E2BIG writes the needed count back into nmsrs: ask with room for MSR_LIST_FIRST_TRY (one ioctl on the
+  // hosts we know of), then with the count KVM wrote back.
   #msrList(name: IoctlName): number[] {
-    let n = 0;
+    let n = MSR_LIST_FIRST_TRY;
     for (let attempt = 0; attempt < 8; attempt++) {
       const buf = new Uint8Array(MSR_LIST.header + n * 4);
       const dv = new DataView(buf.buffer);
