@@ -8,7 +8,7 @@ import { InputError } from "../errors.ts";
 import { CaptureSet } from "../fleet/capture-set.ts";
 import { loadHostFile } from "../formats/host-file.ts";
 import { printable } from "../model/document.ts";
-import { decodeInput, inputName, readInputBytes, stderrIsTty } from "./io.ts";
+import { decodeInput, inputName, readInputBytes, progressWanted } from "./io.ts";
 
 /** The largest single capture document (as for files). */
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
@@ -17,9 +17,9 @@ const GLOB_CHARS = /[*?[{]/;
 const DOCUMENT_FILE = /\.(json|ndjson|jsonl)$/;
 const MULTI_DOCUMENT_FILE = /\.(ndjson|jsonl)$/;
 
-/** Progress on stderr, only when it is a terminal, at most ten times a second. */
+/** Progress on stderr, only when it is a terminal (not TERM=dumb), at most ten times a second. */
 export class Progress {
-  readonly #on = stderrIsTty();
+  readonly #on = progressWanted();
   #last = Number.NEGATIVE_INFINITY;
   #shown = false;
 

@@ -15,7 +15,7 @@ import { kvmVendorModule } from "../host/kvm-module.ts";
 import { captureLiveHost } from "../host/live.ts";
 import { printable } from "../model/document.ts";
 import type { HostCapture } from "../model/host.ts";
-import { PROFILE_NAME_RE, serializeProfile, type Profile } from "../model/profile.ts";
+import { profileNameProblem, serializeProfile, type Profile } from "../model/profile.ts";
 import { applyProfile, type CompatReport } from "../profile/apply.ts";
 import { guestChanges } from "../profile/describe.ts";
 import { generateProfile } from "../profile/generate.ts";
@@ -142,7 +142,7 @@ async function askName(initial: string): Promise<string> {
       message: "Profile name (kebab-case)",
       placeholder: initial,
       defaultValue: initial,
-      validate: (v) => (PROFILE_NAME_RE.test((v ?? "").trim() || initial) ? undefined : "use [a-z0-9-], at most 63 characters, starting with a letter or digit"),
+      validate: (v) => profileNameProblem((v ?? "").trim() || initial),
     }),
   ).trim() || initial;
 }

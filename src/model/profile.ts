@@ -54,6 +54,21 @@ export interface Profile {
 /** Profile names: kebab-case, as Cloud Hypervisor names them (`sapphire-rapids`, `skylake-v2`). */
 export const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** The one message for a bad profile name, wherever a name is given (options, imports, the wizard). */
+export const PROFILE_NAME_RULE = "a profile name is kebab-case: a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters";
+
+/** Why `name` cannot name a profile, or undefined when it can. */
+export function profileNameProblem(name: string): string | undefined {
+  return PROFILE_NAME_RE.test(name) ? undefined : `'${printable(name, 70)}': ${PROFILE_NAME_RULE}`;
+}
+
+/** The one profile-name check: throws the one message (InputError, exit 2), prefixed with where the name came from. */
+export function checkProfileName(name: string, where?: string): string {
+  const problem = profileNameProblem(name);
+  if (problem) throw new InputError(`${where ? `${where}: ` : ""}${problem}`);
+  return name;
+}
+
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 
 /** One MSR ("0x10") or an inclusive range of them ("0x200-0x21f", start below end). */

@@ -1,14 +1,16 @@
 import { boolOpt, choiceOpt, expectPositionals, intOpt, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, writeStderr } from "../io.ts";
+import { emit, refuseBinaryOnTerminal, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
-import { formatReport, formatGuestChanges } from "../report.ts";
+import { formatReport, formatGuestChanges, hostLabel } from "../report.ts";
+import { stableJson } from "../../model/document.ts";
 import { EXIT } from "../../errors.ts";
 import { applyProfile } from "../../profile/apply.ts";
 import { msrsToSaveText, serializeVcpuConfig } from "../../formats/vcpu-config.ts";
 import { kvmCpuid2Bytes, kvmMsrsBytes, msrFilterBytes } from "../../formats/binary.ts";
 import { exportFirecrackerTemplate } from "../../formats/firecracker-template.ts";
 
+const BINARY_FORMATS = ["kvm-cpuid2", "kvm-msrs", "msr-filter"] as const;
 const FORMATS = ["text", "json", "kvm-cpuid2", "kvm-msrs", "msr-filter", "msrs-to-save", "firecracker"] as const;
 
 const help = `Usage: cpuprof apply PROFILE [--host FILE] [--vcpu-id N] [--vcpus N] [--hyperv] [--nested]
@@ -36,8 +38,9 @@ Options:
   -o FILE              write the output to FILE (atomically)
   -h, --help           this help
 
-When the profile is incompatible with the host the report goes to stderr, nothing
-is written, and the exit code is 1.
+When the profile is incompatible with the host nothing is written and the exit code
+is 1: the report goes to stderr, or with --json to stdout as JSON. The binary formats
+(kvm-cpuid2, kvm-msrs, msr-filter) are refused on a terminal: use -o FILE or a pipe.
 
 Examples:
   cpuprof apply skylake --host host.json
@@ -66,6 +69,7 @@ export const applyCommand: Command = {
     const filterChoice = choiceOpt("apply", p, "msr-filter", ["on", "off"] as const) ?? "on";
     const vcpuCount = intOpt("apply", p, "vcpus", 1, 4096) ?? 1;
     const vcpuId = intOpt("apply", p, "vcpu-id", 0, 0xffffffff) ?? 0;
+    if ((BINARY_FORMATS as readonly string[]).includes(format)) refuseBinaryOnTerminal(stringOpt(p, "o"));
     const profile = loadProfileArg(profileArg!);
     const host = loadHostArg(stringOpt(p, "host"));
     const config = applyProfile(profile, host, {
@@ -76,7 +80,11 @@ export const applyCommand: Command = {
       msrFilter: filterChoice === "on",
     });
     if (!config.report.compatible) {
-      writeStderr(formatReport(profile.name, host, config.report).trimEnd());
+      // Nothing is written; with --json the report itself is the answer on stdout.
+      if (format === "json") {
+        await emit(stableJson({ profile: profile.name, host: hostLabel(host), compatible: false, report: config.report }), undefined);
+        writeStderr(`apply: ${profile.name} is incompatible with ${hostLabel(host)} (${config.report.problems.length} problems; the JSON report is on stdout)`);
+      } else writeStderr(formatReport(profile.name, host, config.report).trimEnd());
       return EXIT.failed;
     }
     const out = stringOpt(p, "o");

@@ -6,7 +6,7 @@ import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { baselineProfile } from "../../fleet/baseline-profile.ts";
 import { printable } from "../../model/document.ts";
-import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
+import { checkProfileName, serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
 
 const help = `Usage: cpuprof baseline CAPTURES... --name NAME [--description TEXT] [--strict] [-o FILE] [--json]
@@ -48,7 +48,7 @@ export const baselineCommand: Command = {
     });
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("baseline: --name NAME is required (see 'cpuprof baseline --help')");
-    if (!PROFILE_NAME_RE.test(name)) throw new InputError("baseline: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
+    checkProfileName(name, "baseline: --name");
     if (p.positionals.length === 0) throw new InputError("baseline: expected captures: files, directories, globs or - for stdin (see 'cpuprof baseline --help')");
     // A baseline of a capture and its duplicates is the baseline of the capture: each distinct one counts once.
     const set = readCaptures(p.positionals, "baseline");

@@ -31,7 +31,7 @@ Options:
                 feature MSRs; IA32_ARCH_CAPABILITIES by Cloud Hypervisor's rule) one DST
                 can offer. Without --to, DST is this host's /dev/kvm; --from adds the
                 host check above
-  --json        machine-readable result
+  --json        machine-readable result: "safe" true or false, as the text says safe or NOT SAFE
   -h, --help    this help
 
 Exit 0 when the migration is safe, 1 when it is not.
@@ -61,7 +61,8 @@ export const checkMigrationCommand: Command = {
     const profileArg = stringOpt(p, "profile");
     const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
     const report = checkMigration(src, dst, profile);
-    if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
+    // "safe" in JSON as in the text: one word for one verdict.
+    if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, safe: report.compatible, problems: report.problems, notes: report.notes }), undefined);
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
       out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
@@ -82,7 +83,7 @@ async function checkSaved(savedFile: string, from: string | undefined, to: strin
   const hosts = src ? checkMigration(src, dst, profile) : { problems: [], notes: [] };
   const problems = [...hosts.problems, ...savedReport.problems];
   const compatible = problems.length === 0;
-  if (json) await emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, compatible, problems, notes: hosts.notes }), undefined);
+  if (json) await emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, safe: compatible, problems, notes: hosts.notes }), undefined);
   else {
     const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
     const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");

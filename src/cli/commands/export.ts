@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, emitAll, writeStderr } from "../io.ts";
+import { emit, emitAll, emitDocument, writeStderr } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
 import { exportChv } from "../../formats/chv.ts";
@@ -13,8 +13,8 @@ import { qemuVersions } from "../../qemu/models.ts";
 import { LIBVIRT_CPU_MAP } from "../../libvirt/cpu-map.ts";
 import { formatKubevirtCpu, formatLibvirtCpu, profileToLibvirtCpu } from "../../libvirt/cpu-xml.ts";
 
-const help = `Usage: cpuprof export chv PROFILE DIR
-       cpuprof export firecracker PROFILE [-o FILE]
+const help = `Usage: cpuprof export chv PROFILE DIR [--json]
+       cpuprof export firecracker PROFILE [--json] [-o FILE]
        cpuprof export qemu PROFILE [--qemu-version V] [--format cpu|args] [--strict] [--json] [-o FILE]
        cpuprof export libvirt PROFILE [--strict] [--json] [-o FILE]
        cpuprof export kubevirt PROFILE [--strict] [--json] [-o FILE]
@@ -40,7 +40,9 @@ Options:
   --format cpu|args   (qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'
                       (the flags assume QEMU's -accel kvm defaults: kvmclock on, ...)
   --strict            (qemu, libvirt, kubevirt) an inexpressible feature is an error (exit 1)
-  --json              (qemu, libvirt, kubevirt) model, flags/features, what could not be expressed
+  --json              JSON on stdout, also with -o (what was written to FILE): qemu, libvirt,
+                      kubevirt: model, flags/features, what could not be expressed;
+                      firecracker: the template; chv: the two files written
   -o FILE             write to FILE (atomically) instead of stdout
   -h, --help          this help
 
@@ -85,13 +87,13 @@ export const exportCommand: Command = {
         { path: cpuidFile, data: files.cpuid },
         { path: msrFile, data: files.msr },
       ]);
-      await emit(`wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`, undefined);
+      await emit(boolOpt(p, "json") ? stableJson({ written: [cpuidFile, msrFile] }) : `wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`, undefined);
       return 0;
     }
     if (kind === "firecracker") {
       const [, profileArg] = expectPositionals("export", p, 2, 2, "firecracker PROFILE");
       const profile = loadProfileArg(profileArg!);
-      await emit(exportFirecrackerTemplate(profile), stringOpt(p, "o"));
+      await emitDocument(exportFirecrackerTemplate(profile), stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     if (kind === "qemu") {
@@ -110,7 +112,7 @@ export const exportCommand: Command = {
         : format === "args"
           ? `-accel kvm -cpu ${out.cpu}\n`
           : `${out.cpu}\n`;
-      await emit(text, stringOpt(p, "o"));
+      await emitDocument(text, stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     if (kind === "libvirt" || kind === "kubevirt") {
@@ -123,7 +125,7 @@ export const exportCommand: Command = {
         : kind === "libvirt"
           ? formatLibvirtCpu(cpu)
           : formatKubevirtCpu(cpu, `cpuprof export kubevirt ${profile.name} (libvirt ${cpu.libvirtVersion} CPU map): spec.template.spec.domain.cpu`);
-      await emit(text, stringOpt(p, "o"));
+      await emitDocument(text, stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     throw new InputError(`export: expected 'chv', 'firecracker', 'qemu', 'libvirt' or 'kubevirt' (see 'cpuprof export --help')`);

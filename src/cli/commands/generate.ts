@@ -5,7 +5,7 @@ import { loadHostArg } from "../inputs.ts";
 import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { printable } from "../../model/document.ts";
-import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
+import { checkProfileName, serializeProfile } from "../../model/profile.ts";
 import { generateProfile } from "../../profile/generate.ts";
 
 const help = `Usage: cpuprof generate --name NAME [--host FILE] [--description TEXT] [--strict] [-o FILE] [--json]
@@ -45,7 +45,7 @@ export const generateCommand: Command = {
     expectPositionals("generate", p, 0, 0, "no positional arguments");
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("generate: --name NAME is required (see 'cpuprof generate --help')");
-    if (!PROFILE_NAME_RE.test(name)) throw new InputError(`generate: --name must be kebab-case ([a-z0-9-], at most 63 characters)`);
+    checkProfileName(name, "generate: --name");
     const host = loadHostArg(stringOpt(p, "host"));
     const result = generateProfile(host, { name, description: stringOpt(p, "description"), strict: boolOpt(p, "strict") });
     const out = stringOpt(p, "o");

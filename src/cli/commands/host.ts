@@ -1,6 +1,6 @@
 import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit } from "../io.ts";
+import { emit, emitDocument } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { serializeHost, type HostCapture } from "../../model/host.ts";
 import { hex32, hex64 } from "../../model/hex.ts";
@@ -17,7 +17,8 @@ the feature MSRs with their values, and KVM_GET_MSR_INDEX_LIST.
 Options:
   --from FILE   import a capture instead of reading /dev/kvm: cpuprof's own format,
                 or a Firecracker cpu-template-helper fingerprint or template dump
-  --json        print the capture as JSON (the format every other command reads)
+  --json        print the capture as JSON (the format every other command reads); with
+                -o, print on stdout the JSON written to FILE
   -o FILE       write the JSON capture to FILE (atomically) and print the summary
   -h, --help    this help
 
@@ -57,9 +58,9 @@ export const hostCommand: Command = {
     expectPositionals("host", p, 0, 0, "no positional arguments");
     const host = loadHostArg(stringOpt(p, "from"));
     const out = stringOpt(p, "o");
-    if (out !== undefined) await emit(serializeHost(host), out);
-    if (boolOpt(p, "json") && out === undefined) await emit(serializeHost(host), undefined);
-    else await emit(hostSummary(host), undefined);
+    const json = boolOpt(p, "json");
+    if (out !== undefined || json) await emitDocument(serializeHost(host), out, json);
+    if (!json) await emit(hostSummary(host), undefined);
     return 0;
   },
 };

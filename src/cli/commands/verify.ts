@@ -1,6 +1,6 @@
 import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, stderrIsTty, writeStderr } from "../io.ts";
+import { emit, progressWanted, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel } from "../report.ts";
 import { table, wrapList } from "../table.ts";
@@ -113,7 +113,7 @@ export const verifyCommand: Command = {
     const profiles = p.positionals.map(loadProfileArg);
     const hostFile = stringOpt(p, "host");
     const host = loadHostArg(hostFile);
-    const progress = !json && stderrIsTty();
+    const progress = !json && progressWanted();
     const module = hostFile === undefined ? kvmVendorModule() : null;
     using kvm = hostFile === undefined ? Kvm.open() : undefined;
     const options: VerifyOptions = {

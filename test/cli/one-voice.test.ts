@@ -1,0 +1,154 @@
+// Issue 14, "one voice at the command line": every command speaks the same way about --json,
+// terminals, names, errors and exit codes.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { commands } from "../../src/cli/commands/index.ts";
+import { FIXTURES_DIR, fixturesMissing } from "../helpers/fixtures.ts";
+import { SCRIPT, cpuprof, cpuprofOnTerminal, fixtureHost } from "./run.ts";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "cpuprof-voice-"));
+const noFixtures = fixturesMissing !== undefined;
+const noScript = !existsSync(SCRIPT);
+const SKL = fixtureHost("INTEL_SKYLAKE");
+const SPR = fixtureHost("INTEL_SAPPHIRE_RAPIDS");
+const TEMPLATES = join(FIXTURES_DIR, "firecracker-templates");
+
+describe("--json means the same everywhere", () => {
+  test("import, export and schema accept --json and print on stdout what they wrote to -o", () => {
+    const dir = tmp();
+    const schema = cpuprof(["schema", "profile", "-o", join(dir, "s.json"), "--json"]);
+    expect(schema.code).toBe(0);
+    expect(schema.stdout).toBe(readFileSync(join(dir, "s.json"), "utf8"));
+    expect(cpuprof(["schema", "profile", "-o", join(dir, "s2.json")]).stdout).toBe("");
+    const fc = cpuprof(["export", "firecracker", "skylake", "-o", join(dir, "t.json"), "--json"]);
+    expect(fc.code).toBe(0);
+    expect(fc.stdout).toBe(readFileSync(join(dir, "t.json"), "utf8"));
+    const imported = cpuprof(["import", "firecracker", join(dir, "t.json"), "--name", "back", "--vendor", "intel", "-o", join(dir, "p.json"), "--json"]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toBe(readFileSync(join(dir, "p.json"), "utf8"));
+    expect(JSON.parse(imported.stdout).name).toBe("back");
+    const chv = cpuprof(["export", "chv", "skylake", join(dir, "chv"), "--json"]);
+    expect(chv.code).toBe(0);
+    expect(JSON.parse(chv.stdout).written).toEqual([join(dir, "chv", "skylake.cpuid.json"), join(dir, "chv", "skylake.msr.json")]);
+  });
+
+  test.skipIf(noFixtures)("host -o FILE --json writes the JSON capture and prints that JSON, not the summary", () => {
+    const dir = tmp();
+    const r = cpuprof(["host", "--from", SKL, "-o", join(dir, "h.json"), "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(dir, "h.json"), "utf8"));
+    expect(JSON.parse(r.stdout).format).toBe("cpuprof-host");
+    expect(cpuprof(["host", "--from", SKL, "-o", join(dir, "h2.json")]).stdout).toContain("vendor");
+  });
+
+  test.skipIf(noFixtures)("apply --json on an incompatible profile prints the JSON report on stdout, writes nothing, exits 1", () => {
+    const dir = tmp();
+    const r = cpuprof(["apply", "sapphire-rapids", "--host", SKL, "--json", "-o", join(dir, "out.json")]);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.compatible).toBe(false);
+    expect(j.report.problems.length).toBeGreaterThan(0);
+    expect(existsSync(join(dir, "out.json"))).toBe(false);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  test.skipIf(noFixtures)("check-migration says safe in its text and its JSON", () => {
+    const ok = ["check-migration", "--from", SKL, "--to", SPR, "--profile", "skylake"];
+    expect(cpuprof(ok).stdout).toContain(": safe");
+    expect(JSON.parse(cpuprof([...ok, "--json"]).stdout).safe).toBe(true);
+    const bad = ["check-migration", "--from", SPR, "--to", SKL];
+    expect(cpuprof(bad).stdout).toContain("NOT SAFE");
+    const j = JSON.parse(cpuprof([...bad, "--json"]).stdout);
+    expect(j.safe).toBe(false);
+    expect(j).not.toHaveProperty("compatible");
+  });
+});
+
+describe("output that fits the terminal", () => {
+  test.skipIf(noScript || noFixtures)("binary formats refuse a terminal, and go to a pipe or -o", () => {
+    for (const format of ["kvm-cpuid2", "kvm-msrs", "msr-filter"]) {
+      const tty = cpuprofOnTerminal(["apply", "skylake", "--host", SKL, "--format", format]);
+      expect(tty.code).toBe(2);
+      expect(tty.output.trim()).toBe("cpuprof: binary output; use -o FILE or a pipe");
+      expect(cpuprof(["apply", "skylake", "--host", SKL, "--format", format]).code).toBe(0);
+    }
+    const dir = tmp();
+    expect(cpuprofOnTerminal(["apply", "skylake", "--host", SKL, "--format", "kvm-cpuid2", "-o", join(dir, "c.bin")]).code).toBe(0);
+  });
+
+  test.skipIf(noScript || noFixtures)("TERM=dumb gets no progress line", () => {
+    const args = ["matrix", SKL, SPR, "--profiles", "skylake"];
+    expect(cpuprofOnTerminal(args, { TERM: "xterm" }).output).toContain("\r\x1b[K");
+    const dumb = cpuprofOnTerminal(args, { TERM: "dumb" });
+    expect(dumb.output).not.toContain("\x1b[");
+    expect(dumb.output).toContain("skylake");
+  });
+});
+
+describe("names and errors in plain words", () => {
+  test("one profile-name check with one message, whichever command takes the name", () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "t.json"), cpuprof(["export", "firecracker", "skylake"]).stdout);
+    const messages = [
+      cpuprof(["generate", "--name", "Bad_Name", "--host", SKL]),
+      cpuprof(["baseline", SKL, "--name", "Bad_Name"]),
+      cpuprof(["import", "firecracker", join(dir, "t.json"), "--name", "Bad_Name", "--vendor", "intel"]),
+    ].map((r) => {
+      expect(r.code).toBe(2);
+      return r.stderr.replace(/^cpuprof: \w+: --name: /, "");
+    });
+    expect(new Set(messages).size).toBe(1);
+    expect(messages[0]).toBe("'Bad_Name': a profile name is kebab-case: a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters\n");
+  });
+
+  test("an embedded name never silently shadows a file: ./skylake is the file, skylake the embedded profile with a warning", () => {
+    const dir = tmp();
+    const mine = JSON.parse(cpuprof(["show", "skylake", "--json"]).stdout);
+    mine.name = "my-own";
+    writeFileSync(join(dir, "skylake"), JSON.stringify(mine));
+    const file = cpuprof(["show", "./skylake", "--json"], { cwd: dir });
+    expect(JSON.parse(file.stdout).name).toBe("my-own");
+    expect(file.stderr).toBe("");
+    const embedded = cpuprof(["show", "skylake", "--json"], { cwd: dir });
+    expect(JSON.parse(embedded.stdout).name).toBe("skylake");
+    expect(embedded.stderr).toBe("warning: 'skylake' is the embedded profile; write './skylake' for the file of that name\n");
+    expect(cpuprof(["show", "./nope"], { cwd: dir }).stderr).toBe("cpuprof: ./nope: no such file\n");
+  });
+
+  test("errors never say 'expected never', a raw errno or an unclosed quote", () => {
+    const dir = tmp();
+    const p = JSON.parse(cpuprof(["show", "skylake", "--json"]).stdout);
+    p.bogus = 1;
+    writeFileSync(join(dir, "p.json"), JSON.stringify(p));
+    const extra = cpuprof(["show", join(dir, "p.json")]);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain("$.bogus: unknown key");
+    const missing = cpuprof(["host", "--from", join(dir, "none.json")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`cpuprof: ${join(dir, "none.json")}: cannot read (no such file or directory)\n`);
+    const unknown = cpuprof(["list", "--bogus"]);
+    expect(unknown.stderr).toBe("cpuprof: list: unknown option '--bogus' (see 'cpuprof list --help')\n");
+    for (const r of [extra, missing, unknown]) expect(r.stderr).not.toMatch(/expected never|E[A-Z]{3,} \(|Unknown option/);
+  });
+
+  test.skipIf(!existsSync(TEMPLATES))("a Firecracker template given to host --from points to import firecracker", () => {
+    const r = cpuprof(["host", "--from", join(TEMPLATES, "T2.json")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("a Firecracker custom CPU template, not a host capture");
+    expect(r.stderr).toContain("'cpuprof import firecracker ");
+  });
+
+  test("help nope exits 2; help COMMAND exits 0", () => {
+    const r = cpuprof(["help", "nope"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("cpuprof: help: unknown command 'nope' (see 'cpuprof --help')\n");
+    expect(cpuprof(["help", "diff"]).code).toBe(0);
+  });
+
+  test("every --help lists every documented exit code, 70 included", () => {
+    const helps = [cpuprof(["--help"]).stdout, ...commands.map((c) => cpuprof([c.name, "--help"]).stdout)];
+    for (const h of helps) for (const code of ["0", "1", "2", "3", "4", "70", "130"]) expect(h).toMatch(new RegExp(`^  ${code}  `, "m"));
+  });
+});
