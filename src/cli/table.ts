@@ -27,3 +27,21 @@ export function wrapList(items: readonly string[], indent = "  ", width = 100): 
   if (cur) lines.push(indent + cur);
   return lines.join("\n") + (lines.length ? "\n" : "");
 }
+
+/** `head` and then the items, folded to `width` with a hanging indent under the first item. */
+export function wrapHanging(head: string, items: readonly string[], indent = "  ", width = 100): string {
+  const hang = " ".repeat(indent.length + head.length + 1);
+  const lines: string[] = [];
+  let cur = indent + head;
+  let first = true;
+  for (const item of items) {
+    const next = first ? `${cur} ${item}` : `${cur} ${item}`;
+    if (next.length > width && !first && cur.trim().length > 0 && cur !== hang.trimEnd()) {
+      lines.push(cur);
+      cur = hang + item;
+    } else cur = next;
+    first = false;
+  }
+  lines.push(cur);
+  return lines.join("\n") + "\n";
+}

@@ -207,7 +207,7 @@ describe.skipIf(!hasFixtures)("with the fixture hosts", () => {
   });
   test("matrix: every fixture host against the embedded profiles, with migration groups", () => {
     const r = cpuprof(["matrix", SKL, SPR, "--json"]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1); // not every host runs every embedded profile
     const m = JSON.parse(r.stdout) as { groups: { profile: string; hosts: string[] }[] };
     expect(m.groups.find((g) => g.profile === "skylake")!.hosts).toHaveLength(2);
     expect(m.groups.find((g) => g.profile === "sapphire-rapids")!.hosts).toHaveLength(1);

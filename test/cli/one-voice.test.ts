@@ -152,3 +152,29 @@ describe("names and errors in plain words", () => {
     for (const h of helps) for (const code of ["0", "1", "2", "3", "4", "70", "130"]) expect(h).toMatch(new RegExp(`^  ${code}  `, "m"));
   });
 });
+
+describe.skipIf(noFixtures)("matrix", () => {
+  const ALL = ["AMD_GENOA", "AMD_MILAN", "INTEL_CASCADELAKE", "INTEL_GRANITE_RAPIDS", "INTEL_ICELAKE", "INTEL_SAPPHIRE_RAPIDS", "INTEL_SKYLAKE"].map(
+    (n) => fixtureHost(n as "INTEL_SKYLAKE"),
+  );
+  test("migration groups leave out the host profile and never mix vendors", () => {
+    const r = cpuprof(["matrix", ...ALL, "--json"]);
+    const m = JSON.parse(r.stdout) as { groups: { profile: string; hosts: string[] }[] };
+    expect(m.groups.map((g) => g.profile)).not.toContain("host");
+    for (const g of m.groups) expect(new Set(g.hosts.map((h) => h.includes("AMD"))).size).toBeLessThanOrEqual(1);
+    const text = cpuprof(["matrix", ...ALL]).stdout;
+    expect(text).toContain("host: runs on 7 of 7 hosts (not migratable: no group)");
+  });
+  test("the exit code says whether every host runs every listed profile", () => {
+    expect(cpuprof(["matrix", SKL, SPR, "--profiles", "skylake"]).code).toBe(0);
+    const some = cpuprof(["matrix", SKL, SPR, "--profiles", "skylake,sapphire-rapids"]);
+    expect(some.code).toBe(1);
+    expect(some.stdout).toContain("not every host runs every profile (exit 1)");
+    expect(JSON.parse(cpuprof(["matrix", SKL, SPR, "--profiles", "skylake", "--json"]).stdout).everyHostRunsEveryProfile).toBe(true);
+    expect(cpuprof(["matrix", "--help"]).stdout).toContain("Exit 0 when every host runs every listed profile, 1 when");
+  });
+  test("its lines fit 100 columns, for every fixture host against every embedded profile", () => {
+    const r = cpuprof(["matrix", ...ALL]);
+    for (const line of r.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(100);
+  });
+});

@@ -3,15 +3,18 @@ import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { captureLabels, readCaptures } from "../captures.ts";
 import { emit } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
-import { InputError } from "../../errors.ts";
+import { EXIT, InputError } from "../../errors.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
-import { compatibilityMatrix, formatMatrix } from "../../fleet/matrix.ts";
+import { compatibilityMatrix } from "../../fleet/matrix.ts";
+import { formatMatrix } from "../matrix-format.ts";
 import { stableJson } from "../../model/document.ts";
 
 const help = `Usage: cpuprof matrix CAPTURES... [--profiles NAME|FILE ...] [--json]
 
 A table of hosts x profiles: compatible, or the features each host is missing; then
 the migration groups: for each profile, the hosts a VM under it can move between.
+The host profile is not migratable and has no group; a group never mixes vendors.
+Lines fit 100 columns: when the table would not, each profile gets a block instead.
 
 CAPTURES are files, directories (their *.json and *.ndjson files), globs ('hosts/*.json',
 quoted), or - for stdin: one capture per line (NDJSON), or whole 'cpuprof host --json'
@@ -23,6 +26,9 @@ Options:
                  separate with commas); default: every embedded profile
   --json         machine-readable matrix
   -h, --help     this help
+
+Exit 0 when every host runs every listed profile, 1 when some host cannot run some
+profile (the default list has both vendors' profiles: use --profiles for one fleet).
 
 ${EXIT_CODES_HELP}`;
 
@@ -41,6 +47,6 @@ export const matrixCommand: Command = {
     );
     const m = compatibilityMatrix(hosts, profiles);
     await emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
-    return 0;
+    return m.everyHostRunsEveryProfile ? EXIT.ok : EXIT.failed;
   },
 };
