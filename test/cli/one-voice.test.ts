@@ -178,3 +178,38 @@ describe.skipIf(noFixtures)("matrix", () => {
     for (const line of r.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(100);
   });
 });
+
+describe.skipIf(noFixtures)("diff", () => {
+  test("hides the fields the policy leaves to the host unless --all, and says how many it hid", () => {
+    const shown = cpuprof(["diff", SKL, SPR]);
+    expect(shown.code).toBe(1);
+    expect(shown.stdout).not.toContain("cache_parameters_ebx");
+    expect(shown.stdout).not.toContain("brand_string");
+    expect(shown.stdout).toMatch(/\(\d+ fields the policy leaves to the host also differ: .*--all shows them\)/);
+    const all = cpuprof(["diff", SKL, SPR, "--all"]);
+    expect(all.stdout).toContain("cache_parameters_ebx (0x4.0.ebx[31:0])");
+    expect(all.stdout).not.toContain("--all shows them");
+    const json = JSON.parse(cpuprof(["diff", SKL, SPR, "--json"]).stdout);
+    expect(json.hiddenLeftToHost).toBeGreaterThan(0);
+    expect(json.cpuid.numeric.map((n: { name: string }) => n.name)).not.toContain("cache_parameters_ebx");
+  });
+  test("two hosts that differ only in what the policy leaves to the host are equal by default", () => {
+    const dir = tmp();
+    const h = JSON.parse(cpuprof(["host", "--from", SKL, "--json"]).stdout);
+    const leaf4 = h.cpuid.find((e: { function: string; index: string }) => e.function === "0x4" && e.index === "0x0");
+    leaf4.ebx = "0x3c0003f"; // cache ways: a passthrough field
+    writeFileSync(join(dir, "h2.json"), JSON.stringify(h));
+    writeFileSync(join(dir, "h1.json"), cpuprof(["host", "--from", SKL, "--json"]).stdout);
+    expect(cpuprof(["diff", join(dir, "h1.json"), join(dir, "h2.json")]).code).toBe(0);
+    expect(cpuprof(["diff", join(dir, "h1.json"), join(dir, "h2.json"), "--all"]).code).toBe(1);
+  });
+  test("between two profiles it speaks in features, in lines that fit 100 columns", () => {
+    const r = cpuprof(["diff", "skylake", "sapphire-rapids"]);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines.length).toBeLessThan(25);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(100);
+    expect(r.stdout).toContain("CPUID features only in sapphire-rapids: avx512ifma");
+    expect(r.stdout).not.toMatch(/^\s+0x[0-9a-f]+\.\d+\.e[a-d]x\[\d+\]/m);
+    for (const l of cpuprof(["diff", SKL, SPR]).stdout.split("\n")) expect(l.length).toBeLessThanOrEqual(100);
+  });
+});
