@@ -28,6 +28,8 @@ function describeFleet(hostCount: number, models: readonly string[]): string {
 
 export interface BaselineProfileOptions extends BaselineOptions {
   name: string;
+  /** How many machines each of `hosts` stands for (identical captures read once); 1 each when absent. */
+  counts?: readonly number[];
   description?: string;
   strict?: boolean;
 }
@@ -43,9 +45,18 @@ export interface BaselineProfileResult {
 /** generateProfile over baselineHost, with sourceHosts naming every input host in a fixed order. */
 export function baselineProfile(hosts: readonly HostCapture[], options: BaselineProfileOptions): BaselineProfileResult {
   const host = baselineHost(hosts, options);
-  const sourceHosts = hosts.map(sourceHostOf).sort(compareSourceHosts);
+  // Each distinct source host once, with how many machines it was: 3,000 copies of one host are one line.
+  const byKey = new Map<string, SourceHost>();
+  hosts.forEach((h, i) => {
+    const s = sourceHostOf(h);
+    const key = JSON.stringify([s.model, s.microcode, s.kernel]);
+    const n = (byKey.get(key)?.count ?? (byKey.has(key) ? 1 : 0)) + (options.counts?.[i] ?? 1);
+    byKey.set(key, n > 1 ? { ...s, count: n } : s);
+  });
+  const sourceHosts = [...byKey.values()].sort(compareSourceHosts);
   const distinct = [...new Set(sourceHosts.map((s) => s.model))];
-  const description = options.description ?? describeFleet(hosts.length, distinct);
+  const machines = hosts.reduce((a, _, i) => a + (options.counts?.[i] ?? 1), 0);
+  const description = options.description ?? describeFleet(machines, distinct);
   const generated = generateProfile(host, {
     name: options.name,
     description,

@@ -35,6 +35,8 @@ export interface SourceHost {
   model: string;
   microcode: string | null;
   kernel: string | null;
+  /** How many of the input hosts were this one (model, microcode and kernel), when more than one. */
+  count?: number;
 }
 
 export interface Profile {
@@ -94,7 +96,14 @@ const profileFields = {
   kind: v.picklist(["profile", "host"]),
   description: text(1024),
   sourceHosts: v.pipe(
-    v.array(v.strictObject({ model: text(256), microcode: v.nullable(hexString), kernel: v.nullable(text(256)) })),
+    v.array(
+      v.strictObject({
+        model: text(256),
+        microcode: v.nullable(hexString),
+        kernel: v.nullable(text(256)),
+        count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(Number.MAX_SAFE_INTEGER))),
+      }),
+    ),
     v.maxLength(10_000),
   ),
   toolVersion: text(64),
@@ -291,7 +300,7 @@ export function profileToJson(p: Profile): object {
     vendor: n.vendor,
     kind: n.kind,
     description: n.description,
-    sourceHosts: n.sourceHosts.map((s) => ({ model: s.model, microcode: s.microcode, kernel: s.kernel })),
+    sourceHosts: n.sourceHosts.map((s) => ({ model: s.model, microcode: s.microcode, kernel: s.kernel, ...(s.count === undefined ? {} : { count: s.count }) })),
     toolVersion: n.toolVersion,
     cpuid: cpuidV2Of(n.cpuid),
     msrs: n.msrs.map((m) => ({ index: hex32(m.index), replacements: hex64(m.replacements), mask: hex64(m.mask) })),

@@ -213,3 +213,22 @@ describe.skipIf(noFixtures)("diff", () => {
     for (const l of cpuprof(["diff", SKL, SPR]).stdout.split("\n")) expect(l.length).toBeLessThanOrEqual(100);
   });
 });
+
+describe.skipIf(noFixtures)("baseline", () => {
+  test("lists each distinct source host once, with how many machines it was", () => {
+    const dir = tmp();
+    const h = JSON.parse(cpuprof(["host", "--from", SKL, "--json"]).stdout);
+    // Three captures of one machine that differ (in its MSR index list), 1,000 copies each.
+    const variants = [0, 1, 2].map((k) => JSON.stringify({ ...h, msrIndexList: h.msrIndexList.slice(k) }));
+    writeFileSync(join(dir, "fleet.ndjson"), Array.from({ length: 3000 }, (_, i) => variants[i % 3]).join("\n") + "\n");
+    const r = cpuprof(["baseline", join(dir, "fleet.ndjson"), "--name", "one-model"]);
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.stdout);
+    expect(p.sourceHosts).toHaveLength(1);
+    expect(p.sourceHosts[0].count).toBe(3000);
+    expect(r.stdout.length).toBeLessThan(10_000);
+    expect(p.description).toStartWith("Baseline of 3000 hosts");
+    writeFileSync(join(dir, "p.json"), r.stdout);
+    expect(cpuprof(["show", join(dir, "p.json")]).stdout).toContain(" x3000");
+  });
+});

@@ -36,7 +36,7 @@ export const showCommand: Command = {
       ["version", String(profile.version)],
       ["vendor", profile.kind === "host" ? "any (host profile)" : profile.vendor],
       ["description", printable(profile.description, 200)],
-      ["made from", profile.sourceHosts.map((s) => printable(s.model, 80)).join("; ") || "-"],
+      ["made from", profile.sourceHosts.map((s) => printable(s.model, 80) + (s.count ? ` x${s.count}` : "")).join("; ") || "-"],
       ["tool version", printable(profile.toolVersion, 64)],
     ]);
     if (profile.kind === "host") {
