@@ -29,6 +29,18 @@ export function formatReport(profileName: string, host: HostCapture, report: Rep
   return head + problems + notes;
 }
 
+/** Hidden features grouped by the policy's reason: the names, then the reason once, all within 100 columns. */
+export function formatHidden(hidden: readonly { name: string; why: string | null }[]): string {
+  const byWhy = new Map<string, string[]>();
+  for (const h of hidden) byWhy.set(h.why ?? "", [...(byWhy.get(h.why ?? "") ?? []), h.name]);
+  let out = "";
+  for (const [why, names] of byWhy) {
+    out += wrapList(names);
+    out += why ? wrapList(`why: ${printable(why, 400)}`.split(" "), "    ") : "    why: the policy hides it (no reason recorded)\n";
+  }
+  return out;
+}
+
 export function formatGuestChanges(
   profile: Profile,
   host: HostCapture,

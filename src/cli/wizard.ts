@@ -189,7 +189,7 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
         const r = generateProfile(host, { name });
         const summary =
           `${r.profile.name} (${r.profile.vendor}) from ${hostLabel(host)}: ` +
-          `${r.summary.kept.length} features kept, ${r.summary.hidden.length} hidden, ${r.summary.host.length} on the host` +
+          `${r.summary.kept.length} features kept, ${r.summary.hidden.length} hidden, ${r.summary.leftToHost.length} fields left to the host` +
           (r.unknown.length ? `\nunknown to the policy, hidden (${r.unknown.length}):\n${list(r.unknown.map((u) => u.text))}` : "");
         return { profile: r.profile, summary };
       }

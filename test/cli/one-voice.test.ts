@@ -232,3 +232,23 @@ describe.skipIf(noFixtures)("baseline", () => {
     expect(cpuprof(["show", join(dir, "p.json")]).stdout).toContain(" x3000");
   });
 });
+
+describe.skipIf(noFixtures)("generate tells the truth", () => {
+  test("its summary lists what was kept, what was hidden with the policy's reason, and the fields left to the host", () => {
+    const dir = tmp();
+    const r = cpuprof(["generate", "--host", SKL, "--name", "skl", "-o", join(dir, "p.json")]);
+    expect(r.code).toBe(0);
+    const section = (title: string) => r.stdout.split(/\n(?=\S)/).find((s) => s.startsWith(title))!;
+    const kept = section("kept (").split(/\s+/);
+    const hidden = section("hidden (");
+    const host = section("left to the host the VM runs on (").split(/\s+/);
+    expect(kept).toContain("avx512f");
+    expect(hidden).toMatch(/\bmpx\b/);
+    expect(hidden).toMatch(/why: MPX is gone/);
+    expect(hidden).toMatch(/why: TSX/);
+    expect(host).toContain("cache_parameters_ebx");
+    // Left to the host is not a copy of the host's features.
+    for (const f of ["avx512f", "mpx", "hle", "sse2"]) expect(host).not.toContain(f);
+    for (const l of r.stdout.split("\n")) expect(l.length).toBeLessThanOrEqual(100);
+  });
+});

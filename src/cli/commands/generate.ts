@@ -3,6 +3,7 @@ import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, stderrIsTty, writeStderr } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { wrapList } from "../table.ts";
+import { formatHidden } from "../report.ts";
 import { InputError } from "../../errors.ts";
 import { printable } from "../../model/document.ts";
 import { checkProfileName, serializeProfile } from "../../model/profile.ts";
@@ -52,8 +53,8 @@ export const generateCommand: Command = {
     const summary =
       `profile ${name} (${result.profile.vendor}) from ${host.brand !== null ? printable(host.brand, 80) : `${host.vendor} family ${host.family} model ${host.model}`}\n` +
       `kept (${result.summary.kept.length}):\n${wrapList(result.summary.kept)}` +
-      `hidden (${result.summary.hidden.length}):\n${wrapList(result.summary.hidden)}` +
-      `left to the host (${result.summary.host.length}):\n${wrapList(result.summary.host)}` +
+      `hidden (${result.summary.hidden.length}):\n${formatHidden(result.summary.hidden)}` +
+      `left to the host the VM runs on (${result.summary.leftToHost.length}):\n${wrapList(result.summary.leftToHost)}` +
       (result.unknown.length ? `unknown to the policy, hidden (${result.unknown.length}):\n${wrapList(result.unknown.map((u) => u.text))}` : "");
     if (out !== undefined) {
       await emit(serializeProfile(result.profile), out);
