@@ -28,8 +28,6 @@ function describeFleet(hostCount: number, models: readonly string[]): string {
 
 export interface BaselineProfileOptions extends BaselineOptions {
   name: string;
-  /** How many machines each of `hosts` stands for (identical captures read once); 1 each when absent. */
-  counts?: readonly number[];
   description?: string;
   strict?: boolean;
 }
@@ -45,18 +43,17 @@ export interface BaselineProfileResult {
 /** generateProfile over baselineHost, with sourceHosts naming every input host in a fixed order. */
 export function baselineProfile(hosts: readonly HostCapture[], options: BaselineProfileOptions): BaselineProfileResult {
   const host = baselineHost(hosts, options);
-  // Each distinct source host once, with how many machines it was: 3,000 copies of one host are one line.
+  // Each distinct source host once, with how many of the inputs it was: 3,000 captures of one host are one line.
   const byKey = new Map<string, SourceHost>();
-  hosts.forEach((h, i) => {
+  hosts.forEach((h) => {
     const s = sourceHostOf(h);
     const key = JSON.stringify([s.model, s.microcode, s.kernel]);
-    const n = (byKey.get(key)?.count ?? (byKey.has(key) ? 1 : 0)) + (options.counts?.[i] ?? 1);
+    const n = (byKey.get(key)?.count ?? (byKey.has(key) ? 1 : 0)) + 1;
     byKey.set(key, n > 1 ? { ...s, count: n } : s);
   });
   const sourceHosts = [...byKey.values()].sort(compareSourceHosts);
   const distinct = [...new Set(sourceHosts.map((s) => s.model))];
-  const machines = hosts.reduce((a, _, i) => a + (options.counts?.[i] ?? 1), 0);
-  const description = options.description ?? describeFleet(machines, distinct);
+  const description = options.description ?? describeFleet(hosts.length, distinct);
   const generated = generateProfile(host, {
     name: options.name,
     description,

@@ -38,7 +38,7 @@ export function loadHostFile(text: string, file: string): HostCapture {
       // A custom CPU template has the same keys, but its bitmaps leave bits to the host ('x'): it is a profile.
       if (isFirecrackerTemplate(data))
         throw new InputError(
-          `${printable(file, 200)}: a Firecracker custom CPU template, not a host capture: read it as a profile with 'cpuprof import firecracker ${printable(file, 200)} --name NAME --vendor intel|amd'`,
+          `${printable(file, 200)}: not a host capture but a Firecracker custom CPU template: read it as a profile with 'cpuprof import firecracker ${printable(file, 200)} --name NAME --vendor intel|amd'`,
         );
       return importFirecrackerDump(data, file);
     case undefined:

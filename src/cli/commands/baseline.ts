@@ -58,7 +58,6 @@ export const baselineCommand: Command = {
       description: stringOpt(p, "description"),
       strict: boolOpt(p, "strict"),
       labels: set.unique.map((u) => printable(u.label, 120)), // they end up in error messages
-      counts: set.unique.map((u) => u.count),
     });
     const out = stringOpt(p, "o");
     const text = serializeProfile(result.profile);

@@ -3,6 +3,7 @@ import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, inputName, readInputFile } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel, problemLine } from "../report.ts";
+import { foldText } from "../table.ts";
 import { printable } from "../../model/document.ts";
 import { EXIT, InputError } from "../../errors.ts";
 import { checkMigration } from "../../profile/migration.ts";
@@ -67,7 +68,8 @@ export const checkMigrationCommand: Command = {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
       out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
       out += report.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-      await emit(out, undefined);
+      const [verdict, ...rest] = out.split("\n");
+      await emit(`${verdict}\n${foldText(rest.join("\n"))}`, undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
   },
@@ -87,7 +89,7 @@ async function checkSaved(savedFile: string, from: string | undefined, to: strin
   else {
     const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
     const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-    await emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`, undefined);
+    await emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${foldText(`${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`)}`, undefined);
   }
   return compatible ? EXIT.ok : EXIT.failed;
 }

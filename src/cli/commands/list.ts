@@ -32,6 +32,7 @@ export const listCommand: Command = {
         table(
           rows.map((r) => [r.name, r.vendor, String(r.version), `${r.compressedBytes} B`, printable(r.description, 90)]),
           ["NAME", "VENDOR", "VERSION", "SIZE", "DESCRIPTION"],
+          { overflow: "cut" },
         ),
         undefined,
       );

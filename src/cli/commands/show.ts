@@ -2,7 +2,7 @@ import { boolOpt, expectPositionals, parseCommandArgs } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
-import { table, wrapList } from "../table.ts";
+import { foldText, table, wrapList } from "../table.ts";
 import { serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
 import { printable } from "../../model/document.ts";
@@ -49,7 +49,7 @@ export const showCommand: Command = {
     if (d.fixed.length) out += `fixed fields:\n${wrapList(d.fixed.map((f) => `${f.name}=${f.to}`))}`;
     if (d.msrs.length) out += `feature MSRs:\n` + d.msrs.map((m) => `  ${m.name}: ${m.value} (mask ${m.mask})\n`).join("");
     out += `permitted MSRs (${d.permittedMsrs.length}):\n${wrapList(d.permittedMsrs)}`;
-    await emit(out, undefined);
+    await emit(foldText(out), undefined);
     return 0;
   },
 };

@@ -3,7 +3,7 @@ import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, progressWanted, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel } from "../report.ts";
-import { table, wrapList } from "../table.ts";
+import { foldText, table, TEXT_WIDTH, wrapList } from "../table.ts";
 import { EXIT } from "../../errors.ts";
 import { kvmVendorModule } from "../../host/kvm-module.ts";
 import { printable, stableJson } from "../../model/document.ts";
@@ -57,6 +57,12 @@ listed, not failures); 1 on any failed check.
 
 ${EXIT_CODES_HELP}`;
 
+/** KVM modules that cannot enforce a CPU profile, and why, said before anything else. */
+const CANNOT_ENFORCE: Record<string, string> = {
+  kvm_pvm:
+    "this host's /dev/kvm is kvm_pvm, which cannot enforce CPU profiles: it rewrites the CPUID table a VMM sets, so guests here do not see exactly the profile (the guest check below shows what it changes)",
+};
+
 function diffSummary(diffs: readonly Difference[]): string {
   const counts = new Map<string, number>();
   for (const d of diffs) counts.set(d.class, (counts.get(d.class) ?? 0) + 1);
@@ -79,7 +85,7 @@ function details(r: VerifyResult, module: string | null): string {
   let out = "";
   if (!r.compatibility.compatible && r.compatibility.problems.every((p) => p.kind !== "vendor"))
     out += `${r.profile}: unavailable on this host:\n${wrapList(r.compatibility.problems.map((p) => p.name))}`;
-  if (r.error) out += `${r.profile}: guest check failed: ${printable(r.error, 300)}\n`;
+  if (r.error) out += foldText(`${r.profile}: guest check failed: ${printable(r.error, 300)}\n`);
   const byClass = new Map<string, Difference[]>();
   for (const d of r.differences) byClass.set(d.class, [...(byClass.get(d.class) ?? []), d]);
   for (const cls of DIFFERENCE_CLASSES) {
@@ -87,9 +93,9 @@ function details(r: VerifyResult, module: string | null): string {
     if (!ds) continue;
     out += `${r.profile}: ${cls} (${ds.length}):\n${wrapList([...new Set(ds.map((d) => d.name))])}`;
     const explanations = [...new Set(ds.map((d) => d.explanation))].slice(0, 3);
-    for (const e of explanations) out += `    why: ${printable(e, 300)}\n`;
+    for (const e of explanations) out += foldText(`    why: ${printable(e, 300)}\n`, TEXT_WIDTH, 9);
     if (cls === "hypervisor-rewrite" && module === "kvm_pvm")
-      out += `    this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID after KVM_SET_CPUID2 (host-native\n    instruction bits appear, arch_capabilities is removed): a guest here does not see exactly the profile\n`;
+      out += foldText(`    this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID after KVM_SET_CPUID2 (host-native instruction bits appear, arch_capabilities is removed): a guest here does not see exactly the profile\n`);
   }
   return out;
 }
@@ -141,9 +147,12 @@ export const verifyCommand: Command = {
     }
     if (progress) process.stderr.write("\r\x1b[K");
     if (json) {
-      await emit(stableJson({ host: hostLabel(host), kvmModule: module, passed, results }), undefined);
+      await emit(stableJson({ host: hostLabel(host), kvmModule: module, enforcesProfiles: module ? !CANNOT_ENFORCE[module] : null, passed, results }), undefined);
     } else {
-      let out = `host: ${hostLabel(host)}${module ? ` (/dev/kvm from ${module})` : hostFile ? ` (capture ${printable(hostFile, 120)}: compatibility only)` : ""}\n\n`;
+      // A hypervisor that rewrites what a VMM sets cannot enforce a profile: the first thing to know.
+      let out = module && CANNOT_ENFORCE[module] ? `${foldText(`note: ${CANNOT_ENFORCE[module]}`)}\n` : "";
+      out += `host: ${hostLabel(host)}${module ? ` (/dev/kvm from ${module})` : hostFile ? ` (capture ${printable(hostFile, 120)}: compatibility only)` : ""}`;
+      out = foldText(out + "\n") + "\n";
       out += table(
         results.map((r) => [r.profile, compatCell(r), guestCell(r), r.guest ? diffSummary(r.differences) : "-"]),
         ["PROFILE", "COMPATIBLE", "GUEST CHECK", "DIFFERENCES"],
