@@ -23,11 +23,14 @@ export function fold(line: string, width = TEXT_WIDTH, hang = 4): string[] {
   return out;
 }
 
-/** Text whose every line is folded (see fold); keeps a final newline. */
+/** Joins words that must stay on one line ("NOT SAFE") so fold never splits them. */
+export const KEEP = "\u00a0";
+
+/** Text whose every line is folded (see fold); keeps a final newline. KEEP joins become spaces. */
 export function foldText(text: string, width = TEXT_WIDTH, hang = 4): string {
   const end = text.endsWith("\n");
   const lines = (end ? text.slice(0, -1) : text).split("\n").flatMap((l) => fold(l, width, hang));
-  return lines.join("\n") + (end ? "\n" : "");
+  return lines.join("\n").replaceAll(KEEP, " ") + (end ? "\n" : "");
 }
 
 /**

@@ -3,7 +3,7 @@ import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, inputName, readInputFile } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel, problemLine } from "../report.ts";
-import { foldText } from "../table.ts";
+import { foldText, KEEP } from "../table.ts";
 import { printable } from "../../model/document.ts";
 import { EXIT, InputError } from "../../errors.ts";
 import { checkMigration } from "../../profile/migration.ts";
@@ -65,11 +65,10 @@ export const checkMigrationCommand: Command = {
     // "safe" in JSON as in the text: one word for one verdict.
     if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, safe: report.compatible, problems: report.problems, notes: report.notes }), undefined);
     else {
-      let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
+      let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : `NOT${KEEP}SAFE`}\n`;
       out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
       out += report.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-      const [verdict, ...rest] = out.split("\n");
-      await emit(`${verdict}\n${foldText(rest.join("\n"))}`, undefined);
+      await emit(foldText(out), undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
   },
@@ -89,7 +88,7 @@ async function checkSaved(savedFile: string, from: string | undefined, to: strin
   else {
     const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
     const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-    await emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${foldText(`${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`)}`, undefined);
+    await emit(foldText(`${what}: ${compatible ? "safe" : `NOT${KEEP}SAFE`}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`), undefined);
   }
   return compatible ? EXIT.ok : EXIT.failed;
 }

@@ -81,7 +81,7 @@ function compatCell(r: VerifyResult): string {
   return vendor ? "no (vendor)" : `no (${r.compatibility.problems.length} missing)`;
 }
 
-function details(r: VerifyResult, module: string | null): string {
+function details(r: VerifyResult): string {
   let out = "";
   if (!r.compatibility.compatible && r.compatibility.problems.every((p) => p.kind !== "vendor"))
     out += `${r.profile}: unavailable on this host:\n${wrapList(r.compatibility.problems.map((p) => p.name))}`;
@@ -94,8 +94,6 @@ function details(r: VerifyResult, module: string | null): string {
     out += `${r.profile}: ${cls} (${ds.length}):\n${wrapList([...new Set(ds.map((d) => d.name))])}`;
     const explanations = [...new Set(ds.map((d) => d.explanation))].slice(0, 3);
     for (const e of explanations) out += foldText(`    why: ${printable(e, 300)}\n`, TEXT_WIDTH, 9);
-    if (cls === "hypervisor-rewrite" && module === "kvm_pvm")
-      out += foldText(`    this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID after KVM_SET_CPUID2 (host-native instruction bits appear, arch_capabilities is removed): a guest here does not see exactly the profile\n`);
   }
   return out;
 }
@@ -157,7 +155,7 @@ export const verifyCommand: Command = {
         results.map((r) => [r.profile, compatCell(r), guestCell(r), r.guest ? diffSummary(r.differences) : "-"]),
         ["PROFILE", "COMPATIBLE", "GUEST CHECK", "DIFFERENCES"],
       );
-      const more = results.map((r) => details(r, module)).filter(Boolean);
+      const more = results.map((r) => details(r)).filter(Boolean);
       if (more.length) out += "\n" + more.join("");
       out += `\n${passed ? "verify: every check held" : "verify: FAILED"}${allow.length ? ` (allowed: ${allow.join(", ")})` : ""}\n`;
       await emit(out, undefined);
