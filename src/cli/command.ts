@@ -1,8 +1,11 @@
 // The shape of a CLI command: parse, call the core, print. No decisions here.
+import type { OptionSpec } from "./args.ts";
 export interface Command {
   name: string;
   /** Full --help text. */
   help: string;
+  /** The options it parses; its help's Options section is made from them (optionsHelp). */
+  options: OptionSpec;
   run(argv: string[]): Promise<number> | number;
 }
 

@@ -284,3 +284,19 @@ describe("human output fits 100 columns", () => {
     for (const r of runs) for (const l of (r.stdout + r.stderr).split("\n")) expect(l.length).toBeLessThanOrEqual(100);
   });
 });
+
+describe("help and option specs agree by construction", () => {
+  test("every command's Options section is made from its spec, and its Usage names exactly its options", async () => {
+    const { optionsHelp } = await import("../../src/cli/args.ts");
+    for (const entry of commands) {
+      const c = await entry.load();
+      expect(c.help).toContain(`Options:\n${optionsHelp(c.options)}\n`);
+      const usage = c.help.slice(0, c.help.indexOf("\n\n"));
+      const named = new Set([...usage.matchAll(/(?<=[\s[])--?([a-z][\w-]*)/g)].map((m) => m[1]!));
+      named.delete("help");
+      named.delete("h");
+      expect([...named].filter((n) => !(n in c.options)).map((n) => `${c.name}: --${n}`)).toEqual([]);
+      expect(Object.keys(c.options).filter((n) => !named.has(n)).map((n) => `${c.name}: --${n}`)).toEqual([]);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { boolOpt, expectPositionals, listOpt, parseCommandArgs } from "../args.ts";
+import { boolOpt, expectPositionals, listOpt, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
 import { InputError } from "../../errors.ts";
 import { DIFF_PARTS, DRIFT_FIELDS, hostDrift, type DiffPart, type DriftField } from "../../fleet/host-drift.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
@@ -8,6 +8,12 @@ import { EXIT } from "../../errors.ts";
 import { diffConfigs, type ConfigDiff } from "../../fleet/diff.ts";
 import { diffIsEmpty, formatDiff, withoutHostFields } from "../../fleet/diff-format.ts";
 import { printable, stableJson } from "../../model/document.ts";
+
+const options = {
+  json: { type: "boolean", help: `machine-readable differences (the same ones the text shows)` },
+  fields: { type: "string", multiple: true, arg: "LIST", help: `the parts to compare, comma-separated (default: all):\n${DIFF_PARTS.join(", ")}\ne.g. --fields kernel,microcode,bios,cpuid for a nightly\n"did this host change under its VMs" check` },
+  all: { type: "boolean", help: `also the fields the policy leaves to the host (topology, caches, XSAVE\nsizes, brand string): they differ between any two machines, so by default\nthey are hidden and counted, and do not make A and B differ` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof diff A B [--fields LIST] [--all] [--json]
 
@@ -19,15 +25,7 @@ fingerprint or dump). Between two host captures it also reports host drift, as
 Firecracker's 'fingerprint compare' does: kernel, microcode and BIOS changes.
 
 Options:
-  --fields LIST  the parts to compare, comma-separated (default: all):
-                 ${DIFF_PARTS.join(", ")}
-                 e.g. --fields kernel,microcode,bios,cpuid for a nightly
-                 "did this host change under its VMs" check
-  --all          also the fields the policy leaves to the host (topology, caches, XSAVE
-                 sizes, brand string): they differ between any two machines, so by default
-                 they are hidden and counted, and do not make A and B differ
-  --json         machine-readable differences (the same ones the text shows)
-  -h, --help     this help
+${optionsHelp(options)}
 
 Exit 0 when A and B are equal, 1 when they differ.
 
@@ -36,8 +34,9 @@ ${EXIT_CODES_HELP}`;
 export const diffCommand: Command = {
   name: "diff",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("diff", argv, { json: { type: "boolean" }, fields: { type: "string", multiple: true }, all: { type: "boolean" } });
+    const p = parseCommandArgs("diff", argv, options);
     const [a, b] = expectPositionals("diff", p, 2, 2, "two arguments A and B");
     const asked = listOpt(p, "fields").flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     for (const f of asked)

@@ -1,4 +1,4 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, stderrIsTty, writeStderr } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
@@ -9,6 +9,15 @@ import { printable } from "../../model/document.ts";
 import { checkProfileName, serializeProfile } from "../../model/profile.ts";
 import { generateProfile } from "../../profile/generate.ts";
 
+const options = {
+  name: { type: "string", arg: "NAME", help: `profile name, kebab-case (e.g. my-fleet, skylake-v2)` },
+  host: { type: "string", arg: "FILE", help: `a host capture (cpuprof or Firecracker format); default: this host's /dev/kvm` },
+  description: { type: "string", arg: "TEXT", help: `one line saying what the profile is for` },
+  strict: { type: "boolean", help: `fail (exit 2) when the host has leaves, bits or feature MSRs the policy does not know` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write the profile to FILE (atomically) and print the summary` },
+  json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o)` },
+} satisfies OptionSpec;
+
 const help = `Usage: cpuprof generate --name NAME [--host FILE] [--description TEXT] [--strict] [-o FILE] [--json]
 
 Make a profile from a host: every CPUID field and feature MSR follows the vendor's
@@ -17,13 +26,7 @@ runs on; static: always hidden or forced). Whatever the table does not know is
 hidden and named. The same capture always gives a byte-identical profile.
 
 Options:
-  --name NAME         profile name, kebab-case (e.g. my-fleet, skylake-v2)
-  --host FILE         a host capture (cpuprof or Firecracker format); default: this host's /dev/kvm
-  --description TEXT  one line saying what the profile is for
-  --strict            fail (exit 2) when the host has leaves, bits or feature MSRs the policy does not know
-  -o FILE             write the profile to FILE (atomically) and print the summary
-  --json              print the profile JSON on stdout (the default without -o)
-  -h, --help          this help
+${optionsHelp(options)}
 
 Examples:
   cpuprof generate --name rack7 -o rack7.json
@@ -34,15 +37,9 @@ ${EXIT_CODES_HELP}`;
 export const generateCommand: Command = {
   name: "generate",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("generate", argv, {
-      name: { type: "string" },
-      host: { type: "string" },
-      description: { type: "string" },
-      strict: { type: "boolean" },
-      o: { type: "string", short: "o" },
-      json: { type: "boolean" },
-    });
+    const p = parseCommandArgs("generate", argv, options);
     expectPositionals("generate", p, 0, 0, "no positional arguments");
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("generate: --name NAME is required (see 'cpuprof generate --help')");

@@ -1,4 +1,4 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, emitDocument } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
@@ -8,6 +8,12 @@ import { msrName } from "../../catalogue/index.ts";
 import { table } from "../table.ts";
 import { printable } from "../../model/document.ts";
 
+const options = {
+  from: { type: "string", arg: "FILE", help: `import a capture instead of reading /dev/kvm: cpuprof's own format,\nor a Firecracker cpu-template-helper fingerprint or template dump` },
+  json: { type: "boolean", help: `print the capture as JSON (the format every other command reads); with\n-o, print on stdout the JSON written to FILE` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write the JSON capture to FILE (atomically) and print the summary` },
+} satisfies OptionSpec;
+
 const help = `Usage: cpuprof host [--from FILE] [--json] [-o FILE]
 
 Capture what this host's KVM offers a guest: vendor, family/model/stepping, brand,
@@ -15,12 +21,7 @@ kernel, microcode, KVM API version and capabilities, KVM_GET_SUPPORTED_CPUID,
 the feature MSRs with their values, and KVM_GET_MSR_INDEX_LIST.
 
 Options:
-  --from FILE   import a capture instead of reading /dev/kvm: cpuprof's own format,
-                or a Firecracker cpu-template-helper fingerprint or template dump
-  --json        print the capture as JSON (the format every other command reads); with
-                -o, print on stdout the JSON written to FILE
-  -o FILE       write the JSON capture to FILE (atomically) and print the summary
-  -h, --help    this help
+${optionsHelp(options)}
 
 Examples:
   cpuprof host                      summary of this host
@@ -49,12 +50,9 @@ export function hostSummary(h: HostCapture): string {
 export const hostCommand: Command = {
   name: "host",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("host", argv, {
-      from: { type: "string" },
-      json: { type: "boolean" },
-      o: { type: "string", short: "o" },
-    });
+    const p = parseCommandArgs("host", argv, options);
     expectPositionals("host", p, 0, 0, "no positional arguments");
     const host = loadHostArg(stringOpt(p, "from"));
     const out = stringOpt(p, "o");

@@ -1,4 +1,4 @@
-import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt, type Parsed } from "../args.ts";
+import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt, type Parsed, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emitDocument } from "../io.ts";
 import { inputName, readInputFile } from "../io.ts";
@@ -41,6 +41,14 @@ async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number
   return 0;
 }
 
+const options = {
+  name: { type: "string", arg: "N", help: `profile name (kebab-case; qemu/libvirt: default from the model)` },
+  vendor: { type: "string", arg: "intel|amd", help: `the profile's vendor` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write the profile to FILE (atomically)` },
+  qemu: { type: "string", arg: "BIN", help: `(qemu) the QEMU to ask (default: qemu-system-x86_64 on PATH)` },
+  json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o; with -o, what\nwas written to FILE)` },
+} satisfies OptionSpec;
+
 const help = `Usage: cpuprof import chv NAME.cpuid.json [NAME.msr.json] --name N [--vendor intel|amd] [-o FILE] [--json]
        cpuprof import firecracker TEMPLATE.json --name N --vendor intel|amd [-o FILE] [--json]
        cpuprof import qemu MODEL[,+feat,-feat...] [--qemu BIN] [--name N] [-o FILE] [--json]
@@ -60,27 +68,16 @@ Read another VMM's CPU profile as a cpuprof profile (printed as JSON, or written
                output (its host-model), read against libvirt's CPU map the same way
 
 Options:
-  --name N             profile name (kebab-case; qemu/libvirt: default from the model)
-  --qemu BIN           (qemu) the QEMU to ask (default: qemu-system-x86_64 on PATH)
-  --vendor intel|amd   the profile's vendor
-  -o FILE              write the profile to FILE (atomically)
-  --json               print the profile JSON on stdout (the default without -o; with -o, what
-                       was written to FILE)
-  -h, --help           this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
 export const importCommand: Command = {
   name: "import",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("import", argv, {
-      name: { type: "string" },
-      vendor: { type: "string" },
-      o: { type: "string", short: "o" },
-      qemu: { type: "string" },
-      json: { type: "boolean" },
-    });
+    const p = parseCommandArgs("import", argv, options);
     const [kind] = p.positionals;
     if (kind !== "qemu" && stringOpt(p, "qemu") !== undefined) throw new InputError("import: --qemu applies to 'import qemu' only");
     if (kind === "qemu" || kind === "libvirt") return importEngine(kind, p);

@@ -1,4 +1,4 @@
-import { boolOpt, listOpt, parseCommandArgs } from "../args.ts";
+import { boolOpt, listOpt, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { captureLabels, readCaptures } from "../captures.ts";
 import { emit } from "../io.ts";
@@ -8,6 +8,11 @@ import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.t
 import { compatibilityMatrix } from "../../fleet/matrix.ts";
 import { formatMatrix } from "../matrix-format.ts";
 import { stableJson } from "../../model/document.ts";
+
+const options = {
+  profiles: { type: "string", multiple: true, arg: "P", help: `profiles to check (embedded names or files; repeat the option or\nseparate with commas); default: every embedded profile` },
+  json: { type: "boolean", help: `machine-readable matrix` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof matrix CAPTURES... [--profiles NAME|FILE ...] [--json]
 
@@ -22,10 +27,7 @@ outputs one after another. Identical captures are counted once ("xN" in the tabl
 "count" in --json); a progress line shows on a terminal.
 
 Options:
-  --profiles P   profiles to check (embedded names or files; repeat the option or
-                 separate with commas); default: every embedded profile
-  --json         machine-readable matrix
-  -h, --help     this help
+${optionsHelp(options)}
 
 Exit 0 when every host runs every listed profile, 1 when some host cannot run some
 profile (the default list has both vendors' profiles: use --profiles for one fleet).
@@ -35,8 +37,9 @@ ${EXIT_CODES_HELP}`;
 export const matrixCommand: Command = {
   name: "matrix",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("matrix", argv, { profiles: { type: "string", multiple: true }, json: { type: "boolean" } });
+    const p = parseCommandArgs("matrix", argv, options);
     if (p.positionals.length === 0) throw new InputError("matrix: expected captures: files, directories, globs or - for stdin (see 'cpuprof matrix --help')");
     const set = readCaptures(p.positionals, "matrix");
     const labels = captureLabels(set);

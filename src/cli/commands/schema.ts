@@ -1,9 +1,14 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emitDocument } from "../io.ts";
 import { InputError } from "../../errors.ts";
 import { stableJson } from "../../model/document.ts";
 import { SCHEMA_KINDS, jsonSchemaFor, type SchemaKind } from "../../model/json-schema.ts";
+
+const options = {
+  o: { type: "string", short: "o", arg: "FILE", help: `write to FILE (atomically)` },
+  json: { type: "boolean", help: `print the schema on stdout (the default without -o; with -o, what was written)` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof schema profile|host [-o FILE] [--json]
 
@@ -11,17 +16,16 @@ Print the JSON Schema (draft-07) of the profile or host-capture format, generate
 from the schemas cpuprof itself validates with, so other tools can check files.
 
 Options:
-  -o FILE     write to FILE (atomically)
-  --json      print the schema on stdout (the default without -o; with -o, what was written)
-  -h, --help  this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
 export const schemaCommand: Command = {
   name: "schema",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("schema", argv, { o: { type: "string", short: "o" }, json: { type: "boolean" } });
+    const p = parseCommandArgs("schema", argv, options);
     const [kind] = expectPositionals("schema", p, 1, 1, "profile or host");
     if (!(SCHEMA_KINDS as readonly string[]).includes(kind!)) throw new InputError("schema: expected 'profile' or 'host'");
     await emitDocument(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"), boolOpt(p, "json"));

@@ -1,4 +1,4 @@
-import { boolOpt, expectPositionals, parseCommandArgs } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
@@ -7,6 +7,10 @@ import { serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
 import { printable } from "../../model/document.ts";
 
+const options = {
+  json: { type: "boolean", help: `the full profile JSON` },
+} satisfies OptionSpec;
+
 const help = `Usage: cpuprof show PROFILE [--json]
 
 Show a profile in feature names: the features it fixes, the fields it leaves to
@@ -14,16 +18,16 @@ the host the VM runs on, its feature-MSR values and the MSRs a guest may access.
 PROFILE is an embedded name (cpuprof list) or a profile file.
 
 Options:
-  --json      the full profile JSON
-  -h, --help  this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
 export const showCommand: Command = {
   name: "show",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("show", argv, { json: { type: "boolean" } });
+    const p = parseCommandArgs("show", argv, options);
     const [arg] = expectPositionals("show", p, 1, 1, "one PROFILE");
     const profile = loadProfileArg(arg!);
     if (boolOpt(p, "json")) {

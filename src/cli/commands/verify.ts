@@ -1,4 +1,4 @@
-import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, progressWanted, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
@@ -10,6 +10,16 @@ import { printable, stableJson } from "../../model/document.ts";
 import { DIFFERENCE_CLASSES, type Difference } from "../../verify/difference.ts";
 import { parseAllow, verifyAll, verifyProfile, type VerifyOptions, type VerifyResult } from "../../verify/run.ts";
 import { Kvm } from "../../kvm/index.ts";
+
+const options = {
+  host: { type: "string", arg: "FILE", help: `check against a capture file: compatibility only, no guest check` },
+  allow: { type: "string", multiple: true, arg: "CLASSES", help: `difference classes to accept (comma-separated or repeated), e.g.\n--allow hypervisor-rewrite for a hypervisor's known quirks` },
+  json: { type: "boolean", help: `machine-readable results (no progress output)` },
+  "vcpu-id": { type: "string", arg: "N", help: `as for 'cpuprof apply'` },
+  vcpus: { type: "string", arg: "N", help: `as for 'cpuprof apply'` },
+  nested: { type: "boolean", help: `as for 'cpuprof apply'` },
+  hyperv: { type: "boolean", help: `as for 'cpuprof apply'` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof verify [PROFILE...] [--host FILE] [--allow CLASS[,CLASS...]] [--json]
                       [--vcpu-id N] [--vcpus N] [--nested] [--hyperv]
@@ -45,12 +55,7 @@ Difference classes:
   out-of-range        CPUID beyond the table did not follow the vendor's documented fallback
 
 Options:
-  --host FILE       check against a capture file: compatibility only, no guest check
-  --allow CLASSES   difference classes to accept (comma-separated or repeated), e.g.
-                    --allow hypervisor-rewrite for a hypervisor's known quirks
-  --json            machine-readable results (no progress output)
-  --vcpu-id N, --vcpus N, --nested, --hyperv   as for 'cpuprof apply'
-  -h, --help        this help
+${optionsHelp(options)}
 
 Exit 0 only when every check holds (incompatible profiles in the no-PROFILE table are
 listed, not failures); 1 on any failed check.
@@ -101,16 +106,9 @@ function details(r: VerifyResult): string {
 export const verifyCommand: Command = {
   name: "verify",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("verify", argv, {
-      host: { type: "string" },
-      allow: { type: "string", multiple: true },
-      json: { type: "boolean" },
-      "vcpu-id": { type: "string" },
-      vcpus: { type: "string" },
-      nested: { type: "boolean" },
-      hyperv: { type: "boolean" },
-    });
+    const p = parseCommandArgs("verify", argv, options);
     const allow = listOpt(p, "allow").flatMap((a) => a.split(",")).map((a) => a.trim()).filter(Boolean);
     parseAllow(allow); // bad class names are bad input, before any work
     const json = boolOpt(p, "json");
@@ -120,7 +118,7 @@ export const verifyCommand: Command = {
     const progress = !json && progressWanted();
     const module = hostFile === undefined ? kvmVendorModule() : null;
     using kvm = hostFile === undefined ? Kvm.open() : undefined;
-    const options: VerifyOptions = {
+    const verifyOptions: VerifyOptions = {
       allow,
       guest: hostFile === undefined,
       ...(kvm ? { kvm } : {}),
@@ -133,13 +131,13 @@ export const verifyCommand: Command = {
     let results: VerifyResult[];
     let passed: boolean;
     if (profiles.length === 0) {
-      const all = verifyAll(host, options);
+      const all = verifyAll(host, verifyOptions);
       results = all.results;
       passed = all.passed;
     } else {
       results = profiles.map((prof, i) => {
-        options.onProfile?.(prof.name, i, profiles.length);
-        return verifyProfile(prof, host, options);
+        verifyOptions.onProfile?.(prof.name, i, profiles.length);
+        return verifyProfile(prof, host, verifyOptions);
       });
       passed = results.every((r) => r.passed);
     }
