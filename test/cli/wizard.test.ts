@@ -66,8 +66,8 @@ class Term {
       await Bun.sleep(50);
     }
   }
-  async exitCode(): Promise<number> {
-    const pane = await this.waitFor(/EXIT=\d+/);
+  async exitCode(timeoutMs = 10_000): Promise<number> {
+    const pane = await this.waitFor(/EXIT=\d+/, timeoutMs);
     return Number(/EXIT=(\d+)/.exec(pane)![1]);
   }
   /** Chooses "Capture files" at the first prompt, whichever option starts focused. */
@@ -270,9 +270,9 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
       t.type("my profile.json");
       t.keys("Enter");
       await t.waitFor("Wrote my profile.json");
-      const next = await t.waitFor(/Verify it on this host|Done\.|was written, but/);
+      const next = await t.waitFor(/Verify it on this host|Done\.|was written, but/, 20_000);
       if (next.includes("Verify it on this host")) t.keys("y");
-      const code = await t.exitCode();
+      const code = await t.exitCode(30_000); // a guest check on a loaded machine
       const pane = t.pane();
       if (code === 0) expect(pane).toContain("Done.");
       else expect(pane).not.toContain("Done.");
@@ -284,7 +284,7 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
         expect(`${cmd}: exit ${r.status} ${r.stderr}`).toBe(`${cmd}: exit 0 `);
       }
     },
-    30_000,
+    60_000,
   );
 });
 
