@@ -72,7 +72,7 @@ export const applyCommand: Command = {
       // Nothing is written; with --json the report itself is the answer on stdout.
       if (format === "json") {
         await emit(stableJson({ profile: profile.name, host: hostLabel(host), compatible: false, report: config.report }), undefined);
-        writeStderr(`apply: ${profile.name} is incompatible with this host (${config.report.problems.length} problems): the JSON report is on stdout`);
+        writeStderr(`apply: ${profile.name} is incompatible with the host (${config.report.problems.length} problems): the JSON report is on stdout`);
       } else writeStderr(formatReport(profile.name, host, config.report).trimEnd());
       return EXIT.failed;
     }
