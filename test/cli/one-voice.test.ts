@@ -213,6 +213,20 @@ describe.skipIf(noFixtures)("diff", () => {
     expect(r.stdout).not.toMatch(/^\s+0x[0-9a-f]+\.\d+\.e[a-d]x\[\d+\]/m);
     for (const l of cpuprof(["diff", SKL, SPR]).stdout.split("\n")) expect(l.length).toBeLessThanOrEqual(100);
   });
+  test("against the host profile or another vendor it names features, not hundreds of single bits; --all has every bit", () => {
+    const host = cpuprof(["diff", "skylake", "host"]);
+    expect(host.code).toBe(1);
+    expect(host.stdout.split("\n").length).toBeLessThan(80);
+    expect(host.stdout).toContain("left to the host in host, fixed by skylake (");
+    expect(host.stdout).toMatch(/\bavx512f\b/);
+    expect(host.stdout).not.toMatch(/\b0x1\.0\.eax\[14\]/);
+    expect(cpuprof(["diff", "skylake", "host", "--all"]).stdout).toContain("0x1.0.eax[14] (0x1.0.eax[14]): left to the host in host, skylake fixes 0x0");
+    const vendor = cpuprof(["diff", "skylake", "epyc-milan"]);
+    expect(vendor.code).toBe(1);
+    expect(vendor.stdout).toContain("vendor: skylake intel, epyc-milan amd");
+    expect(vendor.stdout.split("\n").length).toBeLessThan(8);
+    expect(cpuprof(["diff", "skylake", "epyc-milan", "--all"]).stdout.split("\n").length).toBeGreaterThan(20);
+  });
 });
 
 describe.skipIf(noFixtures)("baseline", () => {

@@ -6,13 +6,13 @@ import { emit } from "../io.ts";
 import { loadHostOrProfileArg } from "../inputs.ts";
 import { EXIT } from "../../errors.ts";
 import { diffConfigs, type ConfigDiff } from "../../fleet/diff.ts";
-import { diffIsEmpty, formatDiff, withoutHostFields } from "../../fleet/diff-format.ts";
+import { DIFF_WIDTH, diffIsEmpty, formatDiff, withoutHostFields } from "../../fleet/diff-format.ts";
 import { printable, stableJson } from "../../model/document.ts";
 
 const options = {
   json: { type: "boolean", help: `machine-readable differences (the same ones the text shows)` },
   fields: { type: "string", multiple: true, arg: "LIST", help: `the parts to compare, comma-separated (default: all):\n${DIFF_PARTS.join(", ")}\ne.g. --fields kernel,microcode,bios,cpuid for a nightly\n"did this host change under its VMs" check` },
-  all: { type: "boolean", help: `also the fields the policy leaves to the host (topology, caches, XSAVE\nsizes, brand string): they differ between any two machines, so by default\nthey are hidden and counted, and do not make A and B differ` },
+  all: { type: "boolean", help: `also the fields the policy leaves to the host (topology, caches, XSAVE\nsizes, brand string), which differ between any two machines and by default are\nhidden, counted, and do not make A and B differ; every unnamed bit, every field\none side leaves to the host on a line of its own, and the bits of two vendors` },
 } satisfies OptionSpec;
 
 const help = `Usage: cpuprof diff A B [--fields LIST] [--all] [--json]
@@ -63,7 +63,7 @@ export const diffCommand: Command = {
     const equal = diff.equal && drift.length === 0;
     if (boolOpt(p, "json")) await emit(stableJson({ a, b, ...diff, equal, hiddenLeftToHost: hidden, hostDrift: drift }), undefined);
     else {
-      const text = formatDiff({ ...diff, equal }, printable(a!, 120), printable(b!, 120));
+      const text = formatDiff({ ...diff, equal }, printable(a!, 120), printable(b!, 120), DIFF_WIDTH, all);
       // Host drift goes right under formatDiff's header (one line, or two: A and B).
       const lines = text.trimEnd().split("\n");
       const headerLines = lines[0]!.startsWith("A: ") ? 2 : 1;
