@@ -314,3 +314,17 @@ describe("help and option specs agree by construction", () => {
     }
   });
 });
+
+describe.skipIf(noFixtures)("labels and show", () => {
+  test("labels -o FILE --json writes the JSON labels and prints them", () => {
+    const dir = tmp();
+    const r = cpuprof(["labels", "--host", SKL, "-o", join(dir, "l.json"), "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(dir, "l.json"), "utf8"));
+    expect(JSON.parse(r.stdout)["cpuprof.io/profile.skylake"]).toBe("true");
+  });
+  test("show names each source model once, with how many captures it stands for", () => {
+    const made = cpuprof(["show", "sapphire-rapids"]).stdout;
+    expect(made).toMatch(/made from\s+Intel\(R\) Xeon\(R\) Processor \(family 0x6 model 0x8f stepping 0x8\) x2;/);
+  });
+});

@@ -1,6 +1,6 @@
 import { boolOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, writeStderr } from "../io.ts";
+import { emitDocument, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
 import { formatFeatureFile, nodeLabels } from "../../fleet/labels.ts";
@@ -39,7 +39,8 @@ export const labelsCommand: Command = {
     const host = loadHostArg(stringOpt(p, "host"));
     const l = nodeLabels(host, profiles);
     for (const n of l.unlabellable) writeStderr(`labels: warning: profile '${n}' is compatible but its name is too long for a label (63 characters with 'profile.')`);
-    await emit(boolOpt(p, "json") ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"));
+    const json = boolOpt(p, "json");
+    await emitDocument(json ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"), json);
     return 0;
   },
 };

@@ -22,6 +22,13 @@ ${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
+/** Source hosts by model, each once with how many captures (kernels, microcode) it stands for. */
+function madeFrom(hosts: readonly { model: string; count?: number }[]): string {
+  const byModel = new Map<string, number>();
+  for (const h of hosts) byModel.set(h.model, (byModel.get(h.model) ?? 0) + (h.count ?? 1));
+  return [...byModel].map(([model, n]) => printable(model, 80) + (n > 1 ? ` x${n}` : "")).join("; ");
+}
+
 export const showCommand: Command = {
   name: "show",
   help,
@@ -40,7 +47,7 @@ export const showCommand: Command = {
       ["version", String(profile.version)],
       ["vendor", profile.kind === "host" ? "any (host profile)" : profile.vendor],
       ["description", printable(profile.description, 200)],
-      ["made from", profile.sourceHosts.map((s) => printable(s.model, 80) + (s.count ? ` x${s.count}` : "")).join("; ") || "-"],
+      ["made from", madeFrom(profile.sourceHosts) || "-"],
       ["tool version", printable(profile.toolVersion, 64)],
     ]);
     if (profile.kind === "host") {
