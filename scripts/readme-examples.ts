@@ -5,7 +5,8 @@
 // `cpuprof` in a command is this checkout's CLI. A command may use a pipe (`| head -8`) to keep
 // an example short; a trailing `# exit N` says the exit code it must end with (default 0, checked
 // when the line has no pipe). A command ending `# live` reads this machine's /dev/kvm: it is
-// regenerated here, and left as it is by --check.
+// regenerated here, and left as it is by --check. `# needs PROGRAM`: run only where PROGRAM is
+// installed, else left as it is.
 //
 // Usage: bun scripts/readme-examples.ts           rewrite README.md
 //        bun scripts/readme-examples.ts --check   exit 1 when README.md differs from a fresh run
@@ -24,6 +25,7 @@ export const EXAMPLE_FILES: Record<string, string> = {
   "icx-host.json": "hosts/firecracker/fingerprint_INTEL_ICELAKE_6.1host.json",
   "spr-host.json": "hosts/firecracker/fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json",
   "spr-5.10-host.json": "hosts/firecracker/fingerprint_INTEL_SAPPHIRE_RAPIDS_5.10host.json",
+  "icx-5.10-host.json": "hosts/firecracker/fingerprint_INTEL_ICELAKE_5.10host.json",
   "gnr-host.json": "hosts/firecracker/fingerprint_INTEL_GRANITE_RAPIDS_6.1host.json",
   "milan-host.json": "hosts/firecracker/fingerprint_AMD_MILAN_6.1host.json",
   "genoa-host.json": "hosts/firecracker/fingerprint_AMD_GENOA_6.1host.json",
@@ -36,6 +38,8 @@ export interface ExampleCommand {
   /** The output the README shows for it. */
   output: string;
   live: boolean;
+  /** A program the command runs besides cpuprof (`# needs PROGRAM`). */
+  needs: string | null;
 }
 
 export interface ExampleBlock {
@@ -55,7 +59,7 @@ export function parseExamples(readme: string): ExampleBlock[] {
     const commands: ExampleCommand[] = [];
     for (i++; i < lines.length && lines[i] !== "```"; i++) {
       const line = lines[i]!;
-      if (line.startsWith("$ ")) commands.push({ line: line.slice(2), output: "", live: /#\s*live\b/.test(line) });
+      if (line.startsWith("$ ")) commands.push({ line: line.slice(2), output: "", live: /#\s*live\b/.test(line), needs: /#.*\bneeds ([\w.+-]+)/.exec(line)?.[1] ?? null });
       else if (commands.length > 0) commands[commands.length - 1]!.output += line + "\n";
     }
     blocks.push({ start, end: i, commands });
@@ -68,10 +72,25 @@ export function expectedExit(line: string): number {
   return Number(/#.*\bexit (\d+)/.exec(line)?.[1] ?? 0);
 }
 
-/** A scratch directory holding the fixture files under their example names. */
+/** Files examples read that no command makes: a vCPU's saved MSRs (Skylake's ARCH_CAPABILITIES plus BHI_NO, and an MSR no KVM knows). */
+const MADE_FILES: Record<string, string> = {
+  "saved.json":
+    JSON.stringify({
+      format: "cpuprof-saved-msrs",
+      formatVersion: 1,
+      vcpuId: 0,
+      msrs: [
+        { index: "0x10a", value: "0x400000000c10004c" },
+        { index: "0x12345678", value: "0x1" },
+      ],
+    }, null, 2) + "\n",
+};
+
+/** A scratch directory holding the fixture files under their example names, and the made files. */
 export function exampleDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "cpuprof-readme-"));
   for (const [name, path] of Object.entries(EXAMPLE_FILES)) copyFileSync(join(FIXTURES, path), join(dir, name));
+  for (const [name, text] of Object.entries(MADE_FILES)) writeFileSync(join(dir, name), text);
   return dir;
 }
 
@@ -93,7 +112,7 @@ export function regenerate(readme: string, options: { live: boolean }): { text: 
     // From the last block up, so earlier line numbers stay valid.
     const rendered = blocks.map((b) =>
       b.commands.map((c) => {
-        if (c.live && !options.live) return { ...c };
+        if ((c.live && !options.live) || (c.needs !== null && !Bun.which(c.needs))) return { ...c };
         const r = runExample(c.line, dir);
         if (!c.line.includes("|") && r.code !== expectedExit(c.line)) problems.push(`'${c.line}' exited ${r.code}, the README says ${expectedExit(c.line)}`);
         return { ...c, output: r.output };
