@@ -5,7 +5,33 @@
 import { CpuprofError, EXIT, InputError } from "../errors.ts";
 import { printable } from "../model/document.ts";
 
-export type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }>;
+/**
+ * A command's options: how to parse each, and what its --help says about it (`arg` names the
+ * value, `help` may hold line breaks). The help's Options section is made from this (optionsHelp),
+ * so the two cannot disagree.
+ */
+export type OptionSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean; arg?: string; help?: string }
+>;
+
+/** The label of one option in help: `--name ARG`, or `-o FILE` for a one-letter option. */
+function optionLabel(name: string, spec: OptionSpec[string]): string {
+  return `${name.length === 1 ? `-${name}` : `--${name}`}${spec.arg ? ` ${spec.arg}` : ""}`;
+}
+
+/** The Options section of a command's help, from its spec: one entry per option, then -h, --help. */
+export function optionsHelp(options: OptionSpec): string {
+  const rows: [string, string][] = Object.entries(options).map(([name, spec]) => [optionLabel(name, spec), spec.help ?? ""]);
+  rows.push(["-h, --help", "this help"]);
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  return rows
+    .map(([label, text]) => {
+      const [first, ...rest] = text.split("\n");
+      return [`  ${label.padEnd(width)}${first}`.trimEnd(), ...rest.map((l) => `  ${" ".repeat(width)}${l}`.trimEnd())].join("\n");
+    })
+    .join("\n");
+}
 
 export interface Parsed {
   values: Record<string, string | boolean | string[] | undefined>;

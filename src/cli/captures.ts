@@ -8,7 +8,7 @@ import { InputError } from "../errors.ts";
 import { CaptureSet } from "../fleet/capture-set.ts";
 import { loadHostFile } from "../formats/host-file.ts";
 import { printable } from "../model/document.ts";
-import { decodeInput, inputName, readInputBytes, stderrIsTty } from "./io.ts";
+import { decodeInput, errnoText, inputName, readInputBytes, progressWanted } from "./io.ts";
 
 /** The largest single capture document (as for files). */
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
@@ -17,9 +17,9 @@ const GLOB_CHARS = /[*?[{]/;
 const DOCUMENT_FILE = /\.(json|ndjson|jsonl)$/;
 const MULTI_DOCUMENT_FILE = /\.(ndjson|jsonl)$/;
 
-/** Progress on stderr, only when it is a terminal, at most ten times a second. */
+/** Progress on stderr, only when it is a terminal (not TERM=dumb), at most ten times a second. */
 export class Progress {
-  readonly #on = stderrIsTty();
+  readonly #on = progressWanted();
   #last = Number.NEGATIVE_INFINITY;
   #shown = false;
 
@@ -141,7 +141,7 @@ function readDocuments(fd: number, source: string, each: (doc: Uint8Array, n: nu
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EAGAIN" || code === "EINTR") continue;
       if (code === "EOF") break;
-      throw new InputError(`${printable(source, 200)}: cannot read (${code ?? "error"})`);
+      throw new InputError(`${printable(source, 200)}: cannot read (${errnoText(e)})`);
     }
     if (got === 0) break;
     splitter.push(chunk.subarray(0, got), one);
@@ -201,7 +201,7 @@ export function readCaptures(args: readonly string[], command: string): CaptureS
         try {
           fd = openSync(file, "r");
         } catch (e) {
-          throw new InputError(`${printable(file, 200)}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+          throw new InputError(`${printable(file, 200)}: cannot read (${errnoText(e)})`);
         }
         try {
           readDocuments(fd, file, (doc, n) => {

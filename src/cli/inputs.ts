@@ -8,16 +8,33 @@ import { captureLiveHost } from "../host/live.ts";
 import { parseJsonText, printable } from "../model/document.ts";
 import type { HostCapture } from "../model/host.ts";
 import { parseProfile, type Profile } from "../model/profile.ts";
-import { inputName, readInputFile } from "./io.ts";
+import { inputName, readInputFile, writeStderr } from "./io.ts";
 
-/** An embedded profile by name, or a profile JSON file. */
-export function loadProfileArg(arg: string): Profile {
-  const embedded = embeddedProfile(arg);
-  if (embedded) return embedded;
+/**
+ * The rule for PROFILE arguments, in one place: a path (it has a '/', e.g. ./skylake, or is '-')
+ * is always a file; a bare name is an embedded profile when there is one of that name, else a
+ * file. A bare name that is both warns and takes the embedded profile, never silently.
+ */
+export function profileSource(arg: string): { kind: "embedded"; profile: Profile } | { kind: "file"; path: string } {
+  const isPath = arg === "-" || arg.includes("/");
+  const embedded = isPath ? undefined : embeddedProfile(arg);
+  if (embedded) {
+    if (existsSync(arg)) writeStderr(`warning: '${printable(arg, 80)}' is the embedded profile; write './${printable(arg, 80)}' for the file of that name`);
+    return { kind: "embedded", profile: embedded };
+  }
   if (arg !== "-" && !existsSync(arg))
     throw new InputError(
-      `unknown profile '${printable(arg, 80)}': not an embedded profile (${embeddedProfileNames().join(", ")}) and no such file`,
+      isPath
+        ? `${printable(arg, 200)}: no such file`
+        : `unknown profile '${printable(arg, 80)}': not an embedded profile (${embeddedProfileNames().join(", ")}) and no such file`,
     );
+  return { kind: "file", path: arg };
+}
+
+/** An embedded profile by name, or a profile JSON file (see profileSource for which). */
+export function loadProfileArg(arg: string): Profile {
+  const source = profileSource(arg);
+  if (source.kind === "embedded") return source.profile;
   return parseProfile(parseJsonText(readInputFile(arg), inputName(arg)), inputName(arg));
 }
 
@@ -29,8 +46,8 @@ export function loadHostArg(file: string | undefined): HostCapture {
 
 /** A host capture or a profile, for commands that take either (diff). */
 export function loadHostOrProfileArg(arg: string): { kind: "host"; host: HostCapture } | { kind: "profile"; profile: Profile } {
-  if (embeddedProfile(arg)) return { kind: "profile", profile: embeddedProfile(arg)! };
-  if (arg !== "-" && !existsSync(arg)) throw new InputError(`'${printable(arg, 80)}': not an embedded profile and no such file`);
+  const source = profileSource(arg);
+  if (source.kind === "embedded") return { kind: "profile", profile: source.profile };
   const name = inputName(arg);
   const text = readInputFile(arg);
   const data = parseJsonText(text, name);

@@ -431,6 +431,16 @@ export function emit(data: string | Uint8Array, outFile: string | undefined): Pr
   return Promise.resolve();
 }
 
+/**
+ * A document a command makes (a profile, a capture, a schema): written to `-o FILE` when given,
+ * and printed on stdout when there is no file or `--json` asks for it. One rule for every command.
+ */
+export async function emitDocument(text: string, outFile: string | undefined, json: boolean): Promise<void> {
+  const toFile = outFile !== undefined && outFile !== "-";
+  if (toFile) await emit(text, outFile);
+  if (!toFile || json) await emit(text, undefined);
+}
+
 /** Several output files, all replaced or none (export chv). */
 export function emitAll(outputs: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
   return writeOutputs(outputs, envHooks());
@@ -462,9 +472,38 @@ export function writeStderr(line: string): void {
   }
 }
 
+/** What an errno code means, in the words a user reads (the code itself says little). */
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EISDIR: "it is a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EEXIST: "it already exists",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "file name too long",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files",
+  EIO: "input/output error",
+  EPIPE: "the reader went away",
+  EXDEV: "cannot rename across file systems",
+  EBUSY: "device or resource busy",
+  EINVAL: "invalid argument",
+  ETXTBSY: "text file busy",
+  EFBIG: "file too large",
+  ENXIO: "no such device or address",
+  ENODEV: "no such device",
+};
+
 export function errnoText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  return err.code ? `${err.code}${err.syscall ? ` (${err.syscall})` : ""}` : printable(String(err.message ?? e), 120);
+  if (err.code && ERRNO_WORDS[err.code]) return ERRNO_WORDS[err.code]!;
+  // An unknown code: Node's message starts with the code and its words ("EXYZ: words, syscall path").
+  const words = /^[A-Z0-9]+: ([^,]+)/.exec(String(err.message ?? ""))?.[1];
+  return printable(words ?? (err.code ? `error ${err.code}` : String(err.message ?? e)), 120);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -584,4 +623,14 @@ export function isTerminal(fd: number): boolean {
 /** True when stderr, where progress goes, is a terminal. */
 export function stderrIsTty(): boolean {
   return isTerminal(2);
+}
+
+/** Progress lines (carriage returns, erase-line escapes): only on a terminal that understands them, never TERM=dumb. */
+export function progressWanted(): boolean {
+  return stderrIsTty() && process.env.TERM !== "dumb";
+}
+
+/** Binary output goes to a file or a pipe, never to a terminal it would garble. */
+export function refuseBinaryOnTerminal(outFile: string | undefined): void {
+  if ((outFile === undefined || outFile === "-") && isTerminal(1)) throw new InputError("binary output; use -o FILE or a pipe");
 }

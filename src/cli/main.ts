@@ -53,6 +53,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (first === "--help" || first === "-h" || first === "help") {
     const target = rest[0] ? commands.find((c) => c.name === rest[0]) : undefined;
+    if (rest[0] !== undefined && !target) {
+      writeStderr(`cpuprof: help: unknown command '${printable(rest[0], 40)}' (see 'cpuprof --help')`);
+      return EXIT.badInput;
+    }
     writeStdout(target ? (await target.load()).help + "\n" : globalHelp());
     return EXIT.ok;
   }

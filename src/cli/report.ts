@@ -4,7 +4,7 @@ import type { Profile } from "../model/profile.ts";
 import type { CpuidEntry } from "../model/cpuid.ts";
 import { guestChanges } from "../profile/describe.ts";
 import { printable } from "../model/document.ts";
-import { wrapList } from "./table.ts";
+import { foldText, wrapList } from "./table.ts";
 
 export interface ReportLike {
   compatible: boolean;
@@ -26,7 +26,19 @@ export function formatReport(profileName: string, host: HostCapture, report: Rep
   const head = `${profileName} on ${hostLabel(host)}: ${report.compatible ? "compatible" : "INCOMPATIBLE"}\n`;
   const problems = report.problems.map((p) => `  ${problemLine(p)}\n`).join("");
   const notes = report.notes.map((n) => `  note: ${printable(n, 200)}\n`).join("");
-  return head + problems + notes;
+  return head + foldText(problems + notes);
+}
+
+/** Hidden features grouped by the policy's reason: the names, then the reason once, all within 100 columns. */
+export function formatHidden(hidden: readonly { name: string; why: string | null }[]): string {
+  const byWhy = new Map<string, string[]>();
+  for (const h of hidden) byWhy.set(h.why ?? "", [...(byWhy.get(h.why ?? "") ?? []), h.name]);
+  let out = "";
+  for (const [why, names] of byWhy) {
+    out += wrapList(names);
+    out += why ? wrapList(`why: ${printable(why, 400)}`.split(" "), "    ") : "    why: the policy hides it (no reason recorded)\n";
+  }
+  return out;
 }
 
 export function formatGuestChanges(
@@ -40,5 +52,5 @@ export function formatGuestChanges(
   out += `added for the guest (${c.added.length}):\n${wrapList(c.added)}`;
   if (c.fields.length) out += `fields changed (${c.fields.length}):\n` + c.fields.map((f) => `  ${f.name}: ${f.from} -> ${f.to}\n`).join("");
   if (c.msrs.length) out += `feature MSRs changed (${c.msrs.length}):\n` + c.msrs.map((f) => `  ${f.name}: ${f.from} -> ${f.to}\n`).join("");
-  return out;
+  return foldText(out);
 }

@@ -1,20 +1,76 @@
-// Plain-text tables for human output.
-export function table(rows: readonly (readonly string[])[], header?: readonly string[]): string {
+// Plain-text tables and lists for human output, every line within a width (100 columns: what a
+// terminal shows without wrapping), unless one word is longer.
+
+/** The width human output keeps within. */
+export const TEXT_WIDTH = 100;
+
+const len = (s: string) => [...s].length;
+
+/** One line folded at spaces to `width`, continuation lines indented by `hang` spaces. */
+export function fold(line: string, width = TEXT_WIDTH, hang = 4): string[] {
+  if (len(line) <= width) return [line];
+  const lead = /^ */.exec(line)![0];
+  const words = line.slice(lead.length).split(" ");
+  const out: string[] = [];
+  let cur = lead;
+  for (const w of words) {
+    if (cur.trim() && len(cur) + 1 + len(w) > width) {
+      out.push(cur);
+      cur = " ".repeat(hang) + w;
+    } else cur = cur.trim() ? `${cur} ${w}` : cur + w;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Joins words that must stay on one line ("NOT SAFE") so fold never splits them. */
+export const KEEP = "\u00a0";
+
+/** Text whose every line is folded (see fold); keeps a final newline. KEEP joins become spaces. */
+export function foldText(text: string, width = TEXT_WIDTH, hang = 4): string {
+  const end = text.endsWith("\n");
+  const lines = (end ? text.slice(0, -1) : text).split("\n").flatMap((l) => fold(l, width, hang));
+  return lines.join("\n").replaceAll(KEEP, " ") + (end ? "\n" : "");
+}
+
+/**
+ * Columns aligned; a last column that would pass `width` wraps under itself ("wrap") or is cut
+ * with an ellipsis ("cut").
+ */
+export function table(
+  rows: readonly (readonly string[])[],
+  header?: readonly string[],
+  options: { width?: number; overflow?: "wrap" | "cut" } = {},
+): string {
+  const width = options.width ?? TEXT_WIDTH;
   const all = header ? [header, ...rows] : rows;
   const widths: number[] = [];
-  for (const row of all) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
-  const line = (row: readonly string[]) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat((widths[i] ?? 0) - [...cell].length)))
-      .join("  ")
-      .trimEnd();
-  const out = all.map(line);
-  if (header) out.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  for (const row of all) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, len(cell))));
+  const columns = widths.length;
+  const lastStart = widths.slice(0, -1).reduce((a, w) => a + w + 2, 0);
+  const lastRoom = Math.max(20, width - lastStart);
+  if (columns > 0) widths[columns - 1] = Math.min(widths[columns - 1]!, lastRoom);
+  const pad = (cell: string, i: number) => cell + " ".repeat(Math.max(0, (widths[i] ?? 0) - len(cell)));
+  const out: string[] = [];
+  const emitRow = (row: readonly string[]) => {
+    const head = row.slice(0, -1).map(pad).join("  ");
+    const last = row[row.length - 1] ?? "";
+    const prefix = row.length > 1 ? head + "  " : "";
+    if (len(last) <= lastRoom) return void out.push((prefix + last).trimEnd());
+    if (options.overflow === "cut") return void out.push(prefix + [...last].slice(0, lastRoom - 1).join("") + "…");
+    const pieces = fold(last, lastRoom, 0);
+    out.push((prefix + pieces[0]).trimEnd(), ...pieces.slice(1).map((p) => (" ".repeat(len(prefix)) + p).trimEnd()));
+  };
+  if (header) {
+    emitRow(header);
+    out.push(widths.map((w) => "-".repeat(w)).join("  "));
+  }
+  rows.forEach(emitRow);
   return out.join("\n") + "\n";
 }
 
 /** A list of names folded to a width, for feature lists. */
-export function wrapList(items: readonly string[], indent = "  ", width = 100): string {
+export function wrapList(items: readonly string[], indent = "  ", width = TEXT_WIDTH): string {
   const lines: string[] = [];
   let cur = "";
   for (const item of items) {
@@ -26,4 +82,21 @@ export function wrapList(items: readonly string[], indent = "  ", width = 100): 
   }
   if (cur) lines.push(indent + cur);
   return lines.join("\n") + (lines.length ? "\n" : "");
+}
+
+/** `head` and then the items, folded to `width` with a hanging indent under the first item. */
+export function wrapHanging(head: string, items: readonly string[], indent = "  ", width = TEXT_WIDTH): string {
+  const hang = " ".repeat(indent.length + head.length + 1);
+  const lines: string[] = [];
+  let cur = indent + head;
+  let first = true;
+  for (const item of items) {
+    if (!first && cur.length + 1 + item.length > width) {
+      lines.push(cur);
+      cur = hang + item;
+    } else cur = `${cur} ${item}`;
+    first = false;
+  }
+  lines.push(cur);
+  return lines.join("\n") + "\n";
 }

@@ -15,15 +15,15 @@ import { kvmVendorModule } from "../host/kvm-module.ts";
 import { captureLiveHost } from "../host/live.ts";
 import { printable } from "../model/document.ts";
 import type { HostCapture } from "../model/host.ts";
-import { PROFILE_NAME_RE, serializeProfile, type Profile } from "../model/profile.ts";
+import { profileNameProblem, serializeProfile, type Profile } from "../model/profile.ts";
 import { applyProfile, type CompatReport } from "../profile/apply.ts";
 import { guestChanges } from "../profile/describe.ts";
 import { generateProfile } from "../profile/generate.ts";
-import { DIFFERENCE_CLASSES, type Difference } from "../verify/difference.ts";
+import { DIFFERENCE_CLASSES, verdict, type Difference } from "../verify/difference.ts";
 import { verifyProfile, type VerifyResult } from "../verify/run.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { readInputFile, writeOutput } from "./io.ts";
-import { hostLabel } from "./report.ts";
+import { hostLabel, problemLine } from "./report.ts";
 import { wrapList } from "./table.ts";
 
 /** Exit code when the user cancels a prompt (as a shell reports SIGINT). */
@@ -58,12 +58,46 @@ interface Chosen {
 // ---------------------------------------------------------------------------------------------
 // Step 1: where the host(s) come from.
 
-/** Splits the answer into paths: whitespace or commas, `~/` expanded, globs resolved. */
+/**
+ * Splits the answer into paths as a shell would: whitespace separates them, quotes ('a b.json',
+ * "a b.json") and backslashes (a\ b.json) keep spaces in one. An answer that is itself an existing
+ * file is that one path, spaces and all (a pasted or dragged path).
+ */
+export function splitPaths(input: string): string[] {
+  const text = input.trim();
+  if (text && !/^['"]/.test(text) && existsSync(text) && !statSync(text).isDirectory()) return [text];
+  const out: string[] = [];
+  let cur = "";
+  let quote: string | null = null;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      started = true;
+    } else if (c === "\\" && i + 1 < text.length) {
+      cur += text[++i];
+      started = true;
+    } else if (/[\s,]/.test(c)) {
+      if (started || cur) out.push(cur);
+      cur = "";
+      started = false;
+    } else cur += c;
+  }
+  if (quote) throw new InputError(`unclosed ${quote} in the file list`);
+  if (started || cur) out.push(cur);
+  return out.filter(Boolean);
+}
+
+/** The answer as paths (see splitPaths), `~/` expanded, globs resolved. */
 function expandPaths(input: string): string[] {
   const out: string[] = [];
-  for (const raw of input.split(/[\s,]+/).filter(Boolean)) {
+  for (const raw of splitPaths(input)) {
     const token = raw === "~" || raw.startsWith("~/") ? homedir() + raw.slice(1) : raw;
-    if (/[*?[{]/.test(token)) {
+    if (/[*?[{]/.test(token) && !existsSync(token)) {
       const matches = [...new Bun.Glob(token).scanSync({ cwd: process.cwd(), onlyFiles: true })].sort();
       if (matches.length === 0) throw new InputError(`${printable(token, 120)}: no file matches`);
       out.push(...matches);
@@ -75,7 +109,14 @@ function expandPaths(input: string): string[] {
 function loadCaptures(input: string): Source {
   const paths = expandPaths(input);
   if (paths.length === 0) throw new InputError("give at least one capture file");
-  return { live: false, hosts: paths.map((f) => loadHostFile(readInputFile(f), f)), labels: paths };
+  const hosts = paths.map((f) => loadHostFile(readInputFile(f), f));
+  // A profile is for one vendor: captures of two are refused here, before any name is asked.
+  const vendors = [...new Set(hosts.map((h) => h.vendor))];
+  if (vendors.length > 1)
+    throw new InputError(
+      `captures of two vendors (${vendors.map((v) => `${v}: ${paths.filter((_, i) => hosts[i]!.vendor === v).map((p) => basename(p)).join(", ")}`).join("; ")}): a profile is for one vendor, give captures of one`,
+    );
+  return { live: false, hosts, labels: paths };
 }
 
 async function chooseSource(): Promise<Source> {
@@ -109,7 +150,7 @@ async function chooseSource(): Promise<Source> {
     let loaded: { input: string; source: Source } | undefined;
     const input = answer(
       await p.text({
-        message: "Capture files (separated by spaces; globs such as hosts/*.json work)",
+        message: "Capture files (separated by spaces; quote a path with spaces; globs such as hosts/*.json work)",
         placeholder: "hosts/*.json",
         validate(value) {
           const text = (value ?? "").trim();
@@ -142,16 +183,22 @@ async function askName(initial: string): Promise<string> {
       message: "Profile name (kebab-case)",
       placeholder: initial,
       defaultValue: initial,
-      validate: (v) => (PROFILE_NAME_RE.test((v ?? "").trim() || initial) ? undefined : "use [a-z0-9-], at most 63 characters, starting with a letter or digit"),
+      validate: (v) => profileNameProblem((v ?? "").trim() || initial),
     }),
   ).trim() || initial;
 }
 
-function compatHint(profile: Profile, source: Source): string {
-  const ok = source.hosts.filter((h) => applyProfile(profile, h).report.compatible).length;
-  const where = source.live ? "this host" : source.hosts.length === 1 ? "the capture" : `${ok}/${source.hosts.length} captures`;
-  const verdict = source.hosts.length === 1 ? (ok ? `runs on ${where}` : `not for ${where}`) : `runs on ${where}`;
-  return `${profile.vendor}, ${verdict}`;
+/** How many of the source's hosts run `profile`, and the hint every row of the list shows. */
+function compatOf(profile: Profile, source: Source): { ok: number; hint: string } {
+  const reports = source.hosts.map((h) => applyProfile(profile, h).report);
+  const ok = reports.filter((r) => r.compatible).length;
+  const vendor = profile.kind === "host" ? "any vendor" : profile.vendor;
+  const where = source.live ? "this host" : source.hosts.length === 1 ? "the capture" : `${source.hosts.length} captures`;
+  if (ok === source.hosts.length) return { ok, hint: `${vendor}: compatible with ${where}` };
+  if (source.hosts.length > 1) return { ok, hint: `${vendor}: compatible with ${ok} of ${where}` };
+  const r = reports[0]!;
+  const why = r.problems.some((x) => x.kind === "vendor") ? "other vendor" : `${new Set(r.problems.map((x) => x.name)).size} missing`;
+  return { ok, hint: `${vendor}: INCOMPATIBLE with ${where} (${why})` };
 }
 
 /** The profile, or undefined to go back to the choice of hosts. */
@@ -173,11 +220,17 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
     if (action === "back") return undefined;
     try {
       if (action === "embedded") {
-        const names = embeddedProfileNames();
+        const rows = embeddedProfileNames().map((n) => ({ name: n, ...compatOf(embeddedProfile(n)!, source) }));
+        const width = Math.max(...rows.map((r) => r.name.length));
+        // Open on a profile that runs on every host (a migratable one before the host profile).
+        const best = [...rows].sort((a, b) => b.ok - a.ok || Number(a.name === "host") - Number(b.name === "host"))[0];
         const name = answer(
           await p.autocomplete({
             message: "Embedded profile (type to filter)",
-            options: names.map((n) => ({ value: n, label: n, hint: compatHint(embeddedProfile(n)!, source) })),
+            // The compatibility is part of every row's label (a hint shows on the focused row only); typing filters by name.
+            options: rows.map((r) => ({ value: r.name, label: `${r.name.padEnd(width)}  ${r.hint}` })),
+            filter: (search, option) => option.value.includes(search.trim().toLowerCase()),
+            ...(best ? { initialValue: best.name } : {}),
             maxItems: 12,
           }),
         );
@@ -189,7 +242,7 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
         const r = generateProfile(host, { name });
         const summary =
           `${r.profile.name} (${r.profile.vendor}) from ${hostLabel(host)}: ` +
-          `${r.summary.kept.length} features kept, ${r.summary.hidden.length} hidden, ${r.summary.host.length} on the host` +
+          `${r.summary.kept.length} features kept, ${r.summary.hidden.length} hidden, ${r.summary.leftToHost.length} fields left to the host` +
           (r.unknown.length ? `\nunknown to the policy, hidden (${r.unknown.length}):\n${list(r.unknown.map((u) => u.text))}` : "");
         return { profile: r.profile, summary };
       }
@@ -209,15 +262,15 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
 // ---------------------------------------------------------------------------------------------
 // Step 3: what a guest sees, in feature names.
 
+/** Each problem once, naming its feature once (problemLine), then the notes. */
 function reportLines(r: CompatReport): string {
-  return [
-    ...r.problems.map((x) => `  ${x.kind}: ${x.name}: ${printable(x.detail, 160)}`),
-    ...r.notes.map((n) => `  note: ${printable(n, 160)}`),
-  ].join("\n");
+  return [...new Set([...r.problems.map((x) => `  ${problemLine(x)}`), ...r.notes.map((n) => `  note: ${printable(n, 160)}`)])].join("\n");
 }
 
-function showDiff(profile: Profile, source: Source, summary: string | undefined): void {
+/** Shows what the guest sees on each host; true when the profile runs on every one of them. */
+function showDiff(profile: Profile, source: Source, summary: string | undefined): boolean {
   if (summary) p.log.info(summary);
+  let all = true;
   source.hosts.forEach((host, i) => {
     const config = applyProfile(profile, host);
     const r = config.report;
@@ -233,7 +286,9 @@ function showDiff(profile: Profile, source: Source, summary: string | undefined)
       if (c.msrs.length) text += `\nfeature MSRs changed (${c.msrs.length}):\n${c.msrs.map((f) => `  ${f.name}: ${f.from} -> ${f.to}`).join("\n")}`;
     }
     (r.compatible ? p.log.success : p.log.warn)(text);
+    all &&= r.compatible;
   });
+  return all;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +359,7 @@ function verifyDetails(r: VerifyResult): string {
   return out.join("\n");
 }
 
-async function verifyHere(profile: Profile, source: Source): Promise<number> {
+async function verifyHere(profile: Profile, source: Source, written: string): Promise<number> {
   const s = p.spinner();
   s.start(`Verifying ${profile.name} in a KVM guest on this host`);
   await tick();
@@ -319,7 +374,7 @@ async function verifyHere(profile: Profile, source: Source): Promise<number> {
   }
   if (!r.compatibility.compatible) {
     s.error(`verify: ${profile.name} cannot run on this host, so no guest check`);
-    p.log.warn(reportLines(r.compatibility));
+    if (!source.live) p.log.warn(reportLines(r.compatibility)); // for this host, the problems are listed above already
     return EXIT.failed;
   }
   if (r.error) {
@@ -332,30 +387,69 @@ async function verifyHere(profile: Profile, source: Source): Promise<number> {
   else s.error(`verify: FAILED (${how}; ${countsByClass(r.differences)})`);
   const details = verifyDetails(r);
   if (details) (r.passed ? p.log.info : p.log.warn)(details);
-  if (!r.passed && kvmVendorModule() === "kvm_pvm" && r.differences.some((d) => d.class === "hypervisor-rewrite"))
-    p.log.info("this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID: 'cpuprof verify FILE --allow hypervisor-rewrite' accepts that");
+  // Suggested only when it would pass: every failing difference is the hypervisor's rewrite.
+  if (!r.passed && kvmVendorModule() === "kvm_pvm" && verdict(r.differences, new Set(["hypervisor-rewrite"])))
+    p.log.info(`this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID: 'cpuprof verify ${shellWord(written)} --allow hypervisor-rewrite' accepts that`);
   return r.passed ? EXIT.ok : EXIT.failed;
 }
 
 // ---------------------------------------------------------------------------------------------
 
+/** A path as one shell word: quoted when it has anything a shell would split or expand. */
+export function shellWord(path: string): string {
+  return /^[\w./~@%+=:,-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+}
+
+/** Next steps that work: apply on this host only when the profile runs here, else against a capture it runs on. */
+function nextSteps(profile: Profile, source: Source, written: string): string {
+  const file = shellWord(written);
+  const steps = [`cpuprof show ${file}`];
+  if (source.live && applyProfile(profile, source.hosts[0]!).report.compatible) steps.push(`cpuprof apply ${file} --format kvm-cpuid2 -o cpuid.bin`);
+  else {
+    const i = source.hosts.findIndex((h) => applyProfile(profile, h).report.compatible);
+    if (!source.live && i >= 0) steps.push(`cpuprof apply ${file} --host ${shellWord(source.labels[i]!)} --json`);
+  }
+  return steps.map((x) => `\n  $ ${x}`).join("");
+}
+
+/** After an incompatible result: go back to the choice of profile (the default), or write it anyway. */
+async function writeAnyway(profile: Profile): Promise<boolean> {
+  const choice = answer(
+    await p.select({
+      message: `${profile.name} does not run on every host above. What now?`,
+      options: [
+        { value: "back" as const, label: "Go back and choose another profile", hint: "nothing is written" },
+        { value: "write" as const, label: "Write it anyway" },
+      ],
+      initialValue: "back" as const,
+    }),
+  );
+  return choice === "write";
+}
+
 export async function runWizard(): Promise<number> {
   p.intro(`cpuprof ${TOOL_VERSION}: CPU profiles for KVM`);
   let written: string | undefined;
   try {
-    let source: Source, chosen: Chosen | undefined;
-    do {
-      source = await chooseSource();
+    let source: Source | undefined, chosen: Chosen | undefined;
+    for (;;) {
+      source ??= await chooseSource();
       chosen = await chooseProfile(source);
-    } while (!chosen);
-    showDiff(chosen.profile, source, chosen.summary);
+      if (!chosen) {
+        source = undefined; // back: other hosts
+        continue;
+      }
+      if (showDiff(chosen.profile, source, chosen.summary) || (await writeAnyway(chosen.profile))) break;
+    }
     written = await writeProfile(chosen.profile);
     let code: number = EXIT.ok;
     if (existsSync(KVM_DEVICE)) {
       const verify = answer(await p.confirm({ message: "Verify it on this host now (a real KVM guest, a few milliseconds)?", initialValue: true }));
-      if (verify) code = await verifyHere(chosen.profile, source);
-    } else p.log.info(`No ${KVM_DEVICE} here: on a KVM host, run 'cpuprof verify ${written}'`);
-    p.outro(`Done. Next: 'cpuprof show ${written}', 'cpuprof apply ${written} --format kvm-cpuid2 -o cpuid.bin'`);
+      if (verify) code = await verifyHere(chosen.profile, source, written);
+    } else p.log.info(`No ${KVM_DEVICE} here: on a KVM host, run 'cpuprof verify ${shellWord(written)}'`);
+    // "Done." only for a run that succeeded: a failed check ends saying so, with its exit code.
+    if (code === EXIT.ok) p.outro(`Done. Next: ${nextSteps(chosen.profile, source, written)}`);
+    else p.outro(`${written} was written, but the check on this host failed (exit ${code}). Next: ${nextSteps(chosen.profile, source, written)}`);
     return code;
   } catch (e) {
     if (e instanceof Cancelled) {

@@ -43,7 +43,15 @@ export interface BaselineProfileResult {
 /** generateProfile over baselineHost, with sourceHosts naming every input host in a fixed order. */
 export function baselineProfile(hosts: readonly HostCapture[], options: BaselineProfileOptions): BaselineProfileResult {
   const host = baselineHost(hosts, options);
-  const sourceHosts = hosts.map(sourceHostOf).sort(compareSourceHosts);
+  // Each distinct source host once, with how many of the inputs it was: 3,000 captures of one host are one line.
+  const byKey = new Map<string, SourceHost>();
+  hosts.forEach((h) => {
+    const s = sourceHostOf(h);
+    const key = JSON.stringify([s.model, s.microcode, s.kernel]);
+    const n = (byKey.get(key)?.count ?? (byKey.has(key) ? 1 : 0)) + 1;
+    byKey.set(key, n > 1 ? { ...s, count: n } : s);
+  });
+  const sourceHosts = [...byKey.values()].sort(compareSourceHosts);
   const distinct = [...new Set(sourceHosts.map((s) => s.model))];
   const description = options.description ?? describeFleet(hosts.length, distinct);
   const generated = generateProfile(host, {

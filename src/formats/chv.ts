@@ -9,7 +9,7 @@ import { InputError } from "../errors.ts";
 import { REGISTERS, type Register } from "../model/cpuid.ts";
 import { parseJsonText, parseWith, printable, stableJson } from "../model/document.ts";
 import { hex32, hex64, parseHex32, parseHex64 } from "../model/hex.ts";
-import { checkProfile, normaliseProfile, PROFILE_NAME_RE, type Profile } from "../model/profile.ts";
+import { checkProfile, normaliseProfile, checkProfileName, type Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { policyFor } from "../policy/index.ts";
 import { reconcilePermittedMsrs } from "../profile/guest-msrs.ts";
@@ -126,8 +126,7 @@ function dropIdenticalRepeats<T>(items: readonly T[], keyOf: (t: T) => string): 
 
 export function importChv(cpuidText: string, msrText: string | undefined, opts: ChvImportOptions): Profile {
   const cpuidFile = opts.cpuidFile;
-  if (!PROFILE_NAME_RE.test(opts.name))
-    throw new InputError(`profile name ${JSON.stringify(printable(opts.name, 64))}: expected a kebab-case name such as "skylake-v2"`);
+  checkProfileName(opts.name);
   const msrFile = opts.msrFile ?? "msr file";
   const c = parseWith(cpuidFileSchema, parseJsonText(cpuidText, cpuidFile), cpuidFile);
   const m = msrText === undefined ? undefined : parseWith(msrFileSchema, parseJsonText(msrText, msrFile), msrFile);

@@ -19,7 +19,7 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, type Register }
 import { parseJsonText, parseWith, printable, stableJson } from "../model/document.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
-import { checkProfile, findAdjustment, normaliseProfile, PROFILE_NAME_RE, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
+import { checkProfile, findAdjustment, normaliseProfile, checkProfileName, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { formatTriBitmap, type TriBits } from "./bitmap.ts";
@@ -68,8 +68,7 @@ function complement(taken: readonly number[]): { start: number; end: number }[] 
 }
 
 export function importFirecrackerTemplate(text: string, file: string, opts: TemplateImportOptions): Profile {
-  if (!PROFILE_NAME_RE.test(opts.name))
-    throw new InputError(`profile name ${JSON.stringify(printable(opts.name, 64))}: expected a kebab-case name such as "t2s"`);
+  checkProfileName(opts.name);
   const t = parseWith(templateSchema, parseJsonText(text, file), file);
   const where = printable(file, 200);
 

@@ -18,6 +18,15 @@ export function detectHostFile(data: unknown): HostFileKind | undefined {
   return undefined;
 }
 
+/** True for a Firecracker template (some bitmap bit is 'x', or not every register is given in full). */
+export function isFirecrackerTemplate(data: unknown): boolean {
+  const modifiers = (data as { cpuid_modifiers?: unknown }).cpuid_modifiers;
+  if (!Array.isArray(modifiers)) return false;
+  return modifiers.some((leaf) =>
+    ((leaf as { modifiers?: unknown })?.modifiers as { bitmap?: unknown }[] | undefined)?.some?.((m) => typeof m?.bitmap === "string" && /x/i.test(m.bitmap)) ?? false,
+  );
+}
+
 export function loadHostFile(text: string, file: string): HostCapture {
   const data = parseJsonText(text, file);
   switch (detectHostFile(data)) {
@@ -26,6 +35,11 @@ export function loadHostFile(text: string, file: string): HostCapture {
     case "firecracker-fingerprint":
       return importFirecrackerFingerprint(data, file);
     case "firecracker-dump":
+      // A custom CPU template has the same keys, but its bitmaps leave bits to the host ('x'): it is a profile.
+      if (isFirecrackerTemplate(data))
+        throw new InputError(
+          `${printable(file, 200)}: not a host capture but a Firecracker custom CPU template: read it as a profile with 'cpuprof import firecracker ${printable(file, 200)} --name NAME --vendor intel|amd'`,
+        );
       return importFirecrackerDump(data, file);
     case undefined:
       throw new InputError(`${printable(file, 200)}: not a host capture: expected ${ACCEPTED_HOST_FORMATS}`);

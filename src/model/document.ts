@@ -33,6 +33,8 @@ function describe(value: unknown): string {
 export function formatIssue(file: string, issue: v.BaseIssue<unknown>): string {
   // Our own messages ("a lower-case 0x hex string ...") read better than valibot's `expected`
   // (a regex, a length); valibot's default messages start with "Invalid".
+  // A strict object's unknown key: valibot says "expected never"; say what it is.
+  if (issue.expected === "never") return `${printable(file, 200)}: ${pathOf(issue)}: unknown key (not part of the format; a typo, or a file of a newer version?)`;
   const custom = issue.kind === "validation" && !issue.message.startsWith("Invalid");
   const expected = custom ? issue.message : (issue.expected ?? issue.message);
   const got = issue.kind === "schema" || issue.input !== undefined ? `, got ${describe(issue.input)}` : "";

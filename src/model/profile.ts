@@ -35,6 +35,8 @@ export interface SourceHost {
   model: string;
   microcode: string | null;
   kernel: string | null;
+  /** How many of the input hosts were this one (model, microcode and kernel), when more than one. */
+  count?: number;
 }
 
 export interface Profile {
@@ -53,6 +55,21 @@ export interface Profile {
 
 /** Profile names: kebab-case, as Cloud Hypervisor names them (`sapphire-rapids`, `skylake-v2`). */
 export const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** The one message for a bad profile name, wherever a name is given (options, imports, the wizard). */
+export const PROFILE_NAME_RULE = "a profile name is kebab-case: a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters";
+
+/** Why `name` cannot name a profile, or undefined when it can. */
+export function profileNameProblem(name: string): string | undefined {
+  return PROFILE_NAME_RE.test(name) ? undefined : `'${printable(name, 70)}': ${PROFILE_NAME_RULE}`;
+}
+
+/** The one profile-name check: throws the one message (InputError, exit 2), prefixed with where the name came from. */
+export function checkProfileName(name: string, where?: string): string {
+  const problem = profileNameProblem(name);
+  if (problem) throw new InputError(`${where ? `${where}: ` : ""}${problem}`);
+  return name;
+}
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 
@@ -79,7 +96,14 @@ const profileFields = {
   kind: v.picklist(["profile", "host"]),
   description: text(1024),
   sourceHosts: v.pipe(
-    v.array(v.strictObject({ model: text(256), microcode: v.nullable(hexString), kernel: v.nullable(text(256)) })),
+    v.array(
+      v.strictObject({
+        model: text(256),
+        microcode: v.nullable(hexString),
+        kernel: v.nullable(text(256)),
+        count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(Number.MAX_SAFE_INTEGER))),
+      }),
+    ),
     v.maxLength(10_000),
   ),
   toolVersion: text(64),
@@ -276,7 +300,7 @@ export function profileToJson(p: Profile): object {
     vendor: n.vendor,
     kind: n.kind,
     description: n.description,
-    sourceHosts: n.sourceHosts.map((s) => ({ model: s.model, microcode: s.microcode, kernel: s.kernel })),
+    sourceHosts: n.sourceHosts.map((s) => ({ model: s.model, microcode: s.microcode, kernel: s.kernel, ...(s.count === undefined ? {} : { count: s.count }) })),
     toolVersion: n.toolVersion,
     cpuid: cpuidV2Of(n.cpuid),
     msrs: n.msrs.map((m) => ({ index: hex32(m.index), replacements: hex64(m.replacements), mask: hex64(m.mask) })),

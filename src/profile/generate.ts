@@ -33,10 +33,10 @@ export interface UnknownItem {
 export interface GenerateSummary {
   /** Features the host has that the profile keeps (or forces on). */
   kept: string[];
-  /** Features the host has that the profile hides. */
-  hidden: string[];
-  /** Every feature the host has that the table names. */
-  host: string[];
+  /** Features the host has that the profile hides, with the policy's reason where it gives one. */
+  hidden: { name: string; why: string | null }[];
+  /** Fields the policy leaves to the host the VM runs on (passthrough), of the leaves this host has. */
+  leftToHost: string[];
 }
 
 export interface GenerateResult {
@@ -203,26 +203,34 @@ function sourceHostOf(host: HostCapture): SourceHost {
 }
 
 function summaryOf(policy: Policy, host: HostCapture, profile: Profile): GenerateSummary {
-  const kept: string[] = [], hidden: string[] = [], hostHas: string[] = [];
-  const classify = (name: string, inHost: boolean, inProfile: boolean) => {
-    if (inHost && !hostHas.includes(name)) hostHas.push(name);
+  const kept: string[] = [], hidden: GenerateSummary["hidden"] = [], leftToHost: string[] = [];
+  const classify = (name: string, inHost: boolean, inProfile: boolean, why: string | undefined) => {
     if (inProfile && !kept.includes(name)) kept.push(name);
-    else if (inHost && !inProfile && !hidden.includes(name)) hidden.push(name);
+    else if (inHost && !inProfile && !hidden.some((h) => h.name === name)) hidden.push({ name, why: why ?? null });
   };
   for (const f of policy.cpuid) {
-    if (f.lsb !== f.msb || f.action.kind === "passthrough" || (f.compare !== "subset" && f.compare !== "superset" && f.compare !== "none")) continue;
+    if (f.action.kind === "passthrough") {
+      const present = host.cpuid.some((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
+      if (present && !leftToHost.includes(f.name)) leftToHost.push(f.name);
+      continue;
+    }
+    if (f.lsb !== f.msb || (f.compare !== "subset" && f.compare !== "superset" && f.compare !== "none")) continue;
     const entry = host.cpuid.find((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
     const inHost = entry !== undefined && ((entry[f.register] >>> f.lsb) & 1) === 1;
     const adj = profile.cpuid.find((a) => a.leaf === f.leaf && a.register === f.register && a.subleaf.start <= (entry?.index ?? f.subleaves.start) && (entry?.index ?? f.subleaves.start) <= a.subleaf.end);
-    classify(f.name, inHost, adj !== undefined && ((adj.replacements >>> f.lsb) & 1) === 1);
+    classify(f.name, inHost, adj !== undefined && ((adj.replacements >>> f.lsb) & 1) === 1, f.why);
   }
   for (const f of policy.msrFields) {
-    if (f.lsb !== f.msb) continue;
     const m = host.featureMsrs.find((x) => x.index === f.index);
+    if (f.action.kind === "passthrough") {
+      if (m && !leftToHost.includes(f.name)) leftToHost.push(f.name);
+      continue;
+    }
+    if (f.lsb !== f.msb) continue;
     const adj = profile.msrs.find((x) => x.index === f.index);
-    classify(f.name, m !== undefined && ((m.value >> BigInt(f.lsb)) & 1n) === 1n, adj !== undefined && ((adj.replacements >> BigInt(f.lsb)) & 1n) === 1n);
+    classify(f.name, m !== undefined && ((m.value >> BigInt(f.lsb)) & 1n) === 1n, adj !== undefined && ((adj.replacements >> BigInt(f.lsb)) & 1n) === 1n, f.why);
   }
-  return { kept, hidden, host: hostHas };
+  return { kept, hidden, leftToHost };
 }
 
 export function generateProfile(host: HostCapture, options: GenerateOptions): GenerateResult {

@@ -42,7 +42,7 @@ describe("check-migration --saved", () => {
     expect(r.stdout).toContain("saved-crucial: bhi_no:");
     expect(r.stdout).toContain("saved-unknown: 0x12345678");
     const j = JSON.parse(cpuprof(["check-migration", "--saved", bad, "--to", SKL, "--json"]).stdout);
-    expect(j.compatible).toBe(false);
+    expect(j.safe).toBe(false);
     expect(j.savedMsrs).toBe(2);
     expect(j.problems.map((p: { kind: string }) => p.kind).sort()).toEqual(["saved-crucial", "saved-unknown"]);
   });

@@ -108,7 +108,7 @@ describe("writeOutput to a regular file", () => {
   test("a missing parent directory is one line and the output exit code (4)", async () => {
     const e = await rejected(() => writeOutput(join(dir, "no/such/dir/out.json"), "data"));
     expect(e).toBeInstanceOf(OutputError);
-    expect((e as Error).message).toMatch(/^cannot write .*no\/such\/dir\/out\.json: ENOENT/);
+    expect((e as Error).message).toMatch(/^cannot write .*no\/such\/dir\/out\.json: no such file or directory$/);
     expect((e as Error).message).not.toContain("\n");
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -32,3 +32,12 @@ export function cpuprof(args: string[], opts: { cwd?: string; stdin?: string } =
 export function fixtureHost(name: string): string {
   return resolve(HOSTS, `fingerprint_${name}_6.1host.json`);
 }
+
+export const SCRIPT = "/usr/bin/script";
+
+/** The CLI on a new pseudo-terminal (script(1)): what it writes to the terminal, stdout and stderr together. */
+export function cpuprofOnTerminal(args: string[], env: Record<string, string> = {}, cwd = ROOT): { code: number; output: string } {
+  const quoted = [process.execPath, resolve(ROOT, "src/cli/main.ts"), ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const p = Bun.spawnSync([SCRIPT, "-qec", quoted, "/dev/null"], { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, CPUPROF_DEBUG: "", ...env } });
+  return { code: p.exitCode ?? -1, output: p.stdout.toString() };
+}

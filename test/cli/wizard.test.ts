@@ -3,7 +3,7 @@
 // terminal (help on stderr, exit 2).
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseProfile } from "../../src/model/profile.ts";
@@ -13,6 +13,7 @@ const BUN = join(ROOT, "node_modules/.bin/bun");
 const MAIN = join(ROOT, "src/cli/main.ts");
 const TMUX = "/usr/bin/tmux";
 const SKYLAKE_HOST = resolve(ROOT, "../shared/fixtures/hosts/firecracker/fingerprint_INTEL_SKYLAKE_6.1host.json");
+const GENOA_HOST = resolve(ROOT, "../shared/fixtures/hosts/firecracker/fingerprint_AMD_GENOA_6.1host.json");
 
 const haveTmux = existsSync(TMUX);
 const haveFixture = existsSync(SKYLAKE_HOST);
@@ -65,8 +66,8 @@ class Term {
       await Bun.sleep(50);
     }
   }
-  async exitCode(): Promise<number> {
-    const pane = await this.waitFor(/EXIT=\d+/);
+  async exitCode(timeoutMs = 10_000): Promise<number> {
+    const pane = await this.waitFor(/EXIT=\d+/, timeoutMs);
     return Number(/EXIT=(\d+)/.exec(pane)![1]);
   }
   /** Chooses "Capture files" at the first prompt, whichever option starts focused. */
@@ -180,4 +181,110 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
     },
     15_000,
   );
+
+  /** Capture files -> the Skylake capture -> an embedded profile: the list is open. */
+  async function toEmbeddedList(t: Term, capture = SKYLAKE_HOST): Promise<string> {
+    await t.chooseCaptureFiles();
+    t.type(capture);
+    t.keys("Enter");
+    await t.waitFor("Which profile?");
+    t.keys("Down");
+    await t.waitFor("● An embedded profile");
+    t.keys("Enter");
+    return t.waitFor("Embedded profile");
+  }
+
+  test(
+    "the profile list opens on a compatible profile and shows compatibility on every row",
+    async () => {
+      const t = new Term(tempDir());
+      const pane = await toEmbeddedList(t);
+      const list = await t.waitFor("● skylake"); // focused without typing: it runs on the capture
+      for (const name of ["cascade-lake", "epyc-genoa", "epyc-milan", "granite-rapids", "host", "ice-lake", "sapphire-rapids", "skylake"]) {
+        const row = list.split("\n").find((l) => new RegExp(`[●○] ${name}\\b`).test(l));
+        expect(row ?? `no row for ${name}:\n${pane}`).toMatch(/compatible with the capture|INCOMPATIBLE with the capture/);
+      }
+      expect(list).toMatch(/epyc-genoa.*INCOMPATIBLE with the capture \(other vendor\)/);
+      expect(list).toMatch(/skylake.*intel: compatible with the capture/);
+      t.keys("C-c");
+      expect(await t.exitCode()).toBe(130);
+    },
+    20_000,
+  );
+
+  test(
+    "captures of two vendors are refused at the file prompt, before a name is asked",
+    async () => {
+      const dir = tempDir();
+      const t = new Term(dir);
+      await t.chooseCaptureFiles();
+      t.type(`${SKYLAKE_HOST} ${GENOA_HOST}`);
+      t.keys("Enter");
+      const pane = await t.waitFor("captures of two vendors");
+      expect(pane).not.toContain("Profile name");
+      expect(pane).not.toContain("Which profile?");
+      t.keys("C-c");
+      expect(await t.exitCode()).toBe(130);
+      expect(readdirSync(dir)).toEqual([]);
+    },
+    20_000,
+  );
+
+  test(
+    "an incompatible result offers to go back instead of writing, listing each problem once without doubled names",
+    async () => {
+      const dir = tempDir();
+      const t = new Term(dir);
+      await toEmbeddedList(t);
+      t.type("sapphire-rapids");
+      await t.waitFor("● sapphire-rapids");
+      t.keys("Enter");
+      const pane = await t.waitFor("What now?");
+      expect(pane).toContain("sapphire-rapids on fingerprint_INTEL_SKYLAKE_6.1host.json: INCOMPATIBLE");
+      expect(pane).toContain("● Go back and choose another profile");
+      const problems = pane.split("\n").filter((l) => /feature-missing: /.test(l));
+      expect(problems.length).toBeGreaterThan(0);
+      expect(new Set(problems).size).toBe(problems.length);
+      for (const l of problems) expect(l).not.toMatch(/feature-missing: ([\w.]+): \1\b/);
+      t.keys("Enter");
+      await t.waitFor(/What now\?[\s\S]*Which profile\?/);
+      t.keys("C-c");
+      expect(await t.exitCode()).toBe(130);
+      expect(readdirSync(dir)).toEqual([]);
+    },
+    20_000,
+  );
+
+  test(
+    "paths may contain spaces; it ends 'Done.' only with exit 0, and the commands it suggests run",
+    async () => {
+      const dir = tempDir();
+      mkdirSync(join(dir, "my hosts"));
+      const capture = join(dir, "my hosts", "sky lake.json");
+      copyFileSync(SKYLAKE_HOST, capture);
+      const t = new Term(dir);
+      await toEmbeddedList(t, capture);
+      await t.waitFor("● skylake");
+      t.keys("Enter");
+      await t.waitFor("Write the profile to");
+      t.type("my profile.json");
+      t.keys("Enter");
+      await t.waitFor("Wrote my profile.json");
+      const next = await t.waitFor(/Verify it on this host|Done\.|was written, but/, 20_000);
+      if (next.includes("Verify it on this host")) t.keys("y");
+      const code = await t.exitCode(30_000); // a guest check on a loaded machine
+      const pane = t.pane();
+      if (code === 0) expect(pane).toContain("Done.");
+      else expect(pane).not.toContain("Done.");
+      expect(existsSync(join(dir, "my profile.json"))).toBe(true);
+      const suggested = [...pane.matchAll(/\$ (cpuprof .*?)\s*$/gm)].map((m) => m[1]!);
+      expect(suggested).toContain("cpuprof show 'my profile.json'");
+      for (const cmd of suggested) {
+        const r = spawnSync("bash", ["-c", cmd.replace(/^cpuprof /, `${quote(BUN)} ${quote(MAIN)} `)], { cwd: dir, encoding: "utf8" });
+        expect(`${cmd}: exit ${r.status} ${r.stderr}`).toBe(`${cmd}: exit 0 `);
+      }
+    },
+    60_000,
+  );
 });
+

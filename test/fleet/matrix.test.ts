@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { baselineProfile } from "../../src/fleet/baseline-profile.ts";
-import { compatibilityMatrix, formatMatrix, type MatrixProfile } from "../../src/fleet/matrix.ts";
+import { compatibilityMatrix, type MatrixProfile } from "../../src/fleet/matrix.ts";
+import { formatMatrix } from "../../src/cli/matrix-format.ts";
 import { syntheticFleet } from "../../src/fleet/synthetic.ts";
 import { generateProfile } from "../../src/profile/generate.ts";
 import { AMD, FLEET, HAVE_FIXTURES, INTEL } from "./hosts.ts";
@@ -43,12 +44,21 @@ describe.skipIf(!HAVE_FIXTURES)("compatibilityMatrix over the seven real hosts",
     expect(formatMatrix(again)).toBe(formatMatrix(m));
   });
 
-  test("formatMatrix: a row per host, a column per profile, a line per group", () => {
-    const text = formatMatrix(m);
+  test("formatMatrix: a row per host, a column per profile, a line per group, when that fits 100 columns", () => {
+    const two = compatibilityMatrix(FLEET, ps.filter((p) => p.name === "intel-fleet" || p.name === "skylake"));
+    const text = formatMatrix(two);
     const lines = text.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^host\s+amd-fleet\s+cascadelake/);
+    expect(lines[0]).toMatch(/^host\s+intel-fleet\s+skylake$/);
     expect(lines.find((l) => l.startsWith("skylake "))).toMatch(/\bok\b/);
-    expect(text).toContain(`intel-fleet: ${INTEL.length} hosts: ${labels(INTEL).join(", ")}`);
+    expect(text.replace(/\s+/g, " ")).toContain(`intel-fleet: ${INTEL.length} hosts: ${labels(INTEL).join(", ")}`);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(100);
+  });
+
+  test("formatMatrix: too wide for a table, a block per profile, still within 100 columns", () => {
+    const text = formatMatrix(m);
+    expect(text).toContain("intel-fleet: runs on");
+    expect(text.replace(/\s+/g, " ")).toContain(`ok, migration group: ${labels(INTEL).join(", ")}`);
+    for (const l of text.split("\n")) expect(l.length).toBeLessThanOrEqual(100);
   });
 
   // Speed is measured by `bun run bench`, not asserted: these machines are shared and noisy.

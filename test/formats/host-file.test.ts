@@ -113,10 +113,10 @@ describe("host file errors", () => {
     );
   });
 
-  test("a template bitmap with x is not a dump", () => {
+  test("a template bitmap with x is not a dump: it is a template, read with import firecracker", () => {
     const d = dump();
     d.cpuid_modifiers[1]!.modifiers[0]!.bitmap = "0b" + "x".repeat(32);
-    expect(message(JSON.stringify(d))).toContain("$.cpuid_modifiers[1].modifiers[0].bitmap");
+    expect(message(JSON.stringify(d))).toContain("not a host capture but a Firecracker custom CPU template: read it as a profile with 'cpuprof import firecracker");
   });
 
   test("a 32-bit MSR bitmap is refused", () => {

@@ -1,4 +1,4 @@
-import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { readCaptures } from "../captures.ts";
 import { emit, writeStderr } from "../io.ts";
@@ -6,8 +6,16 @@ import { wrapList } from "../table.ts";
 import { InputError } from "../../errors.ts";
 import { baselineProfile } from "../../fleet/baseline-profile.ts";
 import { printable } from "../../model/document.ts";
-import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
+import { checkProfileName, serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
+
+const options = {
+  name: { type: "string", arg: "NAME", help: `profile name, kebab-case` },
+  description: { type: "string", arg: "TEXT", help: `one line saying what the profile is for` },
+  strict: { type: "boolean", help: `fail when a host has leaves, bits or feature MSRs the policy does not know` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write the profile to FILE (atomically) and print a summary` },
+  json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o)` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof baseline CAPTURES... --name NAME [--description TEXT] [--strict] [-o FILE] [--json]
 
@@ -23,12 +31,7 @@ outputs one after another. Identical captures are counted once; a progress line 
 on a terminal.
 
 Options:
-  --name NAME         profile name, kebab-case
-  --description TEXT  one line saying what the profile is for
-  --strict            fail when a host has leaves, bits or feature MSRs the policy does not know
-  -o FILE             write the profile to FILE (atomically) and print a summary
-  --json              print the profile JSON on stdout (the default without -o)
-  -h, --help          this help
+${optionsHelp(options)}
 
 Example:
   cpuprof baseline hosts/*.json --name fleet -o fleet.json
@@ -38,17 +41,12 @@ ${EXIT_CODES_HELP}`;
 export const baselineCommand: Command = {
   name: "baseline",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("baseline", argv, {
-      name: { type: "string" },
-      description: { type: "string" },
-      strict: { type: "boolean" },
-      o: { type: "string", short: "o" },
-      json: { type: "boolean" },
-    });
+    const p = parseCommandArgs("baseline", argv, options);
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("baseline: --name NAME is required (see 'cpuprof baseline --help')");
-    if (!PROFILE_NAME_RE.test(name)) throw new InputError("baseline: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
+    checkProfileName(name, "baseline: --name");
     if (p.positionals.length === 0) throw new InputError("baseline: expected captures: files, directories, globs or - for stdin (see 'cpuprof baseline --help')");
     // A baseline of a capture and its duplicates is the baseline of the capture: each distinct one counts once.
     const set = readCaptures(p.positionals, "baseline");

@@ -1,14 +1,23 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, inputName, readInputFile } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel, problemLine } from "../report.ts";
+import { foldText, KEEP } from "../table.ts";
 import { printable } from "../../model/document.ts";
 import { EXIT, InputError } from "../../errors.ts";
 import { checkMigration } from "../../profile/migration.ts";
 import { checkSavedMsrs } from "../../profile/saved-msrs-check.ts";
 import { parseSavedMsrs } from "../../vmm/saved.ts";
 import { stableJson } from "../../model/document.ts";
+
+const options = {
+  from: { type: "string", arg: "SRC", help: `source host capture (cpuprof or Firecracker format)` },
+  to: { type: "string", arg: "DST", help: `destination host capture` },
+  profile: { type: "string", arg: "P", help: `an embedded profile name or a profile file` },
+  saved: { type: "string", arg: "FILE", help: `a vCPU's saved MSR values (JSON, as saveMsrs gives; see the README's\nlibrary section): can DST restore them under P? Every saved MSR must be\nknown to DST and in its msrsToSave under P, and every crucial value (the\nfeature MSRs; IA32_ARCH_CAPABILITIES by Cloud Hypervisor's rule) one DST\ncan offer. Without --to, DST is this host's /dev/kvm; --from adds the\nhost check above` },
+  json: { type: "boolean", help: `machine-readable result: "safe" true or false, as the text says safe or NOT SAFE` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof check-migration --from SRC --to DST [--profile P] [--json]
        cpuprof check-migration --saved FILE [--to DST] [--from SRC] [--profile P] [--json]
@@ -22,17 +31,7 @@ names the host it fails on. MSRs the guest may access on SRC that DST's KVM does
 know are listed as notes.
 
 Options:
-  --from SRC    source host capture (cpuprof or Firecracker format)
-  --to DST      destination host capture
-  --profile P   an embedded profile name or a profile file
-  --saved FILE  a vCPU's saved MSR values (JSON, as saveMsrs gives; see the README's
-                library section): can DST restore them under P? Every saved MSR must be
-                known to DST and in its msrsToSave under P, and every crucial value (the
-                feature MSRs; IA32_ARCH_CAPABILITIES by Cloud Hypervisor's rule) one DST
-                can offer. Without --to, DST is this host's /dev/kvm; --from adds the
-                host check above
-  --json        machine-readable result
-  -h, --help    this help
+${optionsHelp(options)}
 
 Exit 0 when the migration is safe, 1 when it is not.
 
@@ -41,14 +40,9 @@ ${EXIT_CODES_HELP}`;
 export const checkMigrationCommand: Command = {
   name: "check-migration",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("check-migration", argv, {
-      from: { type: "string" },
-      to: { type: "string" },
-      profile: { type: "string" },
-      saved: { type: "string" },
-      json: { type: "boolean" },
-    });
+    const p = parseCommandArgs("check-migration", argv, options);
     expectPositionals("check-migration", p, 0, 0, "no positional arguments");
     const from = stringOpt(p, "from");
     const to = stringOpt(p, "to");
@@ -61,12 +55,13 @@ export const checkMigrationCommand: Command = {
     const profileArg = stringOpt(p, "profile");
     const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
     const report = checkMigration(src, dst, profile);
-    if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, ...report }), undefined);
+    // "safe" in JSON as in the text: one word for one verdict.
+    if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, safe: report.compatible, problems: report.problems, notes: report.notes }), undefined);
     else {
-      let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : "NOT SAFE"}\n`;
+      let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : `NOT${KEEP}SAFE`}\n`;
       out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
       out += report.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-      await emit(out, undefined);
+      await emit(foldText(out), undefined);
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
   },
@@ -82,11 +77,11 @@ async function checkSaved(savedFile: string, from: string | undefined, to: strin
   const hosts = src ? checkMigration(src, dst, profile) : { problems: [], notes: [] };
   const problems = [...hosts.problems, ...savedReport.problems];
   const compatible = problems.length === 0;
-  if (json) await emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, compatible, problems, notes: hosts.notes }), undefined);
+  if (json) await emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, safe: compatible, problems, notes: hosts.notes }), undefined);
   else {
     const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
     const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-    await emit(`${what}: ${compatible ? "safe" : "NOT SAFE"}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`, undefined);
+    await emit(foldText(`${what}: ${compatible ? "safe" : `NOT${KEEP}SAFE`}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`), undefined);
   }
   return compatible ? EXIT.ok : EXIT.failed;
 }

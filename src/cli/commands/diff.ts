@@ -1,15 +1,21 @@
-import { boolOpt, expectPositionals, listOpt, parseCommandArgs } from "../args.ts";
+import { boolOpt, expectPositionals, listOpt, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
 import { InputError } from "../../errors.ts";
 import { DIFF_PARTS, DRIFT_FIELDS, hostDrift, type DiffPart, type DriftField } from "../../fleet/host-drift.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { loadHostOrProfileArg } from "../inputs.ts";
 import { EXIT } from "../../errors.ts";
-import { diffConfigs } from "../../fleet/diff.ts";
-import { formatDiff } from "../../fleet/diff-format.ts";
+import { diffConfigs, type ConfigDiff } from "../../fleet/diff.ts";
+import { DIFF_WIDTH, diffIsEmpty, formatDiff, withoutHostFields } from "../../fleet/diff-format.ts";
 import { printable, stableJson } from "../../model/document.ts";
 
-const help = `Usage: cpuprof diff A B [--fields LIST] [--json]
+const options = {
+  json: { type: "boolean", help: `machine-readable differences (the same ones the text shows)` },
+  fields: { type: "string", multiple: true, arg: "LIST", help: `the parts to compare, comma-separated (default: all):\n${DIFF_PARTS.join(", ")}\ne.g. --fields kernel,microcode,bios,cpuid for a nightly\n"did this host change under its VMs" check` },
+  all: { type: "boolean", help: `also the fields the policy leaves to the host (topology, caches, XSAVE\nsizes, brand string), which differ between any two machines and by default are\nhidden, counted, and do not make A and B differ; every unnamed bit, every field\none side leaves to the host on a line of its own, and the bits of two vendors` },
+} satisfies OptionSpec;
+
+const help = `Usage: cpuprof diff A B [--fields LIST] [--all] [--json]
 
 Differences between two profiles or host captures, in any mix, in feature names:
 features only in A, only in B, numeric fields that differ, fields one side leaves to
@@ -19,12 +25,7 @@ fingerprint or dump). Between two host captures it also reports host drift, as
 Firecracker's 'fingerprint compare' does: kernel, microcode and BIOS changes.
 
 Options:
-  --fields LIST  the parts to compare, comma-separated (default: all):
-                 ${DIFF_PARTS.join(", ")}
-                 e.g. --fields kernel,microcode,bios,cpuid for a nightly
-                 "did this host change under its VMs" check
-  --json         machine-readable differences
-  -h, --help     this help
+${optionsHelp(options)}
 
 Exit 0 when A and B are equal, 1 when they differ.
 
@@ -33,8 +34,9 @@ ${EXIT_CODES_HELP}`;
 export const diffCommand: Command = {
   name: "diff",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("diff", argv, { json: { type: "boolean" }, fields: { type: "string", multiple: true } });
+    const p = parseCommandArgs("diff", argv, options);
     const [a, b] = expectPositionals("diff", p, 2, 2, "two arguments A and B");
     const asked = listOpt(p, "fields").flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     for (const f of asked)
@@ -43,31 +45,32 @@ export const diffCommand: Command = {
     const parts = new Set<DiffPart>(asked.length ? (asked as DiffPart[]) : DIFF_PARTS);
     const left = loadHostOrProfileArg(a!);
     const right = loadHostOrProfileArg(b!);
-    const full = diffConfigs(left.kind === "host" ? left.host : left.profile, right.kind === "host" ? right.host : right.profile);
+    const configA = left.kind === "host" ? left.host : left.profile;
+    const full = diffConfigs(configA, right.kind === "host" ? right.host : right.profile);
     const empty = { onlyInA: [], onlyInB: [], numeric: [], leftToHost: [] };
-    const diff = {
+    const chosen: ConfigDiff = {
       vendor: parts.has("vendor") ? full.vendor : null,
       cpuid: parts.has("cpuid") ? full.cpuid : empty,
       msrs: parts.has("msrs") ? full.msrs : { ...empty, msrsOnlyInA: [], msrsOnlyInB: [] },
       permitted: parts.has("permitted") ? full.permitted : { onlyInA: [], onlyInB: [], unrestrictedIn: null },
       equal: true,
     };
-    const cpuEqual =
-      diff.vendor === null &&
-      [diff.cpuid, diff.msrs].every((d) => d.onlyInA.length + d.onlyInB.length + d.numeric.length + d.leftToHost.length === 0) &&
-      diff.msrs.msrsOnlyInA.length + diff.msrs.msrsOnlyInB.length === 0 &&
-      diff.permitted.onlyInA.length + diff.permitted.onlyInB.length === 0 &&
-      diff.permitted.unrestrictedIn === null;
+    // Fields the policy leaves to the host differ between any two machines: shown only with --all.
+    const all = boolOpt(p, "all");
+    const { diff, hidden } = all ? { diff: { ...chosen, equal: diffIsEmpty(chosen) }, hidden: 0 } : withoutHostFields(chosen, configA.vendor);
     const driftFields = DRIFT_FIELDS.filter((f: DriftField) => parts.has(f));
     const drift = left.kind === "host" && right.kind === "host" ? hostDrift(left.host, right.host, driftFields) : [];
-    diff.equal = (parts.size === DIFF_PARTS.length ? full.equal : cpuEqual) && drift.length === 0;
-    if (boolOpt(p, "json")) await emit(stableJson({ a, b, ...diff, hostDrift: drift }), undefined);
+    const equal = diff.equal && drift.length === 0;
+    if (boolOpt(p, "json")) await emit(stableJson({ a, b, ...diff, equal, hiddenLeftToHost: hidden, hostDrift: drift }), undefined);
     else {
-      // Host drift goes right under formatDiff's header line.
-      const [header, ...rest] = formatDiff(diff as typeof full, printable(a!, 120), printable(b!, 120)).split("\n");
+      const text = formatDiff({ ...diff, equal }, printable(a!, 120), printable(b!, 120), DIFF_WIDTH, all);
+      // Host drift goes right under formatDiff's header (one line, or two: A and B).
+      const lines = text.trimEnd().split("\n");
+      const headerLines = lines[0]!.startsWith("A: ") ? 2 : 1;
       const driftLines = drift.length ? ["Host:", ...drift.map((d) => `  ${d.field}: ${printable(d.a ?? "-", 200)} -> ${printable(d.b ?? "-", 200)}`)] : [];
-      await emit([header, ...driftLines, ...rest].join("\n"), undefined);
+      const hiddenLine = hidden ? [`(${hidden} field${hidden === 1 ? "" : "s"} the policy leaves to the host also differ: topology, caches, sizes; --all shows them)`] : [];
+      await emit([...lines.slice(0, headerLines), ...driftLines, ...lines.slice(headerLines), ...hiddenLine].join("\n") + "\n", undefined);
     }
-    return diff.equal ? EXIT.ok : EXIT.failed;
+    return equal ? EXIT.ok : EXIT.failed;
   },
 };

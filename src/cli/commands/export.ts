@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
-import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, emitAll, writeStderr } from "../io.ts";
+import { emit, emitAll, emitDocument, writeStderr } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
 import { exportChv } from "../../formats/chv.ts";
@@ -13,8 +13,16 @@ import { qemuVersions } from "../../qemu/models.ts";
 import { LIBVIRT_CPU_MAP } from "../../libvirt/cpu-map.ts";
 import { formatKubevirtCpu, formatLibvirtCpu, profileToLibvirtCpu } from "../../libvirt/cpu-xml.ts";
 
-const help = `Usage: cpuprof export chv PROFILE DIR
-       cpuprof export firecracker PROFILE [-o FILE]
+const options = {
+  o: { type: "string", short: "o", arg: "FILE", help: `write to FILE (atomically) instead of stdout` },
+  "qemu-version": { type: "string", arg: "V", help: `(qemu) the QEMU release whose models to use: ${qemuVersions().join(", ")}\n(cpuprof carries the model tables of these releases, generated from\nthe real QEMU; default: the oldest that has a model of the profile's\nfamily and model, else the newest)` },
+  format: { type: "string", arg: "cpu|args", help: `(qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'\n(the flags assume QEMU's -accel kvm defaults: kvmclock on, ...)` },
+  strict: { type: "boolean", help: `(qemu, libvirt, kubevirt) an inexpressible feature is an error (exit 1)` },
+  json: { type: "boolean", help: `JSON on stdout, also with -o (what was written to FILE): qemu, libvirt,\nkubevirt: model, flags/features, what could not be expressed;\nfirecracker: the template; chv: the two files written` },
+} satisfies OptionSpec;
+
+const help = `Usage: cpuprof export chv PROFILE DIR [--json]
+       cpuprof export firecracker PROFILE [--json] [-o FILE]
        cpuprof export qemu PROFILE [--qemu-version V] [--format cpu|args] [--strict] [--json] [-o FILE]
        cpuprof export libvirt PROFILE [--strict] [--json] [-o FILE]
        cpuprof export kubevirt PROFILE [--strict] [--json] [-o FILE]
@@ -33,16 +41,7 @@ Features the target cannot express (no property or name for them, or left to the
 the profile) are listed on stderr, one line each with the reason.
 
 Options:
-  --qemu-version V    (qemu) the QEMU release whose models to use: ${qemuVersions().join(", ")}
-                      (cpuprof carries the model tables of these releases, generated from
-                      the real QEMU; default: the oldest that has a model of the profile's
-                      family and model, else the newest)
-  --format cpu|args   (qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'
-                      (the flags assume QEMU's -accel kvm defaults: kvmclock on, ...)
-  --strict            (qemu, libvirt, kubevirt) an inexpressible feature is an error (exit 1)
-  --json              (qemu, libvirt, kubevirt) model, flags/features, what could not be expressed
-  -o FILE             write to FILE (atomically) instead of stdout
-  -h, --help          this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
@@ -57,14 +56,9 @@ function reportInexpressible(engine: string, list: readonly Inexpressible[], str
 export const exportCommand: Command = {
   name: "export",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("export", argv, {
-      o: { type: "string", short: "o" },
-      "qemu-version": { type: "string" },
-      format: { type: "string" },
-      strict: { type: "boolean" },
-      json: { type: "boolean" },
-    });
+    const p = parseCommandArgs("export", argv, options);
     const [kind] = p.positionals;
     if (kind !== "qemu" && (stringOpt(p, "qemu-version") !== undefined || stringOpt(p, "format") !== undefined))
       throw new InputError("export: --qemu-version and --format apply to 'export qemu' only");
@@ -85,13 +79,13 @@ export const exportCommand: Command = {
         { path: cpuidFile, data: files.cpuid },
         { path: msrFile, data: files.msr },
       ]);
-      await emit(`wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`, undefined);
+      await emit(boolOpt(p, "json") ? stableJson({ written: [cpuidFile, msrFile] }) : `wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`, undefined);
       return 0;
     }
     if (kind === "firecracker") {
       const [, profileArg] = expectPositionals("export", p, 2, 2, "firecracker PROFILE");
       const profile = loadProfileArg(profileArg!);
-      await emit(exportFirecrackerTemplate(profile), stringOpt(p, "o"));
+      await emitDocument(exportFirecrackerTemplate(profile), stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     if (kind === "qemu") {
@@ -110,7 +104,7 @@ export const exportCommand: Command = {
         : format === "args"
           ? `-accel kvm -cpu ${out.cpu}\n`
           : `${out.cpu}\n`;
-      await emit(text, stringOpt(p, "o"));
+      await emitDocument(text, stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     if (kind === "libvirt" || kind === "kubevirt") {
@@ -123,7 +117,7 @@ export const exportCommand: Command = {
         : kind === "libvirt"
           ? formatLibvirtCpu(cpu)
           : formatKubevirtCpu(cpu, `cpuprof export kubevirt ${profile.name} (libvirt ${cpu.libvirtVersion} CPU map): spec.template.spec.domain.cpu`);
-      await emit(text, stringOpt(p, "o"));
+      await emitDocument(text, stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     throw new InputError(`export: expected 'chv', 'firecracker', 'qemu', 'libvirt' or 'kubevirt' (see 'cpuprof export --help')`);

@@ -1,12 +1,22 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, stderrIsTty, writeStderr } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { wrapList } from "../table.ts";
+import { formatHidden } from "../report.ts";
 import { InputError } from "../../errors.ts";
 import { printable } from "../../model/document.ts";
-import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
+import { checkProfileName, serializeProfile } from "../../model/profile.ts";
 import { generateProfile } from "../../profile/generate.ts";
+
+const options = {
+  name: { type: "string", arg: "NAME", help: `profile name, kebab-case (e.g. my-fleet, skylake-v2)` },
+  host: { type: "string", arg: "FILE", help: `a host capture (cpuprof or Firecracker format); default: this host's /dev/kvm` },
+  description: { type: "string", arg: "TEXT", help: `one line saying what the profile is for` },
+  strict: { type: "boolean", help: `fail (exit 2) when the host has leaves, bits or feature MSRs the policy does not know` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write the profile to FILE (atomically) and print the summary` },
+  json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o)` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof generate --name NAME [--host FILE] [--description TEXT] [--strict] [-o FILE] [--json]
 
@@ -16,13 +26,7 @@ runs on; static: always hidden or forced). Whatever the table does not know is
 hidden and named. The same capture always gives a byte-identical profile.
 
 Options:
-  --name NAME         profile name, kebab-case (e.g. my-fleet, skylake-v2)
-  --host FILE         a host capture (cpuprof or Firecracker format); default: this host's /dev/kvm
-  --description TEXT  one line saying what the profile is for
-  --strict            fail (exit 2) when the host has leaves, bits or feature MSRs the policy does not know
-  -o FILE             write the profile to FILE (atomically) and print the summary
-  --json              print the profile JSON on stdout (the default without -o)
-  -h, --help          this help
+${optionsHelp(options)}
 
 Examples:
   cpuprof generate --name rack7 -o rack7.json
@@ -33,27 +37,21 @@ ${EXIT_CODES_HELP}`;
 export const generateCommand: Command = {
   name: "generate",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("generate", argv, {
-      name: { type: "string" },
-      host: { type: "string" },
-      description: { type: "string" },
-      strict: { type: "boolean" },
-      o: { type: "string", short: "o" },
-      json: { type: "boolean" },
-    });
+    const p = parseCommandArgs("generate", argv, options);
     expectPositionals("generate", p, 0, 0, "no positional arguments");
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("generate: --name NAME is required (see 'cpuprof generate --help')");
-    if (!PROFILE_NAME_RE.test(name)) throw new InputError(`generate: --name must be kebab-case ([a-z0-9-], at most 63 characters)`);
+    checkProfileName(name, "generate: --name");
     const host = loadHostArg(stringOpt(p, "host"));
     const result = generateProfile(host, { name, description: stringOpt(p, "description"), strict: boolOpt(p, "strict") });
     const out = stringOpt(p, "o");
     const summary =
       `profile ${name} (${result.profile.vendor}) from ${host.brand !== null ? printable(host.brand, 80) : `${host.vendor} family ${host.family} model ${host.model}`}\n` +
       `kept (${result.summary.kept.length}):\n${wrapList(result.summary.kept)}` +
-      `hidden (${result.summary.hidden.length}):\n${wrapList(result.summary.hidden)}` +
-      `left to the host (${result.summary.host.length}):\n${wrapList(result.summary.host)}` +
+      `hidden (${result.summary.hidden.length}):\n${formatHidden(result.summary.hidden)}` +
+      `left to the host the VM runs on (${result.summary.leftToHost.length}):\n${wrapList(result.summary.leftToHost)}` +
       (result.unknown.length ? `unknown to the policy, hidden (${result.unknown.length}):\n${wrapList(result.unknown.map((u) => u.text))}` : "");
     if (out !== undefined) {
       await emit(serializeProfile(result.profile), out);

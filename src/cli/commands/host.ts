@@ -1,12 +1,18 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit } from "../io.ts";
+import { emit, emitDocument } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { serializeHost, type HostCapture } from "../../model/host.ts";
 import { hex32, hex64 } from "../../model/hex.ts";
 import { msrName } from "../../catalogue/index.ts";
 import { table } from "../table.ts";
 import { printable } from "../../model/document.ts";
+
+const options = {
+  from: { type: "string", arg: "FILE", help: `import a capture instead of reading /dev/kvm: cpuprof's own format,\nor a Firecracker cpu-template-helper fingerprint or template dump` },
+  json: { type: "boolean", help: `print the capture as JSON (the format every other command reads); with\n-o, print on stdout the JSON written to FILE` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write the JSON capture to FILE (atomically) and print the summary` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof host [--from FILE] [--json] [-o FILE]
 
@@ -15,11 +21,7 @@ kernel, microcode, KVM API version and capabilities, KVM_GET_SUPPORTED_CPUID,
 the feature MSRs with their values, and KVM_GET_MSR_INDEX_LIST.
 
 Options:
-  --from FILE   import a capture instead of reading /dev/kvm: cpuprof's own format,
-                or a Firecracker cpu-template-helper fingerprint or template dump
-  --json        print the capture as JSON (the format every other command reads)
-  -o FILE       write the JSON capture to FILE (atomically) and print the summary
-  -h, --help    this help
+${optionsHelp(options)}
 
 Examples:
   cpuprof host                      summary of this host
@@ -48,18 +50,15 @@ export function hostSummary(h: HostCapture): string {
 export const hostCommand: Command = {
   name: "host",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("host", argv, {
-      from: { type: "string" },
-      json: { type: "boolean" },
-      o: { type: "string", short: "o" },
-    });
+    const p = parseCommandArgs("host", argv, options);
     expectPositionals("host", p, 0, 0, "no positional arguments");
     const host = loadHostArg(stringOpt(p, "from"));
     const out = stringOpt(p, "o");
-    if (out !== undefined) await emit(serializeHost(host), out);
-    if (boolOpt(p, "json") && out === undefined) await emit(serializeHost(host), undefined);
-    else await emit(hostSummary(host), undefined);
+    const json = boolOpt(p, "json");
+    if (out !== undefined || json) await emitDocument(serializeHost(host), out, json);
+    if (!json) await emit(hostSummary(host), undefined);
     return 0;
   },
 };

@@ -1,11 +1,11 @@
-import { choiceOpt, expectPositionals, parseCommandArgs, stringOpt, type Parsed } from "../args.ts";
+import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt, type Parsed, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit } from "../io.ts";
+import { emitDocument } from "../io.ts";
 import { inputName, readInputFile } from "../io.ts";
 import { EnvironmentError, InputError } from "../../errors.ts";
 import { importChv } from "../../formats/chv.ts";
 import { importFirecrackerTemplate } from "../../formats/firecracker-template.ts";
-import { PROFILE_NAME_RE, serializeProfile } from "../../model/profile.ts";
+import { checkProfileName, serializeProfile } from "../../model/profile.ts";
 import { printable } from "../../model/document.ts";
 import { expandQemuCpu } from "../../qemu/expand.ts";
 import { profileFromQemuExpansion } from "../../qemu/import.ts";
@@ -20,7 +20,7 @@ async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number
   const [, arg] = expectPositionals("import", p, 2, 2, kind === "qemu" ? "qemu MODEL" : "libvirt FILE");
   if (stringOpt(p, "vendor") !== undefined) throw new InputError(`import: --vendor does not apply to ${kind} (the model names its vendor)`);
   const given = stringOpt(p, "name");
-  if (given !== undefined && !PROFILE_NAME_RE.test(given)) throw new InputError("import: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
+  if (given !== undefined) checkProfileName(given, "import: --name");
   if (kind === "qemu") {
     const binary = stringOpt(p, "qemu") ?? QEMU_BINARY;
     if (!Bun.which(binary)) throw new EnvironmentError(`import qemu: '${printable(binary, 120)}' not found (install qemu-system-x86 or pass --qemu BIN)`);
@@ -33,18 +33,26 @@ async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number
       kvmDefaults: table.kvmDefaults,
       name: given ?? profileNameFrom(arg!.split(",")[0]!),
     });
-    await emit(serializeProfile(profile), stringOpt(p, "o"));
+    await emitDocument(serializeProfile(profile), stringOpt(p, "o"), boolOpt(p, "json"));
     return 0;
   }
   const profile = profileFromLibvirtXml(readInputFile(arg!), inputName(arg!), LIBVIRT_CPU_MAP, given);
-  await emit(serializeProfile(profile), stringOpt(p, "o"));
+  await emitDocument(serializeProfile(profile), stringOpt(p, "o"), boolOpt(p, "json"));
   return 0;
 }
 
-const help = `Usage: cpuprof import chv NAME.cpuid.json [NAME.msr.json] --name N [--vendor intel|amd] [-o FILE]
-       cpuprof import firecracker TEMPLATE.json --name N --vendor intel|amd [-o FILE]
-       cpuprof import qemu MODEL[,+feat,-feat...] [--qemu BIN] [--name N] [-o FILE]
-       cpuprof import libvirt FILE [--name N] [-o FILE]
+const options = {
+  name: { type: "string", arg: "N", help: `profile name (kebab-case; qemu/libvirt: default from the model)` },
+  vendor: { type: "string", arg: "intel|amd", help: `the profile's vendor` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write the profile to FILE (atomically)` },
+  qemu: { type: "string", arg: "BIN", help: `(qemu) the QEMU to ask (default: qemu-system-x86_64 on PATH)` },
+  json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o; with -o, what\nwas written to FILE)` },
+} satisfies OptionSpec;
+
+const help = `Usage: cpuprof import chv NAME.cpuid.json [NAME.msr.json] --name N [--vendor intel|amd] [-o FILE] [--json]
+       cpuprof import firecracker TEMPLATE.json --name N --vendor intel|amd [-o FILE] [--json]
+       cpuprof import qemu MODEL[,+feat,-feat...] [--qemu BIN] [--name N] [-o FILE] [--json]
+       cpuprof import libvirt FILE [--name N] [-o FILE] [--json]
 
 Read another VMM's CPU profile as a cpuprof profile (printed as JSON, or written to -o).
   chv          Cloud Hypervisor's CPUID file (upstream or early format) and, optionally,
@@ -60,30 +68,22 @@ Read another VMM's CPU profile as a cpuprof profile (printed as JSON, or written
                output (its host-model), read against libvirt's CPU map the same way
 
 Options:
-  --name N             profile name (kebab-case; qemu/libvirt: default from the model)
-  --qemu BIN           (qemu) the QEMU to ask (default: qemu-system-x86_64 on PATH)
-  --vendor intel|amd   the profile's vendor
-  -o FILE              write the profile to FILE (atomically)
-  -h, --help           this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
 export const importCommand: Command = {
   name: "import",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("import", argv, {
-      name: { type: "string" },
-      vendor: { type: "string" },
-      o: { type: "string", short: "o" },
-      qemu: { type: "string" },
-    });
+    const p = parseCommandArgs("import", argv, options);
     const [kind] = p.positionals;
     if (kind !== "qemu" && stringOpt(p, "qemu") !== undefined) throw new InputError("import: --qemu applies to 'import qemu' only");
     if (kind === "qemu" || kind === "libvirt") return importEngine(kind, p);
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("import: --name N is required (see 'cpuprof import --help')");
-    if (!PROFILE_NAME_RE.test(name)) throw new InputError("import: --name must be kebab-case ([a-z0-9-], at most 63 characters)");
+    checkProfileName(name, "import: --name");
     const vendor = choiceOpt("import", p, "vendor", ["intel", "amd"] as const);
     if (kind === "chv") {
       const [, cpuidFile, msrFile] = expectPositionals("import", p, 2, 3, "chv NAME.cpuid.json [NAME.msr.json]");
@@ -93,13 +93,13 @@ export const importCommand: Command = {
         cpuidFile: inputName(cpuidFile!),
         msrFile: msrFile === undefined ? undefined : inputName(msrFile),
       });
-      await emit(serializeProfile(profile), stringOpt(p, "o"));
+      await emitDocument(serializeProfile(profile), stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     if (kind === "firecracker") {
       const [, file] = expectPositionals("import", p, 2, 2, "firecracker TEMPLATE.json");
       if (vendor === undefined) throw new InputError("import: firecracker templates need --vendor intel|amd");
-      await emit(serializeProfile(importFirecrackerTemplate(readInputFile(file!), inputName(file!), { vendor, name })), stringOpt(p, "o"));
+      await emitDocument(serializeProfile(importFirecrackerTemplate(readInputFile(file!), inputName(file!), { vendor, name })), stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
     throw new InputError(`import: expected 'chv', 'firecracker', 'qemu' or 'libvirt' (see 'cpuprof import --help')`);

@@ -1,10 +1,16 @@
-import { boolOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, writeStderr } from "../io.ts";
+import { emitDocument, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
 import { formatFeatureFile, nodeLabels } from "../../fleet/labels.ts";
 import { stableJson } from "../../model/document.ts";
+
+const options = {
+  host: { type: "string", arg: "FILE", help: `a host capture (cpuprof or Firecracker format) instead of this host's /dev/kvm` },
+  json: { type: "boolean", help: `the labels as a JSON object` },
+  o: { type: "string", short: "o", arg: "FILE", help: `write to FILE atomically (NFD never reads a half-written file)` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof labels [PROFILE...] [--host FILE] [--json] [-o FILE]
 
@@ -16,10 +22,7 @@ node-feature-discovery's local feature files (/etc/kubernetes/node-feature-disco
 PROFILE: embedded names or profile files; default: every embedded profile.
 
 Options:
-  --host FILE   a host capture (cpuprof or Firecracker format) instead of this host's /dev/kvm
-  --json        the labels as a JSON object
-  -o FILE       write to FILE atomically (NFD never reads a half-written file)
-  -h, --help    this help
+${optionsHelp(options)}
 
 Example (on every node, e.g. from deploy/kubernetes/cpuprof-labels.yaml):
   cpuprof labels -o /etc/kubernetes/node-feature-discovery/features.d/cpuprof
@@ -29,13 +32,15 @@ ${EXIT_CODES_HELP}`;
 export const labelsCommand: Command = {
   name: "labels",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("labels", argv, { host: { type: "string" }, json: { type: "boolean" }, o: { type: "string", short: "o" } });
+    const p = parseCommandArgs("labels", argv, options);
     const profiles = p.positionals.length ? p.positionals.map((a) => loadProfileArg(a)) : embeddedProfileNames().map((n) => embeddedProfile(n)!);
     const host = loadHostArg(stringOpt(p, "host"));
     const l = nodeLabels(host, profiles);
     for (const n of l.unlabellable) writeStderr(`labels: warning: profile '${n}' is compatible but its name is too long for a label (63 characters with 'profile.')`);
-    await emit(boolOpt(p, "json") ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"));
+    const json = boolOpt(p, "json");
+    await emitDocument(json ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"), json);
     return 0;
   },
 };

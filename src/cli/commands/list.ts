@@ -1,9 +1,13 @@
-import { boolOpt, expectPositionals, parseCommandArgs } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { table } from "../table.ts";
 import { embeddedProfile, embeddedProfileInfo } from "../../embedded/profiles.ts";
 import { printable, stableJson } from "../../model/document.ts";
+
+const options = {
+  json: { type: "boolean", help: `machine-readable list` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof list [--json]
 
@@ -11,16 +15,16 @@ List the profiles embedded in this executable: name, vendor, version, the
 compressed size of its JSON, and its description.
 
 Options:
-  --json      machine-readable list
-  -h, --help  this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
 export const listCommand: Command = {
   name: "list",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("list", argv, { json: { type: "boolean" } });
+    const p = parseCommandArgs("list", argv, options);
     expectPositionals("list", p, 0, 0, "no positional arguments");
     const rows = embeddedProfileInfo().map((info) => {
       const prof = embeddedProfile(info.name)!;
@@ -32,6 +36,7 @@ export const listCommand: Command = {
         table(
           rows.map((r) => [r.name, r.vendor, String(r.version), `${r.compressedBytes} B`, printable(r.description, 90)]),
           ["NAME", "VENDOR", "VERSION", "SIZE", "DESCRIPTION"],
+          { overflow: "cut" },
         ),
         undefined,
       );

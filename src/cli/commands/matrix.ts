@@ -1,17 +1,25 @@
-import { boolOpt, listOpt, parseCommandArgs } from "../args.ts";
+import { boolOpt, listOpt, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { captureLabels, readCaptures } from "../captures.ts";
 import { emit } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
-import { InputError } from "../../errors.ts";
+import { EXIT, InputError } from "../../errors.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
-import { compatibilityMatrix, formatMatrix } from "../../fleet/matrix.ts";
+import { compatibilityMatrix } from "../../fleet/matrix.ts";
+import { formatMatrix } from "../matrix-format.ts";
 import { stableJson } from "../../model/document.ts";
+
+const options = {
+  profiles: { type: "string", multiple: true, arg: "P", help: `profiles to check (embedded names or files; repeat the option or\nseparate with commas); default: every embedded profile` },
+  json: { type: "boolean", help: `machine-readable matrix` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof matrix CAPTURES... [--profiles NAME|FILE ...] [--json]
 
 A table of hosts x profiles: compatible, or the features each host is missing; then
 the migration groups: for each profile, the hosts a VM under it can move between.
+The host profile is not migratable and has no group; a group never mixes vendors.
+Lines fit 100 columns: when the table would not, each profile gets a block instead.
 
 CAPTURES are files, directories (their *.json and *.ndjson files), globs ('hosts/*.json',
 quoted), or - for stdin: one capture per line (NDJSON), or whole 'cpuprof host --json'
@@ -19,18 +27,19 @@ outputs one after another. Identical captures are counted once ("xN" in the tabl
 "count" in --json); a progress line shows on a terminal.
 
 Options:
-  --profiles P   profiles to check (embedded names or files; repeat the option or
-                 separate with commas); default: every embedded profile
-  --json         machine-readable matrix
-  -h, --help     this help
+${optionsHelp(options)}
+
+Exit 0 when every host runs every listed profile, 1 when some host cannot run some
+profile (the default list has both vendors' profiles: use --profiles for one fleet).
 
 ${EXIT_CODES_HELP}`;
 
 export const matrixCommand: Command = {
   name: "matrix",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("matrix", argv, { profiles: { type: "string", multiple: true }, json: { type: "boolean" } });
+    const p = parseCommandArgs("matrix", argv, options);
     if (p.positionals.length === 0) throw new InputError("matrix: expected captures: files, directories, globs or - for stdin (see 'cpuprof matrix --help')");
     const set = readCaptures(p.positionals, "matrix");
     const labels = captureLabels(set);
@@ -41,6 +50,6 @@ export const matrixCommand: Command = {
     );
     const m = compatibilityMatrix(hosts, profiles);
     await emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
-    return 0;
+    return m.everyHostRunsEveryProfile ? EXIT.ok : EXIT.failed;
   },
 };

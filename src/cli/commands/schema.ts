@@ -1,29 +1,34 @@
-import { expectPositionals, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit } from "../io.ts";
+import { emitDocument } from "../io.ts";
 import { InputError } from "../../errors.ts";
 import { stableJson } from "../../model/document.ts";
 import { SCHEMA_KINDS, jsonSchemaFor, type SchemaKind } from "../../model/json-schema.ts";
 
-const help = `Usage: cpuprof schema profile|host [-o FILE]
+const options = {
+  o: { type: "string", short: "o", arg: "FILE", help: `write to FILE (atomically)` },
+  json: { type: "boolean", help: `print the schema on stdout (the default without -o; with -o, what was written)` },
+} satisfies OptionSpec;
+
+const help = `Usage: cpuprof schema profile|host [-o FILE] [--json]
 
 Print the JSON Schema (draft-07) of the profile or host-capture format, generated
 from the schemas cpuprof itself validates with, so other tools can check files.
 
 Options:
-  -o FILE     write to FILE (atomically)
-  -h, --help  this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
 export const schemaCommand: Command = {
   name: "schema",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("schema", argv, { o: { type: "string", short: "o" } });
+    const p = parseCommandArgs("schema", argv, options);
     const [kind] = expectPositionals("schema", p, 1, 1, "profile or host");
     if (!(SCHEMA_KINDS as readonly string[]).includes(kind!)) throw new InputError("schema: expected 'profile' or 'host'");
-    await emit(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"));
+    await emitDocument(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"), boolOpt(p, "json"));
     return 0;
   },
 };

@@ -1,11 +1,15 @@
-import { boolOpt, expectPositionals, parseCommandArgs } from "../args.ts";
+import { boolOpt, expectPositionals, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
-import { table, wrapList } from "../table.ts";
+import { foldText, table, wrapList } from "../table.ts";
 import { serializeProfile } from "../../model/profile.ts";
 import { describeProfile } from "../../profile/describe.ts";
 import { printable } from "../../model/document.ts";
+
+const options = {
+  json: { type: "boolean", help: `the full profile JSON` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof show PROFILE [--json]
 
@@ -14,16 +18,23 @@ the host the VM runs on, its feature-MSR values and the MSRs a guest may access.
 PROFILE is an embedded name (cpuprof list) or a profile file.
 
 Options:
-  --json      the full profile JSON
-  -h, --help  this help
+${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
+
+/** Source hosts by model, each once with how many captures (kernels, microcode) it stands for. */
+function madeFrom(hosts: readonly { model: string; count?: number }[]): string {
+  const byModel = new Map<string, number>();
+  for (const h of hosts) byModel.set(h.model, (byModel.get(h.model) ?? 0) + (h.count ?? 1));
+  return [...byModel].map(([model, n]) => printable(model, 80) + (n > 1 ? ` x${n}` : "")).join("; ");
+}
 
 export const showCommand: Command = {
   name: "show",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("show", argv, { json: { type: "boolean" } });
+    const p = parseCommandArgs("show", argv, options);
     const [arg] = expectPositionals("show", p, 1, 1, "one PROFILE");
     const profile = loadProfileArg(arg!);
     if (boolOpt(p, "json")) {
@@ -36,7 +47,7 @@ export const showCommand: Command = {
       ["version", String(profile.version)],
       ["vendor", profile.kind === "host" ? "any (host profile)" : profile.vendor],
       ["description", printable(profile.description, 200)],
-      ["made from", profile.sourceHosts.map((s) => printable(s.model, 80)).join("; ") || "-"],
+      ["made from", madeFrom(profile.sourceHosts) || "-"],
       ["tool version", printable(profile.toolVersion, 64)],
     ]);
     if (profile.kind === "host") {
@@ -49,7 +60,7 @@ export const showCommand: Command = {
     if (d.fixed.length) out += `fixed fields:\n${wrapList(d.fixed.map((f) => `${f.name}=${f.to}`))}`;
     if (d.msrs.length) out += `feature MSRs:\n` + d.msrs.map((m) => `  ${m.name}: ${m.value} (mask ${m.mask})\n`).join("");
     out += `permitted MSRs (${d.permittedMsrs.length}):\n${wrapList(d.permittedMsrs)}`;
-    await emit(out, undefined);
+    await emit(foldText(out), undefined);
     return 0;
   },
 };

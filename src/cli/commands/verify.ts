@@ -1,15 +1,25 @@
-import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt } from "../args.ts";
+import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, stderrIsTty, writeStderr } from "../io.ts";
+import { emit, progressWanted, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel } from "../report.ts";
-import { table, wrapList } from "../table.ts";
+import { foldText, table, TEXT_WIDTH, wrapList } from "../table.ts";
 import { EXIT } from "../../errors.ts";
 import { kvmVendorModule } from "../../host/kvm-module.ts";
 import { printable, stableJson } from "../../model/document.ts";
 import { DIFFERENCE_CLASSES, type Difference } from "../../verify/difference.ts";
 import { parseAllow, verifyAll, verifyProfile, type VerifyOptions, type VerifyResult } from "../../verify/run.ts";
 import { Kvm } from "../../kvm/index.ts";
+
+const options = {
+  host: { type: "string", arg: "FILE", help: `check against a capture file: compatibility only, no guest check` },
+  allow: { type: "string", multiple: true, arg: "CLASSES", help: `difference classes to accept (comma-separated or repeated), e.g.\n--allow hypervisor-rewrite for a hypervisor's known quirks` },
+  json: { type: "boolean", help: `machine-readable results (no progress output)` },
+  "vcpu-id": { type: "string", arg: "N", help: `as for 'cpuprof apply'` },
+  vcpus: { type: "string", arg: "N", help: `as for 'cpuprof apply'` },
+  nested: { type: "boolean", help: `as for 'cpuprof apply'` },
+  hyperv: { type: "boolean", help: `as for 'cpuprof apply'` },
+} satisfies OptionSpec;
 
 const help = `Usage: cpuprof verify [PROFILE...] [--host FILE] [--allow CLASS[,CLASS...]] [--json]
                       [--vcpu-id N] [--vcpus N] [--nested] [--hyperv]
@@ -45,17 +55,18 @@ Difference classes:
   out-of-range        CPUID beyond the table did not follow the vendor's documented fallback
 
 Options:
-  --host FILE       check against a capture file: compatibility only, no guest check
-  --allow CLASSES   difference classes to accept (comma-separated or repeated), e.g.
-                    --allow hypervisor-rewrite for a hypervisor's known quirks
-  --json            machine-readable results (no progress output)
-  --vcpu-id N, --vcpus N, --nested, --hyperv   as for 'cpuprof apply'
-  -h, --help        this help
+${optionsHelp(options)}
 
 Exit 0 only when every check holds (incompatible profiles in the no-PROFILE table are
 listed, not failures); 1 on any failed check.
 
 ${EXIT_CODES_HELP}`;
+
+/** KVM modules that cannot enforce a CPU profile, and why, said before anything else. */
+const CANNOT_ENFORCE: Record<string, string> = {
+  kvm_pvm:
+    "this host's /dev/kvm is kvm_pvm, which cannot enforce CPU profiles: it rewrites the CPUID table a VMM sets, so guests here do not see exactly the profile (the guest check below shows what it changes)",
+};
 
 function diffSummary(diffs: readonly Difference[]): string {
   const counts = new Map<string, number>();
@@ -75,11 +86,11 @@ function compatCell(r: VerifyResult): string {
   return vendor ? "no (vendor)" : `no (${r.compatibility.problems.length} missing)`;
 }
 
-function details(r: VerifyResult, module: string | null): string {
+function details(r: VerifyResult): string {
   let out = "";
   if (!r.compatibility.compatible && r.compatibility.problems.every((p) => p.kind !== "vendor"))
     out += `${r.profile}: unavailable on this host:\n${wrapList(r.compatibility.problems.map((p) => p.name))}`;
-  if (r.error) out += `${r.profile}: guest check failed: ${printable(r.error, 300)}\n`;
+  if (r.error) out += foldText(`${r.profile}: guest check failed: ${printable(r.error, 300)}\n`);
   const byClass = new Map<string, Difference[]>();
   for (const d of r.differences) byClass.set(d.class, [...(byClass.get(d.class) ?? []), d]);
   for (const cls of DIFFERENCE_CLASSES) {
@@ -87,9 +98,7 @@ function details(r: VerifyResult, module: string | null): string {
     if (!ds) continue;
     out += `${r.profile}: ${cls} (${ds.length}):\n${wrapList([...new Set(ds.map((d) => d.name))])}`;
     const explanations = [...new Set(ds.map((d) => d.explanation))].slice(0, 3);
-    for (const e of explanations) out += `    why: ${printable(e, 300)}\n`;
-    if (cls === "hypervisor-rewrite" && module === "kvm_pvm")
-      out += `    this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID after KVM_SET_CPUID2 (host-native\n    instruction bits appear, arch_capabilities is removed): a guest here does not see exactly the profile\n`;
+    for (const e of explanations) out += foldText(`    why: ${printable(e, 300)}\n`, TEXT_WIDTH, 9);
   }
   return out;
 }
@@ -97,26 +106,19 @@ function details(r: VerifyResult, module: string | null): string {
 export const verifyCommand: Command = {
   name: "verify",
   help,
+  options,
   async run(argv) {
-    const p = parseCommandArgs("verify", argv, {
-      host: { type: "string" },
-      allow: { type: "string", multiple: true },
-      json: { type: "boolean" },
-      "vcpu-id": { type: "string" },
-      vcpus: { type: "string" },
-      nested: { type: "boolean" },
-      hyperv: { type: "boolean" },
-    });
+    const p = parseCommandArgs("verify", argv, options);
     const allow = listOpt(p, "allow").flatMap((a) => a.split(",")).map((a) => a.trim()).filter(Boolean);
     parseAllow(allow); // bad class names are bad input, before any work
     const json = boolOpt(p, "json");
     const profiles = p.positionals.map(loadProfileArg);
     const hostFile = stringOpt(p, "host");
     const host = loadHostArg(hostFile);
-    const progress = !json && stderrIsTty();
+    const progress = !json && progressWanted();
     const module = hostFile === undefined ? kvmVendorModule() : null;
     using kvm = hostFile === undefined ? Kvm.open() : undefined;
-    const options: VerifyOptions = {
+    const verifyOptions: VerifyOptions = {
       allow,
       guest: hostFile === undefined,
       ...(kvm ? { kvm } : {}),
@@ -129,26 +131,29 @@ export const verifyCommand: Command = {
     let results: VerifyResult[];
     let passed: boolean;
     if (profiles.length === 0) {
-      const all = verifyAll(host, options);
+      const all = verifyAll(host, verifyOptions);
       results = all.results;
       passed = all.passed;
     } else {
       results = profiles.map((prof, i) => {
-        options.onProfile?.(prof.name, i, profiles.length);
-        return verifyProfile(prof, host, options);
+        verifyOptions.onProfile?.(prof.name, i, profiles.length);
+        return verifyProfile(prof, host, verifyOptions);
       });
       passed = results.every((r) => r.passed);
     }
     if (progress) process.stderr.write("\r\x1b[K");
     if (json) {
-      await emit(stableJson({ host: hostLabel(host), kvmModule: module, passed, results }), undefined);
+      await emit(stableJson({ host: hostLabel(host), kvmModule: module, enforcesProfiles: module ? !CANNOT_ENFORCE[module] : null, passed, results }), undefined);
     } else {
-      let out = `host: ${hostLabel(host)}${module ? ` (/dev/kvm from ${module})` : hostFile ? ` (capture ${printable(hostFile, 120)}: compatibility only)` : ""}\n\n`;
+      // A hypervisor that rewrites what a VMM sets cannot enforce a profile: the first thing to know.
+      let out = module && CANNOT_ENFORCE[module] ? `${foldText(`note: ${CANNOT_ENFORCE[module]}`)}\n` : "";
+      out += `host: ${hostLabel(host)}${module ? ` (/dev/kvm from ${module})` : hostFile ? ` (capture ${printable(hostFile, 120)}: compatibility only)` : ""}`;
+      out = foldText(out + "\n") + "\n";
       out += table(
         results.map((r) => [r.profile, compatCell(r), guestCell(r), r.guest ? diffSummary(r.differences) : "-"]),
         ["PROFILE", "COMPATIBLE", "GUEST CHECK", "DIFFERENCES"],
       );
-      const more = results.map((r) => details(r, module)).filter(Boolean);
+      const more = results.map((r) => details(r)).filter(Boolean);
       if (more.length) out += "\n" + more.join("");
       out += `\n${passed ? "verify: every check held" : "verify: FAILED"}${allow.length ? ` (allowed: ${allow.join(", ")})` : ""}\n`;
       await emit(out, undefined);
