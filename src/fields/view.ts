@@ -1,6 +1,6 @@
-// A profile and a host capture seen the same way, so that either can be compared with either:
-// at each CPUID register and feature MSR, the bits fixed to a value and the bits left to the host.
-import { compareCpuidKey, findCpuid, type Register } from "../model/cpuid.ts";
+// Views: a host capture, a profile or an applied vCPU configuration seen the same way, so that any can be
+// compared with any: at each CPUID register and feature MSR, the bits fixed to a value and the bits left to the host.
+import { compareCpuidKey, findCpuid, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import { findAdjustment, type Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
@@ -39,17 +39,27 @@ function uniqueLeaves(keys: { function: number; index: number }[]): { function: 
   }).sort(compareCpuidKey);
 }
 
-function hostView(h: HostCapture): FeatureView {
+/** A CPUID table with MSR values (a host's, or an applied configuration's): every bit fixed. */
+export function tableView(
+  vendor: Vendor,
+  cpuid: readonly CpuidEntry[],
+  msrs: readonly { index: number; value: bigint }[],
+  permitted: ReadonlySet<number> | null = null,
+): FeatureView {
   return {
-    vendor: h.vendor,
-    leaves: uniqueLeaves(h.cpuid.map((e) => ({ function: e.function, index: e.index }))),
+    vendor,
+    leaves: uniqueLeaves(cpuid.map((e) => ({ function: e.function, index: e.index }))),
     register: (leaf, subleaf, register) => {
-      const e = findCpuid(h.cpuid, leaf, subleaf);
+      const e = findCpuid(cpuid, leaf, subleaf);
       return e ? { fixed: e[register], hostBits: 0 } : NOTHING;
     },
-    msrs: new Map(h.featureMsrs.map((m) => [m.index, { fixed: m.value, hostBits: 0n }])),
-    permitted: new Set(h.msrIndexList),
+    msrs: new Map(msrs.map((m) => [m.index, { fixed: m.value, hostBits: 0n }])),
+    permitted,
   };
+}
+
+function hostView(h: HostCapture): FeatureView {
+  return tableView(h.vendor, h.cpuid, h.featureMsrs, new Set(h.msrIndexList));
 }
 
 function profileView(p: Profile): FeatureView {
@@ -70,4 +80,9 @@ function profileView(p: Profile): FeatureView {
 
 export function featureView(c: Config): FeatureView {
   return isProfile(c) ? profileView(c) : hostView(c);
+}
+
+/** The (function, index) pairs either view names, once each, in canonical order. */
+export function mergedLeaves(a: FeatureView, b: FeatureView): { function: number; index: number }[] {
+  return uniqueLeaves([...a.leaves, ...b.leaves]);
 }

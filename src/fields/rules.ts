@@ -1,0 +1,74 @@
+// The one reading of the policy's compare rules (subset, superset, le, eq, none): how two values of a
+// field compare, what a field's value is under its rule (zeroMeans), and how values combine over hosts.
+import { hex64 } from "../model/hex.ts";
+import type { Compare } from "../policy/index.ts";
+import { fieldValue, type BitRange } from "./bits.ts";
+
+export type { Compare } from "../policy/index.ts";
+
+/** A field as the rules see it: where it is and how it compares. */
+export interface RuledField extends BitRange {
+  name: string;
+  compare: Compare;
+  /** 0 means "the value of these bits of the same register" (AMD's guest_phys_addr_bits). */
+  zeroMeans?: BitRange;
+}
+
+/** True for the rules that compare a set of feature bits rather than a number. */
+export function isFeatureSet(compare: Compare): boolean {
+  return compare === "subset" || compare === "superset";
+}
+
+/** True when `a` (the profile, or one host) may run where `b` (the host) is, under `compare`. */
+export function compareField(compare: Compare, a: number | bigint, b: number | bigint): boolean {
+  if (typeof a === "number" && typeof b === "number" && a >= 0 && b >= 0 && a <= 0xffffffff && b <= 0xffffffff) {
+    switch (compare) {
+      case "subset":
+        return (a & ~b) >>> 0 === 0;
+      case "superset":
+        return (b & ~a) >>> 0 === 0;
+      case "le":
+        return a <= b;
+      case "eq":
+        return a === b;
+      case "none":
+        return true;
+    }
+  }
+  const x = BigInt(a), y = BigInt(b);
+  switch (compare) {
+    case "subset":
+      return (x & ~y) === 0n;
+    case "superset":
+      return (y & ~x) === 0n;
+    case "le":
+      return x <= y;
+    case "eq":
+      return x === y;
+    case "none":
+      return true;
+  }
+}
+
+/**
+ * The value a compare rule sees for a field of a 32-bit register: its bits, or, for a field where 0 means
+ * "the same as" other bits (guest_phys_addr_bits), those bits' value when the field is 0.
+ */
+export function effectiveValue(field: BitRange & { zeroMeans?: BitRange }, register: number): number {
+  const v = fieldValue(field, register >>> 0);
+  return v === 0 && field.zeroMeans ? fieldValue(field.zeroMeans, register >>> 0) : v;
+}
+
+/** Why `profileValue` may not run where `hostValue` is, in words, under `compare`. */
+export function explainMismatch(compare: Compare, profileValue: bigint, hostValue: bigint): string {
+  switch (compare) {
+    case "subset":
+      return profileValue === 1n && hostValue === 0n ? "the profile sets it, the host lacks it" : `profile ${hex64(profileValue)} has bits the host (${hex64(hostValue)}) lacks`;
+    case "superset":
+      return `the host has ${hex64(hostValue & ~profileValue)} that the profile does not declare`;
+    case "le":
+      return `profile ${hex64(profileValue)} is above the host's ${hex64(hostValue)}`;
+    default:
+      return `profile ${hex64(profileValue)} differs from the host's ${hex64(hostValue)}`;
+  }
+}

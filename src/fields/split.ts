@@ -1,0 +1,95 @@
+// The one split of a CPUID register or a feature MSR into named fields: the vendor policy's fields
+// (each with its action and compare rule), then every bit no field covers, on its own, by its catalogue
+// name (an unknown bit compares as a feature bit: kept only where every side has it).
+import { cpuidBitName, cpuidFeatureAt, msrBitName } from "../catalogue/index.ts";
+import type { Register } from "../model/cpuid.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { cpuidFieldsFor, msrFieldsFor, policyFor, type Action, type CpuidField, type MsrField } from "../policy/index.ts";
+import { bitMask32, bitMask64 } from "./bits.ts";
+import { memoByKey } from "./memo.ts";
+import { isFeatureSet, type RuledField } from "./rules.ts";
+
+/** One named piece of a register or MSR. */
+export interface Field extends RuledField {
+  /** The policy's action; undefined for a bit the policy does not know. */
+  action: Action | undefined;
+  /** A bit the policy does not know (named by the catalogue, or by its location). */
+  unknown: boolean;
+  /** Feature bits (subset/superset compare, or a single bit): a difference is named bit by bit. */
+  bits: boolean;
+  /** Reported once elsewhere: AMD's copy in 0x80000001 EDX of a leaf-1 EDX bit. */
+  alias: boolean;
+  nested: boolean;
+  /** The policy's reason, where it gives one. */
+  why?: string;
+}
+
+function fromPolicy(f: CpuidField | MsrField, alias: boolean): Field {
+  const out: Field = {
+    lsb: f.lsb, msb: f.msb, name: f.name, compare: f.compare, action: f.action, unknown: false,
+    bits: f.lsb === f.msb || isFeatureSet(f.compare), alias, nested: f.nested === true,
+  };
+  if ("zeroMeans" in f && f.zeroMeans) out.zeroMeans = f.zeroMeans;
+  if (f.why) out.why = f.why;
+  return out;
+}
+
+function unknownBit(bit: number, name: string, alias: boolean): Field {
+  return { lsb: bit, msb: bit, name, compare: "subset", action: undefined, unknown: true, bits: true, alias, nested: false };
+}
+
+/**
+ * Fields covering every bit, ordered by lsb: policy fields first (a field overlapping an earlier one is
+ * left out, so no bit has two fields), then each uncovered bit alone.
+ */
+function cover<F extends { lsb: number; msb: number }>(policy: readonly F[], width: 32 | 64, known: (f: F) => Field, unknown: (bit: number) => Field): Field[] {
+  const claimed = new Array<boolean>(width).fill(false);
+  const out: Field[] = [];
+  for (const f of policy) {
+    if (f.lsb < 0 || f.msb >= width || f.lsb > f.msb) continue;
+    let free = true;
+    for (let b = f.lsb; b <= f.msb; b++) free &&= !claimed[b];
+    if (!free) continue;
+    for (let b = f.lsb; b <= f.msb; b++) claimed[b] = true;
+    out.push(known(f));
+  }
+  for (let b = 0; b < width; b++) if (!claimed[b]) out.push(unknown(b));
+  return out.sort((a, b) => a.lsb - b.lsb);
+}
+
+const isAlias = (leaf: number, subleaf: number, register: Register, bit: number) => cpuidFeatureAt(leaf, subleaf, register, bit)?.aliasOfLeaf1Edx === true;
+
+const registerSplit = memoByKey((key) => {
+  const [vendor, leaf, subleaf, register] = key.split(":") as [Vendor, string, string, Register];
+  const l = Number(leaf), s = Number(subleaf);
+  return cover(
+    cpuidFieldsFor(policyFor(vendor), l, s, register),
+    32,
+    (f) => fromPolicy(f, f.lsb === f.msb && isAlias(l, s, register, f.lsb)),
+    (bit) => unknownBit(bit, cpuidBitName(l, s, register, bit), isAlias(l, s, register, bit)),
+  );
+});
+
+/** The named fields of one CPUID register (every bit covered once), by ascending lsb. */
+export function splitRegister(vendor: Vendor, leaf: number, subleaf: number, register: Register): readonly Field[] {
+  return registerSplit(`${vendor}:${leaf >>> 0}:${subleaf >>> 0}:${register}`);
+}
+
+const msrSplit = memoByKey((key) => {
+  const [vendor, index] = key.split(":") as [Vendor, string];
+  const i = Number(index);
+  return cover(msrFieldsFor(policyFor(vendor), i), 64, (f) => fromPolicy(f, false), (bit) => unknownBit(bit, msrBitName(i, bit), false));
+});
+
+/** The named fields of one feature MSR (every bit covered once), by ascending lsb. */
+export function splitMsr(vendor: Vendor, index: number): readonly Field[] {
+  return msrSplit(`${vendor}:${index >>> 0}`);
+}
+
+export function fieldMask32(f: { lsb: number; msb: number }): number {
+  return bitMask32(f.lsb, f.msb);
+}
+
+export function fieldMask64(f: { lsb: number; msb: number }): bigint {
+  return bitMask64(f.lsb, f.msb);
+}
