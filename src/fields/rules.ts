@@ -2,7 +2,7 @@
 // field compare, what a field's value is under its rule (zeroMeans), and how values combine over hosts.
 import { hex64 } from "../model/hex.ts";
 import type { Compare } from "../policy/index.ts";
-import { fieldValue, type BitRange } from "./bits.ts";
+import { fieldValue, type BitRange, type WidthOps } from "./bits.ts";
 
 export type { Compare } from "../policy/index.ts";
 
@@ -71,4 +71,52 @@ export function explainMismatch(compare: Compare, profileValue: bigint, hostValu
     default:
       return `profile ${hex64(profileValue)} differs from the host's ${hex64(hostValue)}`;
   }
+}
+
+/**
+ * A profile value compiled against the compare rules: bits that fail when the host lacks them (subset),
+ * has them (superset) or differs (eq), and le limits; evaluating a host is then a few mask operations.
+ */
+export interface RuleMasks<T> {
+  subset: T;
+  superset: T;
+  eq: T;
+  limits: { lsb: number; mask: T; value: T }[];
+}
+
+export function emptyMasks<T>(ops: WidthOps<T>): RuleMasks<T> {
+  return { subset: ops.zero, superset: ops.zero, eq: ops.zero, limits: [] };
+}
+
+/** Adds a field's `bits` (its mask within the fixed bits) to `m`; false for a rule with no mask form (none). */
+export function addToMasks<T>(m: RuleMasks<T>, f: RuledField, bits: T, value: T, ops: WidthOps<T>): boolean {
+  switch (f.compare) {
+    case "subset":
+      m.subset = ops.or(m.subset, bits);
+      return true;
+    case "superset":
+      m.superset = ops.or(m.superset, bits);
+      return true;
+    case "eq":
+      m.eq = ops.or(m.eq, bits);
+      return true;
+    case "le": {
+      const mask = ops.shiftDown(ops.mask(f.lsb, f.msb), f.lsb);
+      m.limits.push({ lsb: f.lsb, mask, value: ops.and(ops.shiftDown(value, f.lsb), mask) });
+      return true;
+    }
+    case "none":
+      return false;
+  }
+}
+
+/** The bits whose fields fail against host value `h` (already limited to the fixed bits), and whether a limit failed. */
+export function failingMasks<T>(m: RuleMasks<T>, value: T, h: T, ops: WidthOps<T>): { bits: T; limit: boolean } {
+  const bits = ops.or(
+    ops.or(ops.and(ops.and(value, ops.not(h)), m.subset), ops.and(ops.and(h, ops.not(value)), m.superset)),
+    ops.and(ops.or(ops.and(value, ops.not(h)), ops.and(h, ops.not(value))), m.eq),
+  );
+  let limit = false;
+  for (const l of m.limits) if (l.value > ops.and(ops.shiftDown(h, l.lsb), l.mask)) limit = true;
+  return { bits, limit };
 }

@@ -79,14 +79,4 @@ export function msrRuleIndices(rule: MsrRule): number[] {
   return out;
 }
 
-/**
- * The value a compare rule sees for a CPUID field: bits lsb..msb of `register`, or, for a field where 0 means
- * "the same as" other bits (guest_phys_addr_bits), those bits' value when the field is 0.
- */
-export function effectiveFieldValue(field: Pick<CpuidField, "lsb" | "msb" | "zeroMeans">, register: number): number {
-  const read = (lsb: number, msb: number) => (msb - lsb >= 31 ? register >>> 0 : ((register >>> lsb) & (2 ** (msb - lsb + 1) - 1)) >>> 0);
-  const v = read(field.lsb, field.msb);
-  return v === 0 && field.zeroMeans ? read(field.zeroMeans.lsb, field.zeroMeans.msb) : v;
-}
-
 export { LEAF_GATES, leafGateOf, leafGatesOf, xsaveComponents, XSAVE_LEAF, FIRST_XSAVE_COMPONENT_SUBLEAF, type LeafGate } from "./leaf-gates.ts";

@@ -6,6 +6,8 @@
 import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import { findAdjustment, type CpuidAdjustment, type Profile } from "../model/profile.ts";
+import { bitMask32, bitMask64, OPS32, OPS64 } from "../fields/bits.ts";
+import { addToMasks, emptyMasks, failingMasks, type RuleMasks } from "../fields/rules.ts";
 import { policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField } from "../policy/types.ts";
 import {
@@ -40,8 +42,6 @@ function maskable(field: CpuidField): boolean {
   return true;
 }
 
-const width = (f: { lsb: number; msb: number }) => (f.msb - f.lsb === 31 ? 0xffffffff : ((1 << (f.msb - f.lsb + 1)) >>> 0) - 1);
-
 /** One register at one subleaf, with the fields checked there. */
 interface CompiledRegister {
   leaf: number;
@@ -53,8 +53,10 @@ interface CompiledRegister {
   subset: number;
   superset: number;
   eq: number;
-  /** le fields: lsb, width mask, the host's bits that count (fixed), the profile's field value. */
-  limits: { lsb: number; mask: number; fixed: number; value: number }[];
+  /** The profile's fixed bits (~mask): only these of the host's value count. */
+  fixed: number;
+  /** le fields: lsb, width mask, the profile's field value. */
+  limits: { lsb: number; mask: number; value: number }[];
   /** Fields evaluated one by one on every host (rules without a mask form). */
   opaque: number[];
   /** Every field checked here (policy order); those a mask or limit flags are evaluated one by one. */
@@ -103,42 +105,19 @@ function knownMsrsCached(host: HostCapture): Set<number> {
 /** A feature-MSR check as 64-bit masks; null masks when a field's rule has no mask form. */
 interface CompiledMsrCheck {
   check: MsrCheck;
-  masks: MsrMasks | null;
-}
-interface MsrMasks {
-  value: bigint;
-  fixed: bigint;
-  subset: bigint;
-  superset: bigint;
-  eq: bigint;
-  limits: { lsb: bigint; mask: bigint; value: bigint }[];
+  masks: { value: bigint; fixed: bigint; rules: RuleMasks<bigint> } | null;
 }
 
 const MSR_FIELD_KEYS: ReadonlySet<string> = new Set(["index", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
 
 function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
   const value = check.adj.replacements & check.fixed;
-  const m: MsrMasks = { value, fixed: check.fixed, subset: 0n, superset: 0n, eq: 0n, limits: [] };
+  const rules = emptyMasks(OPS64);
   for (const f of check.fields) {
     for (const k in f) if (!MSR_FIELD_KEYS.has(k)) return { check, masks: null };
-    const mask = (1n << BigInt(f.msb - f.lsb + 1)) - 1n;
-    const bits = (mask << BigInt(f.lsb)) & check.fixed;
-    if (f.compare === "subset") m.subset |= bits;
-    else if (f.compare === "superset") m.superset |= bits;
-    else if (f.compare === "eq") m.eq |= bits;
-    else if (f.compare === "le") m.limits.push({ lsb: BigInt(f.lsb), mask, value: (value >> BigInt(f.lsb)) & mask });
-    else return { check, masks: null };
+    if (!addToMasks(rules, f, bitMask64(f.lsb, f.msb) & check.fixed, value, OPS64)) return { check, masks: null };
   }
-  return { check, masks: m };
-}
-
-/** The bits whose fields the masks flag, and whether a limit failed; 0n and false: the check passes. */
-function failing(m: MsrMasks, hostValue: bigint): { bits: bigint; limit: boolean } {
-  const h = hostValue & m.fixed;
-  const bits = (m.value & ~h & m.subset) | (h & ~m.value & m.superset) | ((m.value ^ h) & m.eq);
-  let limit = false;
-  for (const l of m.limits) if (l.value > ((h >> l.lsb) & l.mask)) limit = true;
-  return { bits, limit };
+  return { check, masks: { value, fixed: check.fixed, rules } };
 }
 
 export function compileCompatibility(profile: Profile, options: CompatOptions = {}): CompiledCompatibility {
@@ -168,7 +147,8 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     const adj = findAdjustment(profile, leaf, subleaf, register);
     const fixed = ~(adj?.mask ?? 0) >>> 0;
     const value = (adj?.replacements ?? 0) & fixed;
-    const r: CompiledRegister = { leaf, subleaf, register, value, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), adj };
+    const masks = emptyMasks(OPS32);
+    const r: CompiledRegister = { leaf, subleaf, register, value, fixed, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), adj };
     for (const id of r.fields) {
       const f = fields[id]!;
       if (!isMaskable[id]) {
@@ -176,13 +156,14 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
         continue;
       }
       if (!adj && f.compare === "eq") continue; // the reference skips equality on a hidden register
-      const bits = ((width(f) << f.lsb) & fixed) >>> 0;
+      const bits = (bitMask32(f.lsb, f.msb) & fixed) >>> 0;
       if (bits === 0) continue; // passed through
-      if (f.compare === "subset") r.subset |= bits;
-      else if (f.compare === "superset") r.superset |= bits;
-      else if (f.compare === "eq") r.eq |= bits;
-      else r.limits.push({ lsb: f.lsb, mask: width(f), fixed, value: (((value & fixed) >>> f.lsb) & width(f)) >>> 0 });
+      addToMasks(masks, f, bits, value, OPS32);
     }
+    r.subset = masks.subset;
+    r.superset = masks.superset;
+    r.eq = masks.eq;
+    r.limits = masks.limits;
     // Bits that cannot fail on any host: a subset bit the profile clears, a superset bit it sets, a limit of 0.
     r.subset &= value;
     r.superset &= ~value;
@@ -252,12 +233,13 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
       const h = hostRegister(ix, r.leaf, r.subleaf, r.register);
       const failing = (r.value & ~h & r.subset) | (h & ~r.value & r.superset) | ((r.value ^ h) & r.eq);
       let limitFailed = false;
-      for (const l of r.limits) if (l.value > (((h & l.fixed) >>> l.lsb) & l.mask) >>> 0) limitFailed = true;
+      const hf = (h & r.fixed) >>> 0;
+      for (const l of r.limits) if (l.value > ((hf >>> l.lsb) & l.mask) >>> 0) limitFailed = true;
       if (failing === 0 && !limitFailed && r.opaque.length === 0) continue;
       // Only fields whose bits failed a mask, every le field once a limit failed, and the opaque ones.
       for (const id of r.fields) {
         const f = fields[id]!;
-        const suspect = !isMaskable[id] || (limitFailed && f.compare === "le") || (failing & (width(f) << f.lsb)) !== 0;
+        const suspect = !isMaskable[id] || (limitFailed && f.compare === "le") || (failing & bitMask32(f.lsb, f.msb)) !== 0;
         if (!suspect) continue;
         const problem = cpuidFieldProblem(f, r.subleaf, r.adj, h);
         if (problem) found.push({ id, subleaf: r.subleaf, problem });
@@ -273,10 +255,9 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
         problems.push(...msrCheckProblems(m.check, host, notes));
         continue;
       }
-      const f = failing(m.masks, hostMsr.value);
+      const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed, OPS64);
       if (f.bits === 0n && !f.limit) continue;
-      const suspect = (field: { lsb: number; msb: number; compare: Compare }) =>
-        (f.limit && field.compare === "le") || ((((1n << BigInt(field.msb - field.lsb + 1)) - 1n) << BigInt(field.lsb)) & f.bits) !== 0n;
+      const suspect = (field: { lsb: number; msb: number; compare: Compare }) => (f.limit && field.compare === "le") || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
       problems.push(...msrCheckProblems(m.check, host, notes, suspect));
     }
     notes.push(...permittedNotes(candidates, knownMsrsCached(host)));

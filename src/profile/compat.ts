@@ -2,11 +2,13 @@
 // host's KVM supports, field by field, by each field's compare rule in the vendor's policy.
 // Pure: the same profile and host always give the same report.
 import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
-import { bitMask64, hex32, hex64 } from "../model/hex.ts";
+import { fieldValue } from "../fields/bits.ts";
+import { compareField, effectiveValue, explainMismatch } from "../fields/rules.ts";
+import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
 import { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "../policy/common.ts";
-import { effectiveFieldValue, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
+import { msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField, Policy } from "../policy/types.ts";
 
 export type CompatProblemKind = "vendor" | "feature-missing" | "numeric-above" | "not-equal" | "msr-missing" | "msr-value" | "arch-capabilities";
@@ -33,70 +35,12 @@ export interface CompatOptions {
   nested?: boolean;
 }
 
-/** The value of bits lsb..msb of `value`, shifted down (number in, number out; bigint in, bigint out). */
-export function fieldValue(field: { lsb: number; msb: number }, value: number): number;
-export function fieldValue(field: { lsb: number; msb: number }, value: bigint): bigint;
-export function fieldValue(field: { lsb: number; msb: number }, value: number | bigint): number | bigint;
-export function fieldValue(field: { lsb: number; msb: number }, value: number | bigint): number | bigint {
-  // A 32-bit register value as a number stays in number arithmetic (the hot path of every CPUID check).
-  if (typeof value === "number" && field.msb < 32 && value >= 0 && value <= 0xffffffff) {
-    const width = field.msb - field.lsb + 1;
-    return width === 32 ? value : (value >>> field.lsb) & ((1 << width) - 1);
-  }
-  const v = (BigInt(value) & bitMask64(field.lsb, field.msb)) >> BigInt(field.lsb);
-  return typeof value === "number" ? Number(v) : v;
-}
-
-/** True when `a` (the profile, or one host) may run where `b` (the host) is, under `compare`. */
-export function compareField(compare: Compare, a: number | bigint, b: number | bigint): boolean {
-  if (typeof a === "number" && typeof b === "number" && a >= 0 && b >= 0 && a <= 0xffffffff && b <= 0xffffffff) {
-    switch (compare) {
-      case "subset":
-        return (a & ~b) >>> 0 === 0;
-      case "superset":
-        return (b & ~a) >>> 0 === 0;
-      case "le":
-        return a <= b;
-      case "eq":
-        return a === b;
-      case "none":
-        return true;
-    }
-  }
-  const x = BigInt(a), y = BigInt(b);
-  switch (compare) {
-    case "subset":
-      return (x & ~y) === 0n;
-    case "superset":
-      return (y & ~x) === 0n;
-    case "le":
-      return x <= y;
-    case "eq":
-      return x === y;
-    case "none":
-      return true;
-  }
-}
-
 const KIND_BY_COMPARE: Record<Exclude<Compare, "none">, CompatProblemKind> = {
   subset: "feature-missing",
   superset: "not-equal",
   le: "numeric-above",
   eq: "not-equal",
 };
-
-function describeMismatch(compare: Compare, profileValue: bigint, hostValue: bigint): string {
-  switch (compare) {
-    case "subset":
-      return profileValue === 1n && hostValue === 0n ? "the profile sets it, the host lacks it" : `profile ${hex64(profileValue)} has bits the host (${hex64(hostValue)}) lacks`;
-    case "superset":
-      return `the host has ${hex64(hostValue & ~profileValue)} that the profile does not declare`;
-    case "le":
-      return `profile ${hex64(profileValue)} is above the host's ${hex64(hostValue)}`;
-    default:
-      return `profile ${hex64(profileValue)} differs from the host's ${hex64(hostValue)}`;
-  }
-}
 
 /** Per-call lookups over a profile's adjustments and a host's entries (same answers as findAdjustment and findCpuid). */
 interface Lookups {
@@ -163,13 +107,13 @@ export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: Cpuid
   if (!adj && field.compare === "eq") return null;
   const fixed = ~(adj?.mask ?? 0) >>> 0;
   if (fieldValue(field, fixed) === 0) return null; // passed through: the host's own value
-  const p = effectiveFieldValue(field, ((adj?.replacements ?? 0) & fixed) >>> 0);
-  const h = effectiveFieldValue(field, (hostRegister & fixed) >>> 0);
+  const p = effectiveValue(field, ((adj?.replacements ?? 0) & fixed) >>> 0);
+  const h = effectiveValue(field, (hostRegister & fixed) >>> 0);
   if (compareField(field.compare, p, h)) return null;
   return {
     kind: KIND_BY_COMPARE[field.compare as Exclude<Compare, "none">],
     name: field.name,
-    detail: `${field.name} (leaf ${hex32(field.leaf)} subleaf ${hex32(subleaf)} ${field.register.toUpperCase()}[${field.msb === field.lsb ? field.lsb : `${field.msb}:${field.lsb}`}]): ${describeMismatch(field.compare, BigInt(p), BigInt(h))}`,
+    detail: `${field.name} (leaf ${hex32(field.leaf)} subleaf ${hex32(subleaf)} ${field.register.toUpperCase()}[${field.msb === field.lsb ? field.lsb : `${field.msb}:${field.lsb}`}]): ${explainMismatch(field.compare, BigInt(p), BigInt(h))}`,
     leaf: field.leaf,
     subleaf,
     register: field.register,
@@ -230,7 +174,7 @@ export function msrCheckProblems(check: MsrCheck, host: HostCapture, notes: stri
       name: f.name,
       msr: adj.index,
       bit: f.lsb,
-      detail: `${f.name} (MSR ${hex32(adj.index)}[${f.msb === f.lsb ? f.lsb : `${f.msb}:${f.lsb}`}]): ${describeMismatch(f.compare, p, h)}`,
+      detail: `${f.name} (MSR ${hex32(adj.index)}[${f.msb === f.lsb ? f.lsb : `${f.msb}:${f.lsb}`}]): ${explainMismatch(f.compare, p, h)}`,
     });
   }
   if (adj.index === ARCH_CAPABILITIES && fbClearException(found, hostMsr.value)) {
