@@ -66,7 +66,12 @@ export function namedCpuidBits(leaf: number, subleaf: number, register: Register
 /** The multi-bit field (max_basic_leaf, family, phys_addr_bits, ...) holding a bit, if one is catalogued. */
 export function cpuidFieldAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidField | undefined {
   return CPUID_FIELDS.find(
-    (f) => f.leaf === leaf && (f.subleaf === null || f.subleaf === subleaf) && f.register === register && bit >= f.lsb && bit <= f.msb,
+    (f) =>
+      f.leaf === leaf &&
+      (f.subleaf === null || (subleaf >= f.subleaf && subleaf <= (f.lastSubleaf ?? f.subleaf))) &&
+      f.register === register &&
+      bit >= f.lsb &&
+      bit <= f.msb,
   );
 }
 

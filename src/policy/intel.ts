@@ -29,7 +29,18 @@ const INTEL_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0x4, ALL, ALL_REGISTERS, passthrough([0, 31], "cache_parameters", "none", WHY.cache)),
   ...cpuidRegisters(0x9, ALL, ALL_REGISTERS, hidden([0, 31], "dca_leaf", WHY.kvmNever)),
   // Leaf 0xA: architectural PMU. EBX is inverted (1 = event unavailable) but hidden all the same.
-  ...cpuidRegisters(0xa, ALL, ALL_REGISTERS, hidden([0, 31], "arch_perfmon", WHY.pmu)),
+  ...cpuidRegister(0xa, ALL, "eax", [
+    hidden([0, 7], "pmu_version", WHY.pmu),
+    hidden([8, 15], "pmu_gp_counters", WHY.pmu),
+    hidden([16, 23], "pmu_gp_counter_width", WHY.pmu),
+    hidden([24, 31], "pmu_ebx_length", WHY.pmu),
+  ]),
+  ...cpuidRegisters(0xa, ALL, ["ebx", "ecx"], hidden([0, 31], "arch_perfmon", WHY.pmu)),
+  ...cpuidRegister(0xa, ALL, "edx", [
+    hidden([0, 4], "pmu_fixed_counters", WHY.pmu),
+    hidden([5, 12], "pmu_fixed_counter_width", WHY.pmu),
+    hidden([13, 31], "arch_perfmon_edx_high", WHY.pmu),
+  ]),
   ...cpuidRegisters(0xf, ALL, ALL_REGISTERS, hidden([0, 31], "rdt_monitoring", WHY.rdt)),
   ...cpuidRegisters(0x10, ALL, ALL_REGISTERS, hidden([0, 31], "rdt_allocation", WHY.rdt)),
   ...cpuidRegisters(0x12, ALL, ALL_REGISTERS, hidden([0, 31], "sgx_leaf", WHY.sgx)),
