@@ -95,8 +95,21 @@ export const EXTRA_ROWS: readonly RawRow[] = [
   { leaf: 0x8000001a, subleaf: null, register: "eax", bit: 2, linux: "fp256", qemu: null, kvm: "F", hiddenInProc: true, notLinux: true, uncertain: false, alias: false },
 ];
 
-/** The reference rows with EXTRA_ROWS merged in by (leaf, subleaf, register, bit). */
-export function withExtras(rows: readonly RawRow[]): RawRow[] {
+/**
+ * Reference names cpuprof replaces, each with why: a name must point at one bit (the AMD 0x80000001 EDX
+ * aliases excepted, which report once as their leaf-1 bit).
+ */
+export const RENAMED: ReadonlyMap<string, string> = new Map([
+  // The table names AMD's hardware thermal control (APM: 0x80000007 EDX[4] TM) "tm", as Intel's 1.EDX[29].
+  ["0x80000007.-.edx.4", "amd_htc"],
+]);
+
+/** The reference rows with EXTRA_ROWS merged in by (leaf, subleaf, register, bit), and RENAMED applied. */
+export function withExtras(reference: readonly RawRow[]): RawRow[] {
+  const rows = reference.map((r) => {
+    const to = RENAMED.get(`0x${r.leaf.toString(16)}.${r.subleaf ?? "-"}.${r.register}.${r.bit}`);
+    return to ? { ...r, linux: to, notLinux: true } : r;
+  });
   const key = (r: RawRow) => [r.leaf, r.subleaf ?? -1, r.register, r.bit] as const;
   const cmp = (a: RawRow, b: RawRow) => {
     const x = key(a), y = key(b);

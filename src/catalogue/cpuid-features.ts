@@ -279,7 +279,7 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   { leaf: 0x80000007, subleaf: null, register: "edx", bit: 1, linux: "fid", qemu: null, kvm: "-" },
   { leaf: 0x80000007, subleaf: null, register: "edx", bit: 2, linux: "vid", qemu: null, kvm: "-" },
   { leaf: 0x80000007, subleaf: null, register: "edx", bit: 3, linux: "ttp", qemu: null, kvm: "-" },
-  { leaf: 0x80000007, subleaf: null, register: "edx", bit: 4, linux: "tm", qemu: null, kvm: "-" },
+  { leaf: 0x80000007, subleaf: null, register: "edx", bit: 4, linux: "amd_htc", qemu: null, kvm: "-", notLinux: true },
   { leaf: 0x80000007, subleaf: null, register: "edx", bit: 5, linux: "stc", qemu: null, kvm: "-" },
   { leaf: 0x80000007, subleaf: null, register: "edx", bit: 6, linux: "100mhzsteps", qemu: null, kvm: "-" },
   { leaf: 0x80000007, subleaf: null, register: "edx", bit: 7, linux: "hwpstate", qemu: null, kvm: "-" },

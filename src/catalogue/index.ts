@@ -75,6 +75,43 @@ export function cpuidFieldAt(leaf: number, subleaf: number, register: Register, 
   );
 }
 
+/** `avx512f`, a field name such as `family`, or the location `0x7.0.ebx[16]` / `0x1.0.eax[5:4]`. */
+export function cpuidBitsName(leaf: number, subleaf: number, register: Register, lsb: number, msb: number): string {
+  if (lsb === msb) return cpuidBitName(leaf, subleaf, register, lsb);
+  const f = cpuidFieldAt(leaf, subleaf, register, lsb);
+  if (f && f.lsb === lsb && f.msb === msb) return f.name;
+  return `${hex32(leaf)}.${subleaf}.${register}[${msb}:${lsb}]`;
+}
+
+/**
+ * The catalogue's split of one register: its single-bit features, its multi-bit fields, and each run of bits it
+ * does not name (named by location), ascending. Tables that rule a whole register take their names from here.
+ */
+export function cpuidPieces(leaf: number, subleaf: number, register: Register): { lsb: number; msb: number; name: string }[] {
+  const out: { lsb: number; msb: number; name: string }[] = [];
+  let run = -1;
+  const endRun = (msb: number) => {
+    if (run >= 0) out.push({ lsb: run, msb, name: cpuidBitsName(leaf, subleaf, register, run, msb) });
+    run = -1;
+  };
+  for (let bit = 0; bit < 32; bit++) {
+    const feature = cpuidFeatureAt(leaf, subleaf, register, bit);
+    const field = feature ? undefined : cpuidFieldAt(leaf, subleaf, register, bit);
+    if (!feature && !field) {
+      if (run < 0) run = bit;
+      continue;
+    }
+    endRun(bit - 1);
+    if (feature) out.push({ lsb: bit, msb: bit, name: feature.linux });
+    else {
+      out.push({ lsb: field!.lsb, msb: field!.msb, name: field!.name });
+      bit = field!.msb;
+    }
+  }
+  endRun(31);
+  return out;
+}
+
 /** An MSR's name (`arch_capabilities`), or its index in hex. */
 export function msrName(index: number): string {
   return MSR_NAMES.get(index >>> 0) ?? hex32(index);

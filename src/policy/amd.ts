@@ -5,6 +5,7 @@ import {
   ALL_REGISTERS,
   ALL_SUBLEAVES as ALL,
   cpuidRegister,
+  cataloguedRegister,
   cpuidRegisters,
   deny,
   feature,
@@ -71,7 +72,7 @@ const AMD_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0x8000001c, ALL, ALL_REGISTERS, hidden([0, 31], "lwp_leaf", WHY.lwp)),
   ...cpuidRegisters(0x8000001d, ALL, ALL_REGISTERS, passthrough([0, 31], "cache_topology", "none", WHY.cache)),
   ...cpuidRegisters(0x8000001e, ALL, ALL_REGISTERS, passthrough([0, 31], "processor_topology", "none", WHY.topology)),
-  ...cpuidRegister(0x8000001f, ALL, "eax", [hidden([0, 31], "memory_encryption_eax", WHY.sev)]),
+  ...cataloguedRegister(0x8000001f, ALL, "eax", (bits, name) => hidden(bits, name, WHY.sev)),
   ...cpuidRegister(0x8000001f, ALL, "ebx", [
     hidden([0, 5], "sev_cbit_position", WHY.sev),
     hidden([6, 11], "sev_phys_addr_reduction", WHY.sev),

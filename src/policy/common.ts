@@ -6,6 +6,7 @@ import {
   ALL_REGISTERS,
   ALL_SUBLEAVES,
   cpuidRegister,
+  cataloguedRegister,
   cpuidRegisters,
   deny,
   feature,
@@ -393,11 +394,8 @@ export const COMMON_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0x80000003, ALL, ALL_REGISTERS, passthrough([0, 31], "brand_string_1", "none", WHY.brand)),
   ...cpuidRegisters(0x80000004, ALL, ALL_REGISTERS, passthrough([0, 31], "brand_string_2", "none", WHY.brand)),
   ...cpuidRegisters(0x80000006, ALL, ALL_REGISTERS, passthrough([0, 31], "l2_l3_cache", "none", WHY.cache)),
-  ...cpuidRegister(0x80000007, ALL, "edx", [
-    hidden([0, 7], "power_management", WHY.amdPower),
-    feature(8, "constant_tsc", WHY.invtsc),
-    hidden([9, 14], "power_management_hi", WHY.amdPower),
-  ]),
+  // AMD power management: hidden bit by bit (bits 0-14), except the invariant TSC.
+  ...cataloguedRegister(0x80000007, ALL, "edx", (bits, name) => (name === "constant_tsc" ? feature(bits, name, WHY.invtsc) : hidden(bits, name, WHY.amdPower))).filter((f) => f.msb <= 14),
   ...cpuidRegister(0x80000008, ALL, "eax", [
     numeric([0, 7], "phys_addr_bits", "le", WHY.addressSize),
     numeric([8, 15], "virt_addr_bits", "le", WHY.addressSize),

@@ -1,5 +1,6 @@
 // Row builders for the policy tables: each table reads as data (bit, name, rule, why),
 // these helpers only fill in the leaf/register/MSR that every row of a block shares.
+import { cpuidPieces } from "../catalogue/index.ts";
 import type { Register } from "../model/cpuid.ts";
 import type { Action, Compare, CpuidField, MsrField, MsrRule, SubleafRange } from "./types.ts";
 
@@ -89,6 +90,15 @@ export function cpuidRegisters(leaf: number, subleaves: number | SubleafRange, r
 }
 
 export const ALL_REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
+
+/**
+ * One rule over a whole register, row by row as the catalogue names its pieces (features, fields, and runs of
+ * bits it does not name, by location), so that a register hidden as a whole still names each bit once.
+ */
+export function cataloguedRegister(leaf: number, subleaves: number | SubleafRange, register: Register, rule: (bits: Bits, name: string) => Row): CpuidField[] {
+  const first = typeof subleaves === "number" ? subleaves : subleaves.start;
+  return cpuidRegister(leaf, subleaves, register, cpuidPieces(leaf, first, register).map((p) => rule([p.lsb, p.msb], p.name)));
+}
 
 /** The rows of one feature MSR (64-bit fields). */
 export function msrFields(index: number, rows: readonly Row[]): MsrField[] {

@@ -1,8 +1,7 @@
 // Names for what verify reports, from the feature catalogue (the one table of names):
 // Linux feature names for single bits, catalogued field names for multi-bit fields, bit ranges otherwise.
-import { cpuidBitName, cpuidFeatureAt, cpuidFieldAt, msrName } from "../catalogue/index.ts";
+import { cpuidBitsName as catalogueBitsName, cpuidFeatureAt, cpuidFieldAt, msrName } from "../catalogue/index.ts";
 import type { Register } from "../model/cpuid.ts";
-import { hex32 } from "../model/hex.ts";
 
 /** True for a bit the catalogue names as a single-bit feature. */
 export function isNamedFeatureBit(leaf: number, subleaf: number, register: Register, bit: number): boolean {
@@ -16,10 +15,7 @@ export function fieldAt(leaf: number, subleaf: number, register: Register, bit: 
 
 /** `avx512f`, a field name such as `family`, or the location `0x7.0.ebx[16]` / `0x1.0.eax[5:4]`. */
 export function cpuidBitsName(leaf: number, subleaf: number, register: Register, lsb: number, msb: number): string {
-  if (lsb === msb) return cpuidBitName(leaf >>> 0, subleaf >>> 0, register, lsb);
-  const f = fieldAt(leaf, subleaf, register, lsb);
-  if (f && f.lsb === lsb && f.msb === msb) return f.name;
-  return `${hex32(leaf)}.${subleaf >>> 0}.${register}[${msb}:${lsb}]`;
+  return catalogueBitsName(leaf >>> 0, subleaf >>> 0, register, lsb, msb);
 }
 
 export function msrNameOf(index: number): string {

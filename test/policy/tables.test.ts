@@ -80,7 +80,7 @@ describe("the choices the profiles rely on", () => {
     [0x7, 0, "ecx", 30, "sgx_lc"],
     [0x7, 0, "edx", 16, "tsxldtrk"],
     [0xa, 0, "eax", 0, "pmu_version"],
-    [0x14, 0, "ebx", 0, "intel_pt_leaf_ebx"],
+    [0x14, 0, "ebx", 0, "cr3_filtering"],
     [0x12, 1, "eax", 0, "sgx_leaf_eax"],
   ];
   test.each(hiddenBits)("Intel %i.%i %s[%i] %s is static 0", (leaf, sub, reg, bit, name) => {
