@@ -15,6 +15,8 @@ export interface Field extends RuledField {
   action: Action | undefined;
   /** A bit the policy does not know (named by the catalogue, or by its location). */
   unknown: boolean;
+  /** The catalogue names it (a feature or a field); false: its name is its location (`0x14.0.ebx[31:9]`). */
+  named: boolean;
   /** Feature bits (subset/superset compare, or a single bit): a difference is named bit by bit. */
   bits: boolean;
   /** Reported once elsewhere: AMD's copy in 0x80000001 EDX of a leaf-1 EDX bit. */
@@ -24,9 +26,12 @@ export interface Field extends RuledField {
   why?: string;
 }
 
+/** Names the catalogue does not have are locations, `0x7.0.ebx[16]` or `0x10a[16]`. */
+const isLocation = (name: string) => name.startsWith("0x");
+
 function fromPolicy(f: CpuidField | MsrField, alias: boolean): Field {
   const out: Field = {
-    lsb: f.lsb, msb: f.msb, name: f.name, compare: f.compare, action: f.action, unknown: false,
+    lsb: f.lsb, msb: f.msb, name: f.name, compare: f.compare, action: f.action, unknown: false, named: !isLocation(f.name),
     bits: f.lsb === f.msb || isFeatureSet(f.compare), alias, nested: f.nested === true,
   };
   if ("zeroMeans" in f && f.zeroMeans) out.zeroMeans = f.zeroMeans;
@@ -35,7 +40,7 @@ function fromPolicy(f: CpuidField | MsrField, alias: boolean): Field {
 }
 
 function unknownBit(bit: number, name: string, alias: boolean): Field {
-  return { lsb: bit, msb: bit, name, compare: "subset", action: undefined, unknown: true, bits: true, alias, nested: false };
+  return { lsb: bit, msb: bit, name, compare: "subset", action: undefined, unknown: true, named: !isLocation(name), bits: true, alias, nested: false };
 }
 
 /**

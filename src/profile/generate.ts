@@ -3,7 +3,8 @@
 // static v → replacements v, mask 0. Anything the table does not know stays hidden.
 import { InputError } from "../errors.ts";
 import { REGISTERS, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
-import { bitMask32, bitMask64, hex32, hex64 } from "../model/hex.ts";
+import { hex32, hex64 } from "../model/hex.ts";
+import { fieldMask32, fieldMask64 } from "../fields/split.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile, SourceHost } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
@@ -45,8 +46,6 @@ export interface GenerateResult {
   summary: GenerateSummary;
 }
 
-const fieldMask32 = (f: { lsb: number; msb: number }) => bitMask32(f.lsb, f.msb);
-const fieldMask64 = (f: { lsb: number; msb: number }) => bitMask64(f.lsb, f.msb);
 
 /** replacements/mask of one CPUID register from its fields and the host's value. */
 export function cpuidAdjustmentBits(fields: readonly CpuidField[], hostValue: number): { replacements: number; mask: number } {

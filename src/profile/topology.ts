@@ -4,7 +4,7 @@
 // the profile's adjustments, only in entries the table already has.
 import { InputError } from "../errors.ts";
 import type { CpuidEntry, Register } from "../model/cpuid.ts";
-import { bitMask32 } from "../model/hex.ts";
+import { bitMask32 } from "../fields/bits.ts";
 import type { Vendor } from "../model/vendor.ts";
 
 export interface VcpuTopology {

@@ -4,7 +4,7 @@ import { baselineHost } from "../../src/fleet/baseline.ts";
 import { syntheticFleet } from "../../src/fleet/synthetic.ts";
 import { InputError } from "../../src/errors.ts";
 import { REGISTERS, findCpuid } from "../../src/model/cpuid.ts";
-import { bitMask32 } from "../../src/model/hex.ts";
+import { bitMask32 } from "../../src/fields/bits.ts";
 import { serializeHost, type HostCapture } from "../../src/model/host.ts";
 import { cpuidFieldsFor, policyFor } from "../../src/policy/index.ts";
 import { effectiveValue } from "../../src/fields/rules.ts";
