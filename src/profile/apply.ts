@@ -216,11 +216,17 @@ export function effectivePermittedMsrs(permitted: readonly number[], options: { 
   return permitted.filter((m) => (options.hyperv || !isHypervMsr(m)) && (options.nested || !isVmxCapabilityMsr(m)));
 }
 
+/**
+ * The one answer to "which MSRs may the guest touch": under the host profile every MSR the host knows (it hides
+ * nothing), otherwise the profile's permitted list (Hyper-V's and the VMX capability MSRs only when asked for).
+ */
+export function guestPermittedMsrs(profile: Profile, known: readonly number[], options: { hyperv?: boolean; nested?: boolean }): readonly number[] {
+  return profile.kind === "host" ? known : effectivePermittedMsrs(compileProfile(profile).permitted, options);
+}
+
 function guestFilter(profile: Profile, host: CompiledHost, options: ApplyOptions): MsrFilter | null {
   if (options.msrFilter === false) return null;
-  // the host profile hides nothing, so it permits everything the host knows
-  if (profile.kind === "host") return buildMsrFilter(host.known, host.known);
-  return buildMsrFilter(host.known, effectivePermittedMsrs(compileProfile(profile).permitted, options));
+  return buildMsrFilter(host.known, guestPermittedMsrs(profile, host.known, options));
 }
 
 // ---- per (context, profile, host, options) cache ----

@@ -5,6 +5,7 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Regi
 import { fieldValue } from "../fields/bits.ts";
 import { compareField, effectiveValue, explainMismatch } from "../fields/rules.ts";
 import { hex32 } from "../model/hex.ts";
+import { knownMsrsOf } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
 import { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "../policy/common.ts";
@@ -210,9 +211,9 @@ export function permittedNotes(candidates: readonly number[], known: ReadonlySet
   return [`${absent.length} permitted MSR(s) unknown to this host (harmless: the filter only denies MSRs the host knows): ${shown}${absent.length > 8 ? ", …" : ""}`];
 }
 
-/** Every MSR index the host's KVM knows (index list and feature MSRs). */
+/** Every MSR index the host's KVM knows (filter.ts's knownMsrsOf), as a set. */
 export function knownHostMsrs(host: HostCapture): Set<number> {
-  return new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
+  return new Set(knownMsrsOf(host));
 }
 
 /** The report for a host profile or a vendor mismatch, which need no field comparison; null otherwise. */
