@@ -4,7 +4,7 @@ import { InputError } from "../errors.ts";
 import { REGISTERS, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import { CAPABILITY_NAMES, normaliseHost, type FeatureMsr, type HostCapture } from "../model/host.ts";
-import { brandOf, signatureOf } from "../model/vendor.ts";
+import { cpuIdentityOf } from "../model/vendor.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { leafGatesOf } from "../policy/index.ts";
 import { featureMsrRule, foldMsr, foldRegister, registerRule, type CombineRule, type Disagreement } from "../fields/combine.ts";
@@ -142,7 +142,7 @@ export function baselineHost(hosts: readonly HostCapture[], options: BaselineOpt
   const rep = options.representative ?? representative(hosts);
   if (rep < 0 || rep >= hosts.length) throw new InputError(`baseline: representative ${rep} is not one of the ${hosts.length} hosts`);
   const cpuid = baselineCpuid(vendor, hosts, rep, options.labels);
-  const sig = signatureOf(cpuid);
+  const { signature: sig, brand } = cpuIdentityOf(cpuid);
   const r = hosts[rep]!;
   return normaliseHost({
     source: r.source,
@@ -151,7 +151,7 @@ export function baselineHost(hosts: readonly HostCapture[], options: BaselineOpt
     family: sig?.family ?? r.family,
     model: sig?.model ?? r.model,
     stepping: sig?.stepping ?? r.stepping,
-    brand: brandOf(cpuid) ?? r.brand,
+    brand: brand ?? r.brand,
     // a baseline runs no microcode and no kernel of its own; the profile's sourceHosts name the real ones
     kernel: null,
     microcode: null,
