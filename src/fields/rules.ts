@@ -19,6 +19,29 @@ export function isFeatureSet(compare: Compare): boolean {
   return compare === "subset" || compare === "superset";
 }
 
+/** True for le: a limit (the profile's value at most the host's), checked as a number, not as bits. */
+export function isLimit(compare: Compare): boolean {
+  return compare === "le";
+}
+
+/** True for the rules that compare a number (le, eq) rather than feature bits or nothing. */
+export function isNumeric(compare: Compare): boolean {
+  return compare === "le" || compare === "eq";
+}
+
+/** Whether a field is compared at all: not under none, and a nested-only (VMX/SVM) field only when nested is asked for. */
+export function isCompared(field: { compare: Compare; nested?: boolean }, nested: boolean | undefined): boolean {
+  return field.compare !== "none" && !(field.nested && !nested);
+}
+
+/**
+ * Whether a rule applies where the profile hides the register (no adjustment: the guest sees 0): "at most" rules
+ * still do, equality does not (0 is not a layout to agree on).
+ */
+export function appliesToHiddenRegister(compare: Compare): boolean {
+  return compare !== "eq";
+}
+
 /** True when `a` (the profile, or one host) may run where `b` (the host) is, under `compare`. */
 export function compareField(compare: Compare, a: number | bigint, b: number | bigint): boolean {
   if (typeof a === "number" && typeof b === "number" && a >= 0 && b >= 0 && a <= 0xffffffff && b <= 0xffffffff) {
@@ -59,6 +82,16 @@ export function effectiveValue(field: BitRange & { zeroMeans?: BitRange }, regis
   return v === 0 && field.zeroMeans ? fieldValue(field.zeroMeans, register >>> 0) : v;
 }
 
+/**
+ * The value one bit of a host takes to make the host strictly less capable under `compare`: a subset (feature)
+ * bit it has is cleared, a superset (bad-news) bit it lacks is set; undefined where no change of the bit weakens it.
+ */
+export function weakeningBit(compare: Compare, has: boolean): { set: boolean } | undefined {
+  if (compare === "subset" && has) return { set: false };
+  if (compare === "superset" && !has) return { set: true };
+  return undefined;
+}
+
 /** Why `profileValue` may not run where `hostValue` is, in words, under `compare`. */
 export function explainMismatch(compare: Compare, profileValue: bigint, hostValue: bigint): string {
   switch (compare) {
@@ -86,6 +119,11 @@ export interface RuleMasks<T> {
 
 export function emptyMasks<T>(ops: WidthOps<T>): RuleMasks<T> {
   return { subset: ops.zero, superset: ops.zero, eq: ops.zero, limits: [] };
+}
+
+/** Rules with a mask form (bit sets, equality) or a limit form (le): every rule that compares. */
+export function hasMaskForm(compare: Compare): boolean {
+  return compare !== "none";
 }
 
 /** Adds a field's `bits` (its mask within the fixed bits) to `m`; false for a rule with no mask form (none). */

@@ -3,7 +3,8 @@
 import { REGISTERS, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import { cpuidFieldsFor, msrFieldsFor, policyFor } from "../policy/index.ts";
-import type { Compare } from "../policy/types.ts";
+import { bitSet } from "../fields/bits.ts";
+import { weakeningBit } from "../fields/rules.ts";
 
 export interface LabelledHost {
   label: string;
@@ -34,12 +35,6 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function removable(compare: Compare, has: boolean): { set: boolean } | undefined {
-  if (compare === "subset" && has) return { set: false };
-  if (compare === "superset" && !has) return { set: true };
-  return undefined;
-}
-
 /** Every removal that applies to `h`: inherited feature fields only, so the policy decides what a feature is. */
 export function removalsOf(h: HostCapture): Removal[] {
   const policy = policyFor(h.vendor);
@@ -49,7 +44,7 @@ export function removalsOf(h: HostCapture): Removal[] {
       for (const f of cpuidFieldsFor(policy, e.function, e.index, register)) {
         if (f.action.kind !== "inherit") continue;
         for (let bit = f.lsb; bit <= f.msb; bit++) {
-          const r = removable(f.compare, ((e[register] >>> bit) & 1) === 1);
+          const r = weakeningBit(f.compare, bitSet(e[register], bit));
           if (r) out.push({ where: "cpuid", entry, register, bit, ...r });
         }
       }
@@ -59,7 +54,7 @@ export function removalsOf(h: HostCapture): Removal[] {
       if (f.action.kind !== "inherit") continue;
       for (let b = f.lsb; b <= f.msb; b++) {
         const bit = 1n << BigInt(b);
-        const r = removable(f.compare, (m.value & bit) !== 0n);
+        const r = weakeningBit(f.compare, (m.value & bit) !== 0n);
         if (r) out.push({ where: "msr", msr: m.index, bit, ...r });
       }
     }

@@ -40,6 +40,21 @@ function indexOf(policy: Policy): PolicyIndex {
   return ix;
 }
 
+/** Every CPUID field of the table, in table order. */
+export function cpuidFieldsIn(policy: Policy): readonly CpuidField[] {
+  return policy.cpuid;
+}
+
+/** Every feature-MSR field of the table, in table order. */
+export function msrFieldsIn(policy: Policy): readonly MsrField[] {
+  return policy.msrFields;
+}
+
+/** Every MSR access rule of the table, in table order. */
+export function msrRulesIn(policy: Policy): readonly MsrRule[] {
+  return policy.msrs;
+}
+
 /** Every field of one leaf (any subleaf, any register). */
 export function cpuidFieldsOfLeaf(policy: Policy, leaf: number): readonly CpuidField[] {
   return indexOf(policy).cpuidByLeaf.get(leaf) ?? [];
@@ -79,4 +94,5 @@ export function msrRuleIndices(rule: MsrRule): number[] {
   return out;
 }
 
+export { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "./common.ts";
 export { LEAF_GATES, leafGateOf, leafGatesOf, xsaveComponents, XSAVE_LEAF, FIRST_XSAVE_COMPONENT_SUBLEAF, type LeafGate } from "./leaf-gates.ts";

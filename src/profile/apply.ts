@@ -3,13 +3,15 @@
 // profile, policy and host (WeakMap caches), so inputs must not be mutated after a first call
 // (build a new Profile or HostCapture object instead).
 import { InputError } from "../errors.ts";
-import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/layout.ts";
+import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/index.ts";
 import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, sortCpuid, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
-import type { Policy } from "../policy/types.ts";
-import { FIRST_XSAVE_COMPONENT_SUBLEAF, XSAVE_LEAF, leafGatesOf, policyFor } from "../policy/index.ts";
+import { memoByObject } from "../fields/memo.ts";
+import { fieldMask32 } from "../fields/split.ts";
+import type { Policy } from "../policy/index.ts";
+import { cpuidFieldsIn, FIRST_XSAVE_COMPONENT_SUBLEAF, leafGatesOf, policyFor, XSAVE_LEAF } from "../policy/index.ts";
 import { checkCompatibility, type CompatReport } from "./compat.ts";
 import { buildMsrFilter, knownMsrsOf } from "./filter.ts";
 import { guestMsrProblems } from "./guest-msrs.ts";
@@ -104,23 +106,16 @@ function compileProfile(p: Profile): CompiledProfile {
 }
 
 /** Per leaf, the bits of policy fields marked nested (VMX/SVM), cleared at apply time unless nested. */
-const nestedMasks = new WeakMap<Policy, Map<number, RegisterMask[]>>();
-function nestedMasksOf(policy: Policy): Map<number, RegisterMask[]> {
-  let m = nestedMasks.get(policy);
-  if (!m) {
-    m = new Map();
-    for (const f of policy.cpuid) {
-      if (!f.nested) continue;
-      const list = m.get(f.leaf) ?? [];
-      const width = f.msb - f.lsb + 1;
-      const mask = (width >= 32 ? 0xffffffff : (2 ** width - 1) * 2 ** f.lsb) >>> 0;
-      list.push({ start: f.subleaves.start, end: f.subleaves.end, register: f.register, mask });
-      m.set(f.leaf, list);
-    }
-    nestedMasks.set(policy, m);
+const nestedMasksOf = memoByObject((policy: Policy): Map<number, RegisterMask[]> => {
+  const m = new Map<number, RegisterMask[]>();
+  for (const f of cpuidFieldsIn(policy)) {
+    if (!f.nested) continue;
+    const list = m.get(f.leaf) ?? [];
+    list.push({ start: f.subleaves.start, end: f.subleaves.end, register: f.register, mask: fieldMask32(f) });
+    m.set(f.leaf, list);
   }
   return m;
-}
+});
 
 interface CompiledHost {
   cpuid: readonly CpuidEntry[];

@@ -7,9 +7,9 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Regi
 import type { HostCapture } from "../model/host.ts";
 import { findAdjustment, type CpuidAdjustment, type Profile } from "../model/profile.ts";
 import { bitMask32, bitMask64, OPS32, OPS64 } from "../fields/bits.ts";
-import { addToMasks, emptyMasks, failingMasks, type RuleMasks } from "../fields/rules.ts";
-import { policyFor } from "../policy/index.ts";
-import type { Compare, CpuidField } from "../policy/types.ts";
+import { addToMasks, appliesToHiddenRegister, hasMaskForm, emptyMasks, failingMasks, isLimit, type RuleMasks } from "../fields/rules.ts";
+import { cpuidFieldsIn, policyFor } from "../policy/index.ts";
+import type { Compare, CpuidField } from "../policy/index.ts";
 import {
   cpuidFieldCompared,
   cpuidFieldProblem,
@@ -33,11 +33,9 @@ export interface CompiledCompatibility {
 
 /** The field properties the mask compiler understands; a field with any other is evaluated field by field. */
 const MASKED_FIELD_KEYS: ReadonlySet<string> = new Set(["leaf", "subleaves", "register", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
-/** Compare rules with a mask form (bit sets) or a limit form (le). */
-const MASK_COMPARES: ReadonlySet<Compare> = new Set(["subset", "superset", "eq", "le"]);
 
 function maskable(field: CpuidField): boolean {
-  if (!MASK_COMPARES.has(field.compare)) return false;
+  if (!hasMaskForm(field.compare)) return false;
   for (const k in field) if (!MASKED_FIELD_KEYS.has(k)) return false;
   return true;
 }
@@ -123,7 +121,7 @@ function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
 export function compileCompatibility(profile: Profile, options: CompatOptions = {}): CompiledCompatibility {
   if (profile.kind === "host") return { profile, check: (host) => reportWithoutFields(profile, host)! };
   const policy = policyFor(profile.vendor);
-  const fields = policy.cpuid;
+  const fields = cpuidFieldsIn(policy);
   const compared = fields.map((f) => cpuidFieldCompared(f, options));
   const isMaskable = fields.map(maskable);
 
@@ -155,7 +153,7 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
         r.opaque.push(id);
         continue;
       }
-      if (!adj && f.compare === "eq") continue; // the reference skips equality on a hidden register
+      if (!adj && !appliesToHiddenRegister(f.compare)) continue; // as the reference: no equality on a hidden register
       const bits = (bitMask32(f.lsb, f.msb) & fixed) >>> 0;
       if (bits === 0) continue; // passed through
       addToMasks(masks, f, bits, value, OPS32);
@@ -239,7 +237,7 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
       // Only fields whose bits failed a mask, every le field once a limit failed, and the opaque ones.
       for (const id of r.fields) {
         const f = fields[id]!;
-        const suspect = !isMaskable[id] || (limitFailed && f.compare === "le") || (failing & bitMask32(f.lsb, f.msb)) !== 0;
+        const suspect = !isMaskable[id] || (limitFailed && isLimit(f.compare)) || (failing & bitMask32(f.lsb, f.msb)) !== 0;
         if (!suspect) continue;
         const problem = cpuidFieldProblem(f, r.subleaf, r.adj, h);
         if (problem) found.push({ id, subleaf: r.subleaf, problem });
@@ -257,7 +255,7 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
       }
       const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed, OPS64);
       if (f.bits === 0n && !f.limit) continue;
-      const suspect = (field: { lsb: number; msb: number; compare: Compare }) => (f.limit && field.compare === "le") || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
+      const suspect = (field: { lsb: number; msb: number; compare: Compare }) => (f.limit && isLimit(field.compare)) || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
       problems.push(...msrCheckProblems(m.check, host, notes, suspect));
     }
     notes.push(...permittedNotes(candidates, knownMsrsCached(host)));

@@ -3,14 +3,13 @@
 // Pure: the same profile and host always give the same report.
 import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { fieldValue } from "../fields/bits.ts";
-import { compareField, effectiveValue, explainMismatch } from "../fields/rules.ts";
+import { appliesToHiddenRegister, compareField, effectiveValue, explainMismatch, isCompared } from "../fields/rules.ts";
 import { hex32 } from "../model/hex.ts";
 import { knownMsrsOf } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
-import { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "../policy/common.ts";
-import { msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
-import type { Compare, CpuidField, Policy } from "../policy/types.ts";
+import { ARCH_CAPABILITIES, cpuidFieldsIn, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
+import type { Compare, CpuidField, Policy } from "../policy/index.ts";
 
 export type CompatProblemKind = "vendor" | "feature-missing" | "numeric-above" | "not-equal" | "msr-missing" | "msr-value" | "arch-capabilities";
 
@@ -96,7 +95,7 @@ export function subleavesToCheck(field: CpuidField, profile: Profile, host: Host
 
 /** Whether a CPUID field is compared at all under these options. */
 export function cpuidFieldCompared(field: CpuidField, options: CompatOptions): boolean {
-  return field.compare !== "none" && !(field.nested && !options.nested);
+  return isCompared(field, options.nested);
 }
 
 /**
@@ -105,7 +104,7 @@ export function cpuidFieldCompared(field: CpuidField, options: CompatOptions): b
  */
 export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: CpuidAdjustment | undefined, hostRegister: number): CompatProblem | null {
   // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
-  if (!adj && field.compare === "eq") return null;
+  if (!adj && !appliesToHiddenRegister(field.compare)) return null;
   const fixed = ~(adj?.mask ?? 0) >>> 0;
   if (fieldValue(field, fixed) === 0) return null; // passed through: the host's own value
   const p = effectiveValue(field, ((adj?.replacements ?? 0) & fixed) >>> 0);
@@ -125,7 +124,7 @@ export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: Cpuid
 function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions): CompatProblem[] {
   const out: CompatProblem[] = [];
   const ix = lookupsOf(profile, host);
-  for (const field of policy.cpuid) {
+  for (const field of cpuidFieldsIn(policy)) {
     if (!cpuidFieldCompared(field, options)) continue;
     for (const subleaf of subleavesToCheck(field, profile, host, ix)) {
       const problem = cpuidFieldProblem(field, subleaf, adjustmentAt(ix, field.leaf, subleaf, field.register), hostRegisterAt(ix, field.leaf, subleaf, field.register));
@@ -153,7 +152,7 @@ export function msrChecks(policy: Policy, profile: Profile, options: CompatOptio
     const name = rule?.name ?? hex32(adj.index);
     const known = msrFieldsFor(policy, adj.index);
     const fields = known.length > 0 ? known : [{ lsb: 0, msb: 63, name, compare: "subset" as Compare, nested: false }];
-    out.push({ adj, name, fixed: ~adj.mask & 0xffff_ffff_ffff_ffffn, fields: fields.filter((f) => f.compare !== "none" && !(f.nested && !options.nested)) });
+    out.push({ adj, name, fixed: ~adj.mask & 0xffff_ffff_ffff_ffffn, fields: fields.filter((f) => isCompared(f, options.nested)) });
   }
   return out;
 }

@@ -11,7 +11,7 @@ import {
   bitmapBytes,
   type MsrFilter,
   type MsrFilterRange,
-} from "../kvm/layout.ts";
+} from "../kvm/index.ts";
 import type { HostCapture } from "../model/host.ts";
 import { hex32 } from "../model/hex.ts";
 

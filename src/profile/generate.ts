@@ -4,12 +4,13 @@
 import { InputError } from "../errors.ts";
 import { REGISTERS, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
+import { isNumeric } from "../fields/rules.ts";
 import { fieldMask32, fieldMask64 } from "../fields/split.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile, SourceHost } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidFieldsFor, cpuidFieldsOfLeaf, msrFieldsFor, msrRuleFor, msrRuleIndices, policyFor } from "../policy/index.ts";
-import type { CpuidField, MsrField, Policy } from "../policy/types.ts";
+import { cpuidFieldsFor, cpuidFieldsIn, cpuidFieldsOfLeaf, msrFieldsFor, msrFieldsIn, msrRuleFor, msrRuleIndices, msrRulesIn, policyFor } from "../policy/index.ts";
+import type { CpuidField, MsrField, Policy } from "../policy/index.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { reconcilePermittedMsrs } from "./guest-msrs.ts";
 
@@ -186,7 +187,7 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
 export function permittedMsrsFor(policy: Policy, host: HostCapture, profile: Pick<Profile, "kind" | "cpuid">, unknown: UnknownItem[]): number[] {
   const known = new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
   const candidates: number[] = [];
-  for (const rule of policy.msrs) {
+  for (const rule of msrRulesIn(policy)) {
     if (rule.access !== "permitted") continue;
     for (const i of msrRuleIndices(rule)) if (rule.implicit || known.has(i)) candidates.push(i);
   }
@@ -208,14 +209,14 @@ function summaryOf(policy: Policy, host: HostCapture, profile: Profile): Generat
     if (inProfile && !kept.includes(name)) kept.push(name);
     else if (inHost && !inProfile && !hidden.includes(name)) hidden.push(name);
   };
-  for (const f of policy.cpuid) {
-    if (f.lsb !== f.msb || f.action.kind === "passthrough" || (f.compare !== "subset" && f.compare !== "superset" && f.compare !== "none")) continue;
+  for (const f of cpuidFieldsIn(policy)) {
+    if (f.lsb !== f.msb || f.action.kind === "passthrough" || isNumeric(f.compare)) continue;
     const entry = host.cpuid.find((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
     const inHost = entry !== undefined && ((entry[f.register] >>> f.lsb) & 1) === 1;
     const adj = profile.cpuid.find((a) => a.leaf === f.leaf && a.register === f.register && a.subleaf.start <= (entry?.index ?? f.subleaves.start) && (entry?.index ?? f.subleaves.start) <= a.subleaf.end);
     classify(f.name, inHost, adj !== undefined && ((adj.replacements >>> f.lsb) & 1) === 1);
   }
-  for (const f of policy.msrFields) {
+  for (const f of msrFieldsIn(policy)) {
     if (f.lsb !== f.msb) continue;
     const m = host.featureMsrs.find((x) => x.index === f.index);
     const adj = profile.msrs.find((x) => x.index === f.index);

@@ -9,8 +9,8 @@ import { findCpuid } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import { findAdjustment, type Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { msrRuleIndices } from "../policy/index.ts";
-import type { Policy } from "../policy/types.ts";
+import { msrRuleIndices, msrRulesIn } from "../policy/index.ts";
+import type { Policy } from "../policy/index.ts";
 
 /** A profile's view of its features: a bit it fixes to 1, or leaves to the host (which may have it), is advertised. */
 export function profileAdvertises(profile: Pick<Profile, "kind" | "cpuid">, name: string): boolean {
@@ -66,7 +66,7 @@ export function reconcilePermittedMsrs(policy: Policy, profile: Pick<Profile, "k
   const forbidden = new Set(unused.map((n) => n.msr));
   const out = new Set<number>();
   for (const m of candidates) out.add(m >>> 0);
-  for (const rule of policy.msrs) {
+  for (const rule of msrRulesIn(policy)) {
     if (rule.access !== "permitted" || rule.hyperv || rule.nested) continue;
     for (const i of msrRuleIndices(rule)) out.add(i);
   }
