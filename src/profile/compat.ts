@@ -11,18 +11,42 @@ import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.t
 import { ARCH_CAPABILITIES, cpuidFieldsIn, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField, Policy } from "../policy/index.ts";
 
-export type CompatProblemKind = "vendor" | "feature-missing" | "numeric-above" | "not-equal" | "msr-missing" | "msr-value" | "arch-capabilities";
-
-export interface CompatProblem {
-  kind: CompatProblemKind;
+interface ProblemBase {
   name: string;
   detail: string;
-  leaf?: number;
-  subleaf?: number;
-  register?: Register;
-  bit?: number;
-  msr?: number;
 }
+
+/** Where a problem is: a CPUID field, a feature MSR (or one of its fields), or nowhere (the vendor). */
+interface CpuidPlace {
+  leaf: number;
+  subleaf: number;
+  register: Register;
+  bit: number;
+  msr?: undefined;
+}
+interface MsrPlace {
+  msr: number;
+  bit?: number;
+  leaf?: undefined;
+  subleaf?: undefined;
+  register?: undefined;
+}
+interface Nowhere {
+  leaf?: undefined;
+  subleaf?: undefined;
+  register?: undefined;
+  bit?: undefined;
+  msr?: undefined;
+}
+
+/** Why a profile cannot run on a host: a union on `kind`, each kind with the place it speaks of. */
+export type CompatProblem =
+  | (ProblemBase & Nowhere & { kind: "vendor" })
+  | (ProblemBase & CpuidPlace & { kind: "feature-missing" | "numeric-above" | "not-equal" })
+  | (ProblemBase & MsrPlace & { kind: "msr-missing" })
+  | (ProblemBase & MsrPlace & { bit: number; kind: "msr-value" | "arch-capabilities" });
+
+export type CompatProblemKind = CompatProblem["kind"];
 
 export interface CompatReport {
   compatible: boolean;
@@ -35,7 +59,7 @@ export interface CompatOptions {
   nested?: boolean;
 }
 
-const KIND_BY_COMPARE: Record<Exclude<Compare, "none">, CompatProblemKind> = {
+const KIND_BY_COMPARE: Record<Exclude<Compare, "none">, "feature-missing" | "numeric-above" | "not-equal"> = {
   subset: "feature-missing",
   superset: "not-equal",
   le: "numeric-above",

@@ -15,10 +15,8 @@ import { hostProfile } from "./generate.ts";
 
 export type MigrationSide = "source" | "destination";
 
-export interface MigrationProblem extends CompatProblem {
-  /** The host the guest's view does not apply to. */
-  side: MigrationSide;
-}
+/** A compatibility problem on one side: `side` is the host the guest's view does not apply to. */
+export type MigrationProblem = CompatProblem & { side: MigrationSide };
 
 export interface MigrationReport {
   compatible: boolean;
