@@ -1,6 +1,7 @@
 // Names for CPUID bits and MSR bits, so reports say `avx512f`, not `0x7.0.ebx[16]`.
 import type { Register } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
+import { memoByKey } from "../model/memo.ts";
 import { CPUID_FEATURES } from "./cpuid-features.ts";
 import { CPUID_FIELDS } from "./cpuid-fields.ts";
 import { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
@@ -145,20 +146,14 @@ export interface CpuidFeatureBit {
   bit: number;
 }
 
-const featureBits = new Map<string, CpuidFeatureBit>();
 
 /**
  * Where the feature of this Linux name lives (subleaf 0 for a non-indexed leaf); a name AMD repeats in
  * 0x80000001 EDX resolves to its leaf-1 bit. Throws for a name the catalogue does not have: tables that
  * refer to features by name are checked by their tests.
  */
-export function cpuidFeatureBit(name: string): CpuidFeatureBit {
-  let at = featureBits.get(name);
-  if (!at) {
-    const f = (BY_NAME.get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
-    if (!f) throw new Error(`'${name}' is not a CPUID feature in the catalogue`);
-    at = { leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit };
-    featureBits.set(name, at);
-  }
-  return at;
-}
+export const cpuidFeatureBit = memoByKey((name: string): CpuidFeatureBit => {
+  const f = (BY_NAME.get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
+  if (!f) throw new Error(`'${name}' is not a CPUID feature in the catalogue`);
+  return { leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit };
+});

@@ -3,7 +3,7 @@
 import { OPS32, OPS64, type WidthOps } from "./bits.ts";
 import type { Register } from "../model/cpuid.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { memoByKey } from "./memo.ts";
+import { memoByKey } from "../model/memo.ts";
 import type { RuledField } from "./rules.ts";
 import { splitMsr, splitRegister } from "./split.ts";
 

@@ -6,7 +6,7 @@ import type { Register } from "../model/cpuid.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { cpuidFieldsFor, msrFieldsFor, policyFor, type Action, type CpuidField, type MsrField } from "../policy/index.ts";
 import { bitMask32, bitMask64 } from "./bits.ts";
-import { memoByKey } from "./memo.ts";
+import { memoByKey } from "../model/memo.ts";
 import { isFeatureSet, type RuledField } from "./rules.ts";
 
 /** One named piece of a register or MSR. */

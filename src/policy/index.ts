@@ -1,5 +1,6 @@
 // Lookups over the policy tables. The tables are data; this is the only code that reads them.
 import type { Register } from "../model/cpuid.ts";
+import { memoByObject } from "../model/memo.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { AMD_POLICY } from "./amd.ts";
 import { INTEL_POLICY } from "./intel.ts";
@@ -21,24 +22,17 @@ interface PolicyIndex {
   msrRuleByIndex: Map<number, MsrRule>;
 }
 
-const indexes = new WeakMap<Policy, PolicyIndex>();
-
-function indexOf(policy: Policy): PolicyIndex {
-  let ix = indexes.get(policy);
-  if (!ix) {
-    const cpuidByLeaf = new Map<number, CpuidField[]>();
-    for (const f of policy.cpuid) cpuidByLeaf.set(f.leaf, [...(cpuidByLeaf.get(f.leaf) ?? []), f]);
-    const msrFieldsByIndex = new Map<number, MsrField[]>();
-    for (const f of policy.msrFields) msrFieldsByIndex.set(f.index, [...(msrFieldsByIndex.get(f.index) ?? []), f]);
-    for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
-    const msrRules = [...policy.msrs].sort((a, b) => a.index - b.index);
-    const msrRuleByIndex = new Map<number, MsrRule>();
-    for (const r of msrRules) for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
-    ix = { cpuidByLeaf, msrFieldsByIndex, msrRules, msrRuleByIndex };
-    indexes.set(policy, ix);
-  }
-  return ix;
-}
+const indexOf = memoByObject((policy: Policy): PolicyIndex => {
+  const cpuidByLeaf = new Map<number, CpuidField[]>();
+  for (const f of policy.cpuid) cpuidByLeaf.set(f.leaf, [...(cpuidByLeaf.get(f.leaf) ?? []), f]);
+  const msrFieldsByIndex = new Map<number, MsrField[]>();
+  for (const f of policy.msrFields) msrFieldsByIndex.set(f.index, [...(msrFieldsByIndex.get(f.index) ?? []), f]);
+  for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
+  const msrRules = [...policy.msrs].sort((a, b) => a.index - b.index);
+  const msrRuleByIndex = new Map<number, MsrRule>();
+  for (const r of msrRules) for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
+  return { cpuidByLeaf, msrFieldsByIndex, msrRules, msrRuleByIndex };
+});
 
 /** Every CPUID field of the table, in table order. */
 export function cpuidFieldsIn(policy: Policy): readonly CpuidField[] {

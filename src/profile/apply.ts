@@ -7,8 +7,9 @@ import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/index.ts";
 import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, sortCpuid, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
+import type { Vendor } from "../model/vendor.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
-import { memoByObject } from "../fields/memo.ts";
+import { memoByKey, memoByObject } from "../model/memo.ts";
 import { fieldMask32 } from "../fields/split.ts";
 import type { Policy } from "../policy/index.ts";
 import { cpuidFieldsIn, FIRST_XSAVE_COMPONENT_SUBLEAF, leafGatesOf, policyFor, XSAVE_LEAF } from "../policy/index.ts";
@@ -89,21 +90,15 @@ interface RegisterMask {
   mask: number;
 }
 
-const compiledProfiles = new WeakMap<Profile, CompiledProfile>();
-function compileProfile(p: Profile): CompiledProfile {
-  let c = compiledProfiles.get(p);
-  if (!c) {
-    const cpuidByLeaf = new Map<number, CpuidAdjustment[]>();
-    for (const a of p.cpuid) {
-      const list = cpuidByLeaf.get(a.leaf) ?? [];
-      list.push(a);
-      cpuidByLeaf.set(a.leaf, list);
-    }
-    c = { cpuidByLeaf, msrs: new Map(p.msrs.map((m) => [m.index, m])), permitted: [...new Set(p.permittedMsrs)].sort((a, b) => a - b) };
-    compiledProfiles.set(p, c);
+const compileProfile = memoByObject((p: Profile): CompiledProfile => {
+  const cpuidByLeaf = new Map<number, CpuidAdjustment[]>();
+  for (const a of p.cpuid) {
+    const list = cpuidByLeaf.get(a.leaf) ?? [];
+    list.push(a);
+    cpuidByLeaf.set(a.leaf, list);
   }
-  return c;
-}
+  return { cpuidByLeaf, msrs: new Map(p.msrs.map((m) => [m.index, m])), permitted: [...new Set(p.permittedMsrs)].sort((a, b) => a - b) };
+});
 
 /** Per leaf, the bits of policy fields marked nested (VMX/SVM), cleared at apply time unless nested. */
 const nestedMasksOf = memoByObject((policy: Policy): Map<number, RegisterMask[]> => {
@@ -121,15 +116,7 @@ interface CompiledHost {
   cpuid: readonly CpuidEntry[];
   known: readonly number[];
 }
-const compiledHosts = new WeakMap<HostCapture, CompiledHost>();
-function compileHost(h: HostCapture): CompiledHost {
-  let c = compiledHosts.get(h);
-  if (!c) {
-    c = { cpuid: sortCpuid(h.cpuid), known: knownMsrsOf(h) };
-    compiledHosts.set(h, c);
-  }
-  return c;
-}
+const compileHost = memoByObject((h: HostCapture): CompiledHost => ({ cpuid: sortCpuid(h.cpuid), known: knownMsrsOf(h) }));
 
 // ---- CPUID ----
 
@@ -297,29 +284,16 @@ export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: Host
   };
 }
 
-const contexts = new Map<string, ApplyContext>();
-function contextFor(profile: Profile): ApplyContext {
-  let ctx = contexts.get(profile.vendor);
-  if (!ctx) {
-    ctx = { policy: policyFor(profile.vendor), check: checkCompatibility };
-    contexts.set(profile.vendor, ctx);
-  }
-  return ctx;
-}
-
-const guestMsrChecks = new WeakMap<Profile, InputError | null>();
+/** The apply context of a vendor: its policy and the compatibility checker (one per vendor). */
+export const applyContextFor = memoByKey((vendor: string): ApplyContext => ({ policy: policyFor(vendor as Vendor), check: checkCompatibility }));
+const contextFor = (profile: Profile) => applyContextFor(profile.vendor);
 
 /** The refusal for a profile unsafe for a guest OS (guest-msrs.ts), or null; once per profile object. */
-export function guestMsrRefusal(profile: Profile): InputError | null {
-  let r = guestMsrChecks.get(profile);
-  if (r === undefined) {
-    const problems = guestMsrProblems(profile);
-    const more = problems.length > 1 ? `; and ${problems.length - 1} more (cpuprof show ${profile.name} lists the permitted MSRs)` : "";
-    r = problems.length === 0 ? null : new InputError(`profile ${profile.name} is unsafe for a guest OS: ${problems[0]!.detail}${more}`);
-    guestMsrChecks.set(profile, r);
-  }
-  return r;
-}
+export const guestMsrRefusal = memoByObject((profile: Profile): InputError | null => {
+  const problems = guestMsrProblems(profile);
+  const more = problems.length > 1 ? `; and ${problems.length - 1} more (cpuprof show ${profile.name} lists the permitted MSRs)` : "";
+  return problems.length === 0 ? null : new InputError(`profile ${profile.name} is unsafe for a guest OS: ${problems[0]!.detail}${more}`);
+});
 
 /** The vCPU configuration for `profile` on `host`: CPUID table, feature-MSR values, MSR filter and compatibility report. */
 export function applyProfile(profile: Profile, host: HostCapture, options: ApplyOptions = {}): VcpuConfig {

@@ -5,6 +5,7 @@
 // per-field function (cpuidFieldProblem), so the reports are exactly the reference's.
 import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
+import { memoByKey, memoByObject } from "../model/memo.ts";
 import { findAdjustment, type CpuidAdjustment, type Profile } from "../model/profile.ts";
 import { bitMask32, bitMask64, OPS32, OPS64 } from "../fields/bits.ts";
 import { addToMasks, appliesToHiddenRegister, hasMaskForm, emptyMasks, failingMasks, isLimit, type RuleMasks } from "../fields/rules.ts";
@@ -73,32 +74,22 @@ function addPair(pairs: Pairs, field: CpuidField, id: number, subleaf: number): 
 }
 
 /** Host CPUID lookups with findCpuid's semantics (first entry of the function that matches), indexed once per host. */
-const hostIndexes = new WeakMap<HostCapture, Map<number, CpuidEntry[]>>();
-function hostIndex(host: HostCapture): Map<number, CpuidEntry[]> {
-  let ix = hostIndexes.get(host);
-  if (!ix) {
-    ix = new Map();
-    for (const e of host.cpuid) {
-      const list = ix.get(e.function);
-      if (list) list.push(e);
-      else ix.set(e.function, [e]);
-    }
-    hostIndexes.set(host, ix);
+const hostIndex = memoByObject((host: HostCapture): Map<number, CpuidEntry[]> => {
+  const ix = new Map<number, CpuidEntry[]>();
+  for (const e of host.cpuid) {
+    const list = ix.get(e.function);
+    if (list) list.push(e);
+    else ix.set(e.function, [e]);
   }
   return ix;
-}
+});
 function hostRegister(ix: Map<number, CpuidEntry[]>, leaf: number, subleaf: number, register: Register): number {
   const list = ix.get(leaf);
   if (!list) return 0;
   for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e[register];
   return 0;
 }
-const knownMsrSets = new WeakMap<HostCapture, Set<number>>();
-function knownMsrsCached(host: HostCapture): Set<number> {
-  let known = knownMsrSets.get(host);
-  if (!known) knownMsrSets.set(host, (known = knownHostMsrs(host)));
-  return known;
-}
+const knownMsrsCached = memoByObject(knownHostMsrs);
 
 /** A feature-MSR check as 64-bit masks; null masks when a field's rule has no mask form. */
 interface CompiledMsrCheck {
@@ -140,7 +131,6 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     else rangedByLeaf.set(f.leaf, [id]);
   });
 
-  const compiledCache = new Map<string, CompiledRegister>();
   function compileRegister(leaf: number, subleaf: number, register: Register, ids: readonly number[]): CompiledRegister {
     const adj = findAdjustment(profile, leaf, subleaf, register);
     const fixed = ~(adj?.mask ?? 0) >>> 0;
@@ -168,12 +158,12 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     r.limits = r.limits.filter((l) => l.value > 0);
     return r;
   }
-  function compiled(leaf: number, subleaf: number, register: Register, ids: Set<number>): CompiledRegister {
-    const key = `${leaf}:${subleaf}:${register}:${[...ids].sort((a, b) => a - b).join(",")}`;
-    let r = compiledCache.get(key);
-    if (!r) compiledCache.set(key, (r = compileRegister(leaf, subleaf, register, [...ids])));
-    return r;
-  }
+  const compiledByKey = memoByKey((key) => {
+    const [leaf, subleaf, register, ids] = key.split(":") as [string, string, Register, string];
+    return compileRegister(Number(leaf), Number(subleaf), register, ids.split(",").map(Number));
+  });
+  const compiled = (leaf: number, subleaf: number, register: Register, ids: Set<number>): CompiledRegister =>
+    compiledByKey(`${leaf}:${subleaf}:${register}:${[...ids].sort((a, b) => a - b).join(",")}`);
   /** Registers where some host could fail; the others are left out of every check. */
   const canFail = (r: CompiledRegister) => r.subset !== 0 || r.superset !== 0 || r.eq !== 0 || r.limits.length > 0 || r.opaque.length > 0;
   const fixedRegisters = [...fixedPairs.values()].map((g) => compiled(g.leaf, g.subleaf, g.register, g.fields)).filter(canFail);
@@ -182,7 +172,7 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   const msrs = msrChecks(policy, profile, options).map(compileMsrCheck);
 
   // Hosts of a fleet share few sets of subleaves: the registers to check are cached per set.
-  const bySubleaves = new Map<string, CompiledRegister[]>();
+  const bySubleaves = new Map<string, CompiledRegister[]>(); // keyed by the host's subleaves, filled from that host
   function registersFor(host: HostCapture): CompiledRegister[] {
     if (rangedByLeaf.size === 0) return fixedRegisters;
     const ix = hostIndex(host);

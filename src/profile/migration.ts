@@ -7,9 +7,8 @@ import { REGISTERS, isIndexedLeaf } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, Profile } from "../model/profile.ts";
-import { policyFor } from "../policy/index.ts";
-import { applyProfileWith, guestPermittedMsrs, type ApplyContext } from "./apply.ts";
-import { checkCompatibility, type CompatProblem } from "./compat.ts";
+import { applyContextFor, applyProfileWith, guestPermittedMsrs, type ApplyContext } from "./apply.ts";
+import type { CompatProblem } from "./compat.ts";
 import { knownMsrsOf } from "./filter.ts";
 import { hostProfile } from "./generate.ts";
 
@@ -94,11 +93,6 @@ export function checkMigrationWith(ctx: ApplyContext, src: HostCapture, dst: Hos
   return { compatible: unique.length === 0, problems: unique, notes };
 }
 
-const contexts = new Map<string, ApplyContext>();
-
 export function checkMigration(src: HostCapture, dst: HostCapture, profile?: Profile): MigrationReport {
-  const vendor = profile?.vendor ?? src.vendor;
-  let ctx = contexts.get(vendor);
-  if (!ctx) contexts.set(vendor, (ctx = { policy: policyFor(vendor), check: checkCompatibility }));
-  return checkMigrationWith(ctx, src, dst, profile);
+  return checkMigrationWith(applyContextFor(profile?.vendor ?? src.vendor), src, dst, profile);
 }
