@@ -2,7 +2,7 @@
 // these helpers only fill in the leaf/register/MSR that every row of a block shares.
 import { cpuidPieces } from "../catalogue/index.ts";
 import type { Register } from "../model/cpuid.ts";
-import type { Action, Compare, CpuidField, MsrField, MsrRule, SubleafRange } from "./types.ts";
+import type { Action, Compare, CpuidField, FieldRule, MsrField, MsrRule, SubleafRange } from "./types.ts";
 
 /** Every subleaf: the rule does not depend on ECX (non-indexed leaves, or the same rule for all). */
 export const ALL_SUBLEAVES: SubleafRange = { start: 0, end: 0xffffffff };
@@ -13,14 +13,7 @@ export const HIDE: Action = { kind: "static", value: 0 };
 export const FORCE_ON: Action = { kind: "static", value: 1 };
 
 /** A field without its location: what the rows of one register or MSR list. */
-export interface Row {
-  lsb: number;
-  msb: number;
-  name: string;
-  action: Action;
-  compare: Compare;
-  nested?: boolean;
-  why?: string;
+export interface Row extends FieldRule {
   zeroMeans?: { lsb: number; msb: number };
 }
 
