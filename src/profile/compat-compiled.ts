@@ -243,7 +243,7 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
         problems.push(...msrCheckProblems(m.check, host, notes));
         continue;
       }
-      const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed, OPS64);
+      const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed);
       if (f.bits === 0n && !f.limit) continue;
       const suspect = (field: { lsb: number; msb: number; compare: Compare }) => (f.limit && isLimit(field.compare)) || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
       problems.push(...msrCheckProblems(m.check, host, notes, suspect));

@@ -5,7 +5,7 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Regi
 import { fieldValue } from "../fields/bits.ts";
 import { appliesToHiddenRegister, compareField, effectiveValue, explainMismatch, isCompared } from "../fields/rules.ts";
 import { hex32 } from "../model/hex.ts";
-import { knownMsrsOf } from "./filter.ts";
+import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
 import { ARCH_CAPABILITIES, cpuidFieldsIn, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
@@ -234,10 +234,8 @@ export function permittedNotes(candidates: readonly number[], known: ReadonlySet
   return [`${absent.length} permitted MSR(s) unknown to this host (harmless: the filter only denies MSRs the host knows): ${shown}${absent.length > 8 ? ", …" : ""}`];
 }
 
-/** Every MSR index the host's KVM knows (filter.ts's knownMsrsOf), as a set. */
-export function knownHostMsrs(host: HostCapture): Set<number> {
-  return new Set(knownMsrsOf(host));
-}
+/** Every MSR index the host's KVM knows (filter.ts's knownMsrSet). */
+export const knownHostMsrs = knownMsrSet;
 
 /** The report for a host profile or a vendor mismatch, which need no field comparison; null otherwise. */
 export function reportWithoutFields(profile: Profile, host: HostCapture): CompatReport | null {
