@@ -3,11 +3,12 @@
 // derives everything from the policy's compare rules; a register whose masks fail, and any field
 // whose rule the compiler does not know how to turn into masks, is evaluated by the reference's own
 // per-field function (cpuidFieldProblem), so the reports are exactly the reference's.
-import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
+import { isIndexedLeaf, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
-import { memoByKey, memoByObject } from "../model/memo.ts";
-import { findAdjustment, type CpuidAdjustment, type Profile } from "../model/profile.ts";
+import { memoByObject } from "../model/memo.ts";
+import type { Profile } from "../model/profile.ts";
 import { bitMask32, bitMask64, OPS32, OPS64 } from "../fields/bits.ts";
+import { featureView, type RegisterSlot } from "../fields/view.ts";
 import { addToMasks, appliesToHiddenRegister, hasMaskForm, emptyMasks, failingMasks, isLimit, type RuleMasks } from "../fields/rules.ts";
 import { cpuidFieldsIn, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField } from "../policy/index.ts";
@@ -60,7 +61,8 @@ interface CompiledRegister {
   opaque: number[];
   /** Every field checked here (policy order); those a mask or limit flags are evaluated one by one. */
   fields: number[];
-  adj: CpuidAdjustment | undefined;
+  /** What the profile fixes and leaves to the host in this register. */
+  slot: RegisterSlot;
 }
 
 /** (field, subleaf) pairs grouped by register: key -> field ids. */
@@ -74,21 +76,6 @@ function addPair(pairs: Pairs, field: CpuidField, id: number, subleaf: number): 
 }
 
 /** Host CPUID lookups with findCpuid's semantics (first entry of the function that matches), indexed once per host. */
-const hostIndex = memoByObject((host: HostCapture): Map<number, CpuidEntry[]> => {
-  const ix = new Map<number, CpuidEntry[]>();
-  for (const e of host.cpuid) {
-    const list = ix.get(e.function);
-    if (list) list.push(e);
-    else ix.set(e.function, [e]);
-  }
-  return ix;
-});
-function hostRegister(ix: Map<number, CpuidEntry[]>, leaf: number, subleaf: number, register: Register): number {
-  const list = ix.get(leaf);
-  if (!list) return 0;
-  for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e[register];
-  return 0;
-}
 const knownMsrsCached = memoByObject(knownHostMsrs);
 
 /** A feature-MSR check as 64-bit masks; null masks when a field's rule has no mask form. */
@@ -112,6 +99,7 @@ function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
 export function compileCompatibility(profile: Profile, options: CompatOptions = {}): CompiledCompatibility {
   if (profile.kind === "host") return { profile, check: (host) => reportWithoutFields(profile, host)! };
   const policy = policyFor(profile.vendor);
+  const profileView = featureView(profile);
   const fields = cpuidFieldsIn(policy);
   const compared = fields.map((f) => cpuidFieldCompared(f, options));
   const isMaskable = fields.map(maskable);
@@ -124,26 +112,25 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     const { start, end } = f.subleaves;
     if (start === end) return addPair(fixedPairs, f, id, start);
     if (!isIndexedLeaf(f.leaf)) return addPair(fixedPairs, f, id, 0);
-    for (const a of profile.cpuid)
-      if (a.leaf === f.leaf && a.register === f.register && a.subleaf.end >= start && a.subleaf.start <= end) addPair(fixedPairs, f, id, Math.max(a.subleaf.start, start));
+    for (const subleaf of profileView.subleavesIn(f.leaf, f.register, start, end)) addPair(fixedPairs, f, id, subleaf);
     const list = rangedByLeaf.get(f.leaf);
     if (list) list.push(id);
     else rangedByLeaf.set(f.leaf, [id]);
   });
 
   function compileRegister(leaf: number, subleaf: number, register: Register, ids: readonly number[]): CompiledRegister {
-    const adj = findAdjustment(profile, leaf, subleaf, register);
-    const fixed = ~(adj?.mask ?? 0) >>> 0;
-    const value = (adj?.replacements ?? 0) & fixed;
+    const slot = profileView.register(leaf, subleaf, register);
+    const fixed = ~slot.hostBits >>> 0;
+    const value = slot.fixed;
     const masks = emptyMasks(OPS32);
-    const r: CompiledRegister = { leaf, subleaf, register, value, fixed, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), adj };
+    const r: CompiledRegister = { leaf, subleaf, register, value, fixed, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), slot };
     for (const id of r.fields) {
       const f = fields[id]!;
       if (!isMaskable[id]) {
         r.opaque.push(id);
         continue;
       }
-      if (!adj && !appliesToHiddenRegister(f.compare)) continue; // as the reference: no equality on a hidden register
+      if (!slot.present && !appliesToHiddenRegister(f.compare)) continue; // as the reference: no equality on a hidden register
       const bits = (bitMask32(f.lsb, f.msb) & fixed) >>> 0;
       if (bits === 0) continue; // passed through
       addToMasks(masks, f, bits, value, OPS32);
@@ -158,12 +145,15 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     r.limits = r.limits.filter((l) => l.value > 0);
     return r;
   }
-  const compiledByKey = memoByKey((key) => {
-    const [leaf, subleaf, register, ids] = key.split(":") as [string, string, Register, string];
-    return compileRegister(Number(leaf), Number(subleaf), register, ids.split(",").map(Number));
-  });
-  const compiled = (leaf: number, subleaf: number, register: Register, ids: Set<number>): CompiledRegister =>
-    compiledByKey(`${leaf}:${subleaf}:${register}:${[...ids].sort((a, b) => a - b).join(",")}`);
+  // compiled once per (register, set of fields): hosts with the same subleaves share them
+  const compiledRegisters = new Map<string, CompiledRegister>();
+  function compiled(leaf: number, subleaf: number, register: Register, ids: Set<number>): CompiledRegister {
+    const sorted = [...ids].sort((a, b) => a - b);
+    const key = `${leaf}:${subleaf}:${register}:${sorted.join(",")}`;
+    let r = compiledRegisters.get(key);
+    if (!r) compiledRegisters.set(key, (r = compileRegister(leaf, subleaf, register, sorted)));
+    return r;
+  }
   /** Registers where some host could fail; the others are left out of every check. */
   const canFail = (r: CompiledRegister) => r.subset !== 0 || r.superset !== 0 || r.eq !== 0 || r.limits.length > 0 || r.opaque.length > 0;
   const fixedRegisters = [...fixedPairs.values()].map((g) => compiled(g.leaf, g.subleaf, g.register, g.fields)).filter(canFail);
@@ -175,29 +165,29 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   const bySubleaves = new Map<string, CompiledRegister[]>(); // keyed by the host's subleaves, filled from that host
   function registersFor(host: HostCapture): CompiledRegister[] {
     if (rangedByLeaf.size === 0) return fixedRegisters;
-    const ix = hostIndex(host);
+    const hv = featureView(host);
+    const subleaves = new Map<number, number[]>();
     let signature = "";
     for (const leaf of rangedByLeaf.keys()) {
-      const entries = ix.get(leaf);
-      if (entries) for (const e of entries) signature += `${leaf}.${e.index} `;
+      const list = hv.subleavesIn(leaf, "eax", 0, 0xffffffff);
+      subleaves.set(leaf, list);
+      signature += `${leaf}:`;
+      for (const i of list) signature += `${i}.`;
     }
     let registers = bySubleaves.get(signature);
-    if (!registers) bySubleaves.set(signature, (registers = registersForSubleaves(ix)));
+    if (!registers) bySubleaves.set(signature, (registers = registersForSubleaves(subleaves)));
     return registers;
   }
-  function registersForSubleaves(ix: Map<number, CpuidEntry[]>): CompiledRegister[] {
+  function registersForSubleaves(subleaves: ReadonlyMap<number, readonly number[]>): CompiledRegister[] {
     let extra: Pairs | undefined;
-    for (const [leaf, ids] of rangedByLeaf) {
-      const entries = ix.get(leaf);
-      if (!entries) continue;
-      for (const e of entries)
+    for (const [leaf, ids] of rangedByLeaf)
+      for (const index of subleaves.get(leaf) ?? [])
         for (const id of ids) {
           const f = fields[id]!;
-          if (e.index < f.subleaves.start || e.index > f.subleaves.end) continue;
-          if (fixedPairs.get(`${f.leaf}:${e.index}:${f.register}`)?.fields.has(id)) continue;
-          addPair((extra ??= new Map()), f, id, e.index);
+          if (index < f.subleaves.start || index > f.subleaves.end) continue;
+          if (fixedPairs.get(`${f.leaf}:${index}:${f.register}`)?.fields.has(id)) continue;
+          addPair((extra ??= new Map()), f, id, index);
         }
-    }
     if (!extra) return fixedRegisters;
     const out: CompiledRegister[] = [];
     for (const [key, g] of fixedPairs) {
@@ -215,10 +205,10 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   function check(host: HostCapture): CompatReport {
     const trivial = reportWithoutFields(profile, host);
     if (trivial) return trivial;
-    const ix = hostIndex(host);
+    const hv = featureView(host);
     const found: { id: number; subleaf: number; problem: CompatProblem }[] = [];
     for (const r of registersFor(host)) {
-      const h = hostRegister(ix, r.leaf, r.subleaf, r.register);
+      const h = hv.fixedAt(r.leaf, r.subleaf, r.register);
       const failing = (r.value & ~h & r.subset) | (h & ~r.value & r.superset) | ((r.value ^ h) & r.eq);
       let limitFailed = false;
       const hf = (h & r.fixed) >>> 0;
@@ -229,7 +219,7 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
         const f = fields[id]!;
         const suspect = !isMaskable[id] || (limitFailed && isLimit(f.compare)) || (failing & bitMask32(f.lsb, f.msb)) !== 0;
         if (!suspect) continue;
-        const problem = cpuidFieldProblem(f, r.subleaf, r.adj, h);
+        const problem = cpuidFieldProblem(f, r.subleaf, r.slot, h);
         if (problem) found.push({ id, subleaf: r.subleaf, problem });
       }
     }

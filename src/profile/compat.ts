@@ -1,13 +1,14 @@
-// Can a profile run on a host? The profile's fixed (mask-0) bits are compared with what the
-// host's KVM supports, field by field, by each field's compare rule in the vendor's policy.
+// Can a profile run on a host? Two views (src/fields/view.ts) and the policy's rules: the profile's fixed
+// (mask-0) bits are compared with what the host's KVM supports, field by field, by each field's compare rule.
 // Pure: the same profile and host always give the same report.
-import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
+import { isIndexedLeaf, type Register } from "../model/cpuid.ts";
 import { fieldValue } from "../fields/bits.ts";
 import { appliesToHiddenRegister, compareField, effectiveValue, explainMismatch, isCompared } from "../fields/rules.ts";
+import { featureView, type FeatureView, type RegisterSlot } from "../fields/view.ts";
 import { hex32 } from "../model/hex.ts";
 import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
-import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
+import type { MsrAdjustment, Profile } from "../model/profile.ts";
 import { ARCH_CAPABILITIES, cpuidFieldsIn, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField, Policy } from "../policy/index.ts";
 
@@ -66,54 +67,12 @@ const KIND_BY_COMPARE: Record<Exclude<Compare, "none">, "feature-missing" | "num
   eq: "not-equal",
 };
 
-/** Per-call lookups over a profile's adjustments and a host's entries (same answers as findAdjustment and findCpuid). */
-interface Lookups {
-  /** By leaf * 4 + register number (exact in a double: leaves are 32-bit). */
-  adjustments: Map<number, CpuidAdjustment[]>;
-  entries: Map<number, CpuidEntry[]>;
-}
-
-const REGISTER_NUMBER: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
-const adjustmentKey = (leaf: number, register: Register) => leaf * 4 + REGISTER_NUMBER[register];
-
-function lookupsOf(profile: Profile, host: HostCapture): Lookups {
-  const adjustments = new Map<number, CpuidAdjustment[]>();
-  for (const a of profile.cpuid) {
-    const key = adjustmentKey(a.leaf, a.register);
-    const list = adjustments.get(key);
-    if (list) list.push(a);
-    else adjustments.set(key, [a]);
-  }
-  const entries = new Map<number, CpuidEntry[]>();
-  for (const e of host.cpuid) {
-    const list = entries.get(e.function);
-    if (list) list.push(e);
-    else entries.set(e.function, [e]);
-  }
-  return { adjustments, entries };
-}
-
-function adjustmentAt(ix: Lookups, leaf: number, subleaf: number, register: Register): CpuidAdjustment | undefined {
-  const list = ix.adjustments.get(adjustmentKey(leaf, register));
-  if (list) for (const a of list) if (subleaf >= a.subleaf.start && subleaf <= a.subleaf.end) return a;
-  return undefined;
-}
-
-function hostRegisterAt(ix: Lookups, leaf: number, subleaf: number, register: Register): number {
-  const list = ix.entries.get(leaf);
-  if (list) for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e[register];
-  return 0;
-}
-
-/** The subleaves at which a field is checked: its own, or where the profile or host has entries. */
-export function subleavesToCheck(field: CpuidField, profile: Profile, host: HostCapture, ix: Lookups = lookupsOf(profile, host)): number[] {
+/** The subleaves at which a field is checked: its own, or where the profile or the host says something. */
+export function subleavesToCheck(field: CpuidField, profile: FeatureView, host: FeatureView): number[] {
   const { start, end } = field.subleaves;
   if (start === end) return [start];
   if (!isIndexedLeaf(field.leaf)) return [0];
-  const set = new Set<number>();
-  for (const e of ix.entries.get(field.leaf) ?? []) if (e.index >= start && e.index <= end) set.add(e.index);
-  for (const a of ix.adjustments.get(adjustmentKey(field.leaf, field.register)) ?? [])
-    if (a.subleaf.end >= start && a.subleaf.start <= end) set.add(Math.max(a.subleaf.start, start));
+  const set = new Set([...host.subleavesIn(field.leaf, field.register, start, end), ...profile.subleavesIn(field.leaf, field.register, start, end)]);
   return [...set].sort((a, b) => a - b);
 }
 
@@ -126,12 +85,12 @@ export function cpuidFieldCompared(field: CpuidField, options: CompatOptions): b
  * The one evaluation of a CPUID field's compare rule at one subleaf (the reference checker and the
  * compiled one both call it): the problem, or null. `hostRegister` is the host's register value there.
  */
-export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: CpuidAdjustment | undefined, hostRegister: number): CompatProblem | null {
+export function cpuidFieldProblem(field: CpuidField, subleaf: number, profile: RegisterSlot, hostRegister: number): CompatProblem | null {
   // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
-  if (!adj && !appliesToHiddenRegister(field.compare)) return null;
-  const fixed = ~(adj?.mask ?? 0) >>> 0;
+  if (!profile.present && !appliesToHiddenRegister(field.compare)) return null;
+  const fixed = ~profile.hostBits >>> 0;
   if (fieldValue(field, fixed) === 0) return null; // passed through: the host's own value
-  const p = effectiveValue(field, ((adj?.replacements ?? 0) & fixed) >>> 0);
+  const p = effectiveValue(field, (profile.fixed & fixed) >>> 0);
   const h = effectiveValue(field, (hostRegister & fixed) >>> 0);
   if (compareField(field.compare, p, h)) return null;
   return {
@@ -147,11 +106,12 @@ export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: Cpuid
 
 function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions): CompatProblem[] {
   const out: CompatProblem[] = [];
-  const ix = lookupsOf(profile, host);
+  // two views and the policy's rules: the profile's fixed bits against what the host offers
+  const pv = featureView(profile), hv = featureView(host);
   for (const field of cpuidFieldsIn(policy)) {
     if (!cpuidFieldCompared(field, options)) continue;
-    for (const subleaf of subleavesToCheck(field, profile, host, ix)) {
-      const problem = cpuidFieldProblem(field, subleaf, adjustmentAt(ix, field.leaf, subleaf, field.register), hostRegisterAt(ix, field.leaf, subleaf, field.register));
+    for (const subleaf of subleavesToCheck(field, pv, hv)) {
+      const problem = cpuidFieldProblem(field, subleaf, pv.register(field.leaf, subleaf, field.register), hv.fixedAt(field.leaf, subleaf, field.register));
       if (problem) out.push(problem);
     }
   }
