@@ -70,12 +70,12 @@ function groupBy<T>(items: readonly T[], key: (t: T) => number): Map<number, T[]
 
 /** A CPUID table with MSR values (a host's, or an applied configuration's): every bit fixed. */
 class TableView implements FeatureView {
-  readonly #byLeaf: Map<number, CpuidEntry[]>;
+  private readonly _byLeaf: Map<number, CpuidEntry[]>;
   // leaves, subleaf lists, MSR slots and the permitted set are made on first use: a fleet check reads only registers
-  readonly #subleaves = new Map<number, number[]>();
-  #leaves: FeatureView["leaves"] | undefined;
-  #msrSlots: FeatureView["msrs"] | undefined;
-  #permitted: ReadonlySet<number> | null | undefined;
+  private readonly _subleaves = new Map<number, number[]>();
+  private _leaves: FeatureView["leaves"] | undefined;
+  private _msrSlots: FeatureView["msrs"] | undefined;
+  private _permitted: ReadonlySet<number> | null | undefined;
 
   constructor(
     readonly vendor: Vendor,
@@ -83,43 +83,43 @@ class TableView implements FeatureView {
     private readonly msrValues: readonly { index: number; value: bigint }[],
     private readonly permittedList: readonly number[] | null,
   ) {
-    this.#byLeaf = groupBy(cpuid, (e) => e.function);
+    this._byLeaf = groupBy(cpuid, (e) => e.function);
   }
 
   /** findCpuid's semantics: the first entry of the function whose subleaf matches or does not matter. */
-  #entryAt(leaf: number, subleaf: number): CpuidEntry | undefined {
-    const list = this.#byLeaf.get(leaf);
+  private _entryAt(leaf: number, subleaf: number): CpuidEntry | undefined {
+    const list = this._byLeaf.get(leaf);
     if (list) for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e;
     return undefined;
   }
 
   get leaves(): FeatureView["leaves"] {
-    return (this.#leaves ??= uniqueLeaves(this.cpuid.map((e) => ({ function: e.function, index: e.index }))));
+    return (this._leaves ??= uniqueLeaves(this.cpuid.map((e) => ({ function: e.function, index: e.index }))));
   }
 
   register(leaf: number, subleaf: number, register: Register): RegisterSlot {
-    const e = this.#entryAt(leaf, subleaf);
+    const e = this._entryAt(leaf, subleaf);
     return e ? { fixed: e[register], hostBits: 0, present: true } : NOTHING;
   }
 
   fixedAt(leaf: number, subleaf: number, register: Register): number {
-    const e = this.#entryAt(leaf, subleaf);
+    const e = this._entryAt(leaf, subleaf);
     return e ? e[register] : 0;
   }
 
   subleavesIn(leaf: number, _register: Register, start: number, end: number): number[] {
-    let all = this.#subleaves.get(leaf);
-    if (!all) this.#subleaves.set(leaf, (all = [...new Set((this.#byLeaf.get(leaf) ?? []).map((e) => e.index))].sort((a, b) => a - b)));
+    let all = this._subleaves.get(leaf);
+    if (!all) this._subleaves.set(leaf, (all = [...new Set((this._byLeaf.get(leaf) ?? []).map((e) => e.index))].sort((a, b) => a - b)));
     return start === 0 && end >= 0xffffffff ? all : all.filter((i) => i >= start && i <= end);
   }
 
   get msrs(): FeatureView["msrs"] {
-    return (this.#msrSlots ??= new Map(this.msrValues.map((m) => [m.index, { fixed: m.value, hostBits: 0n }])));
+    return (this._msrSlots ??= new Map(this.msrValues.map((m) => [m.index, { fixed: m.value, hostBits: 0n }])));
   }
 
   get permitted(): ReadonlySet<number> | null {
-    if (this.#permitted === undefined) this.#permitted = this.permittedList && new Set(this.permittedList);
-    return this.#permitted;
+    if (this._permitted === undefined) this._permitted = this.permittedList && new Set(this.permittedList);
+    return this._permitted;
   }
 }
 
@@ -146,26 +146,26 @@ const HOST_PROFILE_VIEW = (vendor: Vendor): FeatureView => ({
 class ProfileView implements FeatureView {
   readonly vendor: Vendor;
   /** Each adjustment with its slot, by leaf * 4 + register number, made once: lookups allocate nothing. */
-  readonly #byRegister: Map<number, { a: CpuidAdjustment; slot: RegisterSlot }[]>;
-  #leaves: FeatureView["leaves"] | undefined;
-  #msrSlots: FeatureView["msrs"] | undefined;
-  #permitted: ReadonlySet<number> | undefined;
+  private readonly _byRegister: Map<number, { a: CpuidAdjustment; slot: RegisterSlot }[]>;
+  private _leaves: FeatureView["leaves"] | undefined;
+  private _msrSlots: FeatureView["msrs"] | undefined;
+  private _permitted: ReadonlySet<number> | undefined;
 
   constructor(private readonly profile: Profile) {
     this.vendor = profile.vendor;
-    this.#byRegister = groupBy(
+    this._byRegister = groupBy(
       profile.cpuid.map((a) => ({ a, slot: adjustmentSlot(a) })),
       ({ a }) => a.leaf * 4 + REGISTER_NUMBER[a.register],
     );
   }
 
   get leaves(): FeatureView["leaves"] {
-    return (this.#leaves ??= uniqueLeaves(this.profile.cpuid.map((a) => ({ function: a.leaf, index: a.subleaf.start }))));
+    return (this._leaves ??= uniqueLeaves(this.profile.cpuid.map((a) => ({ function: a.leaf, index: a.subleaf.start }))));
   }
 
   /** findAdjustment's semantics: the first adjustment of the register whose subleaf range holds the subleaf. */
   register(leaf: number, subleaf: number, register: Register): RegisterSlot {
-    const list = this.#byRegister.get(leaf * 4 + REGISTER_NUMBER[register]);
+    const list = this._byRegister.get(leaf * 4 + REGISTER_NUMBER[register]);
     if (list) for (const { a, slot } of list) if (subleaf >= a.subleaf.start && subleaf <= a.subleaf.end) return slot;
     return NOTHING;
   }
@@ -176,7 +176,7 @@ class ProfileView implements FeatureView {
 
   subleavesIn(leaf: number, register: Register, start: number, end: number): number[] {
     const out: number[] = [];
-    for (const { a } of this.#byRegister.get(leaf * 4 + REGISTER_NUMBER[register]) ?? [])
+    for (const { a } of this._byRegister.get(leaf * 4 + REGISTER_NUMBER[register]) ?? [])
       if (a.subleaf.end >= start && a.subleaf.start <= end) {
         const first = Math.max(a.subleaf.start, start);
         if (!out.includes(first)) out.push(first);
@@ -185,11 +185,11 @@ class ProfileView implements FeatureView {
   }
 
   get msrs(): FeatureView["msrs"] {
-    return (this.#msrSlots ??= new Map(this.profile.msrs.map((m) => [m.index, { fixed: m.replacements & ~m.mask, hostBits: m.mask }])));
+    return (this._msrSlots ??= new Map(this.profile.msrs.map((m) => [m.index, { fixed: m.replacements & ~m.mask, hostBits: m.mask }])));
   }
 
   get permitted(): ReadonlySet<number> {
-    return (this.#permitted ??= new Set(this.profile.permittedMsrs));
+    return (this._permitted ??= new Set(this.profile.permittedMsrs));
   }
 }
 

@@ -166,16 +166,16 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   function registersFor(host: HostCapture): CompiledRegister[] {
     if (rangedByLeaf.size === 0) return fixedRegisters;
     const hv = featureView(host);
-    const subleaves = new Map<number, number[]>();
     let signature = "";
     for (const leaf of rangedByLeaf.keys()) {
-      const list = hv.subleavesIn(leaf, "eax", 0, 0xffffffff);
-      subleaves.set(leaf, list);
       signature += `${leaf}:`;
-      for (const i of list) signature += `${i}.`;
+      for (const i of hv.subleavesIn(leaf, "eax", 0, 0xffffffff)) signature += `${i}.`;
     }
     let registers = bySubleaves.get(signature);
-    if (!registers) bySubleaves.set(signature, (registers = registersForSubleaves(subleaves)));
+    if (!registers) {
+      const subleaves = new Map([...rangedByLeaf.keys()].map((leaf) => [leaf, hv.subleavesIn(leaf, "eax", 0, 0xffffffff)]));
+      bySubleaves.set(signature, (registers = registersForSubleaves(subleaves)));
+    }
     return registers;
   }
   function registersForSubleaves(subleaves: ReadonlyMap<number, readonly number[]>): CompiledRegister[] {

@@ -108,9 +108,14 @@ function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, opti
   const out: CompatProblem[] = [];
   // two views and the policy's rules: the profile's fixed bits against what the host offers
   const pv = featureView(profile), hv = featureView(host);
+  // the rows of one register follow each other in the table: their subleaves are found once
+  let last: CpuidField | undefined, subleaves: number[] = [];
   for (const field of cpuidFieldsIn(policy)) {
     if (!cpuidFieldCompared(field, options)) continue;
-    for (const subleaf of subleavesToCheck(field, pv, hv)) {
+    if (!(last && last.leaf === field.leaf && last.register === field.register && last.subleaves === field.subleaves))
+      subleaves = subleavesToCheck(field, pv, hv);
+    last = field;
+    for (const subleaf of subleaves) {
       const problem = cpuidFieldProblem(field, subleaf, pv.register(field.leaf, subleaf, field.register), hv.fixedAt(field.leaf, subleaf, field.register));
       if (problem) out.push(problem);
     }
