@@ -9,7 +9,8 @@ export interface BitRange {
 /** Bits lsb..msb (inclusive) set, as a 32-bit number. */
 export function bitMask32(lsb: number, msb: number): number {
   const width = msb - lsb + 1;
-  return (width >= 32 ? 0xffffffff : ((1 << width) >>> 0) - 1) * 2 ** lsb >>> 0;
+  // int32 shifts only (this is on the hot path of fleet checks); (1 << 31) - 1 wraps to 0x7fffffff as ToInt32 reads it
+  return width >= 32 ? 0xffffffff : (((1 << width) - 1) << lsb) >>> 0;
 }
 
 /** Bits lsb..msb (inclusive) set, as a 64-bit bigint. */
