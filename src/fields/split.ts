@@ -91,6 +91,20 @@ export function splitMsr(vendor: Vendor, index: number): readonly Field[] {
   return msrSplit(`${vendor}:${index >>> 0}`);
 }
 
+/** The bits of a CPUID register the policy has no field for (each an `unknown` field of the split). */
+export function unknownBits32(vendor: Vendor, leaf: number, subleaf: number, register: Register): number {
+  let m = 0;
+  for (const f of splitRegister(vendor, leaf, subleaf, register)) if (f.unknown) m |= fieldMask32(f);
+  return m >>> 0;
+}
+
+/** The bits of a feature MSR the policy has no field for. */
+export function unknownBits64(vendor: Vendor, index: number): bigint {
+  let m = 0n;
+  for (const f of splitMsr(vendor, index)) if (f.unknown) m |= fieldMask64(f);
+  return m;
+}
+
 export function fieldMask32(f: { lsb: number; msb: number }): number {
   return bitMask32(f.lsb, f.msb);
 }

@@ -5,11 +5,12 @@ import { InputError } from "../errors.ts";
 import { REGISTERS, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import { isNumeric } from "../fields/rules.ts";
-import { fieldMask32, fieldMask64 } from "../fields/split.ts";
+import { fieldMask32, fieldMask64, unknownBits32, unknownBits64 } from "../fields/split.ts";
+import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile, SourceHost } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidFieldsFor, cpuidFieldsIn, cpuidFieldsOfLeaf, msrFieldsFor, msrFieldsIn, msrRuleFor, msrRuleIndices, msrRulesIn, policyFor } from "../policy/index.ts";
+import { cpuidFieldsIn, cpuidFieldsOfLeaf, msrFieldsFor, msrFieldsIn, msrRuleFor, msrRuleIndices, msrRulesIn, policyFor } from "../policy/index.ts";
 import type { CpuidField, MsrField, Policy } from "../policy/index.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { reconcilePermittedMsrs } from "./guest-msrs.ts";
@@ -144,8 +145,7 @@ function unknownCpuid(policy: Policy, host: HostCapture): UnknownItem[] {
       continue;
     }
     for (const register of REGISTERS) {
-      const covered = cpuidFieldsFor(policy, e.function, e.index, register).reduce((m, f) => m | fieldMask32(f), 0);
-      const bits = (e[register] & ~covered) >>> 0;
+      const bits = (e[register] & unknownBits32(policy.vendor, e.function, e.index, register)) >>> 0;
       if (bits !== 0)
         out.push({
           kind: "bits",
@@ -168,8 +168,7 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
       unknown.push({ kind: "msr", msr: m.index, text: `feature MSR ${hex32(m.index)}: not in the ${policy.vendor} policy, hidden` });
       continue;
     }
-    const covered = fields.reduce((acc, f) => acc | fieldMask64(f), 0n);
-    const stray = m.value & ~covered;
+    const stray = m.value & unknownBits64(policy.vendor, m.index);
     if (stray !== 0n)
       unknown.push({ kind: "bits", msr: m.index, text: `feature MSR ${hex32(m.index)} bits ${hex64(stray)}: not in the ${policy.vendor} policy, hidden` });
     const bits = msrAdjustmentBits(fields, m.value);
@@ -185,7 +184,7 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
  * MSRs, and the ones KVM emulates without listing them, come from what this host knows.
  */
 export function permittedMsrsFor(policy: Policy, host: HostCapture, profile: Pick<Profile, "kind" | "cpuid">, unknown: UnknownItem[]): number[] {
-  const known = new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
+  const known = knownMsrSet(host);
   const candidates: number[] = [];
   for (const rule of msrRulesIn(policy)) {
     if (rule.access !== "permitted") continue;
