@@ -200,8 +200,14 @@ function profileView(p: Profile): FeatureView {
 /** Register number for per-register keys (leaf * 4 + number is exact in a double: leaves are 32-bit). */
 const REGISTER_NUMBER: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
 
+/** The view of a profile, built once per object; its registers need only the profile's kind and CPUID adjustments. */
+export const viewOfProfile = memoByObject((p: Pick<Profile, "kind" | "cpuid"> & Partial<Profile>): FeatureView => profileView(p as Profile));
+
 /** The view of a profile or a host capture, built once per object (captures and profiles are not changed in place). */
-export const featureView = memoByObject((c: Config): FeatureView => (isProfile(c) ? profileView(c) : hostView(c)));
+export function featureView(c: Config): FeatureView {
+  return isProfile(c) ? viewOfProfile(c) : viewOfHost(c);
+}
+const viewOfHost = memoByObject(hostView);
 
 /** The (function, index) pairs either view names, once each, in canonical order. */
 export function mergedLeaves(a: FeatureView, b: FeatureView): { function: number; index: number }[] {
