@@ -1,6 +1,7 @@
 // Names for CPUID bits and MSR bits, so reports say `avx512f`, not `0x7.0.ebx[16]`.
 import type { Register } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
+import { memoByKey } from "../model/memo.ts";
 import { CPUID_FEATURES } from "./cpuid-features.ts";
 import { CPUID_FIELDS } from "./cpuid-fields.ts";
 import { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
@@ -66,8 +67,50 @@ export function namedCpuidBits(leaf: number, subleaf: number, register: Register
 /** The multi-bit field (max_basic_leaf, family, phys_addr_bits, ...) holding a bit, if one is catalogued. */
 export function cpuidFieldAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidField | undefined {
   return CPUID_FIELDS.find(
-    (f) => f.leaf === leaf && (f.subleaf === null || f.subleaf === subleaf) && f.register === register && bit >= f.lsb && bit <= f.msb,
+    (f) =>
+      f.leaf === leaf &&
+      (f.subleaf === null || (subleaf >= f.subleaf && subleaf <= (f.lastSubleaf ?? f.subleaf))) &&
+      f.register === register &&
+      bit >= f.lsb &&
+      bit <= f.msb,
   );
+}
+
+/** `avx512f`, a field name such as `family`, or the location `0x7.0.ebx[16]` / `0x1.0.eax[5:4]`. */
+export function cpuidBitsName(leaf: number, subleaf: number, register: Register, lsb: number, msb: number): string {
+  if (lsb === msb) return cpuidBitName(leaf, subleaf, register, lsb);
+  const f = cpuidFieldAt(leaf, subleaf, register, lsb);
+  if (f && f.lsb === lsb && f.msb === msb) return f.name;
+  return `${hex32(leaf)}.${subleaf}.${register}[${msb}:${lsb}]`;
+}
+
+/**
+ * The catalogue's split of one register: its single-bit features, its multi-bit fields, and each run of bits it
+ * does not name (named by location), ascending. Tables that rule a whole register take their names from here.
+ */
+export function cpuidPieces(leaf: number, subleaf: number, register: Register): { lsb: number; msb: number; name: string }[] {
+  const out: { lsb: number; msb: number; name: string }[] = [];
+  let run = -1;
+  const endRun = (msb: number) => {
+    if (run >= 0) out.push({ lsb: run, msb, name: cpuidBitsName(leaf, subleaf, register, run, msb) });
+    run = -1;
+  };
+  for (let bit = 0; bit < 32; bit++) {
+    const feature = cpuidFeatureAt(leaf, subleaf, register, bit);
+    const field = feature ? undefined : cpuidFieldAt(leaf, subleaf, register, bit);
+    if (!feature && !field) {
+      if (run < 0) run = bit;
+      continue;
+    }
+    endRun(bit - 1);
+    if (feature) out.push({ lsb: bit, msb: bit, name: feature.linux });
+    else {
+      out.push({ lsb: field!.lsb, msb: field!.msb, name: field!.name });
+      bit = field!.msb;
+    }
+  }
+  endRun(31);
+  return out;
 }
 
 /** An MSR's name (`arch_capabilities`), or its index in hex. */
@@ -103,20 +146,14 @@ export interface CpuidFeatureBit {
   bit: number;
 }
 
-const featureBits = new Map<string, CpuidFeatureBit>();
 
 /**
  * Where the feature of this Linux name lives (subleaf 0 for a non-indexed leaf); a name AMD repeats in
  * 0x80000001 EDX resolves to its leaf-1 bit. Throws for a name the catalogue does not have: tables that
  * refer to features by name are checked by their tests.
  */
-export function cpuidFeatureBit(name: string): CpuidFeatureBit {
-  let at = featureBits.get(name);
-  if (!at) {
-    const f = (BY_NAME.get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
-    if (!f) throw new Error(`'${name}' is not a CPUID feature in the catalogue`);
-    at = { leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit };
-    featureBits.set(name, at);
-  }
-  return at;
-}
+export const cpuidFeatureBit = memoByKey((name: string): CpuidFeatureBit => {
+  const f = (BY_NAME.get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
+  if (!f) throw new Error(`'${name}' is not a CPUID feature in the catalogue`);
+  return { leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit };
+});

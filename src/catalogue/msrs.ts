@@ -14,6 +14,12 @@ const VMX_CAPS = [
   "vmx_vmfunc", "vmx_procbased_ctls3",
 ];
 
+/** The VMX capability MSRs that hold control settings (allowed-0 and allowed-1 halves). */
+const VMX_CONTROLS: ReadonlySet<string> = new Set([
+  "vmx_pinbased_ctls", "vmx_procbased_ctls", "vmx_exit_ctls", "vmx_entry_ctls", "vmx_procbased_ctls2",
+  "vmx_true_pinbased_ctls", "vmx_true_procbased_ctls", "vmx_true_exit_ctls", "vmx_true_entry_ctls",
+]);
+
 const MCE_BANK_REGS = ["ctl", "status", "addr", "misc"];
 
 export const MSR_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
@@ -28,6 +34,11 @@ export const MSR_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
   [0x49, "pred_cmd"],
   [0x8b, "ucode_rev"],
   [0x9e, "smbase"],
+  [0x1c4, "xfd"],
+  [0x1c5, "xfd_err"],
+  [0x600, "ds_area"],
+  [0x6a0, "u_cet"],
+  [0x6a2, "s_cet"],
   ...series(0xc1, 8, (i) => `perfctr${i}`),
   [0xce, "platform_info"],
   [0xcf, "core_capabilities"],
@@ -168,6 +179,17 @@ export const MSR_BIT_FIELDS: readonly MsrBitField[] = [
   { index: 0x10a, lsb: 27, msb: 27, name: "rfds_no", qemu: "rfds-no", kvmSupported: true },
   { index: 0x10a, lsb: 28, msb: 28, name: "rfds_clear", qemu: "rfds-clear", kvmSupported: true },
   { index: 0x10a, lsb: 62, msb: 62, name: "its_no", kvmSupported: true },
+  // Bits the SDM leaves reserved: named so that the policy's rule for them has a catalogue name.
+  { index: 0x10a, lsb: 16, msb: 16, name: "arch_cap_bit_16" },
+  { index: 0x10a, lsb: 22, msb: 22, name: "arch_cap_bit_22" },
+  { index: 0x10a, lsb: 29, msb: 61, name: "arch_cap_bits_29_61" },
+  { index: 0x10a, lsb: 63, msb: 63, name: "arch_cap_bit_63" },
+  // VMX capability MSRs: control MSRs split into allowed-0 (low) and allowed-1 (high) settings, the others whole.
+  ...VMX_CAPS.flatMap((name, i): MsrBitField[] =>
+    VMX_CONTROLS.has(name)
+      ? [{ index: 0x480 + i, lsb: 0, msb: 31, name: `${name}_allowed0` }, { index: 0x480 + i, lsb: 32, msb: 63, name: `${name}_allowed1` }]
+      : [{ index: 0x480 + i, lsb: 0, msb: 63, name }],
+  ),
   // IA32_PERF_CAPABILITIES
   { index: 0x345, lsb: 0, msb: 5, name: "lbr_format" },
   { index: 0x345, lsb: 6, msb: 6, name: "pebs_trap" },

@@ -33,7 +33,9 @@ export interface BitField {
 
 export interface CpuidField extends BitField {
   leaf: number;
+  /** null: every subleaf; otherwise the first subleaf it names (through lastSubleaf, when given). */
   subleaf: number | null;
+  lastSubleaf?: number;
   register: Register;
 }
 

@@ -4,10 +4,10 @@ import { InputError } from "../errors.ts";
 import { REGISTERS, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import { CAPABILITY_NAMES, normaliseHost, type FeatureMsr, type HostCapture } from "../model/host.ts";
-import { brandOf, signatureOf } from "../model/vendor.ts";
-import { cpuidFieldsFor, leafGatesOf, msrFieldsFor, policyFor } from "../policy/index.ts";
-import type { Policy } from "../policy/types.ts";
-import { cpuidRule, foldMsr, foldRegister, msrRule, type CombineRule, type Disagreement } from "./combine-rules.ts";
+import { cpuIdentityOf } from "../model/vendor.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { leafGatesOf } from "../policy/index.ts";
+import { featureMsrRule, foldMsr, foldRegister, registerRule, type CombineRule, type Disagreement } from "../fields/combine.ts";
 import { compareHosts, describeHost } from "./host-order.ts";
 
 export interface BaselineOptions {
@@ -71,7 +71,7 @@ function commonLeaves(hosts: readonly HostCapture[]): CpuidEntry[][] {
  * has what the field describes (leaf-gates.ts): AMX palettes without AMX, or the layout of an XSAVE component
  * outside the result's XCR0/XSS, are zeroed (apply zeroes them too), not refused.
  */
-function baselineCpuid(policy: Policy, hosts: readonly HostCapture[], rep: number, labels: readonly string[] | undefined): CpuidEntry[] {
+function baselineCpuid(vendor: Vendor, hosts: readonly HostCapture[], rep: number, labels: readonly string[] | undefined): CpuidEntry[] {
   const out: CpuidEntry[] = [];
   const values: number[] = new Array<number>(hosts.length);
   const disagreements: { entry: CpuidEntry; register: Register; d: Disagreement<number> }[] = [];
@@ -79,7 +79,7 @@ function baselineCpuid(policy: Policy, hosts: readonly HostCapture[], rep: numbe
     const first = entries[0]!;
     const entry: CpuidEntry = { ...entries[rep]!, eax: 0, ebx: 0, ecx: 0, edx: 0 };
     for (const register of REGISTERS) {
-      const rule: CombineRule<number> = cpuidRule(cpuidFieldsFor(policy, first.function, first.index, register));
+      const rule: CombineRule<number> = registerRule(vendor, first.function, first.index, register);
       for (let i = 0; i < entries.length; i++) values[i] = entries[i]![register];
       const folded = foldRegister(rule, values, rep);
       if (typeof folded !== "number") disagreements.push({ entry, register, d: folded });
@@ -98,7 +98,7 @@ function baselineCpuid(policy: Policy, hosts: readonly HostCapture[], rep: numbe
   return out;
 }
 
-function baselineFeatureMsrs(policy: Policy, hosts: readonly HostCapture[], rep: number, labels: readonly string[] | undefined): FeatureMsr[] {
+function baselineFeatureMsrs(vendor: Vendor, hosts: readonly HostCapture[], rep: number, labels: readonly string[] | undefined): FeatureMsr[] {
   const byIndex = new Map<number, bigint[]>();
   for (const h of hosts)
     for (const m of h.featureMsrs) {
@@ -109,7 +109,7 @@ function baselineFeatureMsrs(policy: Policy, hosts: readonly HostCapture[], rep:
   const out: FeatureMsr[] = [];
   for (const [index, values] of byIndex) {
     if (values.length !== hosts.length) continue;
-    const folded = foldMsr(msrRule(msrFieldsFor(policy, index)), values, rep);
+    const folded = foldMsr(featureMsrRule(vendor, index), values, rep);
     if (typeof folded !== "bigint") throw disagreementError(folded, `MSR ${hex32(index)}`, hosts, labels);
     out.push({ index, value: folded });
   }
@@ -138,11 +138,11 @@ function baselineKvm(hosts: readonly HostCapture[], rep: number): HostCapture["k
 export function baselineHost(hosts: readonly HostCapture[], options: BaselineOptions = {}): HostCapture {
   if (hosts.length === 0) throw new InputError("baseline: no hosts given");
   assertOneVendor(hosts, options.labels);
-  const policy = policyFor(hosts[0]!.vendor);
+  const vendor = hosts[0]!.vendor;
   const rep = options.representative ?? representative(hosts);
   if (rep < 0 || rep >= hosts.length) throw new InputError(`baseline: representative ${rep} is not one of the ${hosts.length} hosts`);
-  const cpuid = baselineCpuid(policy, hosts, rep, options.labels);
-  const sig = signatureOf(cpuid);
+  const cpuid = baselineCpuid(vendor, hosts, rep, options.labels);
+  const { signature: sig, brand } = cpuIdentityOf(cpuid);
   const r = hosts[rep]!;
   return normaliseHost({
     source: r.source,
@@ -151,13 +151,13 @@ export function baselineHost(hosts: readonly HostCapture[], options: BaselineOpt
     family: sig?.family ?? r.family,
     model: sig?.model ?? r.model,
     stepping: sig?.stepping ?? r.stepping,
-    brand: brandOf(cpuid) ?? r.brand,
+    brand: brand ?? r.brand,
     // a baseline runs no microcode and no kernel of its own; the profile's sourceHosts name the real ones
     kernel: null,
     microcode: null,
     kvm: baselineKvm(hosts, rep),
     cpuid,
-    featureMsrs: baselineFeatureMsrs(policy, hosts, rep, options.labels),
+    featureMsrs: baselineFeatureMsrs(vendor, hosts, rep, options.labels),
     msrIndexList: intersectSorted(hosts.map((h) => h.msrIndexList)),
   });
 }

@@ -1,11 +1,11 @@
 // What differs between two CPU configurations, each a profile or a host capture, in feature names.
 import { cpuidBitLocation, cpuidBitName, msrBitName, msrName } from "../catalogue/index.ts";
-import { compareCpuidKey, REGISTERS } from "../model/cpuid.ts";
+import { REGISTERS } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidFieldsFor, msrFieldsFor, policyFor } from "../policy/index.ts";
-import { featureView, type Config, type Slot } from "./feature-view.ts";
-import { segmentMask64, segmentsOf, type Segment } from "./segments.ts";
+import { bitsWhere } from "../fields/bits.ts";
+import { fieldMask64, splitMsr, splitRegister, type Field } from "../fields/split.ts";
+import { featureView, mergedLeaves, type Config, type Slot } from "../fields/view.ts";
 
 export interface NamedBit {
   name: string;
@@ -61,14 +61,14 @@ interface Naming {
 }
 
 /** Adds the differences between two slots of one register or MSR to `out`, segment by segment. */
-function compareSlots(segments: readonly Segment[], a: Slot<bigint>, b: Slot<bigint>, naming: Naming, out: DifferenceSet): void {
+function compareSlots(segments: readonly Field[], a: Slot<bigint>, b: Slot<bigint>, naming: Naming, out: DifferenceSet): void {
   for (const s of segments) {
-    const mask = segmentMask64(s);
+    const mask = fieldMask64(s);
     const toHostA = (a.hostBits & mask) !== 0n, toHostB = (b.hostBits & mask) !== 0n;
     const shift = BigInt(s.lsb);
     if (toHostA !== toHostB) {
       const fixedSide = toHostA ? b : a;
-      const name = s.name ?? naming.bit(s.lsb);
+      const name = s.lsb === s.msb || !s.bits ? s.name : naming.bit(s.lsb);
       out.leftToHost.push({ name, where: naming.where(s.lsb, s.msb), leftToHostIn: toHostA ? "a" : "b", fixed: naming.show((fixedSide.fixed & mask) >> shift) });
       continue;
     }
@@ -76,20 +76,16 @@ function compareSlots(segments: readonly Segment[], a: Slot<bigint>, b: Slot<big
     const va = a.fixed & mask, vb = b.fixed & mask;
     if (va === vb) continue;
     if (!s.bits) {
-      out.numeric.push({ name: s.name ?? naming.bit(s.lsb), where: naming.where(s.lsb, s.msb), a: naming.show(va >> shift), b: naming.show(vb >> shift) });
+      out.numeric.push({ name: s.name, where: naming.where(s.lsb, s.msb), a: naming.show(va >> shift), b: naming.show(vb >> shift) });
       continue;
     }
     for (let bit = s.lsb; bit <= s.msb; bit++) {
       const m = 1n << BigInt(bit);
       if ((va & m) === (vb & m)) continue;
-      const named = { name: s.lsb === s.msb && s.name !== undefined ? s.name : naming.bit(bit), where: naming.where(bit, bit) };
+      const named = { name: s.lsb === s.msb ? s.name : naming.bit(bit), where: naming.where(bit, bit) };
       ((va & m) !== 0n ? out.onlyInA : out.onlyInB).push(named);
     }
   }
-}
-
-function fieldWhere(base: string, lsb: number, msb: number): string {
-  return lsb === msb ? `${base}[${lsb}]` : `${base}[${msb}:${lsb}]`;
 }
 
 const namedMsr = (index: number): NamedMsr => ({ index: hex32(index), name: msrName(index) });
@@ -105,19 +101,17 @@ function setDifference(a: ReadonlySet<number>, b: ReadonlySet<number>): NamedMsr
  */
 export function diffConfigs(a: Config, b: Config): ConfigDiff {
   const va = featureView(a), vb = featureView(b);
-  const policy = policyFor(va.vendor);
   const cpuid = emptySet();
-  const leaves = [...va.leaves, ...vb.leaves].sort(compareCpuidKey).filter((k, i, all) => i === 0 || compareCpuidKey(k, all[i - 1]!) !== 0);
-  for (const { function: leaf, index: subleaf } of leaves)
+  for (const { function: leaf, index: subleaf } of mergedLeaves(va, vb))
     for (const register of REGISTERS) {
       const ra = va.register(leaf, subleaf, register), rb = vb.register(leaf, subleaf, register);
       if (ra.fixed === rb.fixed && ra.hostBits === rb.hostBits) continue;
       const base = cpuidBitLocation(leaf, subleaf, register, 0).replace(/\[0\]$/, "");
       compareSlots(
-        segmentsOf(cpuidFieldsFor(policy, leaf, subleaf, register), 32),
+        splitRegister(va.vendor, leaf, subleaf, register),
         { fixed: BigInt(ra.fixed >>> 0), hostBits: BigInt(ra.hostBits >>> 0) },
         { fixed: BigInt(rb.fixed >>> 0), hostBits: BigInt(rb.hostBits >>> 0) },
-        { bit: (bit) => cpuidBitName(leaf, subleaf, register, bit), where: (lsb, msb) => fieldWhere(base, lsb, msb), show: (v) => hex32(Number(v)) },
+        { bit: (bit) => cpuidBitName(leaf, subleaf, register, bit), where: (lsb, msb) => bitsWhere(base, lsb, msb), show: (v) => hex32(Number(v)) },
         cpuid,
       );
     }
@@ -132,7 +126,7 @@ export function diffConfigs(a: Config, b: Config): ConfigDiff {
     }
     if (ma.fixed === mb.fixed && ma.hostBits === mb.hostBits) continue;
     const base = msrName(index);
-    compareSlots(segmentsOf(msrFieldsFor(policy, index), 64), ma, mb, { bit: (bit) => msrBitName(index, bit), where: (lsb, msb) => fieldWhere(base, lsb, msb), show: hex64 }, msrs);
+    compareSlots(splitMsr(va.vendor, index), ma, mb, { bit: (bit) => msrBitName(index, bit), where: (lsb, msb) => bitsWhere(base, lsb, msb), show: hex64 }, msrs);
   }
 
   const unrestrictedIn = va.permitted === null && vb.permitted !== null ? "a" : vb.permitted === null && va.permitted !== null ? "b" : null;

@@ -2,8 +2,9 @@
 // taken away (feature bits cleared, bad-news bits set), chosen by the policy table, from a seed.
 import { REGISTERS, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
-import { cpuidFieldsFor, msrFieldsFor, policyFor } from "../policy/index.ts";
-import type { Compare } from "../policy/types.ts";
+import { splitMsr, splitRegister } from "../fields/split.ts";
+import { bitSet } from "../fields/bits.ts";
+import { weakeningBit } from "../fields/rules.ts";
 
 export interface LabelledHost {
   label: string;
@@ -34,32 +35,25 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function removable(compare: Compare, has: boolean): { set: boolean } | undefined {
-  if (compare === "subset" && has) return { set: false };
-  if (compare === "superset" && !has) return { set: true };
-  return undefined;
-}
-
 /** Every removal that applies to `h`: inherited feature fields only, so the policy decides what a feature is. */
 export function removalsOf(h: HostCapture): Removal[] {
-  const policy = policyFor(h.vendor);
   const out: Removal[] = [];
   h.cpuid.forEach((e, entry) => {
     for (const register of REGISTERS)
-      for (const f of cpuidFieldsFor(policy, e.function, e.index, register)) {
-        if (f.action.kind !== "inherit") continue;
+      for (const f of splitRegister(h.vendor, e.function, e.index, register)) {
+        if (f.action?.kind !== "inherit") continue;
         for (let bit = f.lsb; bit <= f.msb; bit++) {
-          const r = removable(f.compare, ((e[register] >>> bit) & 1) === 1);
+          const r = weakeningBit(f.compare, bitSet(e[register], bit));
           if (r) out.push({ where: "cpuid", entry, register, bit, ...r });
         }
       }
   });
   for (const m of h.featureMsrs)
-    for (const f of msrFieldsFor(policy, m.index)) {
-      if (f.action.kind !== "inherit") continue;
+    for (const f of splitMsr(h.vendor, m.index)) {
+      if (f.action?.kind !== "inherit") continue;
       for (let b = f.lsb; b <= f.msb; b++) {
         const bit = 1n << BigInt(b);
-        const r = removable(f.compare, (m.value & bit) !== 0n);
+        const r = weakeningBit(f.compare, (m.value & bit) !== 0n);
         if (r) out.push({ where: "msr", msr: m.index, bit, ...r });
       }
     }

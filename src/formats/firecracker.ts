@@ -10,7 +10,7 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry } from "..
 import { parseWith, printable } from "../model/document.ts";
 import { hex32, hex64, parseHex64 } from "../model/hex.ts";
 import { normaliseHost, type CaptureSource, type FeatureMsr, type HostCapture } from "../model/host.ts";
-import { brandOf, signatureOf, vendorOf, vendorStringOf } from "../model/vendor.ts";
+import { cpuIdentityOf } from "../model/vendor.ts";
 import { parseExactBitmap } from "./bitmap.ts";
 import { exactCpuConfigSchema, fingerprintSchema } from "./firecracker-schema.ts";
 
@@ -63,15 +63,13 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
     if (isKvmFeatureMsr(index)) featureMsrs.push({ index, value: parseExactBitmap(m.bitmap) });
   });
 
-  const vendor = vendorOf(cpuid);
-  const vendorString = vendorStringOf(cpuid);
+  const { vendor, vendorString, signature: sig, brand } = cpuIdentityOf(cpuid);
   if (vendor === undefined || vendorString === undefined)
     throw new InputError(
       `${printable(file, 200)}: ${at}.cpuid_modifiers: expected leaf 0x0 with a GenuineIntel or AuthenticAMD vendor string, got ${
         vendorString === undefined ? "no leaf 0x0" : JSON.stringify(printable(vendorString, 12))
       }`,
     );
-  const sig = signatureOf(cpuid);
   if (sig === undefined) throw new InputError(`${printable(file, 200)}: ${at}.cpuid_modifiers: expected leaf 0x1 (family, model, stepping), got none`);
   return normaliseHost({
     source: meta.source,
@@ -80,7 +78,7 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
     family: sig.family,
     model: sig.model,
     stepping: sig.stepping,
-    brand: brandOf(cpuid) ?? null,
+    brand: brand ?? null,
     kernel: meta.kernel,
     microcode: meta.microcode,
     ...(meta.bios !== undefined ? { bios: meta.bios } : {}),

@@ -3,7 +3,7 @@ import { hex32, hex64 } from "../model/hex.ts";
 import { stableJson } from "../model/document.ts";
 import { cpuidEntryToJson } from "../model/host.ts";
 import type { CpuidEntry } from "../model/cpuid.ts";
-import type { MsrFilter } from "../kvm/layout.ts";
+import type { MsrFilter } from "../kvm/index.ts";
 
 export interface VcpuConfigLike {
   cpuid: CpuidEntry[];

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { EnvironmentError } from "../errors.ts";
 import { KVM_CAP, Kvm } from "../kvm/index.ts";
 import { CAPABILITY_NAMES, normaliseHost, type CapabilityName, type HostCapture } from "../model/host.ts";
-import { brandOf, signatureOf, vendorOf, vendorStringOf } from "../model/vendor.ts";
+import { cpuIdentityOf } from "../model/vendor.ts";
 import { biosOf } from "../model/host.ts";
 import { clearPerCpuFields, microcodeFromCpuinfo } from "./normalise.ts";
 
@@ -36,10 +36,10 @@ function capture(kvm: Kvm): HostCapture {
     if (capabilities[name] === 0) throw new EnvironmentError(`KVM on this host lacks KVM_CAP_${name} (${KVM_CAP[name]}), needed to capture it`);
   }
   const cpuid = clearPerCpuFields(kvm.supportedCpuid());
-  const vendorString = vendorStringOf(cpuid) ?? "";
-  const vendor = vendorOf(cpuid);
+  const id = cpuIdentityOf(cpuid);
+  const vendor = id.vendor, vendorString = id.vendorString ?? "";
   if (!vendor) throw new EnvironmentError(`unsupported CPU vendor ${JSON.stringify(vendorString)} (cpuprof handles Intel and AMD)`);
-  const sig = signatureOf(cpuid) ?? { family: 0, model: 0, stepping: 0 };
+  const sig = id.signature ?? { family: 0, model: 0, stepping: 0 };
   // Only indices from the feature list: any save/restore MSR would also "succeed" with 0 on the system fd.
   const featureIndices = kvm.msrFeatureIndexList();
   const featureMsrs = kvm.getFeatureMsrs(featureIndices);
@@ -51,7 +51,7 @@ function capture(kvm: Kvm): HostCapture {
     family: sig.family,
     model: sig.model,
     stepping: sig.stepping,
-    brand: brandOf(cpuid) ?? null,
+    brand: id.brand ?? null,
     kernel: readText(PROC_OSRELEASE)?.trim() || null,
     microcode: cpuinfo === null ? null : microcodeFromCpuinfo(cpuinfo),
     bios: biosOf(readText("/sys/class/dmi/id/bios_version") ?? undefined, readText("/sys/class/dmi/id/bios_release") ?? undefined),

@@ -32,7 +32,7 @@ const NAME_OF = new Map<number, ExitReasonName>(
 );
 
 /** "HLT" for 5, "EXIT_99" for a reason this table does not know. */
-export function exitReasonName(code: number): string {
+export function exitReasonName(code: number): ExitReasonName | `EXIT_${number}` {
   return NAME_OF.get(code) ?? `EXIT_${code}`;
 }
 
@@ -73,16 +73,36 @@ export interface SystemEventExit {
   data: bigint[];
 }
 
-export interface VcpuExit {
-  code: number;
-  reason: string;
-  io?: IoExit;
-  mmio?: MmioExit;
-  msr?: MsrExit;
-  failEntry?: FailEntryExit;
-  internal?: InternalExit;
-  systemEvent?: SystemEventExit;
+/** The payload of each exit that has one, by reason. */
+interface ExitPayloads {
+  io: IoExit;
+  mmio: MmioExit;
+  msr: MsrExit;
+  failEntry: FailEntryExit;
+  internal: InternalExit;
+  systemEvent: SystemEventExit;
 }
+
+/** One exit: its reason, its code, and only its own payload (the others are absent, so `exit.io?.port` reads anywhere). */
+type Exit<R extends string, P extends keyof ExitPayloads | never = never> = { code: number; reason: R } & { [K in P]: ExitPayloads[K] } & {
+  [K in Exclude<keyof ExitPayloads, P>]?: undefined;
+};
+
+type PayloadReason = "IO" | "MMIO" | "X86_RDMSR" | "X86_WRMSR" | "FAIL_ENTRY" | "INTERNAL_ERROR" | "SYSTEM_EVENT";
+
+/**
+ * What KVM_RUN returned, as a union on `reason` (rust-vmm kvm-ioctls' `enum VcpuExit`): narrowing on the reason
+ * gives its payload; a code this table does not know is `EXIT_<code>`.
+ */
+export type VcpuExit =
+  | Exit<"IO", "io">
+  | Exit<"MMIO", "mmio">
+  | Exit<"X86_RDMSR" | "X86_WRMSR", "msr">
+  | Exit<"FAIL_ENTRY", "failEntry">
+  | Exit<"INTERNAL_ERROR", "internal">
+  | Exit<"SYSTEM_EVENT", "systemEvent">
+  | Exit<Exclude<ExitReasonName, PayloadReason>>
+  | Exit<`EXIT_${number}`>;
 
 function u64s(dv: DataView, at: number, n: number, max: number): bigint[] {
   return Array.from({ length: Math.min(n, max) }, (_, i) => dv.getBigUint64(at + i * 8, true));
@@ -92,7 +112,6 @@ function u64s(dv: DataView, at: number, n: number, max: number): bigint[] {
 export function decodeExit(run: Uint8Array): VcpuExit {
   const dv = new DataView(run.buffer, run.byteOffset, run.byteLength);
   const code = dv.getUint32(KVM_RUN.exitReason, true);
-  const exit: VcpuExit = { code, reason: exitReasonName(code) };
   switch (code) {
     case EXIT_REASONS.IO: {
       const L = KVM_RUN.io;
@@ -101,55 +120,42 @@ export function decodeExit(run: Uint8Array): VcpuExit {
       const dataOffset = Number(dv.getBigUint64(L.dataOffset, true));
       const len = size * count;
       const data = dataOffset + len <= run.byteLength ? run.slice(dataOffset, dataOffset + len) : new Uint8Array(0);
-      exit.io = {
-        direction: dv.getUint8(L.direction) === IO_DIRECTION.out ? "out" : "in",
-        size,
-        port: dv.getUint16(L.port, true),
-        count,
-        dataOffset,
-        data,
-      };
-      break;
+      const io: IoExit = { direction: dv.getUint8(L.direction) === IO_DIRECTION.out ? "out" : "in", size, port: dv.getUint16(L.port, true), count, dataOffset, data };
+      return { code, reason: "IO", io };
     }
     case EXIT_REASONS.MMIO: {
       const L = KVM_RUN.mmio;
-      exit.mmio = {
+      const mmio: MmioExit = {
         physAddr: dv.getBigUint64(L.physAddr, true),
         data: run.slice(L.data, L.data + L.dataBytes),
         len: dv.getUint32(L.len, true),
         isWrite: dv.getUint8(L.isWrite) !== 0,
       };
-      break;
+      return { code, reason: "MMIO", mmio };
     }
     case EXIT_REASONS.X86_RDMSR:
     case EXIT_REASONS.X86_WRMSR: {
       const L = KVM_RUN.msr;
-      exit.msr = {
-        error: dv.getUint8(L.error),
-        reason: dv.getUint32(L.reason, true),
-        index: dv.getUint32(L.index, true),
-        data: dv.getBigUint64(L.data, true),
-      };
-      break;
+      const msr: MsrExit = { error: dv.getUint8(L.error), reason: dv.getUint32(L.reason, true), index: dv.getUint32(L.index, true), data: dv.getBigUint64(L.data, true) };
+      return { code, reason: code === EXIT_REASONS.X86_RDMSR ? "X86_RDMSR" : "X86_WRMSR", msr };
     }
     case EXIT_REASONS.FAIL_ENTRY:
-      exit.failEntry = {
-        hardwareEntryFailureReason: dv.getBigUint64(KVM_RUN.failEntry.reason, true),
-        cpu: dv.getUint32(KVM_RUN.failEntry.cpu, true),
+      return {
+        code,
+        reason: "FAIL_ENTRY",
+        failEntry: { hardwareEntryFailureReason: dv.getBigUint64(KVM_RUN.failEntry.reason, true), cpu: dv.getUint32(KVM_RUN.failEntry.cpu, true) },
       };
-      break;
     case EXIT_REASONS.INTERNAL_ERROR: {
       const L = KVM_RUN.internal;
-      exit.internal = { suberror: dv.getUint32(L.suberror, true), data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData) };
-      break;
+      return { code, reason: "INTERNAL_ERROR", internal: { suberror: dv.getUint32(L.suberror, true), data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData) } };
     }
     case EXIT_REASONS.SYSTEM_EVENT: {
       const L = KVM_RUN.systemEvent;
-      exit.systemEvent = { type: dv.getUint32(L.type, true), data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData) };
-      break;
+      return { code, reason: "SYSTEM_EVENT", systemEvent: { type: dv.getUint32(L.type, true), data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData) } };
     }
   }
-  return exit;
+  // every other reason carries no payload here
+  return { code, reason: exitReasonName(code) } as VcpuExit;
 }
 
 /** Writes the user-space reply to an X86_RDMSR/WRMSR exit: error 1 injects #GP; data is what RDMSR returns. */

@@ -351,6 +351,9 @@ export function encodeSignalMask(blocked: readonly number[]): Uint8Array {
   return buf;
 }
 
+/** struct kvm_xcrs (392): nr_xcrs u32 @0, flags u32 @4, xcrs[16] @8 (struct kvm_xcr: xcr u32, reserved u32, value u64), padding[16] u64. */
+export const XCRS = { size: 392, nrXcrs: 0, flags: 4, xcrs: 8, xcrSize: 16, maxXcrs: 16 } as const;
+
 // libc structs the run watchdog passes (x86_64 glibc), beside the KVM ones they work with.
 
 /** glibc sigset_t (128 bytes): signal n is bit n-1, little-endian. */

@@ -32,6 +32,20 @@ export function findCpuid(entries: readonly CpuidEntry[], fn: number, index = 0)
   );
 }
 
+/** Where one CPUID bit is. */
+export interface CpuidBitLocation {
+  leaf: number;
+  subleaf: number;
+  register: Register;
+  bit: number;
+}
+
+/** Whether `table` has bit `b` set, in the entry a guest CPUID would hit (findCpuid). */
+export function cpuidBitIn(table: readonly CpuidEntry[], b: CpuidBitLocation): boolean {
+  const e = findCpuid(table, b.leaf, b.subleaf);
+  return e !== undefined && ((e[b.register] >>> b.bit) & 1) === 1;
+}
+
 /** Leaves whose subleaf matters (KVM's list plus the architecturally indexed ones KVM omits). */
 export const INDEXED_LEAVES: ReadonlySet<number> = new Set([
   0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1b, 0x1d, 0x1e, 0x1f, 0x20, 0x23, 0x24,

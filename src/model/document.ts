@@ -124,20 +124,19 @@ export function parseWith<TSchema extends v.GenericSchema>(schema: TSchema, data
 // Regex and length (not only a check function) so the generated JSON Schema carries them too.
 export const CANONICAL_HEX_RE = /^0x(0|[1-9a-f][0-9a-f]*)$/;
 export const hexString = v.pipe(v.string(), v.maxLength(130), v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"));
-export const hexU32 = v.pipe(
-  v.string(),
-  v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
-  v.maxLength(10, "a 32-bit hex value"),
-  v.check((s) => parseHex32(s) !== undefined, "a 32-bit hex value"),
-  v.transform((s) => parseHex32(s)!),
-);
-export const hexU64 = v.pipe(
-  v.string(),
-  v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
-  v.maxLength(18, "a 64-bit hex value"),
-  v.check((s) => parseHex64(s) !== undefined, "a 64-bit hex value"),
-  v.transform((s) => parseHex64(s)!),
-);
+/** A canonical hex string of at most `bits` bits, parsed to its value (number for 32 bits, bigint for 64). */
+function hexOfWidth<T>(bits: 32 | 64, parse: (s: string) => T | undefined) {
+  const what = `a ${bits}-bit hex value`;
+  return v.pipe(
+    v.string(),
+    v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
+    v.maxLength(2 + bits / 4, what),
+    v.check((s) => parse(s) !== undefined, what),
+    v.transform((s) => parse(s)!),
+  );
+}
+export const hexU32 = hexOfWidth(32, parseHex32);
+export const hexU64 = hexOfWidth(64, parseHex64);
 export const registerName = v.picklist(["eax", "ebx", "ecx", "edx"]);
 export const vendorName = v.picklist(["intel", "amd"]);
 

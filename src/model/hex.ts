@@ -28,13 +28,3 @@ export function parseHex64(s: string): bigint | undefined {
   const v = BigInt(s);
   return v <= 0xffff_ffff_ffff_ffffn ? v : undefined;
 }
-
-/** Bits lsb..msb (inclusive) set. */
-export function bitMask32(lsb: number, msb: number): number {
-  const width = msb - lsb + 1;
-  return (width >= 32 ? 0xffffffff : ((1 << width) >>> 0) - 1) * 2 ** lsb >>> 0;
-}
-
-export function bitMask64(lsb: number, msb: number): bigint {
-  return ((1n << BigInt(msb - lsb + 1)) - 1n) << BigInt(lsb);
-}

@@ -59,3 +59,17 @@ export function brandOf(cpuid: readonly CpuidEntry[]): string | undefined {
   const s = regString(...regs).replace(/\0+$/g, "").replace(/\0/g, "").trim();
   return s.length > 0 ? s : undefined;
 }
+
+/** What CPUID says about the processor: vendor (string and kind), family/model/stepping, brand; undefined where absent. */
+export interface CpuIdentity {
+  vendorString: string | undefined;
+  vendor: Vendor | undefined;
+  signature: CpuSignature | undefined;
+  brand: string | undefined;
+}
+
+/** The one reading of a host's identity from its CPUID table (live capture, imports and baselines). */
+export function cpuIdentityOf(cpuid: readonly CpuidEntry[]): CpuIdentity {
+  const vendorString = vendorStringOf(cpuid);
+  return { vendorString, vendor: vendorString === undefined ? undefined : VENDOR_STRINGS[vendorString], signature: signatureOf(cpuid), brand: brandOf(cpuid) };
+}

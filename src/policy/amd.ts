@@ -5,6 +5,7 @@ import {
   ALL_REGISTERS,
   ALL_SUBLEAVES as ALL,
   cpuidRegister,
+  cataloguedRegister,
   cpuidRegisters,
   deny,
   feature,
@@ -35,7 +36,7 @@ const AMD_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0x80000005, ALL, ALL_REGISTERS, passthrough([0, 31], "l1_cache_tlb", "none", WHY.cache)),
   ...cpuidRegister(0x80000007, ALL, "ebx", [hidden([0, 31], "ras_capabilities", WHY.amdPower)]),
   ...cpuidRegister(0x80000008, ALL, "ecx", [
-    passthrough([0, 7], "core_count_minus_one", "none", WHY.topology),
+    passthrough([0, 7], "nc_cores_minus_1", "none", WHY.topology),
     passthrough([12, 15], "apic_id_size", "none", WHY.topology),
     passthrough([16, 17], "perf_tsc_size", "none", WHY.topology),
   ]),
@@ -71,7 +72,14 @@ const AMD_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0x8000001c, ALL, ALL_REGISTERS, hidden([0, 31], "lwp_leaf", WHY.lwp)),
   ...cpuidRegisters(0x8000001d, ALL, ALL_REGISTERS, passthrough([0, 31], "cache_topology", "none", WHY.cache)),
   ...cpuidRegisters(0x8000001e, ALL, ALL_REGISTERS, passthrough([0, 31], "processor_topology", "none", WHY.topology)),
-  ...cpuidRegisters(0x8000001f, ALL, ALL_REGISTERS, hidden([0, 31], "memory_encryption", WHY.sev)),
+  ...cataloguedRegister(0x8000001f, ALL, "eax", (bits, name) => hidden(bits, name, WHY.sev)),
+  ...cpuidRegister(0x8000001f, ALL, "ebx", [
+    hidden([0, 5], "sev_cbit_position", WHY.sev),
+    hidden([6, 11], "sev_phys_addr_reduction", WHY.sev),
+    hidden([12, 31], "sev_num_vmpl", WHY.sev),
+  ]),
+  ...cpuidRegister(0x8000001f, ALL, "ecx", [hidden([0, 31], "sev_max_guests", WHY.sev)]),
+  ...cpuidRegister(0x8000001f, ALL, "edx", [hidden([0, 31], "sev_min_asid", WHY.sev)]),
   ...cpuidRegisters(0x80000020, ALL, ALL_REGISTERS, hidden([0, 31], "platform_qos", WHY.rdt)),
   ...cpuidRegister(0x80000021, ALL, "eax", [
     feature(0, "no_nested_data_bp"),
@@ -91,7 +99,11 @@ const AMD_CPUID: readonly CpuidField[] = [
     hidden(31, "srso_msr_fix", WHY.kvmNever),
   ]),
   ...cpuidRegister(0x80000021, ALL, "ecx", [feature(1, "tsa_sq_no"), feature(2, "tsa_l1_no")]),
-  ...cpuidRegisters(0x80000022, ALL, ALL_REGISTERS, hidden([0, 31], "amd_perfmon_v2", WHY.pmu)),
+  ...cpuidRegisters(0x80000022, ALL, ["eax", "ecx", "edx"], hidden([0, 31], "amd_perfmon_v2", WHY.pmu)),
+  ...cpuidRegister(0x80000022, ALL, "ebx", [
+    hidden([0, 3], "amd_pmu_core_counters", WHY.pmu),
+    hidden([4, 31], "amd_pmu_other_counters", WHY.pmu),
+  ]),
   ...cpuidRegisters(0x80000026, ALL, ALL_REGISTERS, passthrough([0, 31], "ext_cpu_topology", "none", WHY.topology)),
 ];
 
@@ -101,11 +113,11 @@ const AMD_MSR_FIELDS: readonly MsrField[] = [
 
 const AMD_MSRS: readonly MsrRule[] = [
   deny(0xc0000300, "perfmon_v2_global", WHY.pmu, { last: 0xc0000303 }),
-  permit(0xc0000104, "tsc_ratio", { nested: true, why: WHY.svmMsr }),
+  permit(0xc0000104, "amd64_tsc_ratio", { nested: true, why: WHY.svmMsr }),
   deny(0xc0010000, "k7_perf", WHY.pmu, { last: 0xc0010007 }),
-  permit(0xc0010010, "syscfg", { implicit: true, why: WHY.implicitMsr }),
+  permit(0xc0010010, "amd64_syscfg", { implicit: true, why: WHY.implicitMsr }),
   permit(0xc0010114, "vm_cr", { nested: true, why: WHY.svmMsr }),
-  permit(0xc001011f, "virt_spec_ctrl"),
+  permit(0xc001011f, "amd64_virt_spec_ctrl"),
   permit(0xc0010140, "osvw", { last: 0xc0010141 }),
   deny(0xc0010200, "f15h_perf", WHY.pmu, { last: 0xc001020b }),
   permit(0xc0011029, "de_cfg", { feature: true }),

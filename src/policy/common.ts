@@ -6,6 +6,7 @@ import {
   ALL_REGISTERS,
   ALL_SUBLEAVES,
   cpuidRegister,
+  cataloguedRegister,
   cpuidRegisters,
   deny,
   feature,
@@ -33,8 +34,8 @@ export const COMMON_CPUID: readonly CpuidField[] = [
     numeric([4, 7], "model", "none", WHY.identity),
     numeric([8, 11], "family", "none", WHY.identity),
     numeric([12, 13], "processor_type", "none", WHY.identity),
-    numeric([16, 19], "extended_model", "none", WHY.identity),
-    numeric([20, 27], "extended_family", "none", WHY.identity),
+    numeric([16, 19], "ext_model", "none", WHY.identity),
+    numeric([20, 27], "ext_family", "none", WHY.identity),
   ]),
   ...cpuidRegister(0x1, ALL, "ebx", [
     passthrough([0, 7], "brand_index", "none", WHY.brand),
@@ -109,11 +110,14 @@ export const COMMON_CPUID: readonly CpuidField[] = [
   ]),
 
   // Leaf 5: MONITOR/MWAIT geometry, hidden with MWAIT itself.
-  ...cpuidRegisters(0x5, ALL, ALL_REGISTERS, hidden([0, 31], "monitor_leaf", WHY.monitor)),
+  ...cpuidRegister(0x5, ALL, "eax", [hidden([0, 31], "monitor_line_min", WHY.monitor)]),
+  ...cpuidRegister(0x5, ALL, "ebx", [hidden([0, 31], "monitor_line_max", WHY.monitor)]),
+  ...cpuidRegisters(0x5, ALL, ["ecx", "edx"], hidden([0, 31], "monitor_leaf", WHY.monitor)),
 
   // Leaf 6: thermal and power, hidden except ARAT (which KVM always offers).
   ...cpuidRegister(0x6, ALL, "eax", [
-    hidden([0, 1], "dtherm_ida", WHY.thermal),
+    hidden(0, "dtherm", WHY.thermal),
+    hidden(1, "ida", WHY.thermal),
     feature(2, "arat", "APIC timer always running: KVM emulates it on every host"),
     hidden([3, 31], "thermal_power_eax", WHY.thermal),
   ]),
@@ -283,7 +287,7 @@ export const COMMON_CPUID: readonly CpuidField[] = [
     feature(3, "xsaves"),
     feature(4, "xfd"),
   ]),
-  ...cpuidRegister(0xd, 1, "ebx", [passthrough([0, 31], "xsave_size_compacted", "none", WHY.runtime)]),
+  ...cpuidRegister(0xd, 1, "ebx", [passthrough([0, 31], "xsaves_size_enabled", "none", WHY.runtime)]),
   ...cpuidRegister(0xd, 1, "ecx", [
     hidden(8, "xss_pt", WHY.pt),
     hidden(10, "xss_pasid", WHY.xcr0Supervisor),
@@ -357,28 +361,28 @@ export const COMMON_CPUID: readonly CpuidField[] = [
   ]),
   ...cpuidRegister(0x80000001, ALL, "edx", [
     // AMD repeats these 1.EDX bits here.
-    feature(0, "fpu_ext"),
-    feature(1, "vme_ext"),
-    feature(2, "de_ext"),
-    feature(3, "pse_ext"),
-    feature(4, "tsc_ext"),
-    feature(5, "msr_ext"),
-    feature(6, "pae_ext"),
-    feature(7, "mce_ext"),
-    feature(8, "cx8_ext"),
-    feature(9, "apic_ext", WHY.runtime),
+    feature(0, "fpu"),
+    feature(1, "vme"),
+    feature(2, "de"),
+    feature(3, "pse"),
+    feature(4, "tsc"),
+    feature(5, "msr"),
+    feature(6, "pae"),
+    feature(7, "mce"),
+    feature(8, "cx8"),
+    feature(9, "apic", WHY.runtime),
     feature(11, "syscall"),
-    feature(12, "mtrr_ext"),
-    feature(13, "pge_ext"),
-    feature(14, "mca_ext"),
-    feature(15, "cmov_ext"),
-    feature(16, "pat_ext"),
-    feature(17, "pse36_ext"),
+    feature(12, "mtrr"),
+    feature(13, "pge"),
+    feature(14, "mca"),
+    feature(15, "cmov"),
+    feature(16, "pat"),
+    feature(17, "pse36"),
     hidden(19, "mp", WHY.kvmNever),
     feature(20, "nx"),
     feature(22, "mmxext"),
-    feature(23, "mmx_ext"),
-    feature(24, "fxsr_ext"),
+    feature(23, "mmx"),
+    feature(24, "fxsr"),
     feature(25, "fxsr_opt"),
     feature(26, "pdpe1gb"),
     feature(27, "rdtscp"),
@@ -390,14 +394,11 @@ export const COMMON_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0x80000003, ALL, ALL_REGISTERS, passthrough([0, 31], "brand_string_1", "none", WHY.brand)),
   ...cpuidRegisters(0x80000004, ALL, ALL_REGISTERS, passthrough([0, 31], "brand_string_2", "none", WHY.brand)),
   ...cpuidRegisters(0x80000006, ALL, ALL_REGISTERS, passthrough([0, 31], "l2_l3_cache", "none", WHY.cache)),
-  ...cpuidRegister(0x80000007, ALL, "edx", [
-    hidden([0, 7], "power_management", WHY.amdPower),
-    feature(8, "constant_tsc", WHY.invtsc),
-    hidden([9, 14], "power_management_hi", WHY.amdPower),
-  ]),
+  // AMD power management: hidden bit by bit (bits 0-14), except the invariant TSC.
+  ...cataloguedRegister(0x80000007, ALL, "edx", (bits, name) => (name === "constant_tsc" ? feature(bits, name, WHY.invtsc) : hidden(bits, name, WHY.amdPower))).filter((f) => f.msb <= 14),
   ...cpuidRegister(0x80000008, ALL, "eax", [
     numeric([0, 7], "phys_addr_bits", "le", WHY.addressSize),
-    numeric([8, 15], "linear_addr_bits", "le", WHY.addressSize),
+    numeric([8, 15], "virt_addr_bits", "le", WHY.addressSize),
     { ...numeric([16, 23], "guest_phys_addr_bits", "le", WHY.guestPhysBits), zeroMeans: { lsb: 0, msb: 7 } },
   ]),
   ...cpuidRegister(0x80000008, ALL, "ebx", [
@@ -430,7 +431,7 @@ export const FB_CLEAR_BIT = 17;
 export const FB_CLEAR_EXCEPTION_HOST_BITS: readonly number[] = [5, 8, 13, 14, 15];
 
 export const COMMON_MSR_FIELDS: readonly MsrField[] = [
-  ...msrFields(0x8b, [passthrough([0, 63], "ucode_rev", "none", WHY.ucode)]),
+  ...msrFields(0x8b, [passthrough([0, 31], "amd_patch_level", "none", WHY.ucode), passthrough([32, 63], "intel_ucode_revision", "none", WHY.ucode)]),
   ...msrFields(0xce, [feature(31, "cpuid_faulting", WHY.cpuidFaulting)]),
   // Every bit the SDM defines has its own rule; the names are the catalogue's (src/catalogue/msrs.ts).
   ...msrFields(ARCH_CAPABILITIES, [
@@ -473,7 +474,7 @@ export const COMMON_MSR_FIELDS: readonly MsrField[] = [
     hidden(7, "pebs_arch_reg", WHY.perfCaps),
     hidden([8, 11], "pebs_format", WHY.perfCaps),
     hidden(12, "smm_freeze", WHY.perfCaps),
-    hidden(13, "full_width_write", WHY.perfCaps),
+    hidden(13, "fw_write", WHY.perfCaps),
     hidden(14, "pebs_baseline", WHY.perfCaps),
     hidden(15, "perf_metrics", WHY.perfCaps),
     hidden(16, "pebs_output_pt", WHY.perfCaps),
@@ -485,8 +486,8 @@ const implicit = { implicit: true, why: WHY.implicitMsr } as const;
 /** The MSRs a Linux guest needs on either vendor, and the host-specific ones it must not touch. */
 export const COMMON_MSRS: readonly MsrRule[] = [
   permit(0x10, "tsc", implicit),
-  permit(0x11, "kvm_wall_clock_old"),
-  permit(0x12, "kvm_system_time_old"),
+  permit(0x11, "kvm_wall_clock"),
+  permit(0x12, "kvm_system_time"),
   permit(0x1b, "apic_base", implicit),
   permit(0x34, "smi_count", { why: "KVM emulates the SMI counter on both vendors" }),
   permit(0x3b, "tsc_adjust"),
@@ -512,7 +513,7 @@ export const COMMON_MSRS: readonly MsrRule[] = [
   deny(0x1db, "last_branch_legacy", WHY.lbr, { last: 0x1de }),
   permit(0x1fc, "power_ctl", { why: "KVM emulates it as plain storage on both vendors; Linux writes it at boot" }),
   permit(0x200, "mtrr_var", { last: 0x20f, ...implicit }),
-  permit(0x250, "mtrr_fix64k", implicit),
+  permit(0x250, "mtrr_fix64k_00000", implicit),
   permit(0x258, "mtrr_fix16k", { last: 0x259, ...implicit }),
   permit(0x268, "mtrr_fix4k", { last: 0x26f, ...implicit }),
   permit(0x277, "pat"),
@@ -548,6 +549,6 @@ export const COMMON_MSRS: readonly MsrRule[] = [
   permit(0xc0000100, "fs_gs_base", { last: 0xc0000101, ...implicit }),
   permit(0xc0000102, "kernel_gs_base"),
   permit(0xc0000103, "tsc_aux"),
-  permit(0xc0010015, "hwcr", { why: "KVM emulates AMD's HWCR on both vendors; Linux reads it" }),
+  permit(0xc0010015, "k7_hwcr", { why: "KVM emulates AMD's HWCR on both vendors; Linux reads it" }),
   permit(0xc0010117, "vm_hsave_pa", { nested: true, why: WHY.svmMsr }),
 ];

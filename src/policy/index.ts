@@ -1,5 +1,6 @@
 // Lookups over the policy tables. The tables are data; this is the only code that reads them.
 import type { Register } from "../model/cpuid.ts";
+import { memoByObject } from "../model/memo.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { AMD_POLICY } from "./amd.ts";
 import { INTEL_POLICY } from "./intel.ts";
@@ -21,23 +22,31 @@ interface PolicyIndex {
   msrRuleByIndex: Map<number, MsrRule>;
 }
 
-const indexes = new WeakMap<Policy, PolicyIndex>();
+const indexOf = memoByObject((policy: Policy): PolicyIndex => {
+  const cpuidByLeaf = new Map<number, CpuidField[]>();
+  for (const f of policy.cpuid) cpuidByLeaf.set(f.leaf, [...(cpuidByLeaf.get(f.leaf) ?? []), f]);
+  const msrFieldsByIndex = new Map<number, MsrField[]>();
+  for (const f of policy.msrFields) msrFieldsByIndex.set(f.index, [...(msrFieldsByIndex.get(f.index) ?? []), f]);
+  for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
+  const msrRules = [...policy.msrs].sort((a, b) => a.index - b.index);
+  const msrRuleByIndex = new Map<number, MsrRule>();
+  for (const r of msrRules) for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
+  return { cpuidByLeaf, msrFieldsByIndex, msrRules, msrRuleByIndex };
+});
 
-function indexOf(policy: Policy): PolicyIndex {
-  let ix = indexes.get(policy);
-  if (!ix) {
-    const cpuidByLeaf = new Map<number, CpuidField[]>();
-    for (const f of policy.cpuid) cpuidByLeaf.set(f.leaf, [...(cpuidByLeaf.get(f.leaf) ?? []), f]);
-    const msrFieldsByIndex = new Map<number, MsrField[]>();
-    for (const f of policy.msrFields) msrFieldsByIndex.set(f.index, [...(msrFieldsByIndex.get(f.index) ?? []), f]);
-    for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
-    const msrRules = [...policy.msrs].sort((a, b) => a.index - b.index);
-    const msrRuleByIndex = new Map<number, MsrRule>();
-    for (const r of msrRules) for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
-    ix = { cpuidByLeaf, msrFieldsByIndex, msrRules, msrRuleByIndex };
-    indexes.set(policy, ix);
-  }
-  return ix;
+/** Every CPUID field of the table, in table order. */
+export function cpuidFieldsIn(policy: Policy): readonly CpuidField[] {
+  return policy.cpuid;
+}
+
+/** Every feature-MSR field of the table, in table order. */
+export function msrFieldsIn(policy: Policy): readonly MsrField[] {
+  return policy.msrFields;
+}
+
+/** Every MSR access rule of the table, in table order. */
+export function msrRulesIn(policy: Policy): readonly MsrRule[] {
+  return policy.msrs;
 }
 
 /** Every field of one leaf (any subleaf, any register). */
@@ -79,14 +88,5 @@ export function msrRuleIndices(rule: MsrRule): number[] {
   return out;
 }
 
-/**
- * The value a compare rule sees for a CPUID field: bits lsb..msb of `register`, or, for a field where 0 means
- * "the same as" other bits (guest_phys_addr_bits), those bits' value when the field is 0.
- */
-export function effectiveFieldValue(field: Pick<CpuidField, "lsb" | "msb" | "zeroMeans">, register: number): number {
-  const read = (lsb: number, msb: number) => (msb - lsb >= 31 ? register >>> 0 : ((register >>> lsb) & (2 ** (msb - lsb + 1) - 1)) >>> 0);
-  const v = read(field.lsb, field.msb);
-  return v === 0 && field.zeroMeans ? read(field.zeroMeans.lsb, field.zeroMeans.msb) : v;
-}
-
+export { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "./common.ts";
 export { LEAF_GATES, leafGateOf, leafGatesOf, xsaveComponents, XSAVE_LEAF, FIRST_XSAVE_COMPONENT_SUBLEAF, type LeafGate } from "./leaf-gates.ts";

@@ -2,7 +2,7 @@
 // apply zeroes them (Cloud Hypervisor's own profiles do), baseline ignores disagreements in them, and
 // verify checks that a guest sees them zero. The XSAVE leaf is gated per subleaf by XCR0 | IA32_XSS.
 import { cpuidFeatureBit } from "../catalogue/index.ts";
-import { findCpuid, type CpuidEntry } from "../model/cpuid.ts";
+import { cpuidBitIn, findCpuid, type CpuidEntry } from "../model/cpuid.ts";
 import type { SubleafRange } from "./types.ts";
 
 export const XSAVE_LEAF = 0xd;
@@ -50,9 +50,7 @@ export function leafGatesOf(table: readonly CpuidEntry[]): (leaf: number, sublea
   const has = (name: string) => {
     let v = features.get(name);
     if (v === undefined) {
-      const b = cpuidFeatureBit(name);
-      const e = findCpuid(table, b.leaf, b.subleaf);
-      v = e !== undefined && ((e[b.register] >>> b.bit) & 1) === 1;
+      v = cpuidBitIn(table, cpuidFeatureBit(name));
       features.set(name, v);
     }
     return v;

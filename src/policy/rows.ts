@@ -1,7 +1,8 @@
 // Row builders for the policy tables: each table reads as data (bit, name, rule, why),
 // these helpers only fill in the leaf/register/MSR that every row of a block shares.
+import { cpuidPieces } from "../catalogue/index.ts";
 import type { Register } from "../model/cpuid.ts";
-import type { Action, Compare, CpuidField, MsrField, MsrRule, SubleafRange } from "./types.ts";
+import type { Action, Compare, CpuidField, FieldRule, MsrField, MsrRule, SubleafRange } from "./types.ts";
 
 /** Every subleaf: the rule does not depend on ECX (non-indexed leaves, or the same rule for all). */
 export const ALL_SUBLEAVES: SubleafRange = { start: 0, end: 0xffffffff };
@@ -12,14 +13,7 @@ export const HIDE: Action = { kind: "static", value: 0 };
 export const FORCE_ON: Action = { kind: "static", value: 1 };
 
 /** A field without its location: what the rows of one register or MSR list. */
-export interface Row {
-  lsb: number;
-  msb: number;
-  name: string;
-  action: Action;
-  compare: Compare;
-  nested?: boolean;
-  why?: string;
+export interface Row extends FieldRule {
   zeroMeans?: { lsb: number; msb: number };
 }
 
@@ -89,6 +83,15 @@ export function cpuidRegisters(leaf: number, subleaves: number | SubleafRange, r
 }
 
 export const ALL_REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
+
+/**
+ * One rule over a whole register, row by row as the catalogue names its pieces (features, fields, and runs of
+ * bits it does not name, by location), so that a register hidden as a whole still names each bit once.
+ */
+export function cataloguedRegister(leaf: number, subleaves: number | SubleafRange, register: Register, rule: (bits: Bits, name: string) => Row): CpuidField[] {
+  const first = typeof subleaves === "number" ? subleaves : subleaves.start;
+  return cpuidRegister(leaf, subleaves, register, cpuidPieces(leaf, first, register).map((p) => rule([p.lsb, p.msb], p.name)));
+}
 
 /** The rows of one feature MSR (64-bit fields). */
 export function msrFields(index: number, rows: readonly Row[]): MsrField[] {

@@ -25,15 +25,12 @@ export interface SubleafRange {
   end: number;
 }
 
-/** One bit field of one CPUID register, over a range of subleaves. */
-export interface CpuidField {
-  leaf: number;
-  subleaves: SubleafRange;
-  register: Register;
+/** The rule for one bit field, wherever it is. */
+export interface FieldRule {
   /** Inclusive bit range. A single-bit feature has lsb === msb. */
   lsb: number;
   msb: number;
-  /** Feature name (Linux spelling) or field name, e.g. "avx512f", "max_basic_leaf". */
+  /** The catalogue's name for these bits (Linux spelling), e.g. "avx512f", "max_basic_leaf"; test/policy/names.test.ts. */
   name: string;
   action: Action;
   compare: Compare;
@@ -41,20 +38,20 @@ export interface CpuidField {
   nested?: boolean;
   /** Why this rule, where it is not obvious (forward compatibility, KVM behaviour). */
   why?: string;
+}
+
+/** One bit field of one CPUID register, over a range of subleaves. */
+export interface CpuidField extends FieldRule {
+  leaf: number;
+  subleaves: SubleafRange;
+  register: Register;
   /** 0 means "the value of these bits of the same register" (AMD's guest_phys_addr_bits); rules compare the effective value. */
   zeroMeans?: { lsb: number; msb: number };
 }
 
 /** One bit field of one feature MSR. */
-export interface MsrField {
+export interface MsrField extends FieldRule {
   index: number;
-  lsb: number;
-  msb: number;
-  name: string;
-  action: Action;
-  compare: Compare;
-  nested?: boolean;
-  why?: string;
 }
 
 /** What a guest may do with one MSR. */

@@ -4,13 +4,16 @@
 // fresh object with content seen before hits them too), so inputs must not be mutated after a first
 // call (build a new Profile or HostCapture object instead).
 import { InputError } from "../errors.ts";
-import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/layout.ts";
+import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/index.ts";
 import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, sortCpuid, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
+import type { Vendor } from "../model/vendor.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
-import type { Policy } from "../policy/types.ts";
-import { FIRST_XSAVE_COMPONENT_SUBLEAF, XSAVE_LEAF, leafGatesOf, policyFor } from "../policy/index.ts";
+import { memoByKey, memoByObject } from "../model/memo.ts";
+import { fieldMask32 } from "../fields/split.ts";
+import type { Policy } from "../policy/index.ts";
+import { cpuidFieldsIn, FIRST_XSAVE_COMPONENT_SUBLEAF, leafGatesOf, policyFor, XSAVE_LEAF } from "../policy/index.ts";
 import { checkCompatibility, type CompatReport } from "./compat.ts";
 import { ContentCache } from "./content-cache.ts";
 import { buildMsrFilter, knownMsrsOf } from "./filter.ts";
@@ -89,54 +92,33 @@ interface RegisterMask {
   mask: number;
 }
 
-const compiledProfiles = new WeakMap<Profile, CompiledProfile>();
-function compileProfile(p: Profile): CompiledProfile {
-  let c = compiledProfiles.get(p);
-  if (!c) {
-    const cpuidByLeaf = new Map<number, CpuidAdjustment[]>();
-    for (const a of p.cpuid) {
-      const list = cpuidByLeaf.get(a.leaf) ?? [];
-      list.push(a);
-      cpuidByLeaf.set(a.leaf, list);
-    }
-    c = { cpuidByLeaf, msrs: new Map(p.msrs.map((m) => [m.index, m])), permitted: [...new Set(p.permittedMsrs)].sort((a, b) => a - b) };
-    compiledProfiles.set(p, c);
+const compileProfile = memoByObject((p: Profile): CompiledProfile => {
+  const cpuidByLeaf = new Map<number, CpuidAdjustment[]>();
+  for (const a of p.cpuid) {
+    const list = cpuidByLeaf.get(a.leaf) ?? [];
+    list.push(a);
+    cpuidByLeaf.set(a.leaf, list);
   }
-  return c;
-}
+  return { cpuidByLeaf, msrs: new Map(p.msrs.map((m) => [m.index, m])), permitted: [...new Set(p.permittedMsrs)].sort((a, b) => a - b) };
+});
 
 /** Per leaf, the bits of policy fields marked nested (VMX/SVM), cleared at apply time unless nested. */
-const nestedMasks = new WeakMap<Policy, Map<number, RegisterMask[]>>();
-function nestedMasksOf(policy: Policy): Map<number, RegisterMask[]> {
-  let m = nestedMasks.get(policy);
-  if (!m) {
-    m = new Map();
-    for (const f of policy.cpuid) {
-      if (!f.nested) continue;
-      const list = m.get(f.leaf) ?? [];
-      const width = f.msb - f.lsb + 1;
-      const mask = (width >= 32 ? 0xffffffff : (2 ** width - 1) * 2 ** f.lsb) >>> 0;
-      list.push({ start: f.subleaves.start, end: f.subleaves.end, register: f.register, mask });
-      m.set(f.leaf, list);
-    }
-    nestedMasks.set(policy, m);
+const nestedMasksOf = memoByObject((policy: Policy): Map<number, RegisterMask[]> => {
+  const m = new Map<number, RegisterMask[]>();
+  for (const f of cpuidFieldsIn(policy)) {
+    if (!f.nested) continue;
+    const list = m.get(f.leaf) ?? [];
+    list.push({ start: f.subleaves.start, end: f.subleaves.end, register: f.register, mask: fieldMask32(f) });
+    m.set(f.leaf, list);
   }
   return m;
-}
+});
 
 interface CompiledHost {
   cpuid: readonly CpuidEntry[];
   known: readonly number[];
 }
-const compiledHosts = new WeakMap<HostCapture, CompiledHost>();
-function compileHost(h: HostCapture): CompiledHost {
-  let c = compiledHosts.get(h);
-  if (!c) {
-    c = { cpuid: sortCpuid(h.cpuid), known: knownMsrsOf(h) };
-    compiledHosts.set(h, c);
-  }
-  return c;
-}
+const compileHost = memoByObject((h: HostCapture): CompiledHost => ({ cpuid: sortCpuid(h.cpuid), known: knownMsrsOf(h) }));
 
 // ---- CPUID ----
 
@@ -218,11 +200,17 @@ export function effectivePermittedMsrs(permitted: readonly number[], options: { 
   return permitted.filter((m) => (options.hyperv || !isHypervMsr(m)) && (options.nested || !isVmxCapabilityMsr(m)));
 }
 
+/**
+ * The one answer to "which MSRs may the guest touch": under the host profile every MSR the host knows (it hides
+ * nothing), otherwise the profile's permitted list (Hyper-V's and the VMX capability MSRs only when asked for).
+ */
+export function guestPermittedMsrs(profile: Profile, known: readonly number[], options: { hyperv?: boolean; nested?: boolean }): readonly number[] {
+  return profile.kind === "host" ? known : effectivePermittedMsrs(compileProfile(profile).permitted, options);
+}
+
 function guestFilter(profile: Profile, host: CompiledHost, options: ApplyOptions): MsrFilter | null {
   if (options.msrFilter === false) return null;
-  // the host profile hides nothing, so it permits everything the host knows
-  if (profile.kind === "host") return buildMsrFilter(host.known, host.known);
-  return buildMsrFilter(host.known, effectivePermittedMsrs(compileProfile(profile).permitted, options));
+  return buildMsrFilter(host.known, guestPermittedMsrs(profile, host.known, options));
 }
 
 // ---- per (context, profile, host, options) cache ----
@@ -298,29 +286,16 @@ export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: Host
   };
 }
 
-const contexts = new Map<string, ApplyContext>();
-function contextFor(profile: Profile): ApplyContext {
-  let ctx = contexts.get(profile.vendor);
-  if (!ctx) {
-    ctx = { policy: policyFor(profile.vendor), check: checkCompatibility };
-    contexts.set(profile.vendor, ctx);
-  }
-  return ctx;
-}
-
-const guestMsrChecks = new WeakMap<Profile, InputError | null>();
+/** The apply context of a vendor: its policy and the compatibility checker (one per vendor). */
+export const applyContextFor = memoByKey((vendor: string): ApplyContext => ({ policy: policyFor(vendor as Vendor), check: checkCompatibility }));
+const contextFor = (profile: Profile) => applyContextFor(profile.vendor);
 
 /** The refusal for a profile unsafe for a guest OS (guest-msrs.ts), or null; once per profile object. */
-export function guestMsrRefusal(profile: Profile): InputError | null {
-  let r = guestMsrChecks.get(profile);
-  if (r === undefined) {
-    const problems = guestMsrProblems(profile);
-    const more = problems.length > 1 ? `; and ${problems.length - 1} more (cpuprof show ${profile.name} lists the permitted MSRs)` : "";
-    r = problems.length === 0 ? null : new InputError(`profile ${profile.name} is unsafe for a guest OS: ${problems[0]!.detail}${more}`);
-    guestMsrChecks.set(profile, r);
-  }
-  return r;
-}
+export const guestMsrRefusal = memoByObject((profile: Profile): InputError | null => {
+  const problems = guestMsrProblems(profile);
+  const more = problems.length > 1 ? `; and ${problems.length - 1} more (cpuprof show ${profile.name} lists the permitted MSRs)` : "";
+  return problems.length === 0 ? null : new InputError(`profile ${profile.name} is unsafe for a guest OS: ${problems[0]!.detail}${more}`);
+});
 
 // Fresh objects with content seen before (a profile parsed again, a host capture read again) share one
 // canonical copy, so every per-object cache above hits for them too (issue 15: applyProfile with fresh

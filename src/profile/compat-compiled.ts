@@ -3,11 +3,15 @@
 // derives everything from the policy's compare rules; a register whose masks fail, and any field
 // whose rule the compiler does not know how to turn into masks, is evaluated by the reference's own
 // per-field function (cpuidFieldProblem), so the reports are exactly the reference's.
-import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
+import { isIndexedLeaf, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
-import { findAdjustment, type CpuidAdjustment, type Profile } from "../model/profile.ts";
-import { policyFor } from "../policy/index.ts";
-import type { Compare, CpuidField } from "../policy/types.ts";
+import { memoByObject } from "../model/memo.ts";
+import type { Profile } from "../model/profile.ts";
+import { bitMask32, bitMask64, OPS32, OPS64 } from "../fields/bits.ts";
+import { featureView, type RegisterSlot } from "../fields/view.ts";
+import { addToMasks, appliesToHiddenRegister, hasMaskForm, emptyMasks, failingMasks, isLimit, type RuleMasks } from "../fields/rules.ts";
+import { cpuidFieldsIn, policyFor } from "../policy/index.ts";
+import type { Compare, CpuidField } from "../policy/index.ts";
 import {
   cpuidFieldCompared,
   cpuidFieldProblem,
@@ -31,16 +35,12 @@ export interface CompiledCompatibility {
 
 /** The field properties the mask compiler understands; a field with any other is evaluated field by field. */
 const MASKED_FIELD_KEYS: ReadonlySet<string> = new Set(["leaf", "subleaves", "register", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
-/** Compare rules with a mask form (bit sets) or a limit form (le). */
-const MASK_COMPARES: ReadonlySet<Compare> = new Set(["subset", "superset", "eq", "le"]);
 
 function maskable(field: CpuidField): boolean {
-  if (!MASK_COMPARES.has(field.compare)) return false;
+  if (!hasMaskForm(field.compare)) return false;
   for (const k in field) if (!MASKED_FIELD_KEYS.has(k)) return false;
   return true;
 }
-
-const width = (f: { lsb: number; msb: number }) => (f.msb - f.lsb === 31 ? 0xffffffff : ((1 << (f.msb - f.lsb + 1)) >>> 0) - 1);
 
 /** One register at one subleaf, with the fields checked there. */
 interface CompiledRegister {
@@ -53,13 +53,16 @@ interface CompiledRegister {
   subset: number;
   superset: number;
   eq: number;
-  /** le fields: lsb, width mask, the host's bits that count (fixed), the profile's field value. */
-  limits: { lsb: number; mask: number; fixed: number; value: number }[];
+  /** The profile's fixed bits (~mask): only these of the host's value count. */
+  fixed: number;
+  /** le fields: lsb, width mask, the profile's field value. */
+  limits: { lsb: number; mask: number; value: number }[];
   /** Fields evaluated one by one on every host (rules without a mask form). */
   opaque: number[];
   /** Every field checked here (policy order); those a mask or limit flags are evaluated one by one. */
   fields: number[];
-  adj: CpuidAdjustment | undefined;
+  /** What the profile fixes and leaves to the host in this register. */
+  slot: RegisterSlot;
 }
 
 /** (field, subleaf) pairs grouped by register: key -> field ids. */
@@ -73,78 +76,31 @@ function addPair(pairs: Pairs, field: CpuidField, id: number, subleaf: number): 
 }
 
 /** Host CPUID lookups with findCpuid's semantics (first entry of the function that matches), indexed once per host. */
-const hostIndexes = new WeakMap<HostCapture, Map<number, CpuidEntry[]>>();
-function hostIndex(host: HostCapture): Map<number, CpuidEntry[]> {
-  let ix = hostIndexes.get(host);
-  if (!ix) {
-    ix = new Map();
-    for (const e of host.cpuid) {
-      const list = ix.get(e.function);
-      if (list) list.push(e);
-      else ix.set(e.function, [e]);
-    }
-    hostIndexes.set(host, ix);
-  }
-  return ix;
-}
-function hostRegister(ix: Map<number, CpuidEntry[]>, leaf: number, subleaf: number, register: Register): number {
-  const list = ix.get(leaf);
-  if (!list) return 0;
-  for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e[register];
-  return 0;
-}
-const knownMsrSets = new WeakMap<HostCapture, Set<number>>();
-function knownMsrsCached(host: HostCapture): Set<number> {
-  let known = knownMsrSets.get(host);
-  if (!known) knownMsrSets.set(host, (known = knownHostMsrs(host)));
-  return known;
-}
+const knownMsrsCached = memoByObject(knownHostMsrs);
 
 /** A feature-MSR check as 64-bit masks; null masks when a field's rule has no mask form. */
 interface CompiledMsrCheck {
   check: MsrCheck;
-  masks: MsrMasks | null;
-}
-interface MsrMasks {
-  value: bigint;
-  fixed: bigint;
-  subset: bigint;
-  superset: bigint;
-  eq: bigint;
-  limits: { lsb: bigint; mask: bigint; value: bigint }[];
+  masks: { value: bigint; fixed: bigint; rules: RuleMasks<bigint> } | null;
 }
 
 const MSR_FIELD_KEYS: ReadonlySet<string> = new Set(["index", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
 
 function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
   const value = check.adj.replacements & check.fixed;
-  const m: MsrMasks = { value, fixed: check.fixed, subset: 0n, superset: 0n, eq: 0n, limits: [] };
+  const rules = emptyMasks(OPS64);
   for (const f of check.fields) {
     for (const k in f) if (!MSR_FIELD_KEYS.has(k)) return { check, masks: null };
-    const mask = (1n << BigInt(f.msb - f.lsb + 1)) - 1n;
-    const bits = (mask << BigInt(f.lsb)) & check.fixed;
-    if (f.compare === "subset") m.subset |= bits;
-    else if (f.compare === "superset") m.superset |= bits;
-    else if (f.compare === "eq") m.eq |= bits;
-    else if (f.compare === "le") m.limits.push({ lsb: BigInt(f.lsb), mask, value: (value >> BigInt(f.lsb)) & mask });
-    else return { check, masks: null };
+    if (!addToMasks(rules, f, bitMask64(f.lsb, f.msb) & check.fixed, value, OPS64)) return { check, masks: null };
   }
-  return { check, masks: m };
-}
-
-/** The bits whose fields the masks flag, and whether a limit failed; 0n and false: the check passes. */
-function failing(m: MsrMasks, hostValue: bigint): { bits: bigint; limit: boolean } {
-  const h = hostValue & m.fixed;
-  const bits = (m.value & ~h & m.subset) | (h & ~m.value & m.superset) | ((m.value ^ h) & m.eq);
-  let limit = false;
-  for (const l of m.limits) if (l.value > ((h >> l.lsb) & l.mask)) limit = true;
-  return { bits, limit };
+  return { check, masks: { value, fixed: check.fixed, rules } };
 }
 
 export function compileCompatibility(profile: Profile, options: CompatOptions = {}): CompiledCompatibility {
   if (profile.kind === "host") return { profile, check: (host) => reportWithoutFields(profile, host)! };
   const policy = policyFor(profile.vendor);
-  const fields = policy.cpuid;
+  const profileView = featureView(profile);
+  const fields = cpuidFieldsIn(policy);
   const compared = fields.map((f) => cpuidFieldCompared(f, options));
   const isMaskable = fields.map(maskable);
 
@@ -156,43 +112,46 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     const { start, end } = f.subleaves;
     if (start === end) return addPair(fixedPairs, f, id, start);
     if (!isIndexedLeaf(f.leaf)) return addPair(fixedPairs, f, id, 0);
-    for (const a of profile.cpuid)
-      if (a.leaf === f.leaf && a.register === f.register && a.subleaf.end >= start && a.subleaf.start <= end) addPair(fixedPairs, f, id, Math.max(a.subleaf.start, start));
+    for (const subleaf of profileView.subleavesIn(f.leaf, f.register, start, end)) addPair(fixedPairs, f, id, subleaf);
     const list = rangedByLeaf.get(f.leaf);
     if (list) list.push(id);
     else rangedByLeaf.set(f.leaf, [id]);
   });
 
-  const compiledCache = new Map<string, CompiledRegister>();
   function compileRegister(leaf: number, subleaf: number, register: Register, ids: readonly number[]): CompiledRegister {
-    const adj = findAdjustment(profile, leaf, subleaf, register);
-    const fixed = ~(adj?.mask ?? 0) >>> 0;
-    const value = (adj?.replacements ?? 0) & fixed;
-    const r: CompiledRegister = { leaf, subleaf, register, value, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), adj };
+    const slot = profileView.register(leaf, subleaf, register);
+    const fixed = ~slot.hostBits >>> 0;
+    const value = slot.fixed;
+    const masks = emptyMasks(OPS32);
+    const r: CompiledRegister = { leaf, subleaf, register, value, fixed, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), slot };
     for (const id of r.fields) {
       const f = fields[id]!;
       if (!isMaskable[id]) {
         r.opaque.push(id);
         continue;
       }
-      if (!adj && f.compare === "eq") continue; // the reference skips equality on a hidden register
-      const bits = ((width(f) << f.lsb) & fixed) >>> 0;
+      if (!slot.present && !appliesToHiddenRegister(f.compare)) continue; // as the reference: no equality on a hidden register
+      const bits = (bitMask32(f.lsb, f.msb) & fixed) >>> 0;
       if (bits === 0) continue; // passed through
-      if (f.compare === "subset") r.subset |= bits;
-      else if (f.compare === "superset") r.superset |= bits;
-      else if (f.compare === "eq") r.eq |= bits;
-      else r.limits.push({ lsb: f.lsb, mask: width(f), fixed, value: (((value & fixed) >>> f.lsb) & width(f)) >>> 0 });
+      addToMasks(masks, f, bits, value, OPS32);
     }
+    r.subset = masks.subset;
+    r.superset = masks.superset;
+    r.eq = masks.eq;
+    r.limits = masks.limits;
     // Bits that cannot fail on any host: a subset bit the profile clears, a superset bit it sets, a limit of 0.
     r.subset &= value;
     r.superset &= ~value;
     r.limits = r.limits.filter((l) => l.value > 0);
     return r;
   }
+  // compiled once per (register, set of fields): hosts with the same subleaves share them
+  const compiledRegisters = new Map<string, CompiledRegister>();
   function compiled(leaf: number, subleaf: number, register: Register, ids: Set<number>): CompiledRegister {
-    const key = `${leaf}:${subleaf}:${register}:${[...ids].sort((a, b) => a - b).join(",")}`;
-    let r = compiledCache.get(key);
-    if (!r) compiledCache.set(key, (r = compileRegister(leaf, subleaf, register, [...ids])));
+    const sorted = [...ids].sort((a, b) => a - b);
+    const key = `${leaf}:${subleaf}:${register}:${sorted.join(",")}`;
+    let r = compiledRegisters.get(key);
+    if (!r) compiledRegisters.set(key, (r = compileRegister(leaf, subleaf, register, sorted)));
     return r;
   }
   /** Registers where some host could fail; the others are left out of every check. */
@@ -203,32 +162,32 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   const msrs = msrChecks(policy, profile, options).map(compileMsrCheck);
 
   // Hosts of a fleet share few sets of subleaves: the registers to check are cached per set.
-  const bySubleaves = new Map<string, CompiledRegister[]>();
+  const bySubleaves = new Map<string, CompiledRegister[]>(); // keyed by the host's subleaves, filled from that host
   function registersFor(host: HostCapture): CompiledRegister[] {
     if (rangedByLeaf.size === 0) return fixedRegisters;
-    const ix = hostIndex(host);
+    const hv = featureView(host);
     let signature = "";
     for (const leaf of rangedByLeaf.keys()) {
-      const entries = ix.get(leaf);
-      if (entries) for (const e of entries) signature += `${leaf}.${e.index} `;
+      signature += `${leaf}:`;
+      for (const i of hv.subleavesIn(leaf, "eax", 0, 0xffffffff)) signature += `${i}.`;
     }
     let registers = bySubleaves.get(signature);
-    if (!registers) bySubleaves.set(signature, (registers = registersForSubleaves(ix)));
+    if (!registers) {
+      const subleaves = new Map([...rangedByLeaf.keys()].map((leaf) => [leaf, hv.subleavesIn(leaf, "eax", 0, 0xffffffff)]));
+      bySubleaves.set(signature, (registers = registersForSubleaves(subleaves)));
+    }
     return registers;
   }
-  function registersForSubleaves(ix: Map<number, CpuidEntry[]>): CompiledRegister[] {
+  function registersForSubleaves(subleaves: ReadonlyMap<number, readonly number[]>): CompiledRegister[] {
     let extra: Pairs | undefined;
-    for (const [leaf, ids] of rangedByLeaf) {
-      const entries = ix.get(leaf);
-      if (!entries) continue;
-      for (const e of entries)
+    for (const [leaf, ids] of rangedByLeaf)
+      for (const index of subleaves.get(leaf) ?? [])
         for (const id of ids) {
           const f = fields[id]!;
-          if (e.index < f.subleaves.start || e.index > f.subleaves.end) continue;
-          if (fixedPairs.get(`${f.leaf}:${e.index}:${f.register}`)?.fields.has(id)) continue;
-          addPair((extra ??= new Map()), f, id, e.index);
+          if (index < f.subleaves.start || index > f.subleaves.end) continue;
+          if (fixedPairs.get(`${f.leaf}:${index}:${f.register}`)?.fields.has(id)) continue;
+          addPair((extra ??= new Map()), f, id, index);
         }
-    }
     if (!extra) return fixedRegisters;
     const out: CompiledRegister[] = [];
     for (const [key, g] of fixedPairs) {
@@ -246,20 +205,21 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   function check(host: HostCapture): CompatReport {
     const trivial = reportWithoutFields(profile, host);
     if (trivial) return trivial;
-    const ix = hostIndex(host);
+    const hv = featureView(host);
     const found: { id: number; subleaf: number; problem: CompatProblem }[] = [];
     for (const r of registersFor(host)) {
-      const h = hostRegister(ix, r.leaf, r.subleaf, r.register);
+      const h = hv.fixedAt(r.leaf, r.subleaf, r.register);
       const failing = (r.value & ~h & r.subset) | (h & ~r.value & r.superset) | ((r.value ^ h) & r.eq);
       let limitFailed = false;
-      for (const l of r.limits) if (l.value > (((h & l.fixed) >>> l.lsb) & l.mask) >>> 0) limitFailed = true;
+      const hf = (h & r.fixed) >>> 0;
+      for (const l of r.limits) if (l.value > ((hf >>> l.lsb) & l.mask) >>> 0) limitFailed = true;
       if (failing === 0 && !limitFailed && r.opaque.length === 0) continue;
       // Only fields whose bits failed a mask, every le field once a limit failed, and the opaque ones.
       for (const id of r.fields) {
         const f = fields[id]!;
-        const suspect = !isMaskable[id] || (limitFailed && f.compare === "le") || (failing & (width(f) << f.lsb)) !== 0;
+        const suspect = !isMaskable[id] || (limitFailed && isLimit(f.compare)) || (failing & bitMask32(f.lsb, f.msb)) !== 0;
         if (!suspect) continue;
-        const problem = cpuidFieldProblem(f, r.subleaf, r.adj, h);
+        const problem = cpuidFieldProblem(f, r.subleaf, r.slot, h);
         if (problem) found.push({ id, subleaf: r.subleaf, problem });
       }
     }
@@ -273,10 +233,9 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
         problems.push(...msrCheckProblems(m.check, host, notes));
         continue;
       }
-      const f = failing(m.masks, hostMsr.value);
+      const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed);
       if (f.bits === 0n && !f.limit) continue;
-      const suspect = (field: { lsb: number; msb: number; compare: Compare }) =>
-        (f.limit && field.compare === "le") || ((((1n << BigInt(field.msb - field.lsb + 1)) - 1n) << BigInt(field.lsb)) & f.bits) !== 0n;
+      const suspect = (field: { lsb: number; msb: number; compare: Compare }) => (f.limit && isLimit(field.compare)) || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
       problems.push(...msrCheckProblems(m.check, host, notes, suspect));
     }
     notes.push(...permittedNotes(candidates, knownMsrsCached(host)));

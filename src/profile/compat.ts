@@ -1,26 +1,53 @@
-// Can a profile run on a host? The profile's fixed (mask-0) bits are compared with what the
-// host's KVM supports, field by field, by each field's compare rule in the vendor's policy.
+// Can a profile run on a host? Two views (src/fields/view.ts) and the policy's rules: the profile's fixed
+// (mask-0) bits are compared with what the host's KVM supports, field by field, by each field's compare rule.
 // Pure: the same profile and host always give the same report.
-import { CPUID_FLAG_SIGNIFICANT_INDEX, isIndexedLeaf, type CpuidEntry, type Register } from "../model/cpuid.ts";
-import { bitMask64, hex32, hex64 } from "../model/hex.ts";
+import { isIndexedLeaf, type Register } from "../model/cpuid.ts";
+import { fieldValue } from "../fields/bits.ts";
+import { appliesToHiddenRegister, compareField, effectiveValue, explainMismatch, isCompared } from "../fields/rules.ts";
+import { featureView, type FeatureView, type RegisterSlot } from "../fields/view.ts";
+import { hex32 } from "../model/hex.ts";
+import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
-import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
-import { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "../policy/common.ts";
-import { effectiveFieldValue, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
-import type { Compare, CpuidField, Policy } from "../policy/types.ts";
+import type { MsrAdjustment, Profile } from "../model/profile.ts";
+import { ARCH_CAPABILITIES, cpuidFieldsIn, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
+import type { Compare, CpuidField, Policy } from "../policy/index.ts";
 
-export type CompatProblemKind = "vendor" | "feature-missing" | "numeric-above" | "not-equal" | "msr-missing" | "msr-value" | "arch-capabilities";
-
-export interface CompatProblem {
-  kind: CompatProblemKind;
+interface ProblemBase {
   name: string;
   detail: string;
-  leaf?: number;
-  subleaf?: number;
-  register?: Register;
-  bit?: number;
-  msr?: number;
 }
+
+/** Where a problem is: a CPUID field, a feature MSR (or one of its fields), or nowhere (the vendor). */
+interface CpuidPlace {
+  leaf: number;
+  subleaf: number;
+  register: Register;
+  bit: number;
+  msr?: undefined;
+}
+interface MsrPlace {
+  msr: number;
+  bit?: number;
+  leaf?: undefined;
+  subleaf?: undefined;
+  register?: undefined;
+}
+interface Nowhere {
+  leaf?: undefined;
+  subleaf?: undefined;
+  register?: undefined;
+  bit?: undefined;
+  msr?: undefined;
+}
+
+/** Why a profile cannot run on a host: a union on `kind`, each kind with the place it speaks of. */
+export type CompatProblem =
+  | (ProblemBase & Nowhere & { kind: "vendor" })
+  | (ProblemBase & CpuidPlace & { kind: "feature-missing" | "numeric-above" | "not-equal" })
+  | (ProblemBase & MsrPlace & { kind: "msr-missing" })
+  | (ProblemBase & MsrPlace & { bit: number; kind: "msr-value" | "arch-capabilities" });
+
+export type CompatProblemKind = CompatProblem["kind"];
 
 export interface CompatReport {
   compatible: boolean;
@@ -33,143 +60,43 @@ export interface CompatOptions {
   nested?: boolean;
 }
 
-/** The value of bits lsb..msb of `value`, shifted down (number in, number out; bigint in, bigint out). */
-export function fieldValue(field: { lsb: number; msb: number }, value: number): number;
-export function fieldValue(field: { lsb: number; msb: number }, value: bigint): bigint;
-export function fieldValue(field: { lsb: number; msb: number }, value: number | bigint): number | bigint;
-export function fieldValue(field: { lsb: number; msb: number }, value: number | bigint): number | bigint {
-  // A 32-bit register value as a number stays in number arithmetic (the hot path of every CPUID check).
-  if (typeof value === "number" && field.msb < 32 && value >= 0 && value <= 0xffffffff) {
-    const width = field.msb - field.lsb + 1;
-    return width === 32 ? value : (value >>> field.lsb) & ((1 << width) - 1);
-  }
-  const v = (BigInt(value) & bitMask64(field.lsb, field.msb)) >> BigInt(field.lsb);
-  return typeof value === "number" ? Number(v) : v;
-}
-
-/** True when `a` (the profile, or one host) may run where `b` (the host) is, under `compare`. */
-export function compareField(compare: Compare, a: number | bigint, b: number | bigint): boolean {
-  if (typeof a === "number" && typeof b === "number" && a >= 0 && b >= 0 && a <= 0xffffffff && b <= 0xffffffff) {
-    switch (compare) {
-      case "subset":
-        return (a & ~b) >>> 0 === 0;
-      case "superset":
-        return (b & ~a) >>> 0 === 0;
-      case "le":
-        return a <= b;
-      case "eq":
-        return a === b;
-      case "none":
-        return true;
-    }
-  }
-  const x = BigInt(a), y = BigInt(b);
-  switch (compare) {
-    case "subset":
-      return (x & ~y) === 0n;
-    case "superset":
-      return (y & ~x) === 0n;
-    case "le":
-      return x <= y;
-    case "eq":
-      return x === y;
-    case "none":
-      return true;
-  }
-}
-
-const KIND_BY_COMPARE: Record<Exclude<Compare, "none">, CompatProblemKind> = {
+const KIND_BY_COMPARE: Record<Exclude<Compare, "none">, "feature-missing" | "numeric-above" | "not-equal"> = {
   subset: "feature-missing",
   superset: "not-equal",
   le: "numeric-above",
   eq: "not-equal",
 };
 
-function describeMismatch(compare: Compare, profileValue: bigint, hostValue: bigint): string {
-  switch (compare) {
-    case "subset":
-      return profileValue === 1n && hostValue === 0n ? "the profile sets it, the host lacks it" : `profile ${hex64(profileValue)} has bits the host (${hex64(hostValue)}) lacks`;
-    case "superset":
-      return `the host has ${hex64(hostValue & ~profileValue)} that the profile does not declare`;
-    case "le":
-      return `profile ${hex64(profileValue)} is above the host's ${hex64(hostValue)}`;
-    default:
-      return `profile ${hex64(profileValue)} differs from the host's ${hex64(hostValue)}`;
-  }
-}
-
-/** Per-call lookups over a profile's adjustments and a host's entries (same answers as findAdjustment and findCpuid). */
-interface Lookups {
-  /** By leaf * 4 + register number (exact in a double: leaves are 32-bit). */
-  adjustments: Map<number, CpuidAdjustment[]>;
-  entries: Map<number, CpuidEntry[]>;
-}
-
-const REGISTER_NUMBER: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
-const adjustmentKey = (leaf: number, register: Register) => leaf * 4 + REGISTER_NUMBER[register];
-
-function lookupsOf(profile: Profile, host: HostCapture): Lookups {
-  const adjustments = new Map<number, CpuidAdjustment[]>();
-  for (const a of profile.cpuid) {
-    const key = adjustmentKey(a.leaf, a.register);
-    const list = adjustments.get(key);
-    if (list) list.push(a);
-    else adjustments.set(key, [a]);
-  }
-  const entries = new Map<number, CpuidEntry[]>();
-  for (const e of host.cpuid) {
-    const list = entries.get(e.function);
-    if (list) list.push(e);
-    else entries.set(e.function, [e]);
-  }
-  return { adjustments, entries };
-}
-
-function adjustmentAt(ix: Lookups, leaf: number, subleaf: number, register: Register): CpuidAdjustment | undefined {
-  const list = ix.adjustments.get(adjustmentKey(leaf, register));
-  if (list) for (const a of list) if (subleaf >= a.subleaf.start && subleaf <= a.subleaf.end) return a;
-  return undefined;
-}
-
-function hostRegisterAt(ix: Lookups, leaf: number, subleaf: number, register: Register): number {
-  const list = ix.entries.get(leaf);
-  if (list) for (const e of list) if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf) return e[register];
-  return 0;
-}
-
-/** The subleaves at which a field is checked: its own, or where the profile or host has entries. */
-export function subleavesToCheck(field: CpuidField, profile: Profile, host: HostCapture, ix: Lookups = lookupsOf(profile, host)): number[] {
+/** The subleaves at which a field is checked: its own, or where the profile or the host says something. */
+export function subleavesToCheck(field: CpuidField, profile: FeatureView, host: FeatureView): number[] {
   const { start, end } = field.subleaves;
   if (start === end) return [start];
   if (!isIndexedLeaf(field.leaf)) return [0];
-  const set = new Set<number>();
-  for (const e of ix.entries.get(field.leaf) ?? []) if (e.index >= start && e.index <= end) set.add(e.index);
-  for (const a of ix.adjustments.get(adjustmentKey(field.leaf, field.register)) ?? [])
-    if (a.subleaf.end >= start && a.subleaf.start <= end) set.add(Math.max(a.subleaf.start, start));
+  const set = new Set([...host.subleavesIn(field.leaf, field.register, start, end), ...profile.subleavesIn(field.leaf, field.register, start, end)]);
   return [...set].sort((a, b) => a - b);
 }
 
 /** Whether a CPUID field is compared at all under these options. */
 export function cpuidFieldCompared(field: CpuidField, options: CompatOptions): boolean {
-  return field.compare !== "none" && !(field.nested && !options.nested);
+  return isCompared(field, options.nested);
 }
 
 /**
  * The one evaluation of a CPUID field's compare rule at one subleaf (the reference checker and the
  * compiled one both call it): the problem, or null. `hostRegister` is the host's register value there.
  */
-export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: CpuidAdjustment | undefined, hostRegister: number): CompatProblem | null {
+export function cpuidFieldProblem(field: CpuidField, subleaf: number, profile: RegisterSlot, hostRegister: number): CompatProblem | null {
   // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
-  if (!adj && field.compare === "eq") return null;
-  const fixed = ~(adj?.mask ?? 0) >>> 0;
+  if (!profile.present && !appliesToHiddenRegister(field.compare)) return null;
+  const fixed = ~profile.hostBits >>> 0;
   if (fieldValue(field, fixed) === 0) return null; // passed through: the host's own value
-  const p = effectiveFieldValue(field, ((adj?.replacements ?? 0) & fixed) >>> 0);
-  const h = effectiveFieldValue(field, (hostRegister & fixed) >>> 0);
+  const p = effectiveValue(field, (profile.fixed & fixed) >>> 0);
+  const h = effectiveValue(field, (hostRegister & fixed) >>> 0);
   if (compareField(field.compare, p, h)) return null;
   return {
     kind: KIND_BY_COMPARE[field.compare as Exclude<Compare, "none">],
     name: field.name,
-    detail: `${field.name} (leaf ${hex32(field.leaf)} subleaf ${hex32(subleaf)} ${field.register.toUpperCase()}[${field.msb === field.lsb ? field.lsb : `${field.msb}:${field.lsb}`}]): ${describeMismatch(field.compare, BigInt(p), BigInt(h))}`,
+    detail: `${field.name} (leaf ${hex32(field.leaf)} subleaf ${hex32(subleaf)} ${field.register.toUpperCase()}[${field.msb === field.lsb ? field.lsb : `${field.msb}:${field.lsb}`}]): ${explainMismatch(field.compare, BigInt(p), BigInt(h))}`,
     leaf: field.leaf,
     subleaf,
     register: field.register,
@@ -179,11 +106,17 @@ export function cpuidFieldProblem(field: CpuidField, subleaf: number, adj: Cpuid
 
 function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions): CompatProblem[] {
   const out: CompatProblem[] = [];
-  const ix = lookupsOf(profile, host);
-  for (const field of policy.cpuid) {
+  // two views and the policy's rules: the profile's fixed bits against what the host offers
+  const pv = featureView(profile), hv = featureView(host);
+  // the rows of one register follow each other in the table: their subleaves are found once
+  let last: CpuidField | undefined, subleaves: number[] = [];
+  for (const field of cpuidFieldsIn(policy)) {
     if (!cpuidFieldCompared(field, options)) continue;
-    for (const subleaf of subleavesToCheck(field, profile, host, ix)) {
-      const problem = cpuidFieldProblem(field, subleaf, adjustmentAt(ix, field.leaf, subleaf, field.register), hostRegisterAt(ix, field.leaf, subleaf, field.register));
+    if (!(last && last.leaf === field.leaf && last.register === field.register && last.subleaves === field.subleaves))
+      subleaves = subleavesToCheck(field, pv, hv);
+    last = field;
+    for (const subleaf of subleaves) {
+      const problem = cpuidFieldProblem(field, subleaf, pv.register(field.leaf, subleaf, field.register), hv.fixedAt(field.leaf, subleaf, field.register));
       if (problem) out.push(problem);
     }
   }
@@ -208,7 +141,7 @@ export function msrChecks(policy: Policy, profile: Profile, options: CompatOptio
     const name = rule?.name ?? hex32(adj.index);
     const known = msrFieldsFor(policy, adj.index);
     const fields = known.length > 0 ? known : [{ lsb: 0, msb: 63, name, compare: "subset" as Compare, nested: false }];
-    out.push({ adj, name, fixed: ~adj.mask & 0xffff_ffff_ffff_ffffn, fields: fields.filter((f) => f.compare !== "none" && !(f.nested && !options.nested)) });
+    out.push({ adj, name, fixed: ~adj.mask & 0xffff_ffff_ffff_ffffn, fields: fields.filter((f) => isCompared(f, options.nested)) });
   }
   return out;
 }
@@ -230,7 +163,7 @@ export function msrCheckProblems(check: MsrCheck, host: HostCapture, notes: stri
       name: f.name,
       msr: adj.index,
       bit: f.lsb,
-      detail: `${f.name} (MSR ${hex32(adj.index)}[${f.msb === f.lsb ? f.lsb : `${f.msb}:${f.lsb}`}]): ${describeMismatch(f.compare, p, h)}`,
+      detail: `${f.name} (MSR ${hex32(adj.index)}[${f.msb === f.lsb ? f.lsb : `${f.msb}:${f.lsb}`}]): ${explainMismatch(f.compare, p, h)}`,
     });
   }
   if (adj.index === ARCH_CAPABILITIES && fbClearException(found, hostMsr.value)) {
@@ -266,10 +199,8 @@ export function permittedNotes(candidates: readonly number[], known: ReadonlySet
   return [`${absent.length} permitted MSR(s) unknown to this host (harmless: the filter only denies MSRs the host knows): ${shown}${absent.length > 8 ? ", …" : ""}`];
 }
 
-/** Every MSR index the host's KVM knows (index list and feature MSRs). */
-export function knownHostMsrs(host: HostCapture): Set<number> {
-  return new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
-}
+/** Every MSR index the host's KVM knows (filter.ts's knownMsrSet). */
+export const knownHostMsrs = knownMsrSet;
 
 /** The report for a host profile or a vendor mismatch, which need no field comparison; null otherwise. */
 export function reportWithoutFields(profile: Profile, host: HostCapture): CompatReport | null {

@@ -1,43 +1,14 @@
 // Profiles and guest configurations in feature names, for `show`, `apply` and the wizard.
-import { cpuidBitName, cpuidFeatureAt, msrBitName, msrName } from "../catalogue/index.ts";
-import { REGISTERS, compareCpuidKey, type CpuidEntry, type Register } from "../model/cpuid.ts";
-import { bitMask32, hex32, hex64 } from "../model/hex.ts";
+import { msrBitName, msrName } from "../catalogue/index.ts";
+import { bitSet, fieldValue } from "../fields/bits.ts";
+import { fieldMask32, splitMsr, splitRegister, type Field } from "../fields/split.ts";
+import { mergedLeaves, tableView } from "../fields/view.ts";
+import { REGISTERS, type CpuidEntry } from "../model/cpuid.ts";
+import { hex32, hex64 } from "../model/hex.ts";
 import type { Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidFieldsFor, policyFor } from "../policy/index.ts";
 
-/** A named piece of a register: a policy field (feature bit or multi-bit field), or an uncovered bit. */
-export interface RegisterSegment {
-  lsb: number;
-  msb: number;
-  name: string;
-  /** Reported once elsewhere (AMD's copy of a leaf-1 EDX bit). */
-  alias: boolean;
-}
-
-/**
- * The named pieces of one CPUID register: the vendor's policy fields (which name every
- * field the policy classifies, multi-bit ones included), then catalogue names for
- * any bit no field covers.
- */
-export function registerSegments(vendor: Vendor, leaf: number, subleaf: number, register: Register): RegisterSegment[] {
-  const fields = cpuidFieldsFor(policyFor(vendor), leaf, subleaf, register);
-  const out: RegisterSegment[] = [];
-  let covered = 0;
-  for (const f of fields) {
-    const alias = f.lsb === f.msb && cpuidFeatureAt(leaf, subleaf, register, f.lsb)?.aliasOfLeaf1Edx === true;
-    out.push({ lsb: f.lsb, msb: f.msb, name: f.name, alias });
-    covered |= bitMask32(f.lsb, f.msb);
-  }
-  for (let bit = 0; bit < 32; bit++) {
-    if ((covered >>> bit) & 1) continue;
-    const feature = cpuidFeatureAt(leaf, subleaf, register, bit);
-    out.push({ lsb: bit, msb: bit, name: cpuidBitName(leaf, subleaf, register, bit), alias: feature?.aliasOfLeaf1Edx === true });
-  }
-  return out.sort((a, b) => a.lsb - b.lsb);
-}
-
-const fieldValue = (v: number, seg: RegisterSegment) => (((v & bitMask32(seg.lsb, seg.msb)) >>> seg.lsb) >>> 0);
+const fieldValue32 = (v: number, f: Field) => fieldValue(f, v >>> 0);
 
 export interface FieldChange {
   name: string;
@@ -57,11 +28,7 @@ export interface GuestChanges {
 }
 
 
-function entryKey(e: { function: number; index: number }): string {
-  return `${e.function}.${e.index}`;
-}
-
-/** Which named features and fields change between a host's CPUID and a guest's. */
+/** Which named features and fields change between a host's CPUID and a guest's (two table views, one split). */
 export function guestChanges(
   vendor: Vendor,
   host: readonly CpuidEntry[],
@@ -69,42 +36,31 @@ export function guestChanges(
   hostMsrs: readonly { index: number; value: bigint }[] = [],
   guestMsrs: readonly { index: number; value: bigint }[] = [],
 ): GuestChanges {
-  const hostBy = new Map(host.map((e) => [entryKey(e), e]));
-  const guestBy = new Map(guest.map((e) => [entryKey(e), e]));
-  const keys = [...new Set([...hostBy.keys(), ...guestBy.keys()])]
-    .map((k) => (hostBy.get(k) ?? guestBy.get(k))!)
-    .sort(compareCpuidKey);
+  const hv = tableView(vendor, host, hostMsrs), gv = tableView(vendor, guest, guestMsrs);
   const hidden = new Set<string>();
   const added = new Set<string>();
   const fields: FieldChange[] = [];
-  for (const k of keys) {
-    const h = hostBy.get(entryKey(k));
-    const g = guestBy.get(entryKey(k));
+  for (const k of mergedLeaves(hv, gv)) {
     for (const reg of REGISTERS) {
-      const hv = h ? h[reg] : 0;
-      const gv = g ? g[reg] : 0;
-      if (hv === gv) continue;
-      for (const seg of registerSegments(vendor, k.function, k.index, reg)) {
-        const a = fieldValue(hv, seg);
-        const b = fieldValue(gv, seg);
-        if (a === b || seg.alias) continue;
-        if (seg.lsb === seg.msb) (a ? hidden : added).add(seg.name);
-        else fields.push({ name: seg.name, from: hex32(a), to: hex32(b) });
+      const h = hv.register(k.function, k.index, reg).fixed, g = gv.register(k.function, k.index, reg).fixed;
+      if (h === g) continue;
+      for (const f of splitRegister(vendor, k.function, k.index, reg)) {
+        const a = fieldValue32(h, f), b = fieldValue32(g, f);
+        if (a === b || f.alias) continue;
+        if (f.lsb === f.msb) (a ? hidden : added).add(f.name);
+        else fields.push({ name: f.name, from: hex32(a), to: hex32(b) });
       }
     }
   }
-  const guestMsrBy = new Map(guestMsrs.map((m) => [m.index, m.value]));
   const msrs: FieldChange[] = [];
-  for (const m of hostMsrs) {
-    const g = guestMsrBy.get(m.index);
-    if (g === undefined || g === m.value) continue;
+  for (const [index, m] of hv.msrs) {
+    const g = gv.msrs.get(index)?.fixed;
+    if (g === undefined || g === m.fixed) continue;
     const changedBits: string[] = [];
-    for (let bit = 0; bit < 64; bit++) {
-      const hb = (m.value >> BigInt(bit)) & 1n;
-      const gb = (g >> BigInt(bit)) & 1n;
-      if (hb !== gb) changedBits.push(`${gb ? "+" : "-"}${msrBitName(m.index, bit)}`);
-    }
-    msrs.push({ name: msrName(m.index), from: hex64(m.value), to: `${hex64(g)} (${changedBits.join(" ")})` });
+    for (const f of splitMsr(vendor, index))
+      for (let bit = f.lsb; bit <= f.msb; bit++)
+        if (bitSet(m.fixed, bit) !== bitSet(g, bit)) changedBits.push(`${bitSet(g, bit) ? "+" : "-"}${f.lsb === f.msb ? f.name : msrBitName(index, bit)}`);
+    msrs.push({ name: msrName(index), from: hex64(m.fixed), to: `${hex64(g)} (${changedBits.join(" ")})` });
   }
   return { hidden: [...hidden], added: [...added], fields, msrs };
 }
@@ -128,13 +84,13 @@ export function describeProfile(p: Profile): ProfileDescription {
   const host = new Set<string>();
   const fixed: FieldChange[] = [];
   for (const a of p.cpuid) {
-    for (const seg of registerSegments(p.vendor, a.leaf, a.subleaf.start, a.register)) {
-      if (seg.alias) continue;
-      const m = bitMask32(seg.lsb, seg.msb);
-      if ((a.mask & m) !== 0) host.add(seg.name);
+    for (const f of splitRegister(p.vendor, a.leaf, a.subleaf.start, a.register)) {
+      if (f.alias) continue;
+      const m = fieldMask32(f);
+      if ((a.mask & m) !== 0) host.add(f.name);
       else if ((a.replacements & m) !== 0) {
-        if (seg.lsb === seg.msb) features.add(seg.name);
-        else fixed.push({ name: seg.name, from: "", to: hex32(fieldValue(a.replacements, seg)) });
+        if (f.lsb === f.msb) features.add(f.name);
+        else fixed.push({ name: f.name, from: "", to: hex32(fieldValue32(a.replacements, f)) });
       }
     }
   }

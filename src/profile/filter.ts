@@ -11,7 +11,7 @@ import {
   bitmapBytes,
   type MsrFilter,
   type MsrFilterRange,
-} from "../kvm/layout.ts";
+} from "../kvm/index.ts";
 import type { HostCapture } from "../model/host.ts";
 import { hex32 } from "../model/hex.ts";
 
@@ -39,13 +39,18 @@ export const UNLISTED_KNOWN_MSRS: readonly { first: number; last: number; name: 
   { first: 0x2ff, last: 0x2ff, name: "IA32_MTRR_DEF_TYPE" },
 ];
 
-/** Every MSR index the host's KVM knows: feature MSRs, the save/restore index list and the unlisted table. Sorted, unique. */
-export function knownMsrsOf(host: Pick<HostCapture, "featureMsrs" | "msrIndexList">): number[] {
+/** Every MSR index the host's KVM knows: feature MSRs, the save/restore index list and the unlisted table. */
+export function knownMsrSet(host: Pick<HostCapture, "featureMsrs" | "msrIndexList">): Set<number> {
   const known = new Set<number>();
   for (const m of host.featureMsrs) known.add(m.index >>> 0);
   for (const i of host.msrIndexList) known.add(i >>> 0);
   for (const block of UNLISTED_KNOWN_MSRS) for (let i = block.first; i <= block.last; i++) known.add(i);
-  return [...known].sort((a, b) => a - b);
+  return known;
+}
+
+/** knownMsrSet as a sorted list. */
+export function knownMsrsOf(host: Pick<HostCapture, "featureMsrs" | "msrIndexList">): number[] {
+  return [...knownMsrSet(host)].sort((a, b) => a - b);
 }
 
 /** KVM computes a range's end as a u32 (base + nmsrs), so a range holding the last index wraps and matches nothing. */

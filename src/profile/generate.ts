@@ -3,12 +3,15 @@
 // static v → replacements v, mask 0. Anything the table does not know stays hidden.
 import { InputError } from "../errors.ts";
 import { REGISTERS, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
-import { bitMask32, bitMask64, hex32, hex64 } from "../model/hex.ts";
+import { hex32, hex64 } from "../model/hex.ts";
+import { isNumeric } from "../fields/rules.ts";
+import { fieldMask32, fieldMask64, unknownBits32, unknownBits64 } from "../fields/split.ts";
+import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile, SourceHost } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidFieldsFor, cpuidFieldsOfLeaf, msrFieldsFor, msrRuleFor, msrRuleIndices, policyFor } from "../policy/index.ts";
-import type { CpuidField, MsrField, Policy } from "../policy/types.ts";
+import { cpuidFieldsIn, cpuidFieldsOfLeaf, msrFieldsFor, msrFieldsIn, msrRuleFor, msrRuleIndices, msrRulesIn, policyFor } from "../policy/index.ts";
+import type { CpuidField, MsrField, Policy } from "../policy/index.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { reconcilePermittedMsrs } from "./guest-msrs.ts";
 
@@ -45,8 +48,6 @@ export interface GenerateResult {
   summary: GenerateSummary;
 }
 
-const fieldMask32 = (f: { lsb: number; msb: number }) => bitMask32(f.lsb, f.msb);
-const fieldMask64 = (f: { lsb: number; msb: number }) => bitMask64(f.lsb, f.msb);
 
 /** replacements/mask of one CPUID register from its fields and the host's value. */
 export function cpuidAdjustmentBits(fields: readonly CpuidField[], hostValue: number): { replacements: number; mask: number } {
@@ -144,8 +145,7 @@ function unknownCpuid(policy: Policy, host: HostCapture): UnknownItem[] {
       continue;
     }
     for (const register of REGISTERS) {
-      const covered = cpuidFieldsFor(policy, e.function, e.index, register).reduce((m, f) => m | fieldMask32(f), 0);
-      const bits = (e[register] & ~covered) >>> 0;
+      const bits = (e[register] & unknownBits32(policy.vendor, e.function, e.index, register)) >>> 0;
       if (bits !== 0)
         out.push({
           kind: "bits",
@@ -168,8 +168,7 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
       unknown.push({ kind: "msr", msr: m.index, text: `feature MSR ${hex32(m.index)}: not in the ${policy.vendor} policy, hidden` });
       continue;
     }
-    const covered = fields.reduce((acc, f) => acc | fieldMask64(f), 0n);
-    const stray = m.value & ~covered;
+    const stray = m.value & unknownBits64(policy.vendor, m.index);
     if (stray !== 0n)
       unknown.push({ kind: "bits", msr: m.index, text: `feature MSR ${hex32(m.index)} bits ${hex64(stray)}: not in the ${policy.vendor} policy, hidden` });
     const bits = msrAdjustmentBits(fields, m.value);
@@ -185,9 +184,9 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
  * MSRs, and the ones KVM emulates without listing them, come from what this host knows.
  */
 export function permittedMsrsFor(policy: Policy, host: HostCapture, profile: Pick<Profile, "kind" | "cpuid">, unknown: UnknownItem[]): number[] {
-  const known = new Set([...host.msrIndexList, ...host.featureMsrs.map((m) => m.index)]);
+  const known = knownMsrSet(host);
   const candidates: number[] = [];
-  for (const rule of policy.msrs) {
+  for (const rule of msrRulesIn(policy)) {
     if (rule.access !== "permitted") continue;
     for (const i of msrRuleIndices(rule)) if (rule.implicit || known.has(i)) candidates.push(i);
   }
@@ -208,19 +207,19 @@ function summaryOf(policy: Policy, host: HostCapture, profile: Profile): Generat
     if (inProfile && !kept.includes(name)) kept.push(name);
     else if (inHost && !inProfile && !hidden.some((h) => h.name === name)) hidden.push({ name, why: why ?? null });
   };
-  for (const f of policy.cpuid) {
+  for (const f of cpuidFieldsIn(policy)) {
     if (f.action.kind === "passthrough") {
       const present = host.cpuid.some((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
       if (present && !leftToHost.includes(f.name)) leftToHost.push(f.name);
       continue;
     }
-    if (f.lsb !== f.msb || (f.compare !== "subset" && f.compare !== "superset" && f.compare !== "none")) continue;
+    if (f.lsb !== f.msb || isNumeric(f.compare)) continue;
     const entry = host.cpuid.find((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
     const inHost = entry !== undefined && ((entry[f.register] >>> f.lsb) & 1) === 1;
     const adj = profile.cpuid.find((a) => a.leaf === f.leaf && a.register === f.register && a.subleaf.start <= (entry?.index ?? f.subleaves.start) && (entry?.index ?? f.subleaves.start) <= a.subleaf.end);
     classify(f.name, inHost, adj !== undefined && ((adj.replacements >>> f.lsb) & 1) === 1, f.why);
   }
-  for (const f of policy.msrFields) {
+  for (const f of msrFieldsIn(policy)) {
     const m = host.featureMsrs.find((x) => x.index === f.index);
     if (f.action.kind === "passthrough") {
       if (m && !leftToHost.includes(f.name)) leftToHost.push(f.name);

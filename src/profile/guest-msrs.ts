@@ -4,27 +4,26 @@
 // apply refuses a profile for which guestMsrProblems is not empty.
 import { cpuidFeatureBit as featureBit, msrName } from "../catalogue/index.ts";
 import { guestOsMsrsFor, osMsrIndices, type GuestOsMsrUse } from "../catalogue/guest-os-msrs.ts";
-import type { CpuidEntry } from "../model/cpuid.ts";
-import { CPUID_FLAG_SIGNIFICANT_INDEX, findCpuid } from "../model/cpuid.ts";
+import { bitSet } from "../fields/bits.ts";
+import { viewOfProfile } from "../fields/view.ts";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, cpuidBitIn, findCpuid, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
-import { findAdjustment, type Profile } from "../model/profile.ts";
+import type { Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { msrRuleIndices } from "../policy/index.ts";
-import type { Policy } from "../policy/types.ts";
+import { msrRuleIndices, msrRulesIn } from "../policy/index.ts";
+import type { Policy } from "../policy/index.ts";
 
 /** A profile's view of its features: a bit it fixes to 1, or leaves to the host (which may have it), is advertised. */
 export function profileAdvertises(profile: Pick<Profile, "kind" | "cpuid">, name: string): boolean {
   if (profile.kind === "host") return true;
   const b = featureBit(name);
-  const adj = findAdjustment(profile as Profile, b.leaf, b.subleaf, b.register);
-  return adj !== undefined && (((adj.replacements | adj.mask) >>> b.bit) & 1) === 1;
+  const slot = viewOfProfile(profile).register(b.leaf, b.subleaf, b.register);
+  return bitSet(slot.fixed | slot.hostBits, b.bit);
 }
 
 /** A CPUID table's view (an applied config, or what a guest saw). */
 export function tableAdvertises(table: readonly CpuidEntry[], name: string): boolean {
-  const b = featureBit(name);
-  const e = findCpuid(table, b.leaf, b.subleaf);
-  return e !== undefined && ((e[b.register] >>> b.bit) & 1) === 1;
+  return cpuidBitIn(table, featureBit(name));
 }
 
 export interface OsMsrNeed {
@@ -104,7 +103,7 @@ export function reconcilePermittedMsrs(policy: Policy, profile: Pick<Profile, "k
   const forbidden = new Set(unused.map((n) => n.msr));
   const out = new Set<number>();
   for (const m of candidates) out.add(m >>> 0);
-  for (const rule of policy.msrs) {
+  for (const rule of msrRulesIn(policy)) {
     if (rule.access !== "permitted" || rule.hyperv || rule.nested) continue;
     for (const i of msrRuleIndices(rule)) out.add(i);
   }

@@ -7,18 +7,15 @@ import { REGISTERS, isIndexedLeaf } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, Profile } from "../model/profile.ts";
-import { policyFor } from "../policy/index.ts";
-import { applyProfileWith, effectivePermittedMsrs, type ApplyContext } from "./apply.ts";
-import { checkCompatibility, type CompatProblem } from "./compat.ts";
+import { applyContextFor, applyProfileWith, guestPermittedMsrs, type ApplyContext } from "./apply.ts";
+import type { CompatProblem } from "./compat.ts";
 import { knownMsrsOf } from "./filter.ts";
 import { hostProfile } from "./generate.ts";
 
 export type MigrationSide = "source" | "destination";
 
-export interface MigrationProblem extends CompatProblem {
-  /** The host the guest's view does not apply to. */
-  side: MigrationSide;
-}
+/** A compatibility problem on one side: `side` is the host the guest's view does not apply to. */
+export type MigrationProblem = CompatProblem & { side: MigrationSide };
 
 export interface MigrationReport {
   compatible: boolean;
@@ -82,7 +79,7 @@ export function checkMigrationWith(ctx: ApplyContext, src: HostCapture, dst: Hos
   // It is not a failure: permitted MSRs a host does not know are harmless to apply, and the fixtures' MSR lists are partial.
   const dstKnown = new Set(knownMsrsOf(dst));
   const srcKnown = new Set(knownMsrsOf(src));
-  const accessible = (guest.kind === "host" ? [...srcKnown] : effectivePermittedMsrs(guest.permittedMsrs, {})).filter((m) => srcKnown.has(m));
+  const accessible = guestPermittedMsrs(guest, [...srcKnown], {}).filter((m) => srcKnown.has(m));
   const lost = [...new Set(accessible)].filter((m) => !dstKnown.has(m)).sort((a, b) => a - b);
   if (lost.length > 0)
     notes.push(`${lost.length} MSR(s) the guest may access on the source are unknown to the destination's KVM: ${lost.slice(0, 8).map((m) => `${msrName(m)} (${hex32(m)})`).join(", ")}${lost.length > 8 ? ", …" : ""}`);
@@ -96,11 +93,6 @@ export function checkMigrationWith(ctx: ApplyContext, src: HostCapture, dst: Hos
   return { compatible: unique.length === 0, problems: unique, notes };
 }
 
-const contexts = new Map<string, ApplyContext>();
-
 export function checkMigration(src: HostCapture, dst: HostCapture, profile?: Profile): MigrationReport {
-  const vendor = profile?.vendor ?? src.vendor;
-  let ctx = contexts.get(vendor);
-  if (!ctx) contexts.set(vendor, (ctx = { policy: policyFor(vendor), check: checkCompatibility }));
-  return checkMigrationWith(ctx, src, dst, profile);
+  return checkMigrationWith(applyContextFor(profile?.vendor ?? src.vendor), src, dst, profile);
 }

@@ -4,7 +4,8 @@
 // the profile's adjustments, only in entries the table already has.
 import { InputError } from "../errors.ts";
 import type { CpuidEntry, Register } from "../model/cpuid.ts";
-import { bitMask32 } from "../model/hex.ts";
+import { bitMask32 } from "../fields/bits.ts";
+import { memoByKey } from "../model/memo.ts";
 import type { Vendor } from "../model/vendor.ts";
 
 export interface VcpuTopology {
@@ -76,16 +77,11 @@ export function checkTopology(t: VcpuTopology): void {
     throw new InputError(`vCPU id ${t.vcpuId}: expected an integer from 0 to ${t.vcpuCount - 1} (vCPU count ${t.vcpuCount})`);
 }
 
-const fieldsByLeaf = new Map<string, TopologyField[]>();
-function fieldsFor(vendor: Vendor, leaf: number): readonly TopologyField[] {
-  const key = `${vendor}/${leaf}`;
-  let fields = fieldsByLeaf.get(key);
-  if (!fields) {
-    fields = TOPOLOGY_FIELDS.filter((f) => f.leaf === leaf && (!f.vendors || f.vendors.includes(vendor)));
-    fieldsByLeaf.set(key, fields);
-  }
-  return fields;
-}
+const topologyFields = memoByKey((key: string): readonly TopologyField[] => {
+  const [vendor, leaf] = key.split("/") as [Vendor, string];
+  return TOPOLOGY_FIELDS.filter((f) => f.leaf === Number(leaf) && (!f.vendors || f.vendors.includes(vendor)));
+});
+const fieldsFor = (vendor: Vendor, leaf: number) => topologyFields(`${vendor}/${leaf}`);
 
 /** Sets the per-vCPU fields of `entry` in place (the caller owns the entry). */
 export function setTopologyFields(entry: CpuidEntry, vendor: Vendor, t: VcpuTopology): void {

@@ -1,6 +1,8 @@
 // Compares what the guest saw with the promise, bit field by bit field, and names every difference.
 import { REGISTERS, type CpuidEntry, type Register } from "../model/cpuid.ts";
-import { bitMask32, hex32, hex64 } from "../model/hex.ts";
+import { bitMask32, bitSet, fieldValue, highestBit, lowestBit } from "../fields/bits.ts";
+import { fieldMask32, splitRegister } from "../fields/split.ts";
+import { hex32, hex64 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { vendorOf } from "../model/vendor.ts";
@@ -8,7 +10,7 @@ import type { Difference, DifferenceClass } from "./difference.ts";
 import { expectedMsr, resolveCpuid, type CpuidResolution, type ProbedConfig } from "./expect.ts";
 import { runtimeFieldsOf } from "./kvm-runtime.ts";
 import { cpuidBitSet, gateBitNames, gateOf } from "./msr-gates.ts";
-import { cpuidBitsName, fieldAt, isNamedFeatureBit, msrNameOf } from "./names.ts";
+import { cpuidBitsName, msrName } from "../catalogue/index.ts";
 import { leafGateOf, leafGatesOf } from "../policy/index.ts";
 import { filterDecision } from "../profile/filter.ts";
 import { osMsrNeedsOfTable, type OsMsrNeed } from "../profile/guest-msrs.ts";
@@ -30,34 +32,30 @@ interface Unit {
   msb: number;
   /** A named single-bit feature. */
   feature: boolean;
-  /** A whole field from the catalogue (never extended by neighbouring bits). */
-  catalogued?: boolean;
+  /** The name of a field the catalogue names (reported whole); undefined: a run of bits named by location. */
+  name?: string;
 }
 
 /**
- * Splits the differing bits of a register into reportable units: named single-bit features, catalogued
- * multi-bit fields (whole), and runs of adjacent bits the catalogue does not know.
+ * Splits the differing bits of a register into reportable units, from the one split of the register (src/fields):
+ * named single-bit features, named multi-bit fields (whole), and runs of adjacent bits no name covers.
  */
-function unitsOf(diff: number, leaf: number, subleaf: number, register: Register): Unit[] {
+function unitsOf(vendor: Vendor, diff: number, leaf: number, subleaf: number, register: Register): Unit[] {
   const units: Unit[] = [];
-  for (let bit = 0; bit < 32; bit++) {
-    if (((diff >>> bit) & 1) === 0) continue;
-    const last = units[units.length - 1];
-    if (isNamedFeatureBit(leaf, subleaf, register, bit)) {
-      units.push({ lsb: bit, msb: bit, feature: true });
+  for (const f of splitRegister(vendor, leaf, subleaf, register)) {
+    if ((diff & fieldMask32(f)) === 0) continue;
+    if (f.named) {
+      units.push(f.lsb === f.msb ? { lsb: f.lsb, msb: f.msb, feature: true } : { lsb: f.lsb, msb: f.msb, feature: false, name: f.name });
       continue;
     }
-    const f = fieldAt(leaf, subleaf, register, bit);
-    if (f) {
-      if (!(last && last.lsb === f.lsb && last.msb === f.msb)) units.push({ lsb: f.lsb, msb: f.msb, feature: false });
-    } else if (last && !last.feature && !last.catalogued && last.msb === bit - 1) last.msb = bit;
-    else units.push({ lsb: bit, msb: bit, feature: false, catalogued: false });
+    for (let bit = f.lsb; bit <= f.msb; bit++) {
+      if (!bitSet(diff, bit)) continue;
+      const last = units[units.length - 1];
+      if (last && !last.feature && last.name === undefined && last.msb === bit - 1) last.msb = bit;
+      else units.push({ lsb: bit, msb: bit, feature: false });
+    }
   }
-  return units.map((u) => (u.catalogued === undefined ? { ...u, catalogued: !u.feature } : u));
-}
-
-function field(value: number, lsb: number, msb: number): number {
-  return ((value >>> 0) & bitMask32(lsb, msb)) >>> lsb;
+  return units;
 }
 
 function outOfRangeExplanation(vendor: Vendor, res: CpuidResolution): string {
@@ -87,14 +85,14 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
           diff = (diff & ~mask) >>> 0;
           out.push({
             class: "kvm-runtime", name: f.name, ...at, bits: { lsb: f.lsb, msb: f.msb },
-            expected: hex32(field(exp, f.lsb, f.msb)), observed: hex32(field(obs, f.lsb, f.msb)),
+            expected: hex32(fieldValue(f, exp)), observed: hex32(fieldValue(f, obs)),
             explanation: `expected: ${f.reason}`,
           });
         }
       }
-      for (const u of unitsOf(diff, fn, idx, reg)) {
+      for (const u of unitsOf(vendor, diff, fn, idx, reg)) {
         const mask = bitMask32(u.lsb, u.msb);
-        const e = field(exp, u.lsb, u.msb), ob = field(obs, u.lsb, u.msb);
+        const e = fieldValue(u, exp), ob = fieldValue(u, obs);
         const rewritten = ((kvm[reg] ^ obs) & mask) === 0;
         let cls: DifferenceClass, explanation: string;
         if (rewritten) {
@@ -114,7 +112,7 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
           explanation = "the field's value differs from the applied CPUID table";
         }
         out.push({
-          class: cls, name: cpuidBitsName(fn, idx, reg, u.lsb, u.msb), ...at, bits: { lsb: u.lsb, msb: u.msb },
+          class: cls, name: u.name ?? cpuidBitsName(fn, idx, reg, u.lsb, u.msb), ...at, bits: { lsb: u.lsb, msb: u.msb },
           expected: hex32(e), observed: hex32(ob), explanation,
         });
       }
@@ -136,7 +134,7 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "
   for (const o of view.msrs) {
     const msr = o.index >>> 0;
     const exp = expectedMsr(config, host, msr);
-    const name = msrNameOf(msr);
+    const name = msrName(msr);
     const observed = o.outcome === "fault" ? "fault" : hex64(o.value);
     const base = { name, msr };
     const gate = gateOf(msr);
@@ -175,18 +173,12 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "
       }
     } else if (exp.kind === "value" && o.outcome === "value" && BigInt.asUintN(64, o.value) !== exp.value) {
       const diff = BigInt.asUintN(64, o.value) ^ exp.value;
-      const lsb = lowestBit(diff), msb = diff.toString(2).length - 1;
+      const lsb = lowestBit(diff), msb = highestBit(diff);
       out.push({ ...base, class: "msr-value", bits: { lsb, msb }, expected: hex64(exp.value), observed,
         explanation: "the guest read a value other than the one the profile sets" });
     }
   }
   return out;
-}
-
-function lowestBit(v: bigint): number {
-  let n = 0;
-  while (((v >> BigInt(n)) & 1n) === 0n) n++;
-  return n;
 }
 
 /** The feature-MSR values KVM_SET_MSRS refused, if any: the promise could not even be installed. */
@@ -201,7 +193,7 @@ function refusedMsrs(config: ProbedConfig, view: GuestView): Difference[] {
     const rewritten = gate !== undefined && gate.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
     const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
     return {
-      class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrNameOf(r.index), msr: r.index,
+      class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrName(r.index), msr: r.index,
       expected: hex64(r.value), observed: "refused",
       explanation: rewritten
         ? `KVM_SET_MSRS refused the value because the hypervisor removed ${gateBitNames(gate!)} from the CPUID table cpuprof set${tail}`
@@ -216,7 +208,7 @@ function writeOnlyMsrs(config: ProbedConfig, vendor: Vendor): Difference[] {
   const out: Difference[] = [];
   for (const need of osNeeds(config.cpuid, vendor).values()) {
     if (need.use.access !== "write-only" || filterDecision(config.msrFilter, need.msr, "write") === "allow") continue;
-    out.push({ name: msrNameOf(need.msr), msr: need.msr, class: "os-msr-fault", expected: "writable", observed: "denied by the filter",
+    out.push({ name: msrName(need.msr), msr: need.msr, class: "os-msr-fault", expected: "writable", observed: "denied by the filter",
       explanation: `${usedBecause(need)} (${need.use.why}), but the profile's MSR filter denies writes to it (checked against the filter: the probe does not write)` });
   }
   return out;

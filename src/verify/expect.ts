@@ -3,7 +3,7 @@
 import { CPUID_FLAG_SIGNIFICANT_INDEX, type CpuidEntry } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Vendor } from "../model/vendor.ts";
-import type { MsrFilter } from "../kvm/layout.ts";
+import type { MsrFilter } from "../kvm/index.ts";
 import { filterDecision } from "../profile/filter.ts";
 import { msrGateOpen } from "./msr-gates.ts";
 

@@ -2,15 +2,9 @@
 // (guest_cpu_cap_has checks in x86.c, vmx.c, svm.c), or setup a VMM may do that the probe VM never does.
 // Without any of the listed bits, a guest RDMSR takes #GP whatever the filter says. Names come from the catalogue.
 import { cpuidBitName } from "../catalogue/index.ts";
-import type { CpuidEntry, Register } from "../model/cpuid.ts";
-import { findCpuid } from "../model/cpuid.ts";
+import { cpuidBitIn, type CpuidBitLocation, type CpuidEntry } from "../model/cpuid.ts";
 
-export interface CpuidBit {
-  leaf: number;
-  subleaf: number;
-  register: Register;
-  bit: number;
-}
+export type CpuidBit = CpuidBitLocation;
 
 export interface MsrGate {
   index: number;
@@ -48,10 +42,7 @@ export function gateBitNames(gate: MsrGate): string {
   return gate.anyOf.map((b) => cpuidBitName(b.leaf, b.subleaf, b.register, b.bit)).join(" or ");
 }
 
-export function cpuidBitSet(table: readonly CpuidEntry[], b: CpuidBit): boolean {
-  const e = findCpuid(table, b.leaf, b.subleaf);
-  return e !== undefined && ((e[b.register] >>> b.bit) & 1) === 1;
-}
+export const cpuidBitSet = cpuidBitIn;
 
 /** True when `table` lets a guest reach `msr` (always, for MSRs without a gate). */
 export function msrGateOpen(table: readonly CpuidEntry[], msr: number): boolean {

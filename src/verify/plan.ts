@@ -2,7 +2,7 @@
 // exercise KVM's fallback rules, every permitted MSR the host knows and a sample of the denied ones.
 import { CPUID_FLAG_SIGNIFICANT_INDEX, compareCpuidKey, findCpuid, type CpuidEntry } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
-import type { MsrFilter } from "../kvm/layout.ts";
+import type { MsrFilter } from "../kvm/index.ts";
 import { filterDecision, isX2apicMsr, knownMsrsOf } from "../profile/filter.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { osMsrNeedsOfTable } from "../profile/guest-msrs.ts";

@@ -5,7 +5,7 @@ import { runGuestProbe, type ProbeOptions } from "../guest/index.ts";
 import { Kvm, KvmError } from "../kvm/index.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Profile } from "../model/profile.ts";
-import { applyProfile, effectivePermittedMsrs, type ApplyOptions, type CompatReport } from "../profile/apply.ts";
+import { applyProfile, guestPermittedMsrs, type ApplyOptions, type CompatReport } from "../profile/apply.ts";
 import { knownMsrsOf } from "../profile/filter.ts";
 import { hostProfileOf } from "../profile/migration.ts";
 import { classify } from "./classify.ts";
@@ -65,7 +65,7 @@ export function verifyProfile(profile: Profile, host: HostCapture, options: Veri
   const wantGuest = options.guest ?? host.source === "kvm";
   if (!config.report.compatible || !wantGuest) return { ...base, guest: null, differences: [], passed: config.report.compatible };
 
-  const permitted = profile.kind === "host" ? knownMsrsOf(host) : effectivePermittedMsrs(profile.permittedMsrs, applyOptions);
+  const permitted = [...guestPermittedMsrs(profile, knownMsrsOf(host), applyOptions)];
   const plan = planProbe(config, host, permitted);
   try {
     const report = runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, plan, {

@@ -142,7 +142,8 @@ describe("MSR names", () => {
     expect(msrBitName(0x10a, 19)).toBe("rrsba");
     expect(msrBitName(0x10a, 0)).toBe("rdcl_no");
     expect(msrBitQemuName(0x10a, 0)).toBe("rdctl-no");
-    expect(msrBitName(0x10a, 16)).toBe("0x10a[16]");
+    expect(msrBitName(0x10a, 16)).toBe("arch_cap_bit_16"); // reserved, named for the policy rule that hides it
+    expect(msrBitName(0x345, 20)).toBe("0x345[20]");
     expect(msrBitName(0x345, 13)).toBe("fw_write");
     expect(msrBitQemuName(0x345, 13)).toBe("full-width-write");
     expect(msrFieldAt(0x345, 9)?.name).toBe("pebs_format");

@@ -4,10 +4,10 @@ import { baselineHost } from "../../src/fleet/baseline.ts";
 import { syntheticFleet } from "../../src/fleet/synthetic.ts";
 import { InputError } from "../../src/errors.ts";
 import { REGISTERS, findCpuid } from "../../src/model/cpuid.ts";
-import { bitMask32 } from "../../src/model/hex.ts";
+import { bitMask32 } from "../../src/fields/bits.ts";
 import { serializeHost, type HostCapture } from "../../src/model/host.ts";
 import { cpuidFieldsFor, policyFor } from "../../src/policy/index.ts";
-import { effectiveFieldValue } from "../../src/policy/index.ts";
+import { effectiveValue } from "../../src/fields/rules.ts";
 import { AMD, fixtureHost, FLEET, HAVE_FIXTURES, INTEL } from "./hosts.ts";
 import { cpuidField, cpuidValue, msrField, msrValue } from "./policy-lookup.ts";
 
@@ -106,7 +106,7 @@ describe.skipIf(!HAVE_FIXTURES)("baselineHost over the real hosts", () => {
               if (f.compare === "superset") expect(mine).toBe(theirs.reduce((x, y) => (x | y) >>> 0));
               if (f.compare === "le" && !f.zeroMeans) expect(mine).toBe(Math.min(...theirs));
               if (f.compare === "le" && f.zeroMeans) {
-                const eff = (v: number) => effectiveFieldValue(f, v);
+                const eff = (v: number) => effectiveValue(f, v);
                 expect(eff(e[register])).toBe(Math.min(...hosts.map((h) => eff(findCpuid(h.cpuid, e.function, e.index)![register]))));
               }
               if (f.compare === "eq") expect(theirs.every((t) => t === mine)).toBe(true);

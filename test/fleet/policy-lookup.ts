@@ -1,6 +1,6 @@
 // Finding policy fields by name and reading them out of a capture, so tests name features, not leaf numbers.
 import { findCpuid } from "../../src/model/cpuid.ts";
-import { bitMask32 } from "../../src/model/hex.ts";
+import { bitMask32 } from "../../src/fields/bits.ts";
 import type { HostCapture } from "../../src/model/host.ts";
 import type { Vendor } from "../../src/model/vendor.ts";
 import { policyFor } from "../../src/policy/index.ts";

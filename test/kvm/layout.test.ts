@@ -187,6 +187,35 @@ describe("kvm_run exit decoding", () => {
     expect(decodeExit(page(8).run).reason).toBe("SHUTDOWN");
     expect(decodeExit(page(99).run).reason).toBe("EXIT_99");
   });
+
+  test("an exit is a union on its reason: narrowing gives the payload, and only that payload is present", () => {
+    for (const code of [2, 6, 29, 9, 17, 24, 5, 99]) {
+      const e = decodeExit(page(code).run);
+      const payloads = (["io", "mmio", "msr", "failEntry", "internal", "systemEvent"] as const).filter((k) => e[k] !== undefined);
+      switch (e.reason) {
+        case "IO":
+          expect([typeof e.io.port, payloads]).toEqual(["number", ["io"]]);
+          break;
+        case "MMIO":
+          expect([typeof e.mmio.isWrite, payloads]).toEqual(["boolean", ["mmio"]]);
+          break;
+        case "X86_RDMSR":
+          expect([typeof e.msr.index, payloads]).toEqual(["number", ["msr"]]);
+          break;
+        case "FAIL_ENTRY":
+          expect([typeof e.failEntry.cpu, payloads]).toEqual(["number", ["failEntry"]]);
+          break;
+        case "INTERNAL_ERROR":
+          expect([Array.isArray(e.internal.data), payloads]).toEqual([true, ["internal"]]);
+          break;
+        case "SYSTEM_EVENT":
+          expect([Array.isArray(e.systemEvent.data), payloads]).toEqual([true, ["systemEvent"]]);
+          break;
+        default:
+          expect([e.reason, payloads]).toEqual([code === 5 ? "HLT" : `EXIT_${code}`, []]);
+      }
+    }
+  });
 });
 
 describe("the run watchdog's structs", () => {

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { decodeCpuid2, encodeCpuid2 } from "../../src/kvm/layout.ts";
 import { REGISTERS, findCpuid } from "../../src/model/cpuid.ts";
 import { findAdjustment } from "../../src/model/profile.ts";
-import { bitMask32 } from "../../src/model/hex.ts";
+import { bitMask32 } from "../../src/fields/bits.ts";
 import { cpuidFieldsFor, policyFor } from "../../src/policy/index.ts";
 import { applyProfile, effectivePermittedMsrs } from "../../src/profile/apply.ts";
 import { topologyMask } from "../../src/profile/topology.ts";

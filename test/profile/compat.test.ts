@@ -1,29 +1,9 @@
-// compat: the per-field comparison primitive and Cloud Hypervisor's IA32_ARCH_CAPABILITIES rule.
+// compat: Cloud Hypervisor's IA32_ARCH_CAPABILITIES rule and the per-field reports.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { HostCapture } from "../../src/model/host.ts";
 import type { Profile } from "../../src/model/profile.ts";
-import { checkCompatibility, compareField, fieldValue } from "../../src/profile/compat.ts";
-
-describe("compareField and fieldValue", () => {
-  const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
-  test("subset holds exactly when a AND NOT b is empty; superset is subset reversed", () => {
-    fc.assert(fc.property(u64, u64, (a, b) => compareField("subset", a, b) === ((a & ~b) === 0n) && compareField("superset", a, b) === compareField("subset", b, a)), { numRuns: 200 });
-  });
-  test("every value is a subset of itself and of its OR with anything; le and eq follow numbers", () => {
-    fc.assert(fc.property(u64, u64, (a, b) => compareField("subset", a, a | b) && compareField("le", a, a + b) && compareField("eq", a, a) && (a === b || !compareField("eq", a, b)) && compareField("none", a, b)), { numRuns: 200 });
-  });
-  test("fieldValue extracts bits lsb..msb for numbers and bigints alike", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 31 }), (v, x, y) => {
-        const f = { lsb: Math.min(x, y), msb: Math.max(x, y) };
-        return BigInt(fieldValue(f, v)) === fieldValue(f, BigInt(v)) && fieldValue(f, v) === Number((BigInt(v) >> BigInt(f.lsb)) & ((1n << BigInt(f.msb - f.lsb + 1)) - 1n));
-      }),
-      { numRuns: 200 },
-    );
-    expect(fieldValue({ lsb: 8, msb: 15 }, 0x12345678)).toBe(0x56);
-  });
-});
+import { checkCompatibility } from "../../src/profile/compat.ts";
 
 const host = (arch: bigint | undefined, vendor: "intel" | "amd" = "intel"): HostCapture => ({
   source: "kvm", vendor, vendorString: vendor === "intel" ? "GenuineIntel" : "AuthenticAMD", family: 6, model: 0x8f, stepping: 8, brand: null, kernel: null, microcode: null, kvm: null,

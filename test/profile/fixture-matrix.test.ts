@@ -30,7 +30,7 @@ const REASONS: Record<string, string[]> = {
   "sapphire-rapids on skylake": ["serialize", "avx512_vnni", "mds_no", "max_basic_leaf"],
   "sapphire-rapids on ice-lake": ["serialize", "fbsdp_no", "max_basic_leaf"],
   "granite-rapids on sapphire-rapids": ["phys_addr_bits", "pbrsb_no"],
-  "ice-lake on cascade-lake": ["avx512_vbmi2", "gfni", "la57", "linear_addr_bits"],
+  "ice-lake on cascade-lake": ["avx512_vbmi2", "gfni", "la57", "virt_addr_bits"],
   "cascade-lake on skylake": ["avx512_vnni", "rdcl_no", "mds_no"],
   "epyc-genoa on epyc-milan": ["avx512f", "xcr0_opmask", "phys_addr_bits"],
 };

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { cpuidRule, foldRegister } from "../../src/fleet/combine-rules.ts";
+import { cpuidRule, foldRegister } from "../../src/fields/combine.ts";
 import type { Compare } from "../../src/policy/types.ts";
 
 const COMPARES: Compare[] = ["subset", "superset", "le", "eq", "none"];

@@ -1,7 +1,11 @@
-// Per-register combination rules for a baseline, precomputed once from the policy table so that
-// folding a thousand hosts is a few integer operations per register, with no per-bit work.
-import { bitMask32, bitMask64 } from "../model/hex.ts";
-import type { Compare } from "../policy/types.ts";
+// Per-register combination rules for a baseline (the compare rules read as a meet over hosts), precomputed
+// once per register so that folding a thousand hosts is a few integer operations per register, no per-bit work.
+import { OPS32, OPS64, type WidthOps } from "./bits.ts";
+import type { Register } from "../model/cpuid.ts";
+import type { Vendor } from "../model/vendor.ts";
+import { memoByKey } from "../model/memo.ts";
+import type { RuledField } from "./rules.ts";
+import { splitMsr, splitRegister } from "./split.ts";
 
 /** A multi-bit numeric field: bits lsb..msb, `width` its unshifted mask. */
 export interface NumericSlot<T> {
@@ -26,25 +30,8 @@ export interface CombineRule<T> {
   eq: NumericSlot<T>[];
 }
 
-interface FieldLike {
-  lsb: number;
-  msb: number;
-  name: string;
-  compare: Compare;
-  zeroMeans?: { lsb: number; msb: number };
-}
-
 /** Builds the rule; a bit claimed by two fields follows the first, so masks never overlap. */
-function buildRule<T>(fields: readonly FieldLike[], ops: {
-  zero: T;
-  all: T;
-  mask: (lsb: number, msb: number) => T;
-  and: (a: T, b: T) => T;
-  or: (a: T, b: T) => T;
-  not: (a: T) => T;
-  shiftDown: (a: T, lsb: number) => T;
-  isZero: (a: T) => boolean;
-}): CombineRule<T> {
+function buildRule<T>(fields: readonly RuledField[], ops: WidthOps<T>): CombineRule<T> {
   let claimed = ops.zero;
   const rule: CombineRule<T> = { andMask: ops.zero, orMask: ops.zero, keepMask: ops.zero, le: [], eq: [] };
   for (const f of fields) {
@@ -75,32 +62,34 @@ function buildRule<T>(fields: readonly FieldLike[], ops: {
   return rule;
 }
 
-export function cpuidRule(fields: readonly FieldLike[]): CombineRule<number> {
-  return buildRule<number>(fields, {
-    zero: 0,
-    all: 0xffffffff,
-    mask: bitMask32,
-    and: (a, b) => (a & b) >>> 0,
-    or: (a, b) => (a | b) >>> 0,
-    not: (a) => ~a >>> 0,
-    shiftDown: (a, lsb) => a >>> lsb,
-    isZero: (a) => a === 0,
-  });
+export function cpuidRule(fields: readonly RuledField[]): CombineRule<number> {
+  return buildRule(fields, OPS32);
 }
 
-const ALL64 = 0xffff_ffff_ffff_ffffn;
+const ALL64 = OPS64.all;
 
-export function msrRule(fields: readonly FieldLike[]): CombineRule<bigint> {
-  return buildRule<bigint>(fields, {
-    zero: 0n,
-    all: ALL64,
-    mask: bitMask64,
-    and: (a, b) => a & b,
-    or: (a, b) => a | b,
-    not: (a) => ~a & ALL64,
-    shiftDown: (a, lsb) => a >> BigInt(lsb),
-    isZero: (a) => a === 0n,
-  });
+export function msrRule(fields: readonly RuledField[]): CombineRule<bigint> {
+  return buildRule(fields, OPS64);
+}
+
+const registerRules = memoByKey((key) => {
+  const [vendor, leaf, subleaf, register] = key.split(":") as [Vendor, string, string, Register];
+  return cpuidRule(splitRegister(vendor, Number(leaf), Number(subleaf), register));
+});
+
+/** The combination rule of one CPUID register under the vendor's policy (computed once). */
+export function registerRule(vendor: Vendor, leaf: number, subleaf: number, register: Register): CombineRule<number> {
+  return registerRules(`${vendor}:${leaf >>> 0}:${subleaf >>> 0}:${register}`);
+}
+
+const featureMsrRules = memoByKey((key) => {
+  const [vendor, index] = key.split(":") as [Vendor, string];
+  return msrRule(splitMsr(vendor, Number(index)));
+});
+
+/** The combination rule of one feature MSR under the vendor's policy (computed once). */
+export function featureMsrRule(vendor: Vendor, index: number): CombineRule<bigint> {
+  return featureMsrRules(`${vendor}:${index >>> 0}`);
 }
 
 /** An eq field on which the hosts do not agree: the distinct values with the positions of the hosts holding each. */
