@@ -4,6 +4,7 @@
 import { InputError } from "../errors.ts";
 import { REGISTERS, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
+import { placeValue } from "../fields/bits.ts";
 import { isNumeric } from "../fields/rules.ts";
 import { fieldMask32, fieldMask64, unknownBits32, unknownBits64 } from "../fields/split.ts";
 import { knownMsrSet } from "./filter.ts";
@@ -57,7 +58,7 @@ export function cpuidAdjustmentBits(fields: readonly CpuidField[], hostValue: nu
     const m = fieldMask32(f);
     if (f.action.kind === "inherit") replacements |= hostValue & m;
     else if (f.action.kind === "passthrough") mask |= m;
-    else replacements |= (f.action.value * 2 ** f.lsb) & m;
+    else replacements |= placeValue(f, f.action.value);
   }
   return { replacements: replacements >>> 0, mask: mask >>> 0 };
 }
@@ -70,7 +71,7 @@ export function msrAdjustmentBits(fields: readonly MsrField[], hostValue: bigint
     const m = fieldMask64(f);
     if (f.action.kind === "inherit") replacements |= hostValue & m;
     else if (f.action.kind === "passthrough") mask |= m;
-    else replacements |= (BigInt(f.action.value) << BigInt(f.lsb)) & m;
+    else replacements |= placeValue(f, BigInt(f.action.value));
   }
   return { replacements, mask };
 }
