@@ -76,6 +76,9 @@ export interface WidthOps<T> {
   or: (a: T, b: T) => T;
   not: (a: T) => T;
   shiftDown: (a: T, lsb: number) => T;
+  shiftUp: (a: T, lsb: number) => T;
+  /** A small non-negative number as this width's value. */
+  of: (n: number) => T;
   isZero: (a: T) => boolean;
 }
 
@@ -88,6 +91,8 @@ export const OPS32: WidthOps<number> = {
   or: (a, b) => (a | b) >>> 0,
   not: (a) => ~a >>> 0,
   shiftDown: (a, lsb) => a >>> lsb,
+  shiftUp: (a, lsb) => (a * 2 ** lsb) >>> 0,
+  of: (n) => n >>> 0,
   isZero: (a) => a === 0,
 };
 
@@ -102,5 +107,7 @@ export const OPS64: WidthOps<bigint> = {
   or: (a, b) => a | b,
   not: (a) => ~a & ALL64,
   shiftDown: (a, lsb) => a >> BigInt(lsb),
+  shiftUp: (a, lsb) => (a << BigInt(lsb)) & ALL64,
+  of: (n) => BigInt(n),
   isZero: (a) => a === 0n,
 };
