@@ -49,7 +49,7 @@ export function cpuidBitQemuName(leaf: number, subleaf: number, register: Regist
   return cpuidFeatureAt(leaf, subleaf, register, bit)?.qemu ?? undefined;
 }
 
-/** Every catalogue entry named `name` in Linux or QEMU spelling (a few names occur twice, e.g. `tm`, and 1.EDX aliases). */
+/** Every catalogue entry named `name` in Linux or QEMU spelling (AMD's 0x80000001 EDX aliases share the 1.EDX name; QEMU's `kvmclock` names two bits). */
 export function findCpuidFeature(name: string): CpuidFeature[] {
   return [...(BY_NAME.get(name.trim().toLowerCase()) ?? [])];
 }

@@ -32,6 +32,15 @@ export function fieldValue(field: BitRange, value: number | bigint): number | bi
   return typeof value === "number" ? Number(v) : v;
 }
 
+/** `value` placed in bits lsb..msb (shifted up, cut to the field's width): fieldValue's inverse, for either width. */
+export function placeValue(field: BitRange, value: number): number;
+export function placeValue(field: BitRange, value: bigint): bigint;
+export function placeValue(field: BitRange, value: number | bigint): number | bigint {
+  if (typeof value === "number" && field.msb < 32) return ((value * 2 ** field.lsb) & bitMask32(field.lsb, field.msb)) >>> 0;
+  const v = (BigInt(value) << BigInt(field.lsb)) & bitMask64(field.lsb, field.msb);
+  return typeof value === "number" ? Number(v) : v;
+}
+
 /** True when bit `bit` of `value` is set, for either width. */
 export function bitSet(value: number | bigint, bit: number): boolean {
   return typeof value === "number" && bit < 32 ? ((value >>> bit) & 1) === 1 : ((BigInt(value) >> BigInt(bit)) & 1n) === 1n;
@@ -67,6 +76,9 @@ export interface WidthOps<T> {
   or: (a: T, b: T) => T;
   not: (a: T) => T;
   shiftDown: (a: T, lsb: number) => T;
+  shiftUp: (a: T, lsb: number) => T;
+  /** A small non-negative number as this width's value. */
+  of: (n: number) => T;
   isZero: (a: T) => boolean;
 }
 
@@ -79,6 +91,8 @@ export const OPS32: WidthOps<number> = {
   or: (a, b) => (a | b) >>> 0,
   not: (a) => ~a >>> 0,
   shiftDown: (a, lsb) => a >>> lsb,
+  shiftUp: (a, lsb) => (a * 2 ** lsb) >>> 0,
+  of: (n) => n >>> 0,
   isZero: (a) => a === 0,
 };
 
@@ -93,5 +107,7 @@ export const OPS64: WidthOps<bigint> = {
   or: (a, b) => a | b,
   not: (a) => ~a & ALL64,
   shiftDown: (a, lsb) => a >> BigInt(lsb),
+  shiftUp: (a, lsb) => (a << BigInt(lsb)) & ALL64,
+  of: (n) => BigInt(n),
   isZero: (a) => a === 0n,
 };

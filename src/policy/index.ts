@@ -6,7 +6,7 @@ import { AMD_POLICY } from "./amd.ts";
 import { INTEL_POLICY } from "./intel.ts";
 import type { CpuidField, MsrField, MsrRule, Policy } from "./types.ts";
 
-export type { Action, Compare, CpuidField, MsrField, MsrRule, Policy, SubleafRange } from "./types.ts";
+export type { Action, Compare, CpuidField, FieldRule, MsrField, MsrRule, Policy, SubleafRange } from "./types.ts";
 
 const POLICIES: Record<Vendor, Policy> = { intel: INTEL_POLICY, amd: AMD_POLICY };
 

@@ -4,14 +4,15 @@
 import { InputError } from "../errors.ts";
 import { REGISTERS, isIndexedLeaf, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32, hex64 } from "../model/hex.ts";
+import { OPS32, OPS64, type WidthOps } from "../fields/bits.ts";
 import { isNumeric } from "../fields/rules.ts";
-import { fieldMask32, fieldMask64, unknownBits32, unknownBits64 } from "../fields/split.ts";
+import { unknownBits32, unknownBits64 } from "../fields/split.ts";
 import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile, SourceHost } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { cpuidFieldsIn, cpuidFieldsOfLeaf, msrFieldsFor, msrFieldsIn, msrRuleFor, msrRuleIndices, msrRulesIn, policyFor } from "../policy/index.ts";
-import type { CpuidField, MsrField, Policy } from "../policy/index.ts";
+import type { CpuidField, FieldRule, Policy } from "../policy/index.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { reconcilePermittedMsrs } from "./guest-msrs.ts";
 
@@ -49,28 +50,14 @@ export interface GenerateResult {
 }
 
 
-/** replacements/mask of one CPUID register from its fields and the host's value. */
-export function cpuidAdjustmentBits(fields: readonly CpuidField[], hostValue: number): { replacements: number; mask: number } {
-  let replacements = 0;
-  let mask = 0;
+/** replacements/mask of one CPUID register or feature MSR from its fields' actions and the host's value (either width). */
+function adjustmentBits<T>(fields: readonly FieldRule[], hostValue: T, ops: WidthOps<T>): { replacements: T; mask: T } {
+  let replacements = ops.zero, mask = ops.zero;
   for (const f of fields) {
-    const m = fieldMask32(f);
-    if (f.action.kind === "inherit") replacements |= hostValue & m;
-    else if (f.action.kind === "passthrough") mask |= m;
-    else replacements |= (f.action.value * 2 ** f.lsb) & m;
-  }
-  return { replacements: replacements >>> 0, mask: mask >>> 0 };
-}
-
-/** replacements/mask of one feature MSR from its fields and the host's value. */
-export function msrAdjustmentBits(fields: readonly MsrField[], hostValue: bigint): { replacements: bigint; mask: bigint } {
-  let replacements = 0n;
-  let mask = 0n;
-  for (const f of fields) {
-    const m = fieldMask64(f);
-    if (f.action.kind === "inherit") replacements |= hostValue & m;
-    else if (f.action.kind === "passthrough") mask |= m;
-    else replacements |= (BigInt(f.action.value) << BigInt(f.lsb)) & m;
+    const m = ops.mask(f.lsb, f.msb);
+    if (f.action.kind === "inherit") replacements = ops.or(replacements, ops.and(hostValue, m));
+    else if (f.action.kind === "passthrough") mask = ops.or(mask, m);
+    else replacements = ops.or(replacements, ops.and(ops.shiftUp(ops.of(f.action.value), f.lsb), m));
   }
   return { replacements, mask };
 }
@@ -103,10 +90,10 @@ function cpuidAdjustments(policy: Policy, leaf: number, entries: readonly CpuidE
       if (!dependsOnHost || !isIndexedLeaf(leaf)) {
         // Non-indexed leaves have one entry (subleaf 0) that answers every subleaf.
         const hostValue = (entries.find((e) => e.index === 0) ?? entries[0])?.[register] ?? 0;
-        out.push({ leaf, subleaf: { start: seg.start, end: seg.end }, register, ...cpuidAdjustmentBits(seg.fields, hostValue) });
+        out.push({ leaf, subleaf: { start: seg.start, end: seg.end }, register, ...adjustmentBits(seg.fields, hostValue >>> 0, OPS32) });
       } else {
         for (const e of inSegment)
-          out.push({ leaf, subleaf: { start: e.index, end: e.index }, register, ...cpuidAdjustmentBits(seg.fields, e[register]) });
+          out.push({ leaf, subleaf: { start: e.index, end: e.index }, register, ...adjustmentBits(seg.fields, e[register] >>> 0, OPS32) });
       }
     }
   }
@@ -171,7 +158,7 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
     const stray = m.value & unknownBits64(policy.vendor, m.index);
     if (stray !== 0n)
       unknown.push({ kind: "bits", msr: m.index, text: `feature MSR ${hex32(m.index)} bits ${hex64(stray)}: not in the ${policy.vendor} policy, hidden` });
-    const bits = msrAdjustmentBits(fields, m.value);
+    const bits = adjustmentBits(fields, m.value, OPS64);
     // An all-zero adjustment is what "no adjustment" already means (hidden): leave it out.
     if (bits.replacements !== 0n || bits.mask !== 0n) out.push({ index: m.index, ...bits });
   }

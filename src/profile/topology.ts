@@ -4,7 +4,7 @@
 // the profile's adjustments, only in entries the table already has.
 import { InputError } from "../errors.ts";
 import type { CpuidEntry, Register } from "../model/cpuid.ts";
-import { bitMask32 } from "../fields/bits.ts";
+import { bitMask32, placeValue } from "../fields/bits.ts";
 import { memoByKey } from "../model/memo.ts";
 import type { Vendor } from "../model/vendor.ts";
 
@@ -88,7 +88,7 @@ export function setTopologyFields(entry: CpuidEntry, vendor: Vendor, t: VcpuTopo
   for (const f of fieldsFor(vendor, entry.function)) {
     if (entry.index < f.subleaves.start || entry.index > f.subleaves.end) continue;
     const mask = bitMask32(f.lsb, f.msb);
-    const value = ((f.value(t, entry.index) * 2 ** f.lsb) >>> 0) & mask;
+    const value = placeValue(f, f.value(t, entry.index));
     entry[f.register] = ((entry[f.register] & ~mask) | value) >>> 0;
   }
 }

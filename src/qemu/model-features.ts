@@ -5,6 +5,7 @@ import { CPUID_FEATURES, MSR_BIT_FIELDS, findCpuidFeature } from "../catalogue/i
 import type { Register } from "../model/cpuid.ts";
 import type { Profile } from "../model/profile.ts";
 import { describeProfile } from "../profile/describe.ts";
+import { profileBitState } from "./feature-state.ts";
 
 /** Policy field names that name a single CPUID bit QEMU has a property for, but the catalogue lacks. */
 const EXTRA_QEMU_NAMES: Readonly<Record<string, string>> = {
@@ -78,7 +79,7 @@ export function profileFeatures(profile: Profile): Set<string> {
   const out = new Set(describeProfile(profile).features);
   for (const m of profile.msrs)
     for (const f of MSR_BIT_FIELDS)
-      if (f.index === m.index >>> 0 && f.lsb === f.msb && ((m.mask >> BigInt(f.lsb)) & 1n) === 0n && ((m.replacements >> BigInt(f.lsb)) & 1n) === 1n)
+      if (f.index === m.index >>> 0 && f.lsb === f.msb && profileBitState(profile, { kind: "msr", index: f.index, bit: f.lsb }) === 1)
         out.add(f.name);
   return out;
 }

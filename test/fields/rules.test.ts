@@ -1,7 +1,7 @@
 // fields: the one reading of the compare rules and the bit helpers, for both widths.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { bitMask32, bitMask64, fieldValue, highestBit, lowestBit } from "../../src/fields/bits.ts";
+import { bitMask32, bitMask64, fieldValue, highestBit, lowestBit, placeValue } from "../../src/fields/bits.ts";
 import { compareField, effectiveValue } from "../../src/fields/rules.ts";
 
 describe("compareField and fieldValue", () => {
@@ -38,5 +38,18 @@ describe("masks and effective values", () => {
     expect(effectiveValue(gpa, 0x0000_302e)).toBe(0x2e);
     expect(effectiveValue(gpa, 0x0030_302e)).toBe(0x30);
     expect(effectiveValue({ lsb: 0, msb: 31 }, 0xffff_ffff)).toBe(0xffff_ffff);
+  });
+});
+
+describe("placing a value in a field", () => {
+  test("placeValue is fieldValue's inverse on the field's bits, for numbers and bigints alike", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 31 }), (v, x, y) => {
+        const f = { lsb: Math.min(x, y), msb: Math.max(x, y) };
+        const placed = placeValue(f, v);
+        return fieldValue(f, placed) === fieldValue({ lsb: 0, msb: f.msb - f.lsb }, v) && (placed & ~bitMask32(f.lsb, f.msb)) === 0 && BigInt(placed) === placeValue(f, BigInt(v));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,9 +1,16 @@
 // One name per bit: the policy only uses the catalogue's names (src/catalogue), for exactly the bits the catalogue names.
 import { describe, expect, test } from "bun:test";
-import { cpuidBitsName, cpuidFeatureAt, cpuidFieldAt, MSR_NAMES, msrFieldAt } from "../../src/catalogue/index.ts";
+import { CPUID_FEATURES, cpuidBitsName, cpuidFeatureAt, cpuidFieldAt, MSR_NAMES, msrFieldAt } from "../../src/catalogue/index.ts";
 import { policyFor } from "../../src/policy/index.ts";
 
 describe("policy and catalogue name every bit the same way", () => {
+  test("every catalogue name points at one CPUID bit, except AMD's 0x80000001 EDX copies of leaf-1 bits", () => {
+    const byName = new Map<string, string[]>();
+    for (const f of CPUID_FEATURES.filter((x) => !x.aliasOfLeaf1Edx))
+      byName.set(f.linux, [...(byName.get(f.linux) ?? []), `0x${f.leaf.toString(16)}.${f.subleaf ?? "-"}.${f.register}[${f.bit}]`]);
+    expect([...byName].filter(([, at]) => at.length > 1)).toEqual([]);
+  });
+
   for (const vendor of ["intel", "amd"] as const) {
     const policy = policyFor(vendor);
     test(`every ${vendor} CPUID field has the catalogue's name for exactly its bits`, () => {
