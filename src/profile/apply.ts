@@ -251,7 +251,8 @@ function prepare(ctx: ApplyContext, profile: Profile, host: HostCapture, nested:
       cpuid: attempt(() => baseCpuid(ctx, profile, compiledHost, nested)),
       msrs: vcpuMsrs(host.featureMsrs, compileProfile(profile).msrs, profile.kind, nested),
       filter: attempt(() => guestFilter(profile, compiledHost, options)),
-      toSave: msrsToSave(host.msrIndexList, profile.kind === "host" ? "all" : effectivePermittedMsrs(compileProfile(profile).permitted, options)),
+      // the host profile permits every MSR the host knows, so it saves the whole index list
+      toSave: msrsToSave(host.msrIndexList, guestPermittedMsrs(profile, compiledHost.known, options)),
       report: ctx.check(profile, host, { nested }),
     };
     byOptions.set(key, p);
