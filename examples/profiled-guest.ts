@@ -8,8 +8,20 @@
 // stopping; a real VMM stops (this machine's kvm_pvm, for one, refuses IA32_ARCH_CAPABILITIES).
 // In your own project, import from "cpuprof" instead of "../src/index.ts".
 import {
-  CrucialMsrRefusedError, GuestMemory, Kvm, applyProfile, captureLiveHost, configureVcpu, configureVm, embeddedProfile,
-  msrName, restoreMsrs, saveMsrs, serializeSavedMsrs, type Vcpu, type VcpuConfig,
+  CrucialMsrRefusedError,
+  GuestMemory,
+  Kvm,
+  applyProfile,
+  captureLiveHost,
+  configureVcpu,
+  configureVm,
+  embeddedProfile,
+  msrName,
+  restoreMsrs,
+  saveMsrs,
+  serializeSavedMsrs,
+  type Vcpu,
+  type VcpuConfig,
 } from "../src/index.ts";
 
 const args = process.argv.slice(2);
@@ -19,8 +31,14 @@ const saveFile = args.includes("--save") ? args[args.indexOf("--save") + 1] : un
 
 // The guest: three real-mode snippets the VMM points RIP at, each ending in HLT (an exit to us),
 // and a #GP handler (IVT vector 13) that halts elsewhere, so a refused RDMSR shows up as a fault.
-const CODE = 0x1000, CPUID_AT = CODE, RDMSR_AT = CODE + 3, WRMSR_AT = CODE + 6, FAULT_AT = CODE + 0x100;
-const GUEST_CODE = [0x0f, 0xa2, 0xf4, /* cpuid; hlt */ 0x0f, 0x32, 0xf4, /* rdmsr; hlt */ 0x0f, 0x30, 0xf4 /* wrmsr; hlt */];
+const CODE = 0x1000,
+  CPUID_AT = CODE,
+  RDMSR_AT = CODE + 3,
+  WRMSR_AT = CODE + 6,
+  FAULT_AT = CODE + 0x100;
+const GUEST_CODE = [
+  0x0f, 0xa2, 0xf4, /* cpuid; hlt */ 0x0f, 0x32, 0xf4, /* rdmsr; hlt */ 0x0f, 0x30, 0xf4 /* wrmsr; hlt */,
+];
 
 /** A VM with one vCPU configured from the profile: filter on the VM, then CPUID and feature MSRs on the vCPU. */
 function startGuest(kvm: Kvm, config: VcpuConfig) {
@@ -35,7 +53,9 @@ function startGuest(kvm: Kvm, config: VcpuConfig) {
   const vcpu = vm.createVcpu(0);
   try {
     configureVcpu(vcpu, config, { crucial: reportRefused ? "report" : "throw" }).refused.forEach((r) =>
-      console.log(`  note: KVM refused ${r.name} = 0x${r.value.toString(16)}${r.crucial ? " (crucial: a real VMM stops here)" : ""}`),
+      console.log(
+        `  note: KVM refused ${r.name} = 0x${r.value.toString(16)}${r.crucial ? " (crucial: a real VMM stops here)" : ""}`,
+      ),
     );
   } catch (e) {
     vm.dispose();
@@ -49,7 +69,17 @@ function startGuest(kvm: Kvm, config: VcpuConfig) {
 
 /** Runs one snippet with the given registers; returns the registers at its HLT, or null if the guest faulted. */
 function guestRun(vcpu: Vcpu, rip: number, regs: { rax?: bigint; rcx?: bigint; rdx?: bigint }) {
-  vcpu.setRegs({ ...vcpu.getRegs(), rax: 0n, rbx: 0n, rcx: 0n, rdx: 0n, ...regs, rip: BigInt(rip), rsp: 0x8000n, rflags: 2n });
+  vcpu.setRegs({
+    ...vcpu.getRegs(),
+    rax: 0n,
+    rbx: 0n,
+    rcx: 0n,
+    rdx: 0n,
+    ...regs,
+    rip: BigInt(rip),
+    rsp: 0x8000n,
+    rflags: 2n,
+  });
   const exit = vcpu.run();
   if (exit.reason !== "HLT") throw new Error(`guest stopped with ${exit.reason}`);
   const after = vcpu.getRegs();
@@ -57,8 +87,15 @@ function guestRun(vcpu: Vcpu, rip: number, regs: { rax?: bigint; rcx?: bigint; r
 }
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
-const LEAVES = [[0x0, 0], [0x1, 0], [0x7, 0], [0x80000001, 0]] as const;
-const IA32_STAR = 0xc0000081, IA32_SYSENTER_CS = 0x174, IA32_PAT = 0x277;
+const LEAVES = [
+  [0x0, 0],
+  [0x1, 0],
+  [0x7, 0],
+  [0x80000001, 0],
+] as const;
+const IA32_STAR = 0xc0000081,
+  IA32_SYSENTER_CS = 0x174,
+  IA32_PAT = 0x277;
 
 /** What the guest sees: a few CPUID leaves and MSRs, as lines of text. */
 function guestView(vcpu: Vcpu, msrs: readonly number[]): string[] {
@@ -86,9 +123,11 @@ const shown = [IA32_STAR, IA32_SYSENTER_CS, IA32_PAT].filter((m) => config.msrsT
 
 using kvm = Kvm.open();
 let seenOnSource: string[];
-let saved;
+let saved: ReturnType<typeof saveMsrs>;
 try {
-  console.log(`source VM: profile ${profile.name}, ${config.cpuid.length} CPUID entries, ${config.msrFilter?.ranges.length ?? 0} MSR filter ranges`);
+  console.log(
+    `source VM: profile ${profile.name}, ${config.cpuid.length} CPUID entries, ${config.msrFilter?.ranges.length ?? 0} MSR filter ranges`,
+  );
   using source = startGuest(kvm, config);
   // The guest changes some state, which has to survive the move.
   guestRun(source.vcpu, WRMSR_AT, { rcx: BigInt(IA32_STAR), rdx: 0x00230010n, rax: 0n });
@@ -105,7 +144,9 @@ try {
   const seenOnDestination = guestView(destination.vcpu, shown);
 
   console.log("\nwhat the guest saw (source | destination):");
-  seenOnSource.forEach((line, i) => console.log(`  ${line}${line === seenOnDestination[i] ? "  | same" : `  | ${seenOnDestination[i]}`}`));
+  seenOnSource.forEach((line, i) =>
+    console.log(`  ${line}${line === seenOnDestination[i] ? "  | same" : `  | ${seenOnDestination[i]}`}`),
+  );
   const same = seenOnSource.every((line, i) => line === seenOnDestination[i]);
   console.log(same ? "the guest sees the same CPU on both VMs" : "the guest sees a DIFFERENT CPU after the move");
   process.exitCode = same ? 0 : 1;

@@ -37,13 +37,19 @@ const DEBUG_EXIT_PORT = 0xf4;
 export function minimalCpuidBios(): Uint8Array {
   const image = new Uint8Array(0x10000).fill(0xf4); // hlt everywhere else
   const code = [
-    0x66, 0x31, 0xc0, // xor eax, eax
-    0x0f, 0xa2, // cpuid
-    0x88, 0xd8, // mov al, bl
-    0xe6, DEBUG_EXIT_PORT, // out 0xf4, al
+    0x66,
+    0x31,
+    0xc0, // xor eax, eax
+    0x0f,
+    0xa2, // cpuid
+    0x88,
+    0xd8, // mov al, bl
+    0xe6,
+    DEBUG_EXIT_PORT, // out 0xf4, al
     0xfa, // cli
     0xf4, // hlt
-    0xeb, 0xfd, // jmp back to hlt
+    0xeb,
+    0xfd, // jmp back to hlt
   ];
   image.set(code, 0);
   // At 0xFFF0: jmp near rel16 to offset 0 (IP after the jump is 0xFFF3; 0x0000 - 0xFFF3 = 0x000D mod 2^16).
@@ -88,11 +94,19 @@ export async function benchQemuVsCpuprof(opts: BenchQemuOptions = {}): Promise<B
   // cpuprof: exit 0 (passed) or 1 (differences, e.g. kvm_pvm rewriting CPUID) both count, but the
   // guest check must have run: check that once with --json before timing the plain command.
   const check = Bun.spawnSync([exe, "verify", profile, "--json"], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  if (check.exitCode !== 0 && check.exitCode !== 1) throw new Error(`cpuprof verify ${profile} exited ${check.exitCode}: ${check.stderr.toString().trim().split("\n")[0]}`);
-  const report = JSON.parse(check.stdout.toString()) as { kvmModule?: string; results: { guest?: { cpuidProbes?: number } }[] };
+  if (check.exitCode !== 0 && check.exitCode !== 1)
+    throw new Error(
+      `cpuprof verify ${profile} exited ${check.exitCode}: ${check.stderr.toString().trim().split("\n")[0]}`,
+    );
+  const report = JSON.parse(check.stdout.toString()) as {
+    kvmModule?: string;
+    results: { guest?: { cpuidProbes?: number } }[];
+  };
   const probes = report.results[0]?.guest?.cpuidProbes ?? 0;
   if (probes <= 0) throw new Error(`cpuprof verify ${profile} did not run the guest check (no /dev/kvm?)`);
-  notes.push(`cpuprof verify ${profile}: guest check ran (${probes} CPUID probes), exit ${check.exitCode}${report.kvmModule ? ` on ${report.kvmModule}` : ""}`);
+  notes.push(
+    `cpuprof verify ${profile}: guest check ran (${probes} CPUID probes), exit ${check.exitCode}${report.kvmModule ? ` on ${report.kvmModule}` : ""}`,
+  );
   const cpuprofTimes: number[] = [];
   const timeCpuprof = () => {
     const r = run([exe, "verify", profile], 30_000);
@@ -114,8 +128,23 @@ export async function benchQemuVsCpuprof(opts: BenchQemuOptions = {}): Promise<B
     const bios = join(dir, "cpuid.bin");
     writeFileSync(bios, minimalCpuidBios());
     const argv = (accel: string, model: string) => [
-      qemu, "-machine", "pc", "-accel", accel, "-cpu", model, "-bios", bios, "-display", "none", "-nodefaults",
-      "-device", `isa-debug-exit,iobase=0x${DEBUG_EXIT_PORT.toString(16)},iosize=0x04`, "-no-reboot", "-m", "16",
+      qemu,
+      "-machine",
+      "pc",
+      "-accel",
+      accel,
+      "-cpu",
+      model,
+      "-bios",
+      bios,
+      "-display",
+      "none",
+      "-nodefaults",
+      "-device",
+      `isa-debug-exit,iobase=0x${DEBUG_EXIT_PORT.toString(16)},iosize=0x04`,
+      "-no-reboot",
+      "-m",
+      "16",
     ];
     const vendor = hostVendor();
     const expectedFor = (model: string) => {
@@ -133,18 +162,25 @@ export async function benchQemuVsCpuprof(opts: BenchQemuOptions = {}): Promise<B
     let probe = run(argv(accel, model), 20_000);
     if (!exitsViaDebugPort(probe, model) && model === "host" && /MSR 0x10a/i.test(probe.stderr)) {
       // kvm_pvm drops ARCH_CAPABILITIES from the guest CPUID, so QEMU's KVM_SET_MSRS of 0x10a fails and it aborts.
-      notes.push(`QEMU -accel kvm -cpu host aborted (${probe.stderr.trim().split("\n")[0]}); measured -cpu host,-arch-capabilities`);
+      notes.push(
+        `QEMU -accel kvm -cpu host aborted (${probe.stderr.trim().split("\n")[0]}); measured -cpu host,-arch-capabilities`,
+      );
       model = "host,-arch-capabilities";
       probe = run(argv(accel, model), 20_000);
     }
     if (!exitsViaDebugPort(probe, model)) {
-      notes.push(`QEMU -accel kvm -cpu ${model} did not exit via isa-debug-exit (exit ${probe.code}${probe.stderr.trim() ? `: ${probe.stderr.trim().split("\n")[0]}` : ""}); measured TCG`);
+      notes.push(
+        `QEMU -accel kvm -cpu ${model} did not exit via isa-debug-exit (exit ${probe.code}${probe.stderr.trim() ? `: ${probe.stderr.trim().split("\n")[0]}` : ""}); measured TCG`,
+      );
       accel = "tcg";
       model = opts.model ?? "max";
       probe = run(argv(accel, model), 20_000);
-      if (!exitsViaDebugPort(probe, model)) return cpuprofOnly(`QEMU -accel tcg -cpu ${model} did not exit via isa-debug-exit either (exit ${probe.code})`);
+      if (!exitsViaDebugPort(probe, model))
+        return cpuprofOnly(`QEMU -accel tcg -cpu ${model} did not exit via isa-debug-exit either (exit ${probe.code})`);
     }
-    notes.push(`QEMU -machine pc -accel ${accel} -cpu ${model}: guest ran CPUID and exited via isa-debug-exit (status ${probe.code})`);
+    notes.push(
+      `QEMU -machine pc -accel ${accel} -cpu ${model}: guest ran CPUID and exited via isa-debug-exit (status ${probe.code})`,
+    );
     // Alternate the two, so a change in the machine's load during the benchmark weighs on both alike.
     const qemuTimes: number[] = [];
     for (let i = 0; i < runs; i++) {

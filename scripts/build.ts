@@ -21,8 +21,18 @@ export function compileCommand(entry: string, outfile: string): string[] {
   // built-in modules they import (fs, util, tty and readline for the wizard...) are not linked
   // at start-up; --version went from ~6.9 to ~5.8 ms here (a compiled hello world: ~4.8 ms).
   return [
-    process.execPath, "build", "--compile", "--splitting", "--format=esm", "--minify", "--bytecode", "--sourcemap=none", `--compile-jit-policy=${JIT_POLICY}`,
-    entry, "--outfile", outfile,
+    process.execPath,
+    "build",
+    "--compile",
+    "--splitting",
+    "--format=esm",
+    "--minify",
+    "--bytecode",
+    "--sourcemap=none",
+    `--compile-jit-policy=${JIT_POLICY}`,
+    entry,
+    "--outfile",
+    outfile,
   ];
 }
 
@@ -30,11 +40,17 @@ if (import.meta.main) {
   const outfile = resolve(root, "dist/cpuprof");
   mkdirSync(resolve(root, "dist"), { recursive: true });
   const started = performance.now();
-  const proc = Bun.spawnSync(compileCommand(resolve(root, "src/cli/main.ts"), outfile), { cwd: root, stdout: "inherit", stderr: "inherit" });
+  const proc = Bun.spawnSync(compileCommand(resolve(root, "src/cli/main.ts"), outfile), {
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   if (proc.exitCode !== 0) {
     console.error(`build: bun build --compile failed (exit ${proc.exitCode})`);
     process.exit(1);
   }
   const size = Bun.file(outfile).size;
-  console.log(`built ${outfile} (${(size / 1048576).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `built ${outfile} (${(size / 1048576).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

@@ -36,7 +36,9 @@ const cliRuns = Math.round(count * 0.15);
 const parserRuns = count - cliRuns;
 
 const seeds = loadSeeds();
-console.log(`fuzz: ${seeds.length} seed documents${fixturesMissing ? ` (${fixturesMissing}: synthetic and embedded seeds only)` : ""}, seed ${seed}`);
+console.log(
+  `fuzz: ${seeds.length} seed documents${fixturesMissing ? ` (${fixturesMissing}: synthetic and embedded seeds only)` : ""}, seed ${seed}`,
+);
 
 const started = performance.now();
 let failed = false;
@@ -60,8 +62,12 @@ const parserResult = fc.check(
 );
 if (parserResult.failed) {
   failed = true;
-  console.error(`fuzz: parser property FAILED after ${parserResult.numRuns} cases (seed ${seed}, path ${parserResult.counterexamplePath}):`);
-  console.error(`  ${parserResult.errorInstance instanceof Error ? parserResult.errorInstance.message : String(parserResult.errorInstance)}`);
+  console.error(
+    `fuzz: parser property FAILED after ${parserResult.numRuns} cases (seed ${seed}, path ${parserResult.counterexamplePath}):`,
+  );
+  console.error(
+    `  ${parserResult.errorInstance instanceof Error ? parserResult.errorInstance.message : String(parserResult.errorInstance)}`,
+  );
   if (parserResult.counterexample) console.error(`  case: ${showCase(parserResult.counterexample[0])}`);
 }
 
@@ -80,14 +86,20 @@ try {
       kinds.set(`${c.inputKind}->${c.outputKind}`, (kinds.get(`${c.inputKind}->${c.outputKind}`) ?? 0) + 1);
       const problem = cliProblem(outcome, run.argv) ?? run.after();
       if (problem !== undefined)
-        throw new Error(`${problem}\n  argv: ${JSON.stringify(run.argv)} (input ${c.inputKind}, output ${c.outputKind})\n  @IN: ${showCase(c.input)}`);
+        throw new Error(
+          `${problem}\n  argv: ${JSON.stringify(run.argv)} (input ${c.inputKind}, output ${c.outputKind})\n  @IN: ${showCase(c.input)}`,
+        );
     }),
     { numRuns: cliRuns, seed, endOnFailure: true },
   );
   if (cliResult.failed) {
     failed = true;
-    console.error(`fuzz: CLI property FAILED after ${cliResult.numRuns} cases (seed ${seed}, path ${cliResult.counterexamplePath}):`);
-    console.error(`  ${cliResult.errorInstance instanceof Error ? cliResult.errorInstance.message : String(cliResult.errorInstance)}`);
+    console.error(
+      `fuzz: CLI property FAILED after ${cliResult.numRuns} cases (seed ${seed}, path ${cliResult.counterexamplePath}):`,
+    );
+    console.error(
+      `  ${cliResult.errorInstance instanceof Error ? cliResult.errorInstance.message : String(cliResult.errorInstance)}`,
+    );
   }
 } finally {
   cleanupDir(dir);
@@ -95,9 +107,19 @@ try {
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const targets = [...byTarget].map(([t, n]) => `${t} ${n}`).join(", ");
-const exits = [...codes].sort((a, b) => a[0] - b[0]).map(([c, n]) => `exit ${c}: ${n}`).join(", ");
-console.log(`fuzz: ${parserCases + cliCases} cases in ${seconds} s: ${parserCases} parser cases (${targets}; ${parsed} parsed, the rest refused), ${cliCases} command lines (${exits})`);
-console.log(`fuzz: command lines by input and output kind: ${[...kinds].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
+const exits = [...codes]
+  .sort((a, b) => a[0] - b[0])
+  .map(([c, n]) => `exit ${c}: ${n}`)
+  .join(", ");
+console.log(
+  `fuzz: ${parserCases + cliCases} cases in ${seconds} s: ${parserCases} parser cases (${targets}; ${parsed} parsed, the rest refused), ${cliCases} command lines (${exits})`,
+);
+console.log(
+  `fuzz: command lines by input and output kind: ${[...kinds]
+    .sort()
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ")}`,
+);
 console.log(`fuzz: slowest parser case ${slowest.ms.toFixed(0)} ms (${slowest.how})`);
 if (failed) {
   console.error("fuzz: FAILED");

@@ -28,7 +28,9 @@ export interface FleetOptions {
 
 /** The distinct captures the fleet is drawn from, from every fixture host. */
 export function fleetConfigurations(seed: number): HostCapture[] {
-  const files = readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).sort();
+  const files = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
   const random = seededRandom(seed);
   const out: HostCapture[] = [];
   for (const f of files) {
@@ -60,7 +62,7 @@ export function fleetConfigurations(seed: number): HostCapture[] {
 export function writeFleet(fd: number, options: FleetOptions): { lines: number; distinct: number; bytes: number } {
   const configs = fleetConfigurations(options.seed);
   // Configurations that came out identical (a feature removed that was already absent) are one capture.
-  const lines = [...new Set(configs.map((h) => JSON.stringify(hostToJson(h)) + "\n"))].map((l) => Buffer.from(l));
+  const lines = [...new Set(configs.map((h) => `${JSON.stringify(hostToJson(h))}\n`))].map((l) => Buffer.from(l));
   const random = seededRandom(options.seed ^ 0x5eed);
   const used = new Set<number>();
   let bytes = 0;
@@ -85,8 +87,15 @@ export function writeFleet(fd: number, options: FleetOptions): { lines: number; 
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { count: { type: "string", default: "100000" }, seed: { type: "string", default: "1" }, o: { type: "string", short: "o" } } });
-  const count = Number(values.count), seed = Number(values.seed);
+  const { values } = parseArgs({
+    options: {
+      count: { type: "string", default: "100000" },
+      seed: { type: "string", default: "1" },
+      o: { type: "string", short: "o" },
+    },
+  });
+  const count = Number(values.count),
+    seed = Number(values.seed);
   if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed)) {
     console.error("gen-fleet: --count and --seed must be integers (count >= 1)");
     process.exit(2);
@@ -94,5 +103,7 @@ if (import.meta.main) {
   const fd = values.o ? openSync(values.o, "w") : 1;
   const r = writeFleet(fd, { count, seed });
   if (values.o) closeSync(fd);
-  console.error(`gen-fleet: ${r.lines} captures (${r.distinct} distinct), ${(r.bytes / 1048576).toFixed(0)} MiB${values.o ? ` in ${values.o}` : ""}`);
+  console.error(
+    `gen-fleet: ${r.lines} captures (${r.distinct} distinct), ${(r.bytes / 1048576).toFixed(0)} MiB${values.o ? ` in ${values.o}` : ""}`,
+  );
 }

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { parseLibvirtCpuMap } from "../src/libvirt/cpu-map-parse.ts";
 
 const dir = process.argv[2] ?? "/usr/share/libvirt/cpu_map";
-const version = process.argv[3] ?? (await Bun.$`dpkg-query -W -f=\${Version} libvirt-clients`.text()).replace(/^(\d+\.\d+).*/, "$1");
+const version =
+  process.argv[3] ?? (await Bun.$`dpkg-query -W -f=\${Version} libvirt-clients`.text()).replace(/^(\d+\.\d+).*/, "$1");
 const map = parseLibvirtCpuMap((f) => readFileSync(join(dir, f), "utf8"));
 const q = (s: unknown) => JSON.stringify(s);
 const out: string[] = [];

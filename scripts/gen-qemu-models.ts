@@ -17,13 +17,25 @@ const tcg = await Qmp.start(binary, "tcg");
 let kvm: Qmp | null = null;
 if (existsSync("/dev/kvm")) kvm = await Qmp.start(binary, "kvm").catch(() => null);
 
-const defs = (await tcg.execute("query-cpu-definitions")) as { name: string; "alias-of"?: string; deprecated?: boolean }[];
+const defs = (await tcg.execute("query-cpu-definitions")) as {
+  name: string;
+  "alias-of"?: string;
+  deprecated?: boolean;
+}[];
 const maxProps = await tcg.expandModel("max");
 const named = qemuNamedFeatures().filter((f) => f.qemu !== null);
 const props = named.filter((f) => qemuPropertyKnown(maxProps, f.qemu!)).map((f) => f.linux);
 
 const SKIP = new Set(["base", "max", "host"]);
-const models: { name: string; vendor: string; family: number; model: number; stepping: number; deprecated: boolean; features: string[] }[] = [];
+const models: {
+  name: string;
+  vendor: string;
+  family: number;
+  model: number;
+  stepping: number;
+  deprecated: boolean;
+  features: string[];
+}[] = [];
 const aliases: Record<string, string> = {};
 const kvmOn = new Set<string>();
 const kvmOff = new Set<string>();
@@ -64,7 +76,9 @@ out.push(`export const QEMU_${major}_${minor}: QemuModelTable = {`);
 out.push(`  version: ${q(`${major}.${minor}`)},`);
 out.push(`  generatedFrom: ${q(full)},`);
 out.push(`  properties: [${props.map(q).join(", ")}],`);
-out.push(`  kvmDefaults: { on: [${[...kvmOn].sort().map(q).join(", ")}], off: [${[...kvmOff].sort().map(q).join(", ")}] },`);
+out.push(
+  `  kvmDefaults: { on: [${[...kvmOn].sort().map(q).join(", ")}], off: [${[...kvmOff].sort().map(q).join(", ")}] },`,
+);
 out.push(`  aliases: {`);
 for (const [a, b] of Object.entries(aliases).sort()) out.push(`    ${q(a)}: ${q(b)},`);
 out.push(`  },`);

@@ -40,7 +40,8 @@ function embedded(name: string, title: string, generations: readonly { title: st
   const from = generations.findIndex((g) => g.title === own);
   const covered = generations.slice(from);
   const later = covered.slice(1).map((g) => g.title);
-  const runs = later.length === 0 ? `Runs on ${own} hosts` : `Runs on ${own} and every later generation (${later.join(", ")})`;
+  const runs =
+    later.length === 0 ? `Runs on ${own} hosts` : `Runs on ${own} and every later generation (${later.join(", ")})`;
   return {
     name,
     files: covered.flatMap((g) => KERNELS.map((k) => captureFile(g.tag, k))),
@@ -99,14 +100,21 @@ function main(): void {
   texts.set("host", serializeProfile({ ...hostProfile("intel"), description: HOST_DESCRIPTION }));
 
   const locked = existsSync(LOCK) ? parseLock(readFileSync(LOCK, "utf8")) : new Map<string, string>();
-  const changed = [...texts].filter(([name, text]) => locked.has(name) && locked.get(name) !== sha256(text)).map(([n]) => n);
+  const changed = [...texts]
+    .filter(([name, text]) => locked.has(name) && locked.get(name) !== sha256(text))
+    .map(([n]) => n);
   // Before 1.0 a released profile may be replaced in place (--replace, with the reason in the README); from 1.0 on, never.
   if (changed.length > 0 && !process.argv.includes("--replace")) {
-    console.error(`make-profiles: released profile(s) would change: ${changed.join(", ")}; publish them under a new name (e.g. ${changed[0]}-v2)`);
+    console.error(
+      `make-profiles: released profile(s) would change: ${changed.join(", ")}; publish them under a new name (e.g. ${changed[0]}-v2)`,
+    );
     process.exit(1);
   }
   for (const [name, text] of texts) writeFileSync(join(OUT, `${name}.json`), text);
-  const lock = [...texts.keys()].sort().map((n) => `${n} ${sha256(texts.get(n)!)}`).join("\n") + "\n";
+  const lock = `${[...texts.keys()]
+    .sort()
+    .map((n) => `${n} ${sha256(texts.get(n)!)}`)
+    .join("\n")}\n`;
   writeFileSync(LOCK, lock);
   console.log(`make-profiles: wrote ${texts.size} profiles and ${LOCK}`);
 }

@@ -35,4 +35,7 @@ await backgroundClosesSettled();
 const wall = (performance.now() - wall0) / count;
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const s = [...times].sort((a, b) => a - b);
-console.log(names.map((n) => `${n} ${(med(phases.get(n)!) * 1000).toFixed(0)}`).join("  "), ` | per check (wall/count) ${wall.toFixed(3)} ms | median ${med(times).toFixed(3)} ms p10 ${s[Math.floor(count * 0.1)]!.toFixed(3)} p90 ${s[Math.floor(count * 0.9)]!.toFixed(3)}`);
+console.log(
+  names.map((n) => `${n} ${(med(phases.get(n)!) * 1000).toFixed(0)}`).join("  "),
+  ` | per check (wall/count) ${wall.toFixed(3)} ms | median ${med(times).toFixed(3)} ms p10 ${s[Math.floor(count * 0.1)]!.toFixed(3)} p90 ${s[Math.floor(count * 0.9)]!.toFixed(3)}`,
+);

@@ -59,8 +59,14 @@ export function parseExamples(readme: string): ExampleBlock[] {
     const commands: ExampleCommand[] = [];
     for (i++; i < lines.length && lines[i] !== "```"; i++) {
       const line = lines[i]!;
-      if (line.startsWith("$ ")) commands.push({ line: line.slice(2), output: "", live: /#\s*live\b/.test(line), needs: /#.*\bneeds ([\w.+-]+)/.exec(line)?.[1] ?? null });
-      else if (commands.length > 0) commands[commands.length - 1]!.output += line + "\n";
+      if (line.startsWith("$ "))
+        commands.push({
+          line: line.slice(2),
+          output: "",
+          live: /#\s*live\b/.test(line),
+          needs: /#.*\bneeds ([\w.+-]+)/.exec(line)?.[1] ?? null,
+        });
+      else if (commands.length > 0) commands[commands.length - 1]!.output += `${line}\n`;
     }
     blocks.push({ start, end: i, commands });
   }
@@ -74,8 +80,8 @@ export function expectedExit(line: string): number {
 
 /** Files examples read that no command makes: a vCPU's saved MSRs (Skylake's ARCH_CAPABILITIES plus BHI_NO, and an MSR no KVM knows). */
 const MADE_FILES: Record<string, string> = {
-  "saved.json":
-    JSON.stringify({
+  "saved.json": `${JSON.stringify(
+    {
       format: "cpuprof-saved-msrs",
       formatVersion: 1,
       vcpuId: 0,
@@ -83,7 +89,10 @@ const MADE_FILES: Record<string, string> = {
         { index: "0x10a", value: "0x400000000c10004c" },
         { index: "0x12345678", value: "0x1" },
       ],
-    }, null, 2) + "\n",
+    },
+    null,
+    2,
+  )}\n`,
 };
 
 /** A scratch directory holding the fixture files under their example names, and the made files. */
@@ -98,7 +107,12 @@ export function exampleDir(): string {
 export function runExample(line: string, dir: string): { output: string; code: number } {
   const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, "src/cli/main.ts"))}`;
   const script = `cpuprof() { ${cli} "$@"; }\n{ ${line}\n} 2>&1`;
-  const p = Bun.spawnSync(["bash", "-c", script], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, CPUPROF_DEBUG: "", NO_COLOR: "1" } });
+  const p = Bun.spawnSync(["bash", "-c", script], {
+    cwd: dir,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, CPUPROF_DEBUG: "", NO_COLOR: "1" },
+  });
   return { output: p.stdout.toString(), code: p.exitCode ?? -1 };
 }
 
@@ -114,13 +128,20 @@ export function regenerate(readme: string, options: { live: boolean }): { text: 
       b.commands.map((c) => {
         if ((c.live && !options.live) || (c.needs !== null && !Bun.which(c.needs))) return { ...c };
         const r = runExample(c.line, dir);
-        if (!c.line.includes("|") && r.code !== expectedExit(c.line)) problems.push(`'${c.line}' exited ${r.code}, the README says ${expectedExit(c.line)}`);
+        if (!c.line.includes("|") && r.code !== expectedExit(c.line))
+          problems.push(`'${c.line}' exited ${r.code}, the README says ${expectedExit(c.line)}`);
         return { ...c, output: r.output };
       }),
     );
     for (let k = blocks.length - 1; k >= 0; k--) {
       const b = blocks[k]!;
-      const body = rendered[k]!.flatMap((c) => [`$ ${c.line}`, ...c.output.replace(/\n$/, "").split("\n").filter((_, i, all) => all.length > 1 || all[0] !== "")]);
+      const body = rendered[k]!.flatMap((c) => [
+        `$ ${c.line}`,
+        ...c.output
+          .replace(/\n$/, "")
+          .split("\n")
+          .filter((_, _i, all) => all.length > 1 || all[0] !== ""),
+      ]);
       lines.splice(b.start + 1, b.end - b.start - 1, ...body);
     }
   } finally {
@@ -139,10 +160,13 @@ if (import.meta.main) {
   const { text, problems } = regenerate(readme, { live: !check && existsSync("/dev/kvm") });
   for (const p of problems) console.error(`readme-examples: ${p}`);
   if (check) {
-    if (text !== readme) console.error("readme-examples: README.md differs from a fresh run (bun scripts/readme-examples.ts rewrites it)");
+    if (text !== readme)
+      console.error("readme-examples: README.md differs from a fresh run (bun scripts/readme-examples.ts rewrites it)");
     process.exit(text === readme && problems.length === 0 ? 0 : 1);
   }
   writeFileSync(README, text);
-  console.error(`readme-examples: ${parseExamples(text).reduce((n, b) => n + b.commands.length, 0)} commands run into README.md`);
+  console.error(
+    `readme-examples: ${parseExamples(text).reduce((n, b) => n + b.commands.length, 0)} commands run into README.md`,
+  );
   process.exit(problems.length === 0 ? 0 : 1);
 }

@@ -32,10 +32,14 @@ const result = soak({
 });
 if (tty) process.stderr.write("\n");
 
-console.log(`soak: profile ${result.profile}, ${result.iterations} rounds (capture + apply + guest check), ${result.guestRuns} guest checks ran, ${result.guestErrors} stopped with an error`);
+console.log(
+  `soak: profile ${result.profile}, ${result.iterations} rounds (capture + apply + guest check), ${result.guestRuns} guest checks ran, ${result.guestErrors} stopped with an error`,
+);
 console.log(`soak: before  ${formatResources(result.before)}`);
 console.log(`soak: after   ${formatResources(result.after)}`);
-console.log(`soak: ${result.msPerIteration.toFixed(3)} ms per round, RSS ${result.after.rssKiB - result.before.rssKiB >= 0 ? "+" : ""}${((result.after.rssKiB - result.before.rssKiB) / 1024).toFixed(1)} MiB`);
+console.log(
+  `soak: ${result.msPerIteration.toFixed(3)} ms per round, RSS ${result.after.rssKiB - result.before.rssKiB >= 0 ? "+" : ""}${((result.after.rssKiB - result.before.rssKiB) / 1024).toFixed(1)} MiB`,
+);
 const grew = leaks(result);
 if (grew.length) {
   for (const g of grew) console.error(`soak: LEAK: ${g}`);

@@ -35,7 +35,19 @@ export { nodeLabels, formatFeatureFile } from "./fleet/labels.ts";
 export { hostDrift } from "./fleet/host-drift.ts";
 
 // A VMM's side, on /dev/kvm: typed handles Kvm -> Vm -> Vcpu and the vCPU configuration API over them
-export { Kvm, Vm, Vcpu, GuestMemory, KvmError, KVM_CAP, type VcpuExit, type KvmRegs, type KvmSregs, type MsrFilter, type MsrValue } from "./kvm/index.ts";
+export {
+  Kvm,
+  Vm,
+  Vcpu,
+  GuestMemory,
+  KvmError,
+  KVM_CAP,
+  type VcpuExit,
+  type KvmRegs,
+  type KvmSregs,
+  type MsrFilter,
+  type MsrValue,
+} from "./kvm/index.ts";
 export {
   configureVm,
   configureVcpu,

@@ -4,10 +4,21 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as cpuprof from "../src/index.ts";
 
-const SPR = resolve(import.meta.dir, "../../shared/fixtures/hosts/firecracker/fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json");
+const SPR = resolve(
+  import.meta.dir,
+  "../../shared/fixtures/hosts/firecracker/fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json",
+);
 
 test("the README's library example: generate, apply, check", () => {
-  for (const name of ["applyProfile", "generateProfile", "captureLiveHost", "verifyProfile", "baselineProfile", "diffConfigs", "loadHostFile"])
+  for (const name of [
+    "applyProfile",
+    "generateProfile",
+    "captureLiveHost",
+    "verifyProfile",
+    "baselineProfile",
+    "diffConfigs",
+    "loadHostFile",
+  ])
     expect(typeof (cpuprof as Record<string, unknown>)[name]).toBe("function");
   if (!existsSync(SPR)) return console.log("skip: the library example on a real host needs ../shared/fixtures");
   const host = cpuprof.loadHostFile(readFileSync(SPR, "utf8"), SPR);

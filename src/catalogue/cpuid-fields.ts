@@ -209,5 +209,4 @@ export const CPUID_FIELDS: readonly CpuidField[] = [
   { leaf: 0x80000026, subleaf: null, register: "ebx", lsb: 0, msb: 31, name: "ext_cpu_topology_ebx" },
   { leaf: 0x80000026, subleaf: null, register: "ecx", lsb: 0, msb: 31, name: "ext_cpu_topology_ecx" },
   { leaf: 0x80000026, subleaf: null, register: "edx", lsb: 0, msb: 31, name: "ext_cpu_topology_edx" },
-
 ];

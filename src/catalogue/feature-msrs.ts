@@ -9,7 +9,10 @@ export const KVM_FEATURE_MSR_INDICES: readonly number[] = [
   0x10a, // IA32_ARCH_CAPABILITIES
   0x345, // IA32_PERF_CAPABILITIES
   0xc0011029, // AMD DE_CFG
-  ...Array.from({ length: VMX_CAPABILITY_MSRS.last - VMX_CAPABILITY_MSRS.first + 1 }, (_, i) => VMX_CAPABILITY_MSRS.first + i),
+  ...Array.from(
+    { length: VMX_CAPABILITY_MSRS.last - VMX_CAPABILITY_MSRS.first + 1 },
+    (_, i) => VMX_CAPABILITY_MSRS.first + i,
+  ),
 ];
 
 const FEATURE_SET: ReadonlySet<number> = new Set(KVM_FEATURE_MSR_INDICES);

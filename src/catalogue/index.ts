@@ -25,12 +25,18 @@ const BY_LOCATION: ReadonlyMap<string, CpuidFeature> = new Map(
 const BY_NAME: ReadonlyMap<string, CpuidFeature[]> = (() => {
   const m = new Map<string, CpuidFeature[]>();
   for (const f of CPUID_FEATURES)
-    for (const n of new Set([f.linux, f.qemu].filter((x): x is string => x !== null))) m.set(n, [...(m.get(n) ?? []), f]);
+    for (const n of new Set([f.linux, f.qemu].filter((x): x is string => x !== null)))
+      m.set(n, [...(m.get(n) ?? []), f]);
   return m;
 })();
 
 /** The catalogue entry for one CPUID bit: the subleaf-specific one, else the leaf-wide one. */
-export function cpuidFeatureAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidFeature | undefined {
+export function cpuidFeatureAt(
+  leaf: number,
+  subleaf: number,
+  register: Register,
+  bit: number,
+): CpuidFeature | undefined {
   return BY_LOCATION.get(key(leaf, subleaf, register, bit)) ?? BY_LOCATION.get(key(leaf, null, register, bit));
 }
 
@@ -88,7 +94,11 @@ export function cpuidBitsName(leaf: number, subleaf: number, register: Register,
  * The catalogue's split of one register: its single-bit features, its multi-bit fields, and each run of bits it
  * does not name (named by location), ascending. Tables that rule a whole register take their names from here.
  */
-export function cpuidPieces(leaf: number, subleaf: number, register: Register): { lsb: number; msb: number; name: string }[] {
+export function cpuidPieces(
+  leaf: number,
+  subleaf: number,
+  register: Register,
+): { lsb: number; msb: number; name: string }[] {
   const out: { lsb: number; msb: number; name: string }[] = [];
   let run = -1;
   const endRun = (msb: number) => {
@@ -145,7 +155,6 @@ export interface CpuidFeatureBit {
   register: Register;
   bit: number;
 }
-
 
 /**
  * Where the feature of this Linux name lives (subleaf 0 for a non-indexed leaf); a name AMD repeats in

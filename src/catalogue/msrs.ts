@@ -8,16 +8,38 @@ function series(first: number, count: number, name: (i: number) => string): [num
 }
 
 const VMX_CAPS = [
-  "vmx_basic", "vmx_pinbased_ctls", "vmx_procbased_ctls", "vmx_exit_ctls", "vmx_entry_ctls", "vmx_misc",
-  "vmx_cr0_fixed0", "vmx_cr0_fixed1", "vmx_cr4_fixed0", "vmx_cr4_fixed1", "vmx_vmcs_enum", "vmx_procbased_ctls2",
-  "vmx_ept_vpid_cap", "vmx_true_pinbased_ctls", "vmx_true_procbased_ctls", "vmx_true_exit_ctls", "vmx_true_entry_ctls",
-  "vmx_vmfunc", "vmx_procbased_ctls3",
+  "vmx_basic",
+  "vmx_pinbased_ctls",
+  "vmx_procbased_ctls",
+  "vmx_exit_ctls",
+  "vmx_entry_ctls",
+  "vmx_misc",
+  "vmx_cr0_fixed0",
+  "vmx_cr0_fixed1",
+  "vmx_cr4_fixed0",
+  "vmx_cr4_fixed1",
+  "vmx_vmcs_enum",
+  "vmx_procbased_ctls2",
+  "vmx_ept_vpid_cap",
+  "vmx_true_pinbased_ctls",
+  "vmx_true_procbased_ctls",
+  "vmx_true_exit_ctls",
+  "vmx_true_entry_ctls",
+  "vmx_vmfunc",
+  "vmx_procbased_ctls3",
 ];
 
 /** The VMX capability MSRs that hold control settings (allowed-0 and allowed-1 halves). */
 const VMX_CONTROLS: ReadonlySet<string> = new Set([
-  "vmx_pinbased_ctls", "vmx_procbased_ctls", "vmx_exit_ctls", "vmx_entry_ctls", "vmx_procbased_ctls2",
-  "vmx_true_pinbased_ctls", "vmx_true_procbased_ctls", "vmx_true_exit_ctls", "vmx_true_entry_ctls",
+  "vmx_pinbased_ctls",
+  "vmx_procbased_ctls",
+  "vmx_exit_ctls",
+  "vmx_entry_ctls",
+  "vmx_procbased_ctls2",
+  "vmx_true_pinbased_ctls",
+  "vmx_true_procbased_ctls",
+  "vmx_true_exit_ctls",
+  "vmx_true_entry_ctls",
 ]);
 
 const MCE_BANK_REGS = ["ctl", "status", "addr", "misc"];
@@ -187,7 +209,10 @@ export const MSR_BIT_FIELDS: readonly MsrBitField[] = [
   // VMX capability MSRs: control MSRs split into allowed-0 (low) and allowed-1 (high) settings, the others whole.
   ...VMX_CAPS.flatMap((name, i): MsrBitField[] =>
     VMX_CONTROLS.has(name)
-      ? [{ index: 0x480 + i, lsb: 0, msb: 31, name: `${name}_allowed0` }, { index: 0x480 + i, lsb: 32, msb: 63, name: `${name}_allowed1` }]
+      ? [
+          { index: 0x480 + i, lsb: 0, msb: 31, name: `${name}_allowed0` },
+          { index: 0x480 + i, lsb: 32, msb: 63, name: `${name}_allowed1` },
+        ]
       : [{ index: 0x480 + i, lsb: 0, msb: 63, name }],
   ),
   // IA32_PERF_CAPABILITIES

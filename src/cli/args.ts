@@ -12,7 +12,14 @@ import { printable } from "../model/document.ts";
  */
 export type OptionSpec = Record<
   string,
-  { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean; arg?: string; help?: string }
+  {
+    type: "string" | "boolean";
+    short?: string;
+    multiple?: boolean;
+    default?: string | boolean;
+    arg?: string;
+    help?: string;
+  }
 >;
 
 /** The label of one option in help: `--name ARG`, or `-o FILE` for a one-letter option. */
@@ -22,13 +29,19 @@ function optionLabel(name: string, spec: OptionSpec[string]): string {
 
 /** The Options section of a command's help, from its spec: one entry per option, then -h, --help. */
 export function optionsHelp(options: OptionSpec): string {
-  const rows: [string, string][] = Object.entries(options).map(([name, spec]) => [optionLabel(name, spec), spec.help ?? ""]);
+  const rows: [string, string][] = Object.entries(options).map(([name, spec]) => [
+    optionLabel(name, spec),
+    spec.help ?? "",
+  ]);
   rows.push(["-h, --help", "this help"]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return rows
     .map(([label, text]) => {
       const [first, ...rest] = text.split("\n");
-      return [`  ${label.padEnd(width)}${first}`.trimEnd(), ...rest.map((l) => `  ${" ".repeat(width)}${l}`.trimEnd())].join("\n");
+      return [
+        `  ${label.padEnd(width)}${first}`.trimEnd(),
+        ...rest.map((l) => `  ${" ".repeat(width)}${l}`.trimEnd()),
+      ].join("\n");
     })
     .join("\n");
 }
@@ -118,7 +131,8 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
   }
   if (help) throw new HelpRequested(command);
   if (problem !== undefined) throw new InputError(problem);
-  for (const [name, spec] of Object.entries(options)) if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
+  for (const [name, spec] of Object.entries(options))
+    if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
   return { values, positionals };
 }
 
@@ -146,7 +160,12 @@ export function intOpt(command: string, p: Parsed, name: string, min: number, ma
   return n;
 }
 
-export function choiceOpt<T extends string>(command: string, p: Parsed, name: string, choices: readonly T[]): T | undefined {
+export function choiceOpt<T extends string>(
+  command: string,
+  p: Parsed,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
   const raw = stringOpt(p, name);
   if (raw === undefined) return undefined;
   if (!(choices as readonly string[]).includes(raw))

@@ -79,7 +79,8 @@ export class DocumentSplitter {
   }
 
   #scan(final: boolean, each: (doc: Uint8Array) => void): number {
-    const buf = this.#buf, len = this.#len;
+    const buf = this.#buf,
+      len = this.#len;
     let pos = 0;
     for (;;) {
       while (pos < len && isSpace(buf[pos]!)) pos++;
@@ -110,7 +111,9 @@ export class DocumentSplitter {
       }
       if (end < 0) {
         if (!final) return this.#pending(pos, len);
-        throw new InputError(`${printable(this.source, 200)}: a capture does not end (expected one JSON document per line, or documents ending with a line "}")`);
+        throw new InputError(
+          `${printable(this.source, 200)}: a capture does not end (expected one JSON document per line, or documents ending with a line "}")`,
+        );
       }
       each(buf.subarray(pos, end));
       pos = end + 1;
@@ -118,7 +121,8 @@ export class DocumentSplitter {
   }
 
   #pending(pos: number, len: number): number {
-    if (len - pos > MAX_DOCUMENT_BYTES) throw new InputError(`${printable(this.source, 200)}: a capture larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    if (len - pos > MAX_DOCUMENT_BYTES)
+      throw new InputError(`${printable(this.source, 200)}: a capture larger than ${MAX_DOCUMENT_BYTES} bytes`);
     return pos;
   }
 }
@@ -167,7 +171,8 @@ export function expandCaptureArg(arg: string, command: string): string[] {
     .filter((f) => DOCUMENT_FILE.test(f))
     .sort()
     .map((f) => join(arg, f));
-  if (files.length === 0) throw new InputError(`${command}: no capture files (*.json, *.ndjson) in directory '${printable(arg, 200)}'`);
+  if (files.length === 0)
+    throw new InputError(`${command}: no capture files (*.json, *.ndjson) in directory '${printable(arg, 200)}'`);
   return files;
 }
 

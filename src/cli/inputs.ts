@@ -19,7 +19,10 @@ export function profileSource(arg: string): { kind: "embedded"; profile: Profile
   const isPath = arg === "-" || arg.includes("/");
   const embedded = isPath ? undefined : embeddedProfile(arg);
   if (embedded) {
-    if (existsSync(arg)) writeStderr(`warning: '${printable(arg, 80)}' is the embedded profile; write './${printable(arg, 80)}' for the file of that name`);
+    if (existsSync(arg))
+      writeStderr(
+        `warning: '${printable(arg, 80)}' is the embedded profile; write './${printable(arg, 80)}' for the file of that name`,
+      );
     return { kind: "embedded", profile: embedded };
   }
   if (arg !== "-" && !existsSync(arg))
@@ -45,7 +48,9 @@ export function loadHostArg(file: string | undefined): HostCapture {
 }
 
 /** A host capture or a profile, for commands that take either (diff). */
-export function loadHostOrProfileArg(arg: string): { kind: "host"; host: HostCapture } | { kind: "profile"; profile: Profile } {
+export function loadHostOrProfileArg(
+  arg: string,
+): { kind: "host"; host: HostCapture } | { kind: "profile"; profile: Profile } {
   const source = profileSource(arg);
   if (source.kind === "embedded") return { kind: "profile", profile: source.profile };
   const name = inputName(arg);

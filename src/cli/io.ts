@@ -139,7 +139,8 @@ export function resolveOutputTarget(path: string): OutputTarget {
     // /dev/stdout, /dev/fd/N and /proc/.../fd/N name open file descriptors: write to what they are
     // open on, never replace it (a shell's `> file` would keep the old inode).
     if (FD_PATH_RE.test(resolve(current))) {
-      if (statOrUndefined(path)?.isDirectory()) throw new OutputError(`cannot write ${printable(path, 200)}: it is a directory`);
+      if (statOrUndefined(path)?.isDirectory())
+        throw new OutputError(`cannot write ${printable(path, 200)}: it is a directory`);
       // One of our own descriptors: write to it as it is open (opening it again would truncate a `>>` file).
       const fd = ownFdOf(resolve(current));
       return fd === undefined ? { kind: "through", path } : { kind: "fd", fd, path };
@@ -209,7 +210,13 @@ interface Prepared {
 }
 
 /** Writes `bytes` to a new temporary file beside `target`, with the old file's mode and owner, fsynced. */
-function prepareTemp(shown: string, target: string, existing: Stats | undefined, bytes: Uint8Array, hooks: AtomicWriteHooks): Prepared {
+function prepareTemp(
+  shown: string,
+  target: string,
+  existing: Stats | undefined,
+  bytes: Uint8Array,
+  hooks: AtomicWriteHooks,
+): Prepared {
   removeStaleTemps(target);
   const temp = join(dirname(target), `${tempPrefix(target)}${process.pid}.${Math.random().toString(36).slice(2, 10)}`);
   let fd: number;
@@ -290,7 +297,10 @@ function writeThrough(shown: string, path: string, bytes: Uint8Array, hooks: Ato
  * Writes every (path, data) pair, all or none for regular files: every temporary file is written
  * and fsynced before the first rename, and a failed rename puts back what the earlier ones replaced.
  */
-export function writeOutputs(outputs: readonly { path: string; data: string | Uint8Array }[], hooks: AtomicWriteHooks = {}): Promise<void> {
+export function writeOutputs(
+  outputs: readonly { path: string; data: string | Uint8Array }[],
+  hooks: AtomicWriteHooks = {},
+): Promise<void> {
   return tracked(writeOutputsNow(outputs, hooks));
 }
 
@@ -311,8 +321,12 @@ function tracked(write: Promise<void>): Promise<void> {
     unobserved.delete(write);
     return write;
   };
+  // A thenable that marks the write observed when awaited; a plain Promise could not tell.
   const handle = {
-    then: (onFulfilled?: (v: void) => unknown, onRejected?: (e: unknown) => unknown) => observe().then(onFulfilled, onRejected),
+    // biome-ignore lint/suspicious/noThenProperty: this object is a promise on purpose (see above)
+    // biome-ignore lint/suspicious/noConfusingVoidType: the signature of Promise<void>.then
+    then: (onFulfilled?: (v: void) => unknown, onRejected?: (e: unknown) => unknown) =>
+      observe().then(onFulfilled, onRejected),
     catch: (onRejected?: (e: unknown) => unknown) => observe().catch(onRejected),
     finally: (onFinally?: () => void) => observe().finally(onFinally),
     [Symbol.toStringTag]: "Promise",
@@ -331,13 +345,21 @@ export async function settleOutputs(): Promise<void> {
   for (const w of writes) await w;
 }
 
-async function writeOutputsNow(outputs: readonly { path: string; data: string | Uint8Array }[], hooks: AtomicWriteHooks): Promise<void> {
+async function writeOutputsNow(
+  outputs: readonly { path: string; data: string | Uint8Array }[],
+  hooks: AtomicWriteHooks,
+): Promise<void> {
   installCleanup();
   const targets = outputs.map((o) => ({ shown: o.path, target: resolveOutputTarget(o.path), bytes: toBytes(o.data) }));
   const prepared: (Prepared & { shown: string; existed: boolean })[] = [];
   try {
     for (const t of targets)
-      if (t.target.kind === "atomic") prepared.push({ ...prepareTemp(t.shown, t.target.path, t.target.existing, t.bytes, hooks), shown: t.shown, existed: t.target.existing !== undefined });
+      if (t.target.kind === "atomic")
+        prepared.push({
+          ...prepareTemp(t.shown, t.target.path, t.target.existing, t.bytes, hooks),
+          shown: t.shown,
+          existed: t.target.existing !== undefined,
+        });
     await signalCheckpoint();
     await hooks.beforeCommit?.();
     await signalCheckpoint();
@@ -466,7 +488,7 @@ export function writeStdout(data: string | Uint8Array): void {
 
 export function writeStderr(line: string): void {
   try {
-    writeSync(2, line.endsWith("\n") ? line : line + "\n");
+    writeSync(2, line.endsWith("\n") ? line : `${line}\n`);
   } catch {
     /* nothing sensible to do */
   }
@@ -593,7 +615,8 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    const need =
+      b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
     if (need < 0) return i;
     if (need > 0) {
       try {
@@ -632,5 +655,6 @@ export function progressWanted(): boolean {
 
 /** Binary output goes to a file or a pipe, never to a terminal it would garble. */
 export function refuseBinaryOnTerminal(outFile: string | undefined): void {
-  if ((outFile === undefined || outFile === "-") && isTerminal(1)) throw new InputError("binary output; use -o FILE or a pipe");
+  if ((outFile === undefined || outFile === "-") && isTerminal(1))
+    throw new InputError("binary output; use -o FILE or a pipe");
 }

@@ -57,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       writeStderr(`cpuprof: help: unknown command '${printable(rest[0], 40)}' (see 'cpuprof --help')`);
       return EXIT.badInput;
     }
-    writeStdout(target ? (await target.load()).help + "\n" : globalHelp());
+    writeStdout(target ? `${(await target.load()).help}\n` : globalHelp());
     return EXIT.ok;
   }
   const entry = commands.find((c) => c.name === first);
@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     await settleOutputs().catch(() => undefined); // the command's own error is the one to report
     // -h/--help where an option can stand (not as an option's value): the command's help.
     if (!(e instanceof (await args()).HelpRequested)) throw e;
-    writeStdout(command.help + "\n");
+    writeStdout(`${command.help}\n`);
     return EXIT.ok;
   }
   // Every output write finishes (or fails with its exit code) before main returns, awaited or not.
@@ -92,7 +92,9 @@ export async function runCli(argv: string[]): Promise<never> {
       writeStderr(`cpuprof: ${printable(e.message, 4000)}`);
       code = e.exitCode;
     } else {
-      writeStderr(`cpuprof: internal error: ${printable(String((e as Error)?.message ?? e), 200)} (please report; CPUPROF_DEBUG=1 shows the stack)`);
+      writeStderr(
+        `cpuprof: internal error: ${printable(String((e as Error)?.message ?? e), 200)} (please report; CPUPROF_DEBUG=1 shows the stack)`,
+      );
       if (process.env.CPUPROF_DEBUG) writeStderr(String((e as Error)?.stack));
       code = EXIT_INTERNAL;
     }

@@ -36,7 +36,9 @@ export function formatHidden(hidden: readonly { name: string; why: string | null
   let out = "";
   for (const [why, names] of byWhy) {
     out += wrapList(names);
-    out += why ? wrapList(`why: ${printable(why, 400)}`.split(" "), "    ") : "    why: the policy hides it (no reason recorded)\n";
+    out += why
+      ? wrapList(`why: ${printable(why, 400)}`.split(" "), "    ")
+      : "    why: the policy hides it (no reason recorded)\n";
   }
   return out;
 }
@@ -50,7 +52,9 @@ export function formatGuestChanges(
   let out = `\nWhat the guest sees compared with this host (profile ${profile.name}):\n`;
   out += `hidden from the guest (${c.hidden.length}):\n${wrapList(c.hidden)}`;
   out += `added for the guest (${c.added.length}):\n${wrapList(c.added)}`;
-  if (c.fields.length) out += `fields changed (${c.fields.length}):\n` + c.fields.map((f) => `  ${f.name}: ${f.from} -> ${f.to}\n`).join("");
-  if (c.msrs.length) out += `feature MSRs changed (${c.msrs.length}):\n` + c.msrs.map((f) => `  ${f.name}: ${f.from} -> ${f.to}\n`).join("");
+  if (c.fields.length)
+    out += `fields changed (${c.fields.length}):\n${c.fields.map((f) => `  ${f.name}: ${f.from} -> ${f.to}\n`).join("")}`;
+  if (c.msrs.length)
+    out += `feature MSRs changed (${c.msrs.length}):\n${c.msrs.map((f) => `  ${f.name}: ${f.from} -> ${f.to}\n`).join("")}`;
   return foldText(out);
 }

@@ -55,9 +55,9 @@ export function table(
   const emitRow = (row: readonly string[]) => {
     const head = row.slice(0, -1).map(pad).join("  ");
     const last = row[row.length - 1] ?? "";
-    const prefix = row.length > 1 ? head + "  " : "";
+    const prefix = row.length > 1 ? `${head}  ` : "";
     if (len(last) <= lastRoom) return void out.push((prefix + last).trimEnd());
-    if (options.overflow === "cut") return void out.push(prefix + [...last].slice(0, lastRoom - 1).join("") + "…");
+    if (options.overflow === "cut") return void out.push(`${prefix + [...last].slice(0, lastRoom - 1).join("")}…`);
     const pieces = fold(last, lastRoom, 0);
     out.push((prefix + pieces[0]).trimEnd(), ...pieces.slice(1).map((p) => (" ".repeat(len(prefix)) + p).trimEnd()));
   };
@@ -66,7 +66,7 @@ export function table(
     out.push(widths.map((w) => "-".repeat(w)).join("  "));
   }
   rows.forEach(emitRow);
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 /** A list of names folded to a width, for feature lists. */
@@ -98,5 +98,5 @@ export function wrapHanging(head: string, items: readonly string[], indent = "  
     first = false;
   }
   lines.push(cur);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -114,7 +114,15 @@ function loadCaptures(input: string): Source {
   const vendors = [...new Set(hosts.map((h) => h.vendor))];
   if (vendors.length > 1)
     throw new InputError(
-      `captures of two vendors (${vendors.map((v) => `${v}: ${paths.filter((_, i) => hosts[i]!.vendor === v).map((p) => basename(p)).join(", ")}`).join("; ")}): a profile is for one vendor, give captures of one`,
+      `captures of two vendors (${vendors
+        .map(
+          (v) =>
+            `${v}: ${paths
+              .filter((_, i) => hosts[i]!.vendor === v)
+              .map((p) => basename(p))
+              .join(", ")}`,
+        )
+        .join("; ")}): a profile is for one vendor, give captures of one`,
     );
   return { live: false, hosts, labels: paths };
 }
@@ -127,7 +135,11 @@ async function chooseSource(): Promise<Source> {
         message: "Which host(s)?",
         options: [
           { value: "live" as const, label: "This host", hint: haveKvm ? "capture /dev/kvm now" : "no /dev/kvm here" },
-          { value: "files" as const, label: "Capture files", hint: "'cpuprof host' output or Firecracker fingerprints" },
+          {
+            value: "files" as const,
+            label: "Capture files",
+            hint: "'cpuprof host' output or Firecracker fingerprints",
+          },
         ],
         initialValue: haveKvm ? ("live" as const) : ("files" as const),
       }),
@@ -178,14 +190,16 @@ async function chooseSource(): Promise<Source> {
 // Step 2: which profile.
 
 async function askName(initial: string): Promise<string> {
-  return answer(
-    await p.text({
-      message: "Profile name (kebab-case)",
-      placeholder: initial,
-      defaultValue: initial,
-      validate: (v) => profileNameProblem((v ?? "").trim() || initial),
-    }),
-  ).trim() || initial;
+  return (
+    answer(
+      await p.text({
+        message: "Profile name (kebab-case)",
+        placeholder: initial,
+        defaultValue: initial,
+        validate: (v) => profileNameProblem((v ?? "").trim() || initial),
+      }),
+    ).trim() || initial
+  );
 }
 
 /** How many of the source's hosts run `profile`, and the hint every row of the list shows. */
@@ -193,11 +207,17 @@ function compatOf(profile: Profile, source: Source): { ok: number; hint: string 
   const reports = source.hosts.map((h) => applyProfile(profile, h).report);
   const ok = reports.filter((r) => r.compatible).length;
   const vendor = profile.kind === "host" ? "any vendor" : profile.vendor;
-  const where = source.live ? "this host" : source.hosts.length === 1 ? "the capture" : `${source.hosts.length} captures`;
+  const where = source.live
+    ? "this host"
+    : source.hosts.length === 1
+      ? "the capture"
+      : `${source.hosts.length} captures`;
   if (ok === source.hosts.length) return { ok, hint: `${vendor}: compatible with ${where}` };
   if (source.hosts.length > 1) return { ok, hint: `${vendor}: compatible with ${ok} of ${where}` };
   const r = reports[0]!;
-  const why = r.problems.some((x) => x.kind === "vendor") ? "other vendor" : `${new Set(r.problems.map((x) => x.name)).size} missing`;
+  const why = r.problems.some((x) => x.kind === "vendor")
+    ? "other vendor"
+    : `${new Set(r.problems.map((x) => x.name)).size} missing`;
   return { ok, hint: `${vendor}: INCOMPATIBLE with ${where} (${why})` };
 }
 
@@ -210,8 +230,20 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
         message: "Which profile?",
         options: [
           ...(many
-            ? [{ value: "baseline" as const, label: `Baseline over the ${source.hosts.length} captures`, hint: "runs on every one of them" }]
-            : [{ value: "generate" as const, label: `Generate from ${source.live ? "this host" : "the capture"}`, hint: "by the policy table" }]),
+            ? [
+                {
+                  value: "baseline" as const,
+                  label: `Baseline over the ${source.hosts.length} captures`,
+                  hint: "runs on every one of them",
+                },
+              ]
+            : [
+                {
+                  value: "generate" as const,
+                  label: `Generate from ${source.live ? "this host" : "the capture"}`,
+                  hint: "by the policy table",
+                },
+              ]),
           { value: "embedded" as const, label: "An embedded profile", hint: embeddedProfileNames().join(", ") },
           { value: "back" as const, label: "Back", hint: "choose other hosts" },
         ],
@@ -243,14 +275,18 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
         const summary =
           `${r.profile.name} (${r.profile.vendor}) from ${hostLabel(host)}: ` +
           `${r.summary.kept.length} features kept, ${r.summary.hidden.length} hidden, ${r.summary.leftToHost.length} fields left to the host` +
-          (r.unknown.length ? `\nunknown to the policy, hidden (${r.unknown.length}):\n${list(r.unknown.map((u) => u.text))}` : "");
+          (r.unknown.length
+            ? `\nunknown to the policy, hidden (${r.unknown.length}):\n${list(r.unknown.map((u) => u.text))}`
+            : "");
         return { profile: r.profile, summary };
       }
       const name = await askName("fleet");
       const r = baselineProfile(source.hosts, { name, labels: source.labels });
       const summary =
         `${r.profile.name} (${r.profile.vendor}): baseline of ${source.hosts.length} hosts, compatible with each` +
-        (r.unknown.length ? `\nunknown to the policy, hidden (${r.unknown.length}):\n${list(r.unknown.map((u) => u.text))}` : "");
+        (r.unknown.length
+          ? `\nunknown to the policy, hidden (${r.unknown.length}):\n${list(r.unknown.map((u) => u.text))}`
+          : "");
       return { profile: r.profile, summary };
     } catch (e) {
       if (!(e instanceof CpuprofError)) throw e;
@@ -264,7 +300,12 @@ async function chooseProfile(source: Source): Promise<Chosen | undefined> {
 
 /** Each problem once, naming its feature once (problemLine), then the notes. */
 function reportLines(r: CompatReport): string {
-  return [...new Set([...r.problems.map((x) => `  ${problemLine(x)}`), ...r.notes.map((n) => `  note: ${printable(n, 160)}`)])].join("\n");
+  return [
+    ...new Set([
+      ...r.problems.map((x) => `  ${problemLine(x)}`),
+      ...r.notes.map((n) => `  note: ${printable(n, 160)}`),
+    ]),
+  ].join("\n");
 }
 
 /** Shows what the guest sees on each host; true when the profile runs on every one of them. */
@@ -282,8 +323,10 @@ function showDiff(profile: Profile, source: Source, summary: string | undefined)
       const c = guestChanges(host.vendor, host.cpuid, config.cpuid, host.featureMsrs, config.msrs);
       text += `\nhidden from the guest (${c.hidden.length}):\n${list(c.hidden)}`;
       text += `\nadded for the guest (${c.added.length}):\n${list(c.added)}`;
-      if (c.fields.length) text += `\nfields changed (${c.fields.length}):\n${c.fields.map((f) => `  ${f.name}: ${f.from} -> ${f.to}`).join("\n")}`;
-      if (c.msrs.length) text += `\nfeature MSRs changed (${c.msrs.length}):\n${c.msrs.map((f) => `  ${f.name}: ${f.from} -> ${f.to}`).join("\n")}`;
+      if (c.fields.length)
+        text += `\nfields changed (${c.fields.length}):\n${c.fields.map((f) => `  ${f.name}: ${f.from} -> ${f.to}`).join("\n")}`;
+      if (c.msrs.length)
+        text += `\nfeature MSRs changed (${c.msrs.length}):\n${c.msrs.map((f) => `  ${f.name}: ${f.from} -> ${f.to}`).join("\n")}`;
     }
     (r.compatible ? p.log.success : p.log.warn)(text);
     all &&= r.compatible;
@@ -345,7 +388,11 @@ async function writeProfile(profile: Profile): Promise<string> {
 function countsByClass(diffs: readonly Difference[]): string {
   const counts = new Map<string, number>();
   for (const d of diffs) counts.set(d.class, (counts.get(d.class) ?? 0) + 1);
-  return DIFFERENCE_CLASSES.filter((c) => counts.has(c)).map((c) => `${counts.get(c)} ${c}`).join(", ") || "no differences";
+  return (
+    DIFFERENCE_CLASSES.filter((c) => counts.has(c))
+      .map((c) => `${counts.get(c)} ${c}`)
+      .join(", ") || "no differences"
+  );
 }
 
 function verifyDetails(r: VerifyResult): string {
@@ -354,7 +401,8 @@ function verifyDetails(r: VerifyResult): string {
     const ds = r.differences.filter((d) => d.class === cls);
     if (!ds.length) continue;
     out.push(`${cls} (${ds.length}):\n${list([...new Set(ds.map((d) => d.name))])}`);
-    for (const why of [...new Set(ds.map((d) => d.explanation))].slice(0, 2)) out.push(`    why: ${printable(why, 200)}`);
+    for (const why of [...new Set(ds.map((d) => d.explanation))].slice(0, 2))
+      out.push(`    why: ${printable(why, 200)}`);
   }
   return out.join("\n");
 }
@@ -382,14 +430,18 @@ async function verifyHere(profile: Profile, source: Source, written: string): Pr
     return EXIT.failed;
   }
   const g = r.guest;
-  const how = g ? `${g.cpuidProbes} CPUID and ${g.msrProbes} MSR probes, ${g.runs} runs, ${g.elapsedMs.toFixed(1)} ms` : "no guest run";
+  const how = g
+    ? `${g.cpuidProbes} CPUID and ${g.msrProbes} MSR probes, ${g.runs} runs, ${g.elapsedMs.toFixed(1)} ms`
+    : "no guest run";
   if (r.passed) s.stop(`verify: passed (${how}; ${countsByClass(r.differences)})`);
   else s.error(`verify: FAILED (${how}; ${countsByClass(r.differences)})`);
   const details = verifyDetails(r);
   if (details) (r.passed ? p.log.info : p.log.warn)(details);
   // Suggested only when it would pass: every failing difference is the hypervisor's rewrite.
   if (!r.passed && kvmVendorModule() === "kvm_pvm" && verdict(r.differences, new Set(["hypervisor-rewrite"])))
-    p.log.info(`this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID: 'cpuprof verify ${shellWord(written)} --allow hypervisor-rewrite' accepts that`);
+    p.log.info(
+      `this host's /dev/kvm is kvm_pvm, which rewrites guest CPUID: 'cpuprof verify ${shellWord(written)} --allow hypervisor-rewrite' accepts that`,
+    );
   return r.passed ? EXIT.ok : EXIT.failed;
 }
 
@@ -404,7 +456,8 @@ export function shellWord(path: string): string {
 function nextSteps(profile: Profile, source: Source, written: string): string {
   const file = shellWord(written);
   const steps = [`cpuprof show ${file}`];
-  if (source.live && applyProfile(profile, source.hosts[0]!).report.compatible) steps.push(`cpuprof apply ${file} --format kvm-cpuid2 -o cpuid.bin`);
+  if (source.live && applyProfile(profile, source.hosts[0]!).report.compatible)
+    steps.push(`cpuprof apply ${file} --format kvm-cpuid2 -o cpuid.bin`);
   else {
     const i = source.hosts.findIndex((h) => applyProfile(profile, h).report.compatible);
     if (!source.live && i >= 0) steps.push(`cpuprof apply ${file} --host ${shellWord(source.labels[i]!)} --json`);
@@ -444,12 +497,20 @@ export async function runWizard(): Promise<number> {
     written = await writeProfile(chosen.profile);
     let code: number = EXIT.ok;
     if (existsSync(KVM_DEVICE)) {
-      const verify = answer(await p.confirm({ message: "Verify it on this host now (a real KVM guest, a few milliseconds)?", initialValue: true }));
+      const verify = answer(
+        await p.confirm({
+          message: "Verify it on this host now (a real KVM guest, a few milliseconds)?",
+          initialValue: true,
+        }),
+      );
       if (verify) code = await verifyHere(chosen.profile, source, written);
     } else p.log.info(`No ${KVM_DEVICE} here: on a KVM host, run 'cpuprof verify ${shellWord(written)}'`);
     // "Done." only for a run that succeeded: a failed check ends saying so, with its exit code.
     if (code === EXIT.ok) p.outro(`Done. Next: ${nextSteps(chosen.profile, source, written)}`);
-    else p.outro(`${written} was written, but the check on this host failed (exit ${code}). Next: ${nextSteps(chosen.profile, source, written)}`);
+    else
+      p.outro(
+        `${written} was written, but the check on this host failed (exit ${code}). Next: ${nextSteps(chosen.profile, source, written)}`,
+      );
     return code;
   } catch (e) {
     if (e instanceof Cancelled) {

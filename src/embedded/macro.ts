@@ -12,7 +12,9 @@ export function compressedProfiles(): Record<string, string> {
     if (!file.endsWith(".json")) continue;
     const compact = JSON.stringify(JSON.parse(readFileSync(join(dir, file), "utf8")));
     // zlib's deflate (Bun's) at level 9 is ~100 B smaller per profile than fflate's.
-    out[file.slice(0, -".json".length)] = Buffer.from(Bun.deflateSync(new TextEncoder().encode(compact), { level: 9, memLevel: 9 })).toString("base64");
+    out[file.slice(0, -".json".length)] = Buffer.from(
+      Bun.deflateSync(new TextEncoder().encode(compact), { level: 9, memLevel: 9 }),
+    ).toString("base64");
   }
   return out;
 }

@@ -18,7 +18,10 @@ export function embeddedProfileNames(): string[] {
 }
 
 export function embeddedProfileInfo(): EmbeddedProfileInfo[] {
-  return embeddedProfileNames().map((name) => ({ name, compressedBytes: Buffer.from(COMPRESSED[name]!, "base64").byteLength }));
+  return embeddedProfileNames().map((name) => ({
+    name,
+    compressedBytes: Buffer.from(COMPRESSED[name]!, "base64").byteLength,
+  }));
 }
 
 /**
@@ -33,7 +36,9 @@ export function embeddedProfileText(name: string): string | undefined {
 /** The embedded JSON, parsed. The macro wrote it with JSON.stringify, so it has no duplicate key to look for. */
 function embeddedProfileData(name: string): unknown {
   const data = COMPRESSED[name];
-  return data === undefined ? undefined : JSON.parse(new TextDecoder().decode(Bun.inflateSync(Buffer.from(data, "base64"))));
+  return data === undefined
+    ? undefined
+    : JSON.parse(new TextDecoder().decode(Bun.inflateSync(Buffer.from(data, "base64"))));
 }
 
 const cache = new Map<string, Profile>();

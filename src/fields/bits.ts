@@ -36,14 +36,17 @@ export function fieldValue(field: BitRange, value: number | bigint): number | bi
 export function placeValue(field: BitRange, value: number): number;
 export function placeValue(field: BitRange, value: bigint): bigint;
 export function placeValue(field: BitRange, value: number | bigint): number | bigint {
-  if (typeof value === "number" && field.msb < 32) return ((value * 2 ** field.lsb) & bitMask32(field.lsb, field.msb)) >>> 0;
+  if (typeof value === "number" && field.msb < 32)
+    return ((value * 2 ** field.lsb) & bitMask32(field.lsb, field.msb)) >>> 0;
   const v = (BigInt(value) << BigInt(field.lsb)) & bitMask64(field.lsb, field.msb);
   return typeof value === "number" ? Number(v) : v;
 }
 
 /** True when bit `bit` of `value` is set, for either width. */
 export function bitSet(value: number | bigint, bit: number): boolean {
-  return typeof value === "number" && bit < 32 ? ((value >>> bit) & 1) === 1 : ((BigInt(value) >> BigInt(bit)) & 1n) === 1n;
+  return typeof value === "number" && bit < 32
+    ? ((value >>> bit) & 1) === 1
+    : ((BigInt(value) >> BigInt(bit)) & 1n) === 1n;
 }
 
 /** The lowest set bit of a non-zero value; -1 for 0. */

@@ -39,7 +39,11 @@ function buildRule<T>(fields: readonly RuledField[], ops: WidthOps<T>): CombineR
     if (ops.isZero(bits)) continue;
     claimed = ops.or(claimed, bits);
     const slot: NumericSlot<T> = { name: f.name, lsb: f.lsb, width: ops.shiftDown(bits, f.lsb) };
-    if (f.zeroMeans) slot.zeroMeans = { lsb: f.zeroMeans.lsb, width: ops.shiftDown(ops.mask(f.zeroMeans.lsb, f.zeroMeans.msb), f.zeroMeans.lsb) };
+    if (f.zeroMeans)
+      slot.zeroMeans = {
+        lsb: f.zeroMeans.lsb,
+        width: ops.shiftDown(ops.mask(f.zeroMeans.lsb, f.zeroMeans.msb), f.zeroMeans.lsb),
+      };
     switch (f.compare) {
       case "subset":
         rule.andMask = ops.or(rule.andMask, bits);
@@ -111,8 +115,13 @@ function disagreement<T>(slot: NumericSlot<T>, fieldOf: (i: number) => T, count:
 }
 
 /** The meet of 32-bit register values under `rule`; `rep` is the representative host's position. */
-export function foldRegister(rule: CombineRule<number>, values: readonly number[], rep: number): number | Disagreement<number> {
-  let and = 0xffffffff, or = 0;
+export function foldRegister(
+  rule: CombineRule<number>,
+  values: readonly number[],
+  rep: number,
+): number | Disagreement<number> {
+  let and = 0xffffffff,
+    or = 0;
   for (const v of values) {
     and &= v;
     or |= v;
@@ -140,8 +149,13 @@ export function foldRegister(rule: CombineRule<number>, values: readonly number[
 }
 
 /** The meet of 64-bit MSR values under `rule`. */
-export function foldMsr(rule: CombineRule<bigint>, values: readonly bigint[], rep: number): bigint | Disagreement<bigint> {
-  let and = ALL64, or = 0n;
+export function foldMsr(
+  rule: CombineRule<bigint>,
+  values: readonly bigint[],
+  rep: number,
+): bigint | Disagreement<bigint> {
+  let and = ALL64,
+    or = 0n;
   for (const v of values) {
     and &= v;
     or |= v;

@@ -58,7 +58,8 @@ export function compareField(compare: Compare, a: number | bigint, b: number | b
         return true;
     }
   }
-  const x = BigInt(a), y = BigInt(b);
+  const x = BigInt(a),
+    y = BigInt(b);
   switch (compare) {
     case "subset":
       return (x & ~y) === 0n;
@@ -96,7 +97,9 @@ export function weakeningBit(compare: Compare, has: boolean): { set: boolean } |
 export function explainMismatch(compare: Compare, profileValue: bigint, hostValue: bigint): string {
   switch (compare) {
     case "subset":
-      return profileValue === 1n && hostValue === 0n ? "the profile sets it, the host lacks it" : `profile ${hex64(profileValue)} has bits the host (${hex64(hostValue)}) lacks`;
+      return profileValue === 1n && hostValue === 0n
+        ? "the profile sets it, the host lacks it"
+        : `profile ${hex64(profileValue)} has bits the host (${hex64(hostValue)}) lacks`;
     case "superset":
       return `the host has ${hex64(hostValue & ~profileValue)} that the profile does not declare`;
     case "le":

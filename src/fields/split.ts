@@ -4,7 +4,14 @@
 import { cpuidBitName, cpuidFeatureAt, msrBitName } from "../catalogue/index.ts";
 import type { Register } from "../model/cpuid.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidFieldsFor, msrFieldsFor, policyFor, type Action, type CpuidField, type MsrField } from "../policy/index.ts";
+import {
+  cpuidFieldsFor,
+  msrFieldsFor,
+  policyFor,
+  type Action,
+  type CpuidField,
+  type MsrField,
+} from "../policy/index.ts";
 import { bitMask32, bitMask64 } from "./bits.ts";
 import { memoByKey } from "../model/memo.ts";
 import { isFeatureSet, type RuledField } from "./rules.ts";
@@ -31,8 +38,16 @@ const isLocation = (name: string) => name.startsWith("0x");
 
 function fromPolicy(f: CpuidField | MsrField, alias: boolean): Field {
   const out: Field = {
-    lsb: f.lsb, msb: f.msb, name: f.name, compare: f.compare, action: f.action, unknown: false, named: !isLocation(f.name),
-    bits: f.lsb === f.msb || isFeatureSet(f.compare), alias, nested: f.nested === true,
+    lsb: f.lsb,
+    msb: f.msb,
+    name: f.name,
+    compare: f.compare,
+    action: f.action,
+    unknown: false,
+    named: !isLocation(f.name),
+    bits: f.lsb === f.msb || isFeatureSet(f.compare),
+    alias,
+    nested: f.nested === true,
   };
   if ("zeroMeans" in f && f.zeroMeans) out.zeroMeans = f.zeroMeans;
   if (f.why) out.why = f.why;
@@ -40,14 +55,30 @@ function fromPolicy(f: CpuidField | MsrField, alias: boolean): Field {
 }
 
 function unknownBit(bit: number, name: string, alias: boolean): Field {
-  return { lsb: bit, msb: bit, name, compare: "subset", action: undefined, unknown: true, named: !isLocation(name), bits: true, alias, nested: false };
+  return {
+    lsb: bit,
+    msb: bit,
+    name,
+    compare: "subset",
+    action: undefined,
+    unknown: true,
+    named: !isLocation(name),
+    bits: true,
+    alias,
+    nested: false,
+  };
 }
 
 /**
  * Fields covering every bit, ordered by lsb: policy fields first (a field overlapping an earlier one is
  * left out, so no bit has two fields), then each uncovered bit alone.
  */
-function cover<F extends { lsb: number; msb: number }>(policy: readonly F[], width: 32 | 64, known: (f: F) => Field, unknown: (bit: number) => Field): Field[] {
+function cover<F extends { lsb: number; msb: number }>(
+  policy: readonly F[],
+  width: 32 | 64,
+  known: (f: F) => Field,
+  unknown: (bit: number) => Field,
+): Field[] {
   const claimed = new Array<boolean>(width).fill(false);
   const out: Field[] = [];
   for (const f of policy) {
@@ -62,11 +93,13 @@ function cover<F extends { lsb: number; msb: number }>(policy: readonly F[], wid
   return out.sort((a, b) => a.lsb - b.lsb);
 }
 
-const isAlias = (leaf: number, subleaf: number, register: Register, bit: number) => cpuidFeatureAt(leaf, subleaf, register, bit)?.aliasOfLeaf1Edx === true;
+const isAlias = (leaf: number, subleaf: number, register: Register, bit: number) =>
+  cpuidFeatureAt(leaf, subleaf, register, bit)?.aliasOfLeaf1Edx === true;
 
 const registerSplit = memoByKey((key) => {
   const [vendor, leaf, subleaf, register] = key.split(":") as [Vendor, string, string, Register];
-  const l = Number(leaf), s = Number(subleaf);
+  const l = Number(leaf),
+    s = Number(subleaf);
   return cover(
     cpuidFieldsFor(policyFor(vendor), l, s, register),
     32,
@@ -83,7 +116,12 @@ export function splitRegister(vendor: Vendor, leaf: number, subleaf: number, reg
 const msrSplit = memoByKey((key) => {
   const [vendor, index] = key.split(":") as [Vendor, string];
   const i = Number(index);
-  return cover(msrFieldsFor(policyFor(vendor), i), 64, (f) => fromPolicy(f, false), (bit) => unknownBit(bit, msrBitName(i, bit), false));
+  return cover(
+    msrFieldsFor(policyFor(vendor), i),
+    64,
+    (f) => fromPolicy(f, false),
+    (bit) => unknownBit(bit, msrBitName(i, bit), false),
+  );
 });
 
 /** The named fields of one feature MSR (every bit covered once), by ascending lsb. */

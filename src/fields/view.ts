@@ -51,10 +51,12 @@ export function adjustmentSlot(a: CpuidAdjustment | undefined): RegisterSlot {
 
 function uniqueLeaves(keys: { function: number; index: number }[]): { function: number; index: number }[] {
   const seen = new Set<string>();
-  return keys.filter((k) => {
-    const id = `${k.function}/${k.index}`;
-    return seen.has(id) ? false : (seen.add(id), true);
-  }).sort(compareCpuidKey);
+  return keys
+    .filter((k) => {
+      const id = `${k.function}/${k.index}`;
+      return seen.has(id) ? false : (seen.add(id), true);
+    })
+    .sort(compareCpuidKey);
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => number): Map<number, T[]> {
@@ -109,7 +111,11 @@ class TableView implements FeatureView {
 
   subleavesIn(leaf: number, _register: Register, start: number, end: number): number[] {
     let all = this._subleaves.get(leaf);
-    if (!all) this._subleaves.set(leaf, (all = [...new Set((this._byLeaf.get(leaf) ?? []).map((e) => e.index))].sort((a, b) => a - b)));
+    if (!all)
+      this._subleaves.set(
+        leaf,
+        (all = [...new Set((this._byLeaf.get(leaf) ?? []).map((e) => e.index))].sort((a, b) => a - b)),
+      );
     return start === 0 && end >= 0xffffffff ? all : all.filter((i) => i >= start && i <= end);
   }
 
@@ -139,7 +145,13 @@ function hostView(h: HostCapture): FeatureView {
 
 /** Nothing of a "host" kind profile is fixed: every register is the host's. */
 const HOST_PROFILE_VIEW = (vendor: Vendor): FeatureView => ({
-  vendor, leaves: [], register: () => ALL_TO_HOST, fixedAt: () => 0, subleavesIn: () => [], msrs: new Map(), permitted: null,
+  vendor,
+  leaves: [],
+  register: () => ALL_TO_HOST,
+  fixedAt: () => 0,
+  subleavesIn: () => [],
+  msrs: new Map(),
+  permitted: null,
 });
 
 /** A profile: its adjustments' fixed bits and the bits they leave to the host; unmatched registers are 0 in the guest. */
@@ -160,7 +172,9 @@ class ProfileView implements FeatureView {
   }
 
   get leaves(): FeatureView["leaves"] {
-    return (this._leaves ??= uniqueLeaves(this.profile.cpuid.map((a) => ({ function: a.leaf, index: a.subleaf.start }))));
+    return (this._leaves ??= uniqueLeaves(
+      this.profile.cpuid.map((a) => ({ function: a.leaf, index: a.subleaf.start })),
+    ));
   }
 
   /** findAdjustment's semantics: the first adjustment of the register whose subleaf range holds the subleaf. */
@@ -185,7 +199,9 @@ class ProfileView implements FeatureView {
   }
 
   get msrs(): FeatureView["msrs"] {
-    return (this._msrSlots ??= new Map(this.profile.msrs.map((m) => [m.index, { fixed: m.replacements & ~m.mask, hostBits: m.mask }])));
+    return (this._msrSlots ??= new Map(
+      this.profile.msrs.map((m) => [m.index, { fixed: m.replacements & ~m.mask, hostBits: m.mask }]),
+    ));
   }
 
   get permitted(): ReadonlySet<number> {
@@ -201,7 +217,9 @@ function profileView(p: Profile): FeatureView {
 const REGISTER_NUMBER: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
 
 /** The view of a profile, built once per object; its registers need only the profile's kind and CPUID adjustments. */
-export const viewOfProfile = memoByObject((p: Pick<Profile, "kind" | "cpuid"> & Partial<Profile>): FeatureView => profileView(p as Profile));
+export const viewOfProfile = memoByObject(
+  (p: Pick<Profile, "kind" | "cpuid"> & Partial<Profile>): FeatureView => profileView(p as Profile),
+);
 
 /** The view of a profile or a host capture, built once per object (captures and profiles are not changed in place). */
 export function featureView(c: Config): FeatureView {

@@ -8,11 +8,16 @@ import { baselineHost, type BaselineOptions } from "./baseline.ts";
 /** The same spelling generateProfile uses for its one source host. */
 function sourceHostOf(h: HostCapture): SourceHost {
   const signature = `family ${hex32(h.family)} model ${hex32(h.model)} stepping ${hex32(h.stepping)}`;
-  return { model: h.brand ? `${h.brand} (${signature})` : `${h.vendorString} ${signature}`, microcode: h.microcode, kernel: h.kernel };
+  return {
+    model: h.brand ? `${h.brand} (${signature})` : `${h.vendorString} ${signature}`,
+    microcode: h.microcode,
+    kernel: h.kernel,
+  };
 }
 
 function compareSourceHosts(a: SourceHost, b: SourceHost): number {
-  const x = [a.model, a.microcode ?? "", a.kernel ?? ""], y = [b.model, b.microcode ?? "", b.kernel ?? ""];
+  const x = [a.model, a.microcode ?? "", a.kernel ?? ""],
+    y = [b.model, b.microcode ?? "", b.kernel ?? ""];
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
   return 0;
 }

@@ -7,7 +7,14 @@ import { CAPABILITY_NAMES, normaliseHost, type FeatureMsr, type HostCapture } fr
 import { cpuIdentityOf } from "../model/vendor.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { leafGatesOf } from "../policy/index.ts";
-import { featureMsrRule, foldMsr, foldRegister, registerRule, type CombineRule, type Disagreement } from "../fields/combine.ts";
+import {
+  featureMsrRule,
+  foldMsr,
+  foldRegister,
+  registerRule,
+  type CombineRule,
+  type Disagreement,
+} from "../fields/combine.ts";
 import { compareHosts, describeHost } from "./host-order.ts";
 
 export interface BaselineOptions {
@@ -42,8 +49,15 @@ function disagreementError<T extends number | bigint>(
 function assertOneVendor(hosts: readonly HostCapture[], labels: readonly string[] | undefined): void {
   const vendors = [...new Set(hosts.map((h) => h.vendor))].sort();
   if (vendors.length <= 1) return;
-  const example = (v: string) => labelOf(hosts, labels, hosts.findIndex((h) => h.vendor === v));
-  throw new InputError(`baseline: hosts of different vendors: ${vendors.map((v) => `${v} (${example(v)})`).join(", ")}`);
+  const example = (v: string) =>
+    labelOf(
+      hosts,
+      labels,
+      hosts.findIndex((h) => h.vendor === v),
+    );
+  throw new InputError(
+    `baseline: hosts of different vendors: ${vendors.map((v) => `${v} (${example(v)})`).join(", ")}`,
+  );
 }
 
 /** Position of the host whose identity fields (`none` compare) the baseline keeps: the least by content. */
@@ -71,7 +85,12 @@ function commonLeaves(hosts: readonly HostCapture[]): CpuidEntry[][] {
  * has what the field describes (leaf-gates.ts): AMX palettes without AMX, or the layout of an XSAVE component
  * outside the result's XCR0/XSS, are zeroed (apply zeroes them too), not refused.
  */
-function baselineCpuid(vendor: Vendor, hosts: readonly HostCapture[], rep: number, labels: readonly string[] | undefined): CpuidEntry[] {
+function baselineCpuid(
+  vendor: Vendor,
+  hosts: readonly HostCapture[],
+  rep: number,
+  labels: readonly string[] | undefined,
+): CpuidEntry[] {
   const out: CpuidEntry[] = [];
   const values: number[] = new Array<number>(hosts.length);
   const disagreements: { entry: CpuidEntry; register: Register; d: Disagreement<number> }[] = [];
@@ -91,14 +110,24 @@ function baselineCpuid(vendor: Vendor, hosts: readonly HostCapture[], rep: numbe
     const open = leafGatesOf(out);
     for (const { entry, register, d } of disagreements) {
       if (open(entry.function, entry.index))
-        throw disagreementError(d, `leaf ${hex32(entry.function)} subleaf ${hex32(entry.index)} ${register}`, hosts, labels);
+        throw disagreementError(
+          d,
+          `leaf ${hex32(entry.function)} subleaf ${hex32(entry.index)} ${register}`,
+          hosts,
+          labels,
+        );
       entry.eax = entry.ebx = entry.ecx = entry.edx = 0;
     }
   }
   return out;
 }
 
-function baselineFeatureMsrs(vendor: Vendor, hosts: readonly HostCapture[], rep: number, labels: readonly string[] | undefined): FeatureMsr[] {
+function baselineFeatureMsrs(
+  vendor: Vendor,
+  hosts: readonly HostCapture[],
+  rep: number,
+  labels: readonly string[] | undefined,
+): FeatureMsr[] {
   const byIndex = new Map<number, bigint[]>();
   for (const h of hosts)
     for (const m of h.featureMsrs) {
@@ -119,7 +148,10 @@ function baselineFeatureMsrs(vendor: Vendor, hosts: readonly HostCapture[], rep:
 function intersectSorted(lists: readonly (readonly number[])[]): number[] {
   const counts = new Map<number, number>();
   for (const list of lists) for (const x of new Set(list)) counts.set(x, (counts.get(x) ?? 0) + 1);
-  return [...counts].filter(([, n]) => n === lists.length).map(([x]) => x).sort((a, b) => a - b);
+  return [...counts]
+    .filter(([, n]) => n === lists.length)
+    .map(([x]) => x)
+    .sort((a, b) => a - b);
 }
 
 function baselineKvm(hosts: readonly HostCapture[], rep: number): HostCapture["kvm"] {
@@ -140,7 +172,8 @@ export function baselineHost(hosts: readonly HostCapture[], options: BaselineOpt
   assertOneVendor(hosts, options.labels);
   const vendor = hosts[0]!.vendor;
   const rep = options.representative ?? representative(hosts);
-  if (rep < 0 || rep >= hosts.length) throw new InputError(`baseline: representative ${rep} is not one of the ${hosts.length} hosts`);
+  if (rep < 0 || rep >= hosts.length)
+    throw new InputError(`baseline: representative ${rep} is not one of the ${hosts.length} hosts`);
   const cpuid = baselineCpuid(vendor, hosts, rep, options.labels);
   const { signature: sig, brand } = cpuIdentityOf(cpuid);
   const r = hosts[rep]!;

@@ -18,7 +18,9 @@ export function leftToHostByPolicy(vendor: Vendor, where: string): boolean {
   const register = m[3] as Register;
   if (!REGISTERS.includes(register)) return false;
   const lsb = Number(m[5] ?? m[4]);
-  const field = cpuidFieldsFor(policyFor(vendor), Number.parseInt(m[1]!, 16), Number(m[2]), register).find((f) => f.lsb <= lsb && lsb <= f.msb);
+  const field = cpuidFieldsFor(policyFor(vendor), Number.parseInt(m[1]!, 16), Number(m[2]), register).find(
+    (f) => f.lsb <= lsb && lsb <= f.msb,
+  );
   return field?.action.kind === "passthrough";
 }
 
@@ -28,8 +30,13 @@ export function leftToHostByPolicy(vendor: Vendor, where: string): boolean {
  */
 export function withoutHostFields(diff: ConfigDiff, vendor: Vendor): { diff: ConfigDiff; hidden: number } {
   const keep = (x: { where: string }) => !leftToHostByPolicy(vendor, x.where);
-  const cpuid = { ...diff.cpuid, numeric: diff.cpuid.numeric.filter(keep), leftToHost: diff.cpuid.leftToHost.filter(keep) };
-  const hidden = diff.cpuid.numeric.length + diff.cpuid.leftToHost.length - cpuid.numeric.length - cpuid.leftToHost.length;
+  const cpuid = {
+    ...diff.cpuid,
+    numeric: diff.cpuid.numeric.filter(keep),
+    leftToHost: diff.cpuid.leftToHost.filter(keep),
+  };
+  const hidden =
+    diff.cpuid.numeric.length + diff.cpuid.leftToHost.length - cpuid.numeric.length - cpuid.leftToHost.length;
   return { diff: { ...diff, cpuid, equal: diffIsEmpty({ ...diff, cpuid }) }, hidden };
 }
 
@@ -37,7 +44,9 @@ export function withoutHostFields(diff: ConfigDiff, vendor: Vendor): { diff: Con
 export function diffIsEmpty(d: Omit<ConfigDiff, "equal">): boolean {
   return (
     d.vendor === null &&
-    [d.cpuid, d.msrs].every((s) => s.onlyInA.length + s.onlyInB.length + s.numeric.length + s.leftToHost.length === 0) &&
+    [d.cpuid, d.msrs].every(
+      (s) => s.onlyInA.length + s.onlyInB.length + s.numeric.length + s.leftToHost.length === 0,
+    ) &&
     d.msrs.msrsOnlyInA.length + d.msrs.msrsOnlyInB.length === 0 &&
     d.permitted.onlyInA.length + d.permitted.onlyInB.length === 0 &&
     d.permitted.unrestrictedIn === null
@@ -60,7 +69,9 @@ function folded(head: string, items: readonly string[], width: number): string[]
 }
 
 function msrItems(list: readonly NamedMsr[]): string[] {
-  return list.map((m, i) => (m.name === m.index ? m.index : `${m.name} (${m.index})`) + (i < list.length - 1 ? "," : ""));
+  return list.map(
+    (m, i) => (m.name === m.index ? m.index : `${m.name} (${m.index})`) + (i < list.length - 1 ? "," : ""),
+  );
 }
 
 /** A bit the catalogue has no name for is named by its location (`0x1.0.eax[14]`, `arch_capabilities[30]`). */
@@ -77,7 +88,14 @@ function named(items: readonly { name: string }[], all: boolean): string[] {
 /** Above this many, fields one side leaves to the host are one list of names, not a line each. */
 const LEFT_TO_HOST_LINES = 8;
 
-function setLines(title: string, set: DifferenceSet, labelA: string, labelB: string, width: number, all: boolean): string[] {
+function setLines(
+  title: string,
+  set: DifferenceSet,
+  labelA: string,
+  labelB: string,
+  width: number,
+  all: boolean,
+): string[] {
   const out: string[] = [];
   if (set.onlyInA.length > 0) out.push(...folded(`  ${title} only in ${labelA}:`, named(set.onlyInA, all), width));
   if (set.onlyInB.length > 0) out.push(...folded(`  ${title} only in ${labelB}:`, named(set.onlyInB, all), width));
@@ -92,7 +110,13 @@ function setLines(title: string, set: DifferenceSet, labelA: string, labelB: str
       const nonZero = items.filter((h) => !/^0x0+$/.test(h.fixed));
       const zero = items.length - nonZero.length;
       const names = [...new Set(named(nonZero, false))];
-      out.push(...folded(`  left to the host in ${host}, fixed by ${fixed} (${items.length}), set:`, [...names, ...(zero ? [`(+${zero} fixed to 0)`] : [])], width));
+      out.push(
+        ...folded(
+          `  left to the host in ${host}, fixed by ${fixed} (${items.length}), set:`,
+          [...names, ...(zero ? [`(+${zero} fixed to 0)`] : [])],
+          width,
+        ),
+      );
     }
     return out;
   }
@@ -115,13 +139,19 @@ export function formatDiff(diff: ConfigDiff, labelA: string, labelB: string, wid
   if (diff.vendor) {
     lines.push(`  vendor: ${a} ${diff.vendor.a}, ${b} ${diff.vendor.b}`);
     // Bits of one vendor read by the other's names say nothing: the vendor is the difference.
-    if (!all) return [...lines, "  (a profile never runs on the other vendor's hosts; --all compares the bits anyway)"].join("\n") + "\n";
+    if (!all)
+      return (
+        [...lines, "  (a profile never runs on the other vendor's hosts; --all compares the bits anyway)"].join("\n") +
+        "\n"
+      );
   }
   const cpuid = setLines("CPUID features", diff.cpuid, a, b, width, all);
   if (cpuid.length > 0) lines.push("CPUID:", ...cpuid);
   const msrs = setLines("MSR features", diff.msrs, a, b, width, all);
-  if (diff.msrs.msrsOnlyInA.length > 0) msrs.unshift(...folded(`  feature MSRs only in ${a}:`, msrItems(diff.msrs.msrsOnlyInA), width));
-  if (diff.msrs.msrsOnlyInB.length > 0) msrs.unshift(...folded(`  feature MSRs only in ${b}:`, msrItems(diff.msrs.msrsOnlyInB), width));
+  if (diff.msrs.msrsOnlyInA.length > 0)
+    msrs.unshift(...folded(`  feature MSRs only in ${a}:`, msrItems(diff.msrs.msrsOnlyInA), width));
+  if (diff.msrs.msrsOnlyInB.length > 0)
+    msrs.unshift(...folded(`  feature MSRs only in ${b}:`, msrItems(diff.msrs.msrsOnlyInB), width));
   if (msrs.length > 0) lines.push("Feature MSRs:", ...msrs);
   const p = diff.permitted;
   const permitted: string[] = [];
@@ -129,5 +159,5 @@ export function formatDiff(diff: ConfigDiff, labelA: string, labelB: string, wid
   if (p.onlyInA.length > 0) permitted.push(...folded(`  only in ${a}:`, msrItems(p.onlyInA), width));
   if (p.onlyInB.length > 0) permitted.push(...folded(`  only in ${b}:`, msrItems(p.onlyInB), width));
   if (permitted.length > 0) lines.push("Permitted MSRs:", ...permitted);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -61,22 +61,40 @@ interface Naming {
 }
 
 /** Adds the differences between two slots of one register or MSR to `out`, segment by segment. */
-function compareSlots(segments: readonly Field[], a: Slot<bigint>, b: Slot<bigint>, naming: Naming, out: DifferenceSet): void {
+function compareSlots(
+  segments: readonly Field[],
+  a: Slot<bigint>,
+  b: Slot<bigint>,
+  naming: Naming,
+  out: DifferenceSet,
+): void {
   for (const s of segments) {
     const mask = fieldMask64(s);
-    const toHostA = (a.hostBits & mask) !== 0n, toHostB = (b.hostBits & mask) !== 0n;
+    const toHostA = (a.hostBits & mask) !== 0n,
+      toHostB = (b.hostBits & mask) !== 0n;
     const shift = BigInt(s.lsb);
     if (toHostA !== toHostB) {
       const fixedSide = toHostA ? b : a;
       const name = s.lsb === s.msb || !s.bits ? s.name : naming.bit(s.lsb);
-      out.leftToHost.push({ name, where: naming.where(s.lsb, s.msb), leftToHostIn: toHostA ? "a" : "b", fixed: naming.show((fixedSide.fixed & mask) >> shift) });
+      out.leftToHost.push({
+        name,
+        where: naming.where(s.lsb, s.msb),
+        leftToHostIn: toHostA ? "a" : "b",
+        fixed: naming.show((fixedSide.fixed & mask) >> shift),
+      });
       continue;
     }
     if (toHostA) continue;
-    const va = a.fixed & mask, vb = b.fixed & mask;
+    const va = a.fixed & mask,
+      vb = b.fixed & mask;
     if (va === vb) continue;
     if (!s.bits) {
-      out.numeric.push({ name: s.name, where: naming.where(s.lsb, s.msb), a: naming.show(va >> shift), b: naming.show(vb >> shift) });
+      out.numeric.push({
+        name: s.name,
+        where: naming.where(s.lsb, s.msb),
+        a: naming.show(va >> shift),
+        b: naming.show(vb >> shift),
+      });
       continue;
     }
     for (let bit = s.lsb; bit <= s.msb; bit++) {
@@ -91,7 +109,10 @@ function compareSlots(segments: readonly Field[], a: Slot<bigint>, b: Slot<bigin
 const namedMsr = (index: number): NamedMsr => ({ index: hex32(index), name: msrName(index) });
 
 function setDifference(a: ReadonlySet<number>, b: ReadonlySet<number>): NamedMsr[] {
-  return [...a].filter((x) => !b.has(x)).sort((x, y) => x - y).map(namedMsr);
+  return [...a]
+    .filter((x) => !b.has(x))
+    .sort((x, y) => x - y)
+    .map(namedMsr);
 }
 
 /**
@@ -100,18 +121,24 @@ function setDifference(a: ReadonlySet<number>, b: ReadonlySet<number>): NamedMsr
  * by leaf, subleaf, register, bit; MSRs by index.
  */
 export function diffConfigs(a: Config, b: Config): ConfigDiff {
-  const va = featureView(a), vb = featureView(b);
+  const va = featureView(a),
+    vb = featureView(b);
   const cpuid = emptySet();
   for (const { function: leaf, index: subleaf } of mergedLeaves(va, vb))
     for (const register of REGISTERS) {
-      const ra = va.register(leaf, subleaf, register), rb = vb.register(leaf, subleaf, register);
+      const ra = va.register(leaf, subleaf, register),
+        rb = vb.register(leaf, subleaf, register);
       if (ra.fixed === rb.fixed && ra.hostBits === rb.hostBits) continue;
       const base = cpuidBitLocation(leaf, subleaf, register, 0).replace(/\[0\]$/, "");
       compareSlots(
         splitRegister(va.vendor, leaf, subleaf, register),
         { fixed: BigInt(ra.fixed >>> 0), hostBits: BigInt(ra.hostBits >>> 0) },
         { fixed: BigInt(rb.fixed >>> 0), hostBits: BigInt(rb.hostBits >>> 0) },
-        { bit: (bit) => cpuidBitName(leaf, subleaf, register, bit), where: (lsb, msb) => bitsWhere(base, lsb, msb), show: (v) => hex32(Number(v)) },
+        {
+          bit: (bit) => cpuidBitName(leaf, subleaf, register, bit),
+          where: (lsb, msb) => bitsWhere(base, lsb, msb),
+          show: (v) => hex32(Number(v)),
+        },
         cpuid,
       );
     }
@@ -119,17 +146,25 @@ export function diffConfigs(a: Config, b: Config): ConfigDiff {
   const msrs = { ...emptySet(), msrsOnlyInA: [] as NamedMsr[], msrsOnlyInB: [] as NamedMsr[] };
   const msrIndices = [...new Set([...va.msrs.keys(), ...vb.msrs.keys()])].sort((x, y) => x - y);
   for (const index of msrIndices) {
-    const ma = va.msrs.get(index), mb = vb.msrs.get(index);
+    const ma = va.msrs.get(index),
+      mb = vb.msrs.get(index);
     if (!ma || !mb) {
       (ma ? msrs.msrsOnlyInA : msrs.msrsOnlyInB).push(namedMsr(index));
       continue;
     }
     if (ma.fixed === mb.fixed && ma.hostBits === mb.hostBits) continue;
     const base = msrName(index);
-    compareSlots(splitMsr(va.vendor, index), ma, mb, { bit: (bit) => msrBitName(index, bit), where: (lsb, msb) => bitsWhere(base, lsb, msb), show: hex64 }, msrs);
+    compareSlots(
+      splitMsr(va.vendor, index),
+      ma,
+      mb,
+      { bit: (bit) => msrBitName(index, bit), where: (lsb, msb) => bitsWhere(base, lsb, msb), show: hex64 },
+      msrs,
+    );
   }
 
-  const unrestrictedIn = va.permitted === null && vb.permitted !== null ? "a" : vb.permitted === null && va.permitted !== null ? "b" : null;
+  const unrestrictedIn =
+    va.permitted === null && vb.permitted !== null ? "a" : vb.permitted === null && va.permitted !== null ? "b" : null;
   const permitted = {
     onlyInA: va.permitted && vb.permitted ? setDifference(va.permitted, vb.permitted) : [],
     onlyInB: va.permitted && vb.permitted ? setDifference(vb.permitted, va.permitted) : [],

@@ -31,13 +31,15 @@ export function compareHosts(a: HostCapture, b: HostCapture): number {
     a.featureMsrs.length - b.featureMsrs.length;
   if (head !== 0) return head;
   for (let i = 0; i < a.cpuid.length; i++) {
-    const x = a.cpuid[i]!, y = b.cpuid[i]!;
+    const x = a.cpuid[i]!,
+      y = b.cpuid[i]!;
     const c = compareCpuidKey(x, y) || x.flags - y.flags;
     if (c !== 0) return c;
     for (const r of REGISTERS) if (x[r] !== y[r]) return x[r] - y[r];
   }
   for (let i = 0; i < a.featureMsrs.length; i++) {
-    const x = a.featureMsrs[i]!, y = b.featureMsrs[i]!;
+    const x = a.featureMsrs[i]!,
+      y = b.featureMsrs[i]!;
     if (x.index !== y.index) return x.index - y.index;
     if (x.value !== y.value) return x.value < y.value ? -1 : 1;
   }

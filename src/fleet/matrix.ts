@@ -56,13 +56,20 @@ export function compatibilityMatrix(
   const cells: MatrixCell[] = [];
   // The host profile is not migratable (the guest sees each host's own CPU): it has no group.
   // A profile's group holds only hosts that run it, so only hosts of its vendor.
-  const groups = ps.map((p) => (p.profile.kind === "host" ? undefined : { profile: p.name, hosts: [] as string[], machines: 0 }));
+  const groups = ps.map((p) =>
+    p.profile.kind === "host" ? undefined : { profile: p.name, hosts: [] as string[], machines: 0 },
+  );
   // Each profile compiled once into masks; every cell is then a few operations per register.
   const compiled = ps.map((p) => compileCompatibility(p.profile, compat));
   for (const h of hs)
     ps.forEach((p, j) => {
       const report = compiled[j]!.check(h.host);
-      cells.push({ host: h.label, profile: p.name, compatible: report.compatible, missing: [...new Set(report.problems.map((x) => x.name))] });
+      cells.push({
+        host: h.label,
+        profile: p.name,
+        compatible: report.compatible,
+        missing: [...new Set(report.problems.map((x) => x.name))],
+      });
       const group = groups[j];
       if (report.compatible && group && h.host.vendor === p.profile.vendor) {
         group.hosts.push(h.label);

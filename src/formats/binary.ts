@@ -10,7 +10,16 @@
 //                                 bitmap field holds its bitmap's byte offset in the file; a VMM adds the buffer address.
 // Entries are written in canonical order (CPUID by function/index, MSRs by index) so the same input gives the same bytes.
 import { sortCpuid, type CpuidEntry } from "../model/cpuid.ts";
-import { decodeCpuid2, decodeMsrFilter, decodeMsrs, encodeCpuid2, encodeMsrFilter, encodeMsrs, type MsrFilter, type MsrValue } from "../kvm/index.ts";
+import {
+  decodeCpuid2,
+  decodeMsrFilter,
+  decodeMsrs,
+  encodeCpuid2,
+  encodeMsrFilter,
+  encodeMsrs,
+  type MsrFilter,
+  type MsrValue,
+} from "../kvm/index.ts";
 
 export function kvmCpuid2Bytes(entries: readonly CpuidEntry[]): Uint8Array {
   return encodeCpuid2(sortCpuid(entries));
@@ -24,4 +33,8 @@ export function msrFilterBytes(filter: MsrFilter): Uint8Array {
   return encodeMsrFilter(filter);
 }
 
-export { decodeCpuid2 as cpuidFromKvmCpuid2Bytes, decodeMsrs as msrsFromKvmMsrsBytes, decodeMsrFilter as msrFilterFromBytes };
+export {
+  decodeCpuid2 as cpuidFromKvmCpuid2Bytes,
+  decodeMsrs as msrsFromKvmMsrsBytes,
+  decodeMsrFilter as msrFilterFromBytes,
+};

@@ -43,7 +43,11 @@ const cpuidFileSchema = v.object({
   adjustments: v.pipe(
     v.array(
       v.strictTuple([
-        v.object({ leaf: anyHex32, sub_leaf: v.object({ start: subleafBound, end: subleafBound }), register: v.picklist(CHV_REGISTERS) }),
+        v.object({
+          leaf: anyHex32,
+          sub_leaf: v.object({ start: subleafBound, end: subleafBound }),
+          register: v.picklist(CHV_REGISTERS),
+        }),
         v.object({ replacements: anyHex32, mask: anyHex32 }),
       ]),
     ),
@@ -52,7 +56,10 @@ const cpuidFileSchema = v.object({
 });
 
 const msrFileSchema = v.object({
-  adjustments: v.pipe(v.array(v.strictTuple([anyHex32, v.object({ replacements: anyHex64, mask: anyHex64 })])), v.maxLength(4096)),
+  adjustments: v.pipe(
+    v.array(v.strictTuple([anyHex32, v.object({ replacements: anyHex64, mask: anyHex64 })])),
+    v.maxLength(4096),
+  ),
   required_msrs: v.optional(v.pipe(v.array(anyHex32), v.maxLength(65536)), []),
 });
 
@@ -67,11 +74,17 @@ export interface ChvFiles {
 /** The two files Cloud Hypervisor reads, in its upstream format, deterministic. */
 export function exportChv(profile: Profile): ChvFiles {
   if (profile.kind === "host")
-    throw new InputError(`profile ${profile.name}: a host-kind profile has no adjustments; Cloud Hypervisor needs no profile files for it`);
+    throw new InputError(
+      `profile ${profile.name}: a host-kind profile has no adjustments; Cloud Hypervisor needs no profile files for it`,
+    );
   const p = normaliseProfile(profile);
   const cpuid = {
     adjustments: p.cpuid.map((a) => [
-      { leaf: hex32(a.leaf), sub_leaf: { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) }, register: toChvRegister(a.register) },
+      {
+        leaf: hex32(a.leaf),
+        sub_leaf: { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) },
+        register: toChvRegister(a.register),
+      },
       { replacements: hex32(a.replacements), mask: hex32(a.mask) },
     ]),
   };
@@ -132,7 +145,9 @@ export function importChv(cpuidText: string, msrText: string | undefined, opts: 
   const m = msrText === undefined ? undefined : parseWith(msrFileSchema, parseJsonText(msrText, msrFile), msrFile);
   const vendor = opts.vendor ?? (c.cpu_vendor === undefined ? undefined : CHV_VENDORS[c.cpu_vendor]);
   if (vendor === undefined)
-    throw new InputError(`${printable(cpuidFile, 200)}: $: the file does not name its CPU vendor (no cpu_vendor); give the vendor (intel or amd)`);
+    throw new InputError(
+      `${printable(cpuidFile, 200)}: $: the file does not name its CPU vendor (no cpu_vendor); give the vendor (intel or amd)`,
+    );
   const cpuid = dropIdenticalRepeats(c.adjustments, ([k, a]) =>
     [k.leaf, k.sub_leaf.start, k.sub_leaf.end, k.register, a.replacements, a.mask].join("/"),
   );
@@ -157,6 +172,11 @@ export function importChv(cpuidText: string, msrText: string | undefined, opts: 
   // The file's list, reconciled with what a guest OS needs for the profile's features (guest-msrs.ts).
   profile.permittedMsrs = reconcilePermittedMsrs(policyFor(vendor), profile, m?.required_msrs ?? []);
   checkAs({ ...profile, msrs: [] }, printable(cpuidFile, 200), "cpuid", cpuid.originalIndex);
-  checkAs({ ...profile, cpuid: [] }, printable(msrFile, 200), "msrs", profile.msrs.map((_, i) => i));
+  checkAs(
+    { ...profile, cpuid: [] },
+    printable(msrFile, 200),
+    "msrs",
+    profile.msrs.map((_, i) => i),
+  );
   return normaliseProfile(profile);
 }

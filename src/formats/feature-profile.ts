@@ -2,7 +2,13 @@
 // bits are fixed, every other field of every leaf the vendor's policy knows is left to the host,
 // and the MSRs are permitted as generate permits them (the policy's, and those a guest OS uses for
 // the advertised features). Shared by `import qemu` and `import libvirt`.
-import { normaliseProfile, checkProfile, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
+import {
+  normaliseProfile,
+  checkProfile,
+  type CpuidAdjustment,
+  type MsrAdjustment,
+  type Profile,
+} from "../model/profile.ts";
 import type { Register } from "../model/cpuid.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { cpuidLeavesOf, featureMsrsOf, policyFor } from "../policy/index.ts";
@@ -15,7 +21,13 @@ const U32 = 0xffffffff;
 
 /** A kebab-case profile name from a model name (Skylake-Server-v4 -> skylake-server-v4). */
 export function profileNameFrom(model: string): string {
-  return model.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "imported";
+  return (
+    model
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 63) || "imported"
+  );
 }
 
 export interface FixedBit {
@@ -39,7 +51,12 @@ export const SIGNATURE_MASK = 0x0fff0fff;
 export function signatureField(family: number, model: number, stepping: number): FixedField {
   const baseFamily = Math.min(family, 0xf);
   const extFamily = family > 0xf ? family - 0xf : 0;
-  const value = (stepping & 0xf) | ((model & 0xf) << 4) | (baseFamily << 8) | (((model >> 4) & 0xf) << 16) | ((extFamily & 0xff) << 20);
+  const value =
+    (stepping & 0xf) |
+    ((model & 0xf) << 4) |
+    (baseFamily << 8) |
+    (((model >> 4) & 0xf) << 16) |
+    ((extFamily & 0xff) << 20);
   return { leaf: 1, subleaf: 0, register: "eax", mask: SIGNATURE_MASK, value: value >>> 0 };
 }
 
@@ -50,13 +67,21 @@ export function profileFromFixedBits(
   fields: readonly FixedField[] = [],
 ): Profile {
   const policy = policyFor(vendor);
-  const cpuidBits = fixed.filter((f): f is FixedBit & { bit: Extract<FeatureBit, { kind: "cpuid" }> } => f.bit.kind === "cpuid");
+  const cpuidBits = fixed.filter(
+    (f): f is FixedBit & { bit: Extract<FeatureBit, { kind: "cpuid" }> } => f.bit.kind === "cpuid",
+  );
   const cpuid: CpuidAdjustment[] = [];
-  for (const leaf of new Set([...cpuidLeavesOf(policy), ...cpuidBits.map((f) => f.bit.leaf), ...fields.map((f) => f.leaf)])) {
+  for (const leaf of new Set([
+    ...cpuidLeavesOf(policy),
+    ...cpuidBits.map((f) => f.bit.leaf),
+    ...fields.map((f) => f.leaf),
+  ])) {
     const here = cpuidBits.filter((f) => f.bit.leaf === leaf);
     const fieldsHere = fields.filter((f) => f.leaf === leaf);
     // Disjoint subleaf ranges: each subleaf with fixed bits alone, the gaps between them whole.
-    const subs = [...new Set([...here.map((f) => f.bit.subleaf), ...fieldsHere.map((f) => f.subleaf)])].sort((a, b) => a - b);
+    const subs = [...new Set([...here.map((f) => f.bit.subleaf), ...fieldsHere.map((f) => f.subleaf)])].sort(
+      (a, b) => a - b,
+    );
     const ranges: { start: number; end: number }[] = [];
     let next = 0;
     for (const s of subs) {

@@ -15,12 +15,18 @@ export const intString = (bits: 32 | 64) =>
   );
 
 const exactBitmap = (bits: number) =>
-  v.pipe(v.string(), v.check((s) => isExactBitmap(s, bits), `"0b" followed by exactly ${bits} characters 0 or 1`));
+  v.pipe(
+    v.string(),
+    v.check((s) => isExactBitmap(s, bits), `"0b" followed by exactly ${bits} characters 0 or 1`),
+  );
 
 const triBitmap = (bits: number) =>
   v.pipe(
     v.string(),
-    v.check((s) => parseTriBitmap(s, bits) !== undefined, `"0b" followed by ${bits} characters 0, 1 or x ('_' separators allowed)`),
+    v.check(
+      (s) => parseTriBitmap(s, bits) !== undefined,
+      `"0b" followed by ${bits} characters 0, 1 or x ('_' separators allowed)`,
+    ),
     v.transform((s) => parseTriBitmap(s, bits)!),
   );
 
@@ -35,12 +41,18 @@ function cpuConfig<C extends v.GenericSchema, M extends v.GenericSchema>(cpuidBi
           leaf: intString(32),
           subleaf: intString(32),
           flags,
-          modifiers: v.pipe(v.array(v.object({ register: v.picklist(REGISTERS), bitmap: cpuidBitmap })), v.maxLength(4)),
+          modifiers: v.pipe(
+            v.array(v.object({ register: v.picklist(REGISTERS), bitmap: cpuidBitmap })),
+            v.maxLength(4),
+          ),
         }),
       ),
       v.maxLength(4096),
     ),
-    msr_modifiers: v.optional(v.pipe(v.array(v.object({ addr: intString(32), bitmap: msrBitmap })), v.maxLength(4096)), []),
+    msr_modifiers: v.optional(
+      v.pipe(v.array(v.object({ addr: intString(32), bitmap: msrBitmap })), v.maxLength(4096)),
+      [],
+    ),
   });
 }
 

@@ -1,17 +1,3 @@
-// Firecracker custom CPU templates <-> cpuprof profiles.
-//
-// A template bitmap bit is 0, 1 or x (keep the host's bit): guest = (host & x-bits) | 1-bits,
-// which is exactly an adjustment with mask = x-bits and replacements = 1-bits.
-//
-// The semantic gap: Firecracker leaves every register a template does not mention at the host's
-// value, while a cpuprof profile turns a register no adjustment matches into 0. On import we bridge
-// it explicitly: for each leaf of KEEP_HOST_LEAVES (or of the host, when one is given) and each
-// register, the subleaves the template does not mention get a "keep host" adjustment
-// (replacements 0, mask 0xffffffff). Firecracker has no MSR filter either, so the imported profile
-// permits the host's MSRs when a host is given, else every MSR the catalogue names.
-// On export, keep-host adjustments become all-x bitmaps, which are no-ops and so are left out;
-// with a host, registers the profile does not adjust get all-0 bitmaps (the profile hides them).
-import * as v from "valibot";
 import { policyFor } from "../policy/index.ts";
 import { reconcilePermittedMsrs } from "../profile/guest-msrs.ts";
 import { InputError } from "../errors.ts";
@@ -19,7 +5,15 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, type Register }
 import { parseJsonText, parseWith, printable, stableJson } from "../model/document.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
-import { checkProfile, findAdjustment, normaliseProfile, checkProfileName, type CpuidAdjustment, type MsrAdjustment, type Profile } from "../model/profile.ts";
+import {
+  checkProfile,
+  findAdjustment,
+  normaliseProfile,
+  checkProfileName,
+  type CpuidAdjustment,
+  type MsrAdjustment,
+  type Profile,
+} from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { formatTriBitmap, type TriBits } from "./bitmap.ts";
@@ -40,7 +34,12 @@ function range(first: number, last: number): number[] {
  * every basic leaf up to 0x24 (AVX10, the highest KVM reports), KVM's hypervisor leaves,
  * and every extended leaf up to 0x80000026. A keep adjustment for a leaf the host lacks is harmless.
  */
-export const KEEP_HOST_LEAVES: readonly number[] = [...range(0x0, 0x24), 0x40000000, 0x40000001, ...range(0x80000000, 0x80000026)];
+export const KEEP_HOST_LEAVES: readonly number[] = [
+  ...range(0x0, 0x24),
+  0x40000000,
+  0x40000001,
+  ...range(0x80000000, 0x80000026),
+];
 
 /** An indexed leaf without a host expands a subleaf range into at most this many template entries. */
 export const MAX_EXPANDED_SUBLEAVES = 64;
@@ -81,11 +80,15 @@ export function importFirecrackerTemplate(text: string, file: string, opts: Temp
     const subleaf = Number(m.subleaf);
     const isIndexed = indexed(leaf, m.flags);
     const key = isIndexed ? `${leaf}/${subleaf}` : `${leaf}`;
-    if (seen.has(key)) throw new InputError(`${where}: $.cpuid_modifiers[${i}]: duplicate leaf ${hex32(leaf)} subleaf ${hex32(subleaf)}`);
+    if (seen.has(key))
+      throw new InputError(
+        `${where}: $.cpuid_modifiers[${i}]: duplicate leaf ${hex32(leaf)} subleaf ${hex32(subleaf)}`,
+      );
     seen.add(key);
     const regs = new Set<Register>();
     m.modifiers.forEach((r, j) => {
-      if (regs.has(r.register)) throw new InputError(`${where}: $.cpuid_modifiers[${i}].modifiers[${j}]: duplicate register ${r.register}`);
+      if (regs.has(r.register))
+        throw new InputError(`${where}: $.cpuid_modifiers[${i}].modifiers[${j}]: duplicate register ${r.register}`);
       regs.add(r.register);
       const bits: TriBits = r.bitmap;
       cpuid.push({
@@ -120,7 +123,10 @@ export function importFirecrackerTemplate(text: string, file: string, opts: Temp
 
   // What the host knows (or nothing), reconciled with what a guest OS needs for the template's features.
   const candidates = opts.host ? [...opts.host.msrIndexList, ...opts.host.featureMsrs.map((m) => m.index)] : [];
-  const permittedMsrs = reconcilePermittedMsrs(policyFor(opts.vendor), { kind: "profile", cpuid }, [...candidates, ...msrs.map((m) => m.index)]);
+  const permittedMsrs = reconcilePermittedMsrs(policyFor(opts.vendor), { kind: "profile", cpuid }, [
+    ...candidates,
+    ...msrs.map((m) => m.index),
+  ]);
   const profile: Profile = {
     name: opts.name,
     version: 1,
@@ -143,7 +149,9 @@ const isKeepAll = (a: { mask: number; replacements: number }) => a.mask >>> 0 ==
 function subleavesOf(a: CpuidAdjustment, host: HostCapture | undefined): number[] {
   if (!isIndexedLeaf(a.leaf)) return a.subleaf.start === 0 ? [0] : [];
   if (host)
-    return host.cpuid.filter((e) => e.function === a.leaf && e.index >= a.subleaf.start && e.index <= a.subleaf.end).map((e) => e.index);
+    return host.cpuid
+      .filter((e) => e.function === a.leaf && e.index >= a.subleaf.start && e.index <= a.subleaf.end)
+      .map((e) => e.index);
   return range(a.subleaf.start, Math.min(a.subleaf.end, a.subleaf.start + MAX_EXPANDED_SUBLEAVES - 1));
 }
 
@@ -170,12 +178,14 @@ export function exportFirecrackerTemplate(profile: Profile, host?: HostCapture):
   if (p.kind === "profile") {
     for (const a of p.cpuid) {
       if (isKeepAll(a)) continue;
-      for (const s of subleavesOf(a, host)) put(a.leaf, s, a.register, bitsOf(BigInt(a.replacements >>> 0), BigInt(a.mask >>> 0)));
+      for (const s of subleavesOf(a, host))
+        put(a.leaf, s, a.register, bitsOf(BigInt(a.replacements >>> 0), BigInt(a.mask >>> 0)));
     }
     if (host)
       for (const e of host.cpuid)
         for (const r of REGISTERS)
-          if (!findAdjustment(p, e.function, isIndexedLeaf(e.function) ? e.index : 0, r)) put(e.function, isIndexedLeaf(e.function) ? e.index : 0, r, { ones: 0n, keep: 0n });
+          if (!findAdjustment(p, e.function, isIndexedLeaf(e.function) ? e.index : 0, r))
+            put(e.function, isIndexedLeaf(e.function) ? e.index : 0, r, { ones: 0n, keep: 0n });
   }
   const cpuid_modifiers = [...entries.values()]
     .sort((a, b) => a.leaf - b.leaf || a.subleaf - b.subleaf)
@@ -187,7 +197,10 @@ export function exportFirecrackerTemplate(profile: Profile, host?: HostCapture):
     }));
   const msr_modifiers = (p.kind === "profile" ? p.msrs : [])
     .filter((m) => (m.mask & MASK64) !== MASK64 || (m.replacements & MASK64) !== 0n)
-    .map((m) => ({ addr: hex32(m.index), bitmap: formatTriBitmap(bitsOf(m.replacements & MASK64, m.mask & MASK64), MSR_BITS) }));
+    .map((m) => ({
+      addr: hex32(m.index),
+      bitmap: formatTriBitmap(bitsOf(m.replacements & MASK64, m.mask & MASK64), MSR_BITS),
+    }));
   const template = { cpuid_modifiers, msr_modifiers };
   // What we write, we read: through the schema importFirecrackerTemplate reads it with.
   parseWith(templateSchema, template, `the Firecracker template to write (${printable(p.name, 64)})`);

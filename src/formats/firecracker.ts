@@ -2,7 +2,7 @@
 // a `fingerprint dump` (guest_cpu_config plus kernel/microcode/BIOS) or a `template dump` (the config alone).
 // Both hold the CPUID Firecracker gives a guest with no template, built from KVM_GET_SUPPORTED_CPUID,
 // and the MSR values it sets; there is no KVM capability information, so `kvm` is null.
-import * as v from "valibot";
+import type * as v from "valibot";
 import { biosOf } from "../model/host.ts";
 import { isKvmFeatureMsr } from "../catalogue/feature-msrs.ts";
 import { InputError } from "../errors.ts";
@@ -30,7 +30,9 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
   cfg.cpuid_modifiers.forEach((m, i) => {
     const key = `${m.leaf}/${m.subleaf}`;
     if (seenLeaves.has(key))
-      throw new InputError(`${printable(file, 200)}: ${at}.cpuid_modifiers[${i}]: duplicate leaf ${hex64(m.leaf)} subleaf ${hex64(m.subleaf)}`);
+      throw new InputError(
+        `${printable(file, 200)}: ${at}.cpuid_modifiers[${i}]: duplicate leaf ${hex64(m.leaf)} subleaf ${hex64(m.subleaf)}`,
+      );
     seenLeaves.add(key);
     const fn = Number(m.leaf);
     const entry: CpuidEntry = {
@@ -45,7 +47,9 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
     const seenRegs = new Set<string>();
     m.modifiers.forEach((r, j) => {
       if (seenRegs.has(r.register))
-        throw new InputError(`${printable(file, 200)}: ${at}.cpuid_modifiers[${i}].modifiers[${j}]: duplicate register ${r.register}`);
+        throw new InputError(
+          `${printable(file, 200)}: ${at}.cpuid_modifiers[${i}].modifiers[${j}]: duplicate register ${r.register}`,
+        );
       seenRegs.add(r.register);
       entry[r.register] = Number(parseExactBitmap(r.bitmap));
     });
@@ -57,7 +61,8 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
   const seenMsrs = new Set<number>();
   cfg.msr_modifiers.forEach((m, i) => {
     const index = Number(m.addr);
-    if (seenMsrs.has(index)) throw new InputError(`${printable(file, 200)}: ${at}.msr_modifiers[${i}]: duplicate MSR ${hex32(index)}`);
+    if (seenMsrs.has(index))
+      throw new InputError(`${printable(file, 200)}: ${at}.msr_modifiers[${i}]: duplicate MSR ${hex32(index)}`);
     seenMsrs.add(index);
     msrIndexList.push(index);
     if (isKvmFeatureMsr(index)) featureMsrs.push({ index, value: parseExactBitmap(m.bitmap) });
@@ -70,7 +75,10 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
         vendorString === undefined ? "no leaf 0x0" : JSON.stringify(printable(vendorString, 12))
       }`,
     );
-  if (sig === undefined) throw new InputError(`${printable(file, 200)}: ${at}.cpuid_modifiers: expected leaf 0x1 (family, model, stepping), got none`);
+  if (sig === undefined)
+    throw new InputError(
+      `${printable(file, 200)}: ${at}.cpuid_modifiers: expected leaf 0x1 (family, model, stepping), got none`,
+    );
   return normaliseHost({
     source: meta.source,
     vendor,
@@ -93,7 +101,10 @@ function captureFromConfig(cfg: ExactCpuConfig, meta: HostMeta, file: string, at
 function canonicalMicrocode(s: string, file: string): string | null {
   if (s.trim() === "") return null;
   const value = parseHex64(s.trim());
-  if (value === undefined) throw new InputError(`${printable(file, 200)}: $.microcode_version: expected a hex string such as "0x2007006", got ${JSON.stringify(printable(s, 40))}`);
+  if (value === undefined)
+    throw new InputError(
+      `${printable(file, 200)}: $.microcode_version: expected a hex string such as "0x2007006", got ${JSON.stringify(printable(s, 40))}`,
+    );
   return hex64(value);
 }
 

@@ -4,8 +4,7 @@ import { parseJsonText, printable } from "../model/document.ts";
 import { HOST_FORMAT, parseHostCapture, type HostCapture } from "../model/host.ts";
 import { importFirecrackerDump, importFirecrackerFingerprint } from "./firecracker.ts";
 
-export const ACCEPTED_HOST_FORMATS =
-  `a cpuprof host capture ("format": "${HOST_FORMAT}"), a Firecracker cpu-template-helper fingerprint ("guest_cpu_config") or a Firecracker template dump ("cpuid_modifiers" with full 0/1 bitmaps)`;
+export const ACCEPTED_HOST_FORMATS = `a cpuprof host capture ("format": "${HOST_FORMAT}"), a Firecracker cpu-template-helper fingerprint ("guest_cpu_config") or a Firecracker template dump ("cpuid_modifiers" with full 0/1 bitmaps)`;
 
 export type HostFileKind = "cpuprof-host" | "firecracker-fingerprint" | "firecracker-dump";
 
@@ -22,8 +21,11 @@ export function detectHostFile(data: unknown): HostFileKind | undefined {
 export function isFirecrackerTemplate(data: unknown): boolean {
   const modifiers = (data as { cpuid_modifiers?: unknown }).cpuid_modifiers;
   if (!Array.isArray(modifiers)) return false;
-  return modifiers.some((leaf) =>
-    ((leaf as { modifiers?: unknown })?.modifiers as { bitmap?: unknown }[] | undefined)?.some?.((m) => typeof m?.bitmap === "string" && /x/i.test(m.bitmap)) ?? false,
+  return modifiers.some(
+    (leaf) =>
+      ((leaf as { modifiers?: unknown })?.modifiers as { bitmap?: unknown }[] | undefined)?.some?.(
+        (m) => typeof m?.bitmap === "string" && /x/i.test(m.bitmap),
+      ) ?? false,
   );
 }
 

@@ -35,7 +35,8 @@ const RDMSR_IN_QUERY = 5;
 /** Set-up and end: mov edi, cpuidResults; mov edi, msrResults; mov dx, port; out; hlt; jmp. */
 const FRAME_SIZE = 5 + 5 + 4 + 1 + 1 + 2;
 /** Most bytes the query code can take, for the layout check. */
-export const MAX_QUERY_CODE_SIZE = FRAME_SIZE + MAX_CPUID_QUERIES * CPUID_QUERY_CODE_SIZE + MAX_MSR_QUERIES * MSR_QUERY_CODE_SIZE;
+export const MAX_QUERY_CODE_SIZE =
+  FRAME_SIZE + MAX_CPUID_QUERIES * CPUID_QUERY_CODE_SIZE + MAX_MSR_QUERIES * MSR_QUERY_CODE_SIZE;
 
 /**
  * One query's code with zero immediates, and where its immediates go: the probe copies the template and
@@ -48,7 +49,9 @@ interface QueryTemplate {
   imm32At: readonly number[];
 }
 
-function template(build: (op: (b: number) => void, imm32: () => void, store: (reg: number) => void) => void): QueryTemplate {
+function template(
+  build: (op: (b: number) => void, imm32: () => void, store: (reg: number) => void) => void,
+): QueryTemplate {
   const bytes: number[] = [];
   const imm32At: number[] = [];
   const op = (b: number) => void bytes.push(b);
@@ -79,7 +82,15 @@ const MSR_QUERY = template((op, imm32, store) => {
   op(OP.rdmsr[0]), op(OP.rdmsr[1]);
   store(REG.eax), store(REG.edx);
 });
-const DONE = Uint8Array.from([...OP.movDxImm16, DONE_PORT & 0xff, DONE_PORT >>> 8, OP.outDxAl, OP.hlt, OP.jmpRel8, 0xfd]); // hlt; jmp hlt
+const DONE = Uint8Array.from([
+  ...OP.movDxImm16,
+  DONE_PORT & 0xff,
+  DONE_PORT >>> 8,
+  OP.outDxAl,
+  OP.hlt,
+  OP.jmpRel8,
+  0xfd,
+]); // hlt; jmp hlt
 
 /** The straight-line query code, loaded at GUEST.code; it ends with `out DONE_PORT; hlt`. */
 export function assembleQueries(q: ProbeQueries): Uint8Array {
@@ -91,10 +102,18 @@ export function assembleQueries(q: ProbeQueries): Uint8Array {
     dv.setUint32(at + 1, address, true);
     at += 5;
   };
-  const [cLeaf, cSubleaf, cEax, cEbx, cEcx, cEdx] = CPUID_QUERY.imm32At as [number, number, number, number, number, number];
+  const [cLeaf, cSubleaf, cEax, cEbx, cEcx, cEdx] = CPUID_QUERY.imm32At as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   movEdi(GUEST.cpuidResults);
   for (let i = 0; i < q.cpuid.length; i++) {
-    const c = q.cpuid[i]!, o = i * RESULT_SIZE;
+    const c = q.cpuid[i]!,
+      o = i * RESULT_SIZE;
     out.set(CPUID_QUERY.bytes, at);
     dv.setUint32(at + cLeaf, c.function >>> 0, true);
     dv.setUint32(at + cSubleaf, c.index >>> 0, true);
@@ -130,11 +149,25 @@ export function rdmsrOffsetOf(q: ProbeQueries, msrQuery: number): number {
  */
 export function assembleGpHandler(): Uint8Array {
   return Uint8Array.from([
-    0x48, 0x83, 0xc4, 0x08, //                 add rsp, 8
-    0x48, 0x8b, 0x04, 0x24, //                 mov rax, [rsp]
-    0xc6, 0x80, ...le32(GUEST.faultMap - GUEST.code), 0x01, // mov byte [rax + (faultMap - code)], 1
-    0x48, 0x83, 0x04, 0x24, 0x02, //           add qword [rsp], 2
-    0x48, 0xcf, //                             iretq
+    0x48,
+    0x83,
+    0xc4,
+    0x08, //                 add rsp, 8
+    0x48,
+    0x8b,
+    0x04,
+    0x24, //                 mov rax, [rsp]
+    0xc6,
+    0x80,
+    ...le32(GUEST.faultMap - GUEST.code),
+    0x01, // mov byte [rax + (faultMap - code)], 1
+    0x48,
+    0x83,
+    0x04,
+    0x24,
+    0x02, //           add qword [rsp], 2
+    0x48,
+    0xcf, //                             iretq
   ]);
 }
 

@@ -18,8 +18,10 @@ export function stoppedOnRdmsr(mem: Uint8Array, rip: bigint): boolean {
 }
 
 export function checkQueryCounts(q: ProbeQueries): void {
-  if (q.cpuid.length > MAX_CPUID_QUERIES) throw new InputError(`guest probe: ${q.cpuid.length} CPUID queries, at most ${MAX_CPUID_QUERIES}`);
-  if (q.msrs.length > MAX_MSR_QUERIES) throw new InputError(`guest probe: ${q.msrs.length} MSR queries, at most ${MAX_MSR_QUERIES}`);
+  if (q.cpuid.length > MAX_CPUID_QUERIES)
+    throw new InputError(`guest probe: ${q.cpuid.length} CPUID queries, at most ${MAX_CPUID_QUERIES}`);
+  if (q.msrs.length > MAX_MSR_QUERIES)
+    throw new InputError(`guest probe: ${q.msrs.length} MSR queries, at most ${MAX_MSR_QUERIES}`);
 }
 
 /** Writes the whole probe image into zeroed guest memory of GUEST_MEMORY_SIZE bytes. */

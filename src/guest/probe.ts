@@ -1,8 +1,28 @@
 // The guest check: run the probe image under a vCPU configuration and report what the guest saw.
 import { GuestError } from "../errors.ts";
-import { GuestMemory, KVM_CAP, Kvm, MSR_EXIT_REASON, RunWatchdog, msrExitReasonName, type KvmSregs, type MsrExitReasonName, type Vcpu, type VcpuExit, type Vm } from "../kvm/index.ts";
+import {
+  GuestMemory,
+  KVM_CAP,
+  Kvm,
+  MSR_EXIT_REASON,
+  RunWatchdog,
+  msrExitReasonName,
+  type KvmSregs,
+  type MsrExitReasonName,
+  type Vcpu,
+  type VcpuExit,
+  type Vm,
+} from "../kvm/index.ts";
 import { hex32, hex64 } from "../model/hex.ts";
-import { GDT_LIMIT, IDT_LIMIT, checkQueryCounts, stoppedOnRdmsr, readCpuidResults, readMsrResults, writeProbeImage } from "./image.ts";
+import {
+  GDT_LIMIT,
+  IDT_LIMIT,
+  checkQueryCounts,
+  stoppedOnRdmsr,
+  readCpuidResults,
+  readMsrResults,
+  writeProbeImage,
+} from "./image.ts";
 import { DONE_PORT, GUEST, GUEST_MEMORY_SIZE, X86 } from "./layout.ts";
 import type { GuestConfig, GuestReport, MsrObservation, ProbeQueries } from "./types.ts";
 import { configureVcpu, configureVm } from "../vmm/configure.ts";
@@ -52,7 +72,14 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   }
 }
 
-function probeIn(vm: Vm, mem: GuestMemory, config: GuestConfig, queries: ProbeQueries, options: ProbeOptions, started: number): GuestReport {
+function probeIn(
+  vm: Vm,
+  mem: GuestMemory,
+  config: GuestConfig,
+  queries: ProbeQueries,
+  options: ProbeOptions,
+  started: number,
+): GuestReport {
   // The filter before the memory slot: KVM_X86_SET_MSR_FILTER waits for an SRCU grace period, which
   // is expedited (tens of µs) on the new VM but takes a normal one (ms, 12-16 ms on a loaded host)
   // when it comes within 25 µs of the slot's own grace period, as it does once the JIT is warm.
@@ -79,12 +106,15 @@ function probeIn(vm: Vm, mem: GuestMemory, config: GuestConfig, queries: ProbeQu
   const maxRuns = options.maxRuns ?? queries.msrs.length + EXTRA_RUNS;
   let runs = 0;
   for (;;) {
-    if (runs >= maxRuns) throw new GuestError(`guest probe did not finish within ${maxRuns} KVM_RUN calls (RIP ${ripOf(vcpu)})`);
+    if (runs >= maxRuns)
+      throw new GuestError(`guest probe did not finish within ${maxRuns} KVM_RUN calls (RIP ${ripOf(vcpu)})`);
     runs++;
     const exit = watchdog.run();
     if (exit.reason === "INTR") {
       if (watchdog.expired())
-        throw new GuestError(`guest probe did not finish within ${watchdog.limitMs} ms: the guest never exited to cpuprof (RIP ${ripOf(vcpu)}, after ${runs} KVM_RUN calls)`);
+        throw new GuestError(
+          `guest probe did not finish within ${watchdog.limitMs} ms: the guest never exited to cpuprof (RIP ${ripOf(vcpu)}, after ${runs} KVM_RUN calls)`,
+        );
       continue;
     }
     if (exit.reason === "X86_RDMSR" && exit.msr) {

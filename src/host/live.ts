@@ -31,14 +31,21 @@ export function captureLiveHost(options: { kvm?: Kvm } = {}): HostCapture {
 }
 
 function capture(kvm: Kvm): HostCapture {
-  const capabilities = Object.fromEntries(CAPABILITY_NAMES.map((name) => [name, kvm.checkExtension(KVM_CAP[name])])) as Record<CapabilityName, number>;
+  const capabilities = Object.fromEntries(
+    CAPABILITY_NAMES.map((name) => [name, kvm.checkExtension(KVM_CAP[name])]),
+  ) as Record<CapabilityName, number>;
   for (const name of CAPTURE_REQUIRES) {
-    if (capabilities[name] === 0) throw new EnvironmentError(`KVM on this host lacks KVM_CAP_${name} (${KVM_CAP[name]}), needed to capture it`);
+    if (capabilities[name] === 0)
+      throw new EnvironmentError(`KVM on this host lacks KVM_CAP_${name} (${KVM_CAP[name]}), needed to capture it`);
   }
   const cpuid = clearPerCpuFields(kvm.supportedCpuid());
   const id = cpuIdentityOf(cpuid);
-  const vendor = id.vendor, vendorString = id.vendorString ?? "";
-  if (!vendor) throw new EnvironmentError(`unsupported CPU vendor ${JSON.stringify(vendorString)} (cpuprof handles Intel and AMD)`);
+  const vendor = id.vendor,
+    vendorString = id.vendorString ?? "";
+  if (!vendor)
+    throw new EnvironmentError(
+      `unsupported CPU vendor ${JSON.stringify(vendorString)} (cpuprof handles Intel and AMD)`,
+    );
   const sig = id.signature ?? { family: 0, model: 0, stepping: 0 };
   // Only indices from the feature list: any save/restore MSR would also "succeed" with 0 on the system fd.
   const featureIndices = kvm.msrFeatureIndexList();
@@ -54,7 +61,10 @@ function capture(kvm: Kvm): HostCapture {
     brand: id.brand ?? null,
     kernel: readText(PROC_OSRELEASE)?.trim() || null,
     microcode: cpuinfo === null ? null : microcodeFromCpuinfo(cpuinfo),
-    bios: biosOf(readText("/sys/class/dmi/id/bios_version") ?? undefined, readText("/sys/class/dmi/id/bios_release") ?? undefined),
+    bios: biosOf(
+      readText("/sys/class/dmi/id/bios_version") ?? undefined,
+      readText("/sys/class/dmi/id/bios_release") ?? undefined,
+    ),
     kvm: { apiVersion: kvm.apiVersion(), capabilities },
     cpuid,
     featureMsrs,

@@ -27,5 +27,5 @@ export function microcodeFromCpuinfo(text: string): string | null {
   const m = /^microcode\s*:\s*(0[xX][0-9a-fA-F]+|[0-9a-fA-F]+)\s*$/m.exec(text);
   if (!m || m[1] === undefined) return null;
   const digits = m[1].replace(/^0[xX]/, "");
-  return "0x" + BigInt("0x" + digits).toString(16);
+  return `0x${BigInt(`0x${digits}`).toString(16)}`;
 }

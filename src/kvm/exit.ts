@@ -84,7 +84,9 @@ interface ExitPayloads {
 }
 
 /** One exit: its reason, its code, and only its own payload (the others are absent, so `exit.io?.port` reads anywhere). */
-type Exit<R extends string, P extends keyof ExitPayloads | never = never> = { code: number; reason: R } & { [K in P]: ExitPayloads[K] } & {
+type Exit<R extends string, P extends keyof ExitPayloads | never = never> = { code: number; reason: R } & {
+  [K in P]: ExitPayloads[K];
+} & {
   [K in Exclude<keyof ExitPayloads, P>]?: undefined;
 };
 
@@ -120,7 +122,14 @@ export function decodeExit(run: Uint8Array): VcpuExit {
       const dataOffset = Number(dv.getBigUint64(L.dataOffset, true));
       const len = size * count;
       const data = dataOffset + len <= run.byteLength ? run.slice(dataOffset, dataOffset + len) : new Uint8Array(0);
-      const io: IoExit = { direction: dv.getUint8(L.direction) === IO_DIRECTION.out ? "out" : "in", size, port: dv.getUint16(L.port, true), count, dataOffset, data };
+      const io: IoExit = {
+        direction: dv.getUint8(L.direction) === IO_DIRECTION.out ? "out" : "in",
+        size,
+        port: dv.getUint16(L.port, true),
+        count,
+        dataOffset,
+        data,
+      };
       return { code, reason: "IO", io };
     }
     case EXIT_REASONS.MMIO: {
@@ -136,22 +145,44 @@ export function decodeExit(run: Uint8Array): VcpuExit {
     case EXIT_REASONS.X86_RDMSR:
     case EXIT_REASONS.X86_WRMSR: {
       const L = KVM_RUN.msr;
-      const msr: MsrExit = { error: dv.getUint8(L.error), reason: dv.getUint32(L.reason, true), index: dv.getUint32(L.index, true), data: dv.getBigUint64(L.data, true) };
+      const msr: MsrExit = {
+        error: dv.getUint8(L.error),
+        reason: dv.getUint32(L.reason, true),
+        index: dv.getUint32(L.index, true),
+        data: dv.getBigUint64(L.data, true),
+      };
       return { code, reason: code === EXIT_REASONS.X86_RDMSR ? "X86_RDMSR" : "X86_WRMSR", msr };
     }
     case EXIT_REASONS.FAIL_ENTRY:
       return {
         code,
         reason: "FAIL_ENTRY",
-        failEntry: { hardwareEntryFailureReason: dv.getBigUint64(KVM_RUN.failEntry.reason, true), cpu: dv.getUint32(KVM_RUN.failEntry.cpu, true) },
+        failEntry: {
+          hardwareEntryFailureReason: dv.getBigUint64(KVM_RUN.failEntry.reason, true),
+          cpu: dv.getUint32(KVM_RUN.failEntry.cpu, true),
+        },
       };
     case EXIT_REASONS.INTERNAL_ERROR: {
       const L = KVM_RUN.internal;
-      return { code, reason: "INTERNAL_ERROR", internal: { suberror: dv.getUint32(L.suberror, true), data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData) } };
+      return {
+        code,
+        reason: "INTERNAL_ERROR",
+        internal: {
+          suberror: dv.getUint32(L.suberror, true),
+          data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData),
+        },
+      };
     }
     case EXIT_REASONS.SYSTEM_EVENT: {
       const L = KVM_RUN.systemEvent;
-      return { code, reason: "SYSTEM_EVENT", systemEvent: { type: dv.getUint32(L.type, true), data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData) } };
+      return {
+        code,
+        reason: "SYSTEM_EVENT",
+        systemEvent: {
+          type: dv.getUint32(L.type, true),
+          data: u64s(dv, L.data, dv.getUint32(L.ndata, true), L.maxData),
+        },
+      };
     }
   }
   // every other reason carries no payload here

@@ -1,7 +1,18 @@
 // KVM ioctl request numbers, computed from the kernel's _IOC encoding so each entry states its
 // direction, number and argument struct (its size comes from the struct's layout, as kvm-ioctls'
 // `ioctl_iowr_nr!(KVM_GET_MSR_INDEX_LIST, KVMIO, 0x02, kvm_msr_list)` takes it from the Rust type).
-import { CPUID2, ENABLE_CAP, MEMORY_REGION, MSR_FILTER, MSR_LIST, MSRS, REGS, SIGNAL_MASK, SREGS, XCRS } from "./layout.ts";
+import {
+  CPUID2,
+  ENABLE_CAP,
+  MEMORY_REGION,
+  MSR_FILTER,
+  MSR_LIST,
+  MSRS,
+  REGS,
+  SIGNAL_MASK,
+  SREGS,
+  XCRS,
+} from "./layout.ts";
 
 /** _IOC field layout on x86_64: nr bits 0-7, type 8-15, size 16-29, dir 30-31. */
 const IOC = { nrShift: 0, typeShift: 8, sizeShift: 16, dirShift: 30, sizeBits: 14 } as const;
@@ -11,9 +22,12 @@ export type IocDir = keyof typeof IOC_DIR;
 export const KVMIO = 0xae;
 
 export function ioc(dir: IocDir, type: number, nr: number, size: number): number {
-  if (size < 0 || size >= 1 << IOC.sizeBits) throw new RangeError(`ioctl size ${size} does not fit in ${IOC.sizeBits} bits`);
+  if (size < 0 || size >= 1 << IOC.sizeBits)
+    throw new RangeError(`ioctl size ${size} does not fit in ${IOC.sizeBits} bits`);
   // >>> 0 keeps the result an unsigned 32-bit number: dir bits 30-31 would otherwise go negative.
-  return ((IOC_DIR[dir] << IOC.dirShift) | (size << IOC.sizeShift) | (type << IOC.typeShift) | (nr << IOC.nrShift)) >>> 0;
+  return (
+    ((IOC_DIR[dir] << IOC.dirShift) | (size << IOC.sizeShift) | (type << IOC.typeShift) | (nr << IOC.nrShift)) >>> 0
+  );
 }
 
 const io = (nr: number) => ioc("none", KVMIO, nr, 0);

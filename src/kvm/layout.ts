@@ -43,7 +43,8 @@ export function decodeCpuid2(buf: Uint8Array): CpuidEntry[] {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.byteLength < CPUID2.header) throw new RangeError("kvm_cpuid2: shorter than its header");
   const nent = dv.getUint32(CPUID2.nent, true);
-  if (CPUID2.header + nent * CPUID_ENTRY2.size > buf.byteLength) throw new RangeError(`kvm_cpuid2: nent ${nent} exceeds the buffer`);
+  if (CPUID2.header + nent * CPUID_ENTRY2.size > buf.byteLength)
+    throw new RangeError(`kvm_cpuid2: nent ${nent} exceeds the buffer`);
   const out: CpuidEntry[] = [];
   for (let i = 0; i < nent; i++) {
     const o = CPUID2.entries + i * CPUID_ENTRY2.size;
@@ -85,7 +86,8 @@ export function encodeMsrs(entries: readonly MsrValue[]): Uint8Array {
 export function decodeMsrs(buf: Uint8Array, count?: number): MsrValue[] {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = count ?? dv.getUint32(MSRS.nmsrs, true);
-  if (MSRS.header + n * MSR_ENTRY.size > buf.byteLength) throw new RangeError(`kvm_msrs: nmsrs ${n} exceeds the buffer`);
+  if (MSRS.header + n * MSR_ENTRY.size > buf.byteLength)
+    throw new RangeError(`kvm_msrs: nmsrs ${n} exceeds the buffer`);
   const out: MsrValue[] = [];
   for (let i = 0; i < n; i++) {
     const o = MSRS.entries + i * MSR_ENTRY.size;
@@ -146,8 +148,12 @@ export function bitmapBytes(nmsrs: number): number {
  * Each range's `bitmap` field holds the bitmap's byte offset from the start of the file
  * (a VMM adds the buffer's address before the ioctl). `pointerOf`, when given, writes real pointers instead.
  */
-export function encodeMsrFilter(filter: MsrFilter, pointerOf?: (bitmap: Uint8Array, offset: number) => bigint): Uint8Array {
-  if (filter.ranges.length > MSR_FILTER_MAX_RANGES) throw new RangeError(`kvm_msr_filter: ${filter.ranges.length} ranges, at most ${MSR_FILTER_MAX_RANGES}`);
+export function encodeMsrFilter(
+  filter: MsrFilter,
+  pointerOf?: (bitmap: Uint8Array, offset: number) => bigint,
+): Uint8Array {
+  if (filter.ranges.length > MSR_FILTER_MAX_RANGES)
+    throw new RangeError(`kvm_msr_filter: ${filter.ranges.length} ranges, at most ${MSR_FILTER_MAX_RANGES}`);
   const total = MSR_FILTER.size + filter.ranges.reduce((s, r) => s + bitmapBytes(r.nmsrs), 0);
   const buf = new Uint8Array(total);
   const dv = new DataView(buf.buffer);
@@ -192,9 +198,24 @@ export function decodeMsrFilter(buf: Uint8Array): MsrFilter {
 
 /** struct kvm_regs (144): 18 u64 fields in this order. */
 export const REGS_FIELDS = [
-  "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp",
-  "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
-  "rip", "rflags",
+  "rax",
+  "rbx",
+  "rcx",
+  "rdx",
+  "rsi",
+  "rdi",
+  "rsp",
+  "rbp",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+  "rip",
+  "rflags",
 ] as const;
 export type RegName = (typeof REGS_FIELDS)[number];
 export type KvmRegs = Record<RegName, bigint>;
@@ -234,7 +255,14 @@ export interface KvmDtable {
 export const SREGS_SEGMENTS = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
 export const SREGS_DTABLES = ["gdt", "idt"] as const;
 export const SREGS_CONTROL = ["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "apicBase"] as const;
-export const SREGS = { size: 312, segments: 0, dtables: 192, control: 224, interruptBitmap: 280, interruptWords: 4 } as const;
+export const SREGS = {
+  size: 312,
+  segments: 0,
+  dtables: 192,
+  control: 224,
+  interruptBitmap: 280,
+  interruptWords: 4,
+} as const;
 export type KvmSregs = Record<(typeof SREGS_SEGMENTS)[number], KvmSegment> &
   Record<(typeof SREGS_DTABLES)[number], KvmDtable> &
   Record<(typeof SREGS_CONTROL)[number], bigint> & { interruptBitmap: bigint[] };
@@ -282,14 +310,23 @@ export function decodeSregs(buf: Uint8Array): KvmSregs {
     out[k] = { base: dv.getBigUint64(o + DTABLE.base, true), limit: dv.getUint16(o + DTABLE.limit, true) };
   });
   SREGS_CONTROL.forEach((k, i) => (out[k] = dv.getBigUint64(SREGS.control + i * 8, true)));
-  out.interruptBitmap = Array.from({ length: SREGS.interruptWords }, (_, i) => dv.getBigUint64(SREGS.interruptBitmap + i * 8, true));
+  out.interruptBitmap = Array.from({ length: SREGS.interruptWords }, (_, i) =>
+    dv.getBigUint64(SREGS.interruptBitmap + i * 8, true),
+  );
   return out as KvmSregs;
 }
 
 // ---- VM setup structs ----
 
 /** struct kvm_userspace_memory_region (32). */
-export const MEMORY_REGION = { size: 32, slot: 0, flags: 4, guestPhysAddr: 8, memorySize: 16, userspaceAddr: 24 } as const;
+export const MEMORY_REGION = {
+  size: 32,
+  slot: 0,
+  flags: 4,
+  guestPhysAddr: 8,
+  memorySize: 16,
+  userspaceAddr: 24,
+} as const;
 export const MEM_LOG_DIRTY_PAGES = 1;
 export const MEM_READONLY = 2;
 export interface MemoryRegion {
@@ -315,7 +352,8 @@ export function encodeMemoryRegion(r: MemoryRegion): Uint8Array {
 export const ENABLE_CAP = { size: 104, cap: 0, flags: 4, args: 8, argCount: 4 } as const;
 
 export function encodeEnableCap(cap: number, args: readonly bigint[] = [], flags = 0): Uint8Array {
-  if (args.length > ENABLE_CAP.argCount) throw new RangeError(`kvm_enable_cap: ${args.length} args, at most ${ENABLE_CAP.argCount}`);
+  if (args.length > ENABLE_CAP.argCount)
+    throw new RangeError(`kvm_enable_cap: ${args.length} args, at most ${ENABLE_CAP.argCount}`);
   const buf = new Uint8Array(ENABLE_CAP.size);
   const dv = new DataView(buf.buffer);
   dv.setUint32(ENABLE_CAP.cap, cap >>> 0, true);
@@ -370,7 +408,8 @@ export function encodeSigset(signals: readonly number[]): Uint8Array {
 
 export function decodeSigset(buf: Uint8Array): number[] {
   const out: number[] = [];
-  for (let bit = 0; bit < Math.min(buf.byteLength, SIGSET.size) * 8; bit++) if (buf[bit >> 3]! & (1 << (bit & 7))) out.push(bit + 1);
+  for (let bit = 0; bit < Math.min(buf.byteLength, SIGSET.size) * 8; bit++)
+    if (buf[bit >> 3]! & (1 << (bit & 7))) out.push(bit + 1);
   return out;
 }
 

@@ -24,7 +24,10 @@ function load() {
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     // ioctl is variadic; on x86-64 SysV an integer or pointer third argument travels in the same register.
     ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
-    mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.u64 },
+    mmap: {
+      args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64],
+      returns: FFIType.u64,
+    },
     munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   });
@@ -58,7 +61,9 @@ function timerLibc() {
       timerLib = loadTimer();
     } catch (e) {
       // timer_create moved into libc.so.6 with glibc 2.34, gettid arrived in 2.30.
-      throw new EnvironmentError(`this system's libc lacks what the guest check's time bound needs (gettid, timer_create: glibc 2.34 or later): ${(e as Error).message}`);
+      throw new EnvironmentError(
+        `this system's libc lacks what the guest check's time bound needs (gettid, timer_create: glibc 2.34 or later): ${(e as Error).message}`,
+      );
     }
   }
   return timerLib.symbols;
@@ -80,7 +85,7 @@ function result(value: number): SysResult {
 }
 
 export function sysOpen(path: string, flags: number): SysResult {
-  const bytes = new TextEncoder().encode(path + "\0");
+  const bytes = new TextEncoder().encode(`${path}\0`);
   return result(libc().open(bytes, flags));
 }
 

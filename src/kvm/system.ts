@@ -6,7 +6,17 @@ import { ERRNO, describeErrno } from "./errno.ts";
 import { KvmError } from "./error.ts";
 import { OwnedFd } from "./fd.ts";
 import type { IoctlName } from "./ioctls.ts";
-import { CPUID2, CPUID_ENTRY2, KVM_MAX_CPUID_ENTRIES, MSR_LIST, decodeCpuid2, decodeMsrList, decodeMsrs, encodeMsrs, type MsrValue } from "./layout.ts";
+import {
+  CPUID2,
+  CPUID_ENTRY2,
+  KVM_MAX_CPUID_ENTRIES,
+  MSR_LIST,
+  decodeCpuid2,
+  decodeMsrList,
+  decodeMsrs,
+  encodeMsrs,
+  type MsrValue,
+} from "./layout.ts";
 import { O_CLOEXEC, O_RDWR, sysOpen } from "./libc.ts";
 import { Vm } from "./vm.ts";
 
@@ -43,12 +53,15 @@ export class Kvm implements Disposable {
     const r = sysOpen(path, O_RDWR | O_CLOEXEC);
     if (r.value < 0) {
       const hint = OPEN_HINTS[r.errno];
-      throw hint ? new EnvironmentError(`${hint(path)} [${describeErrno(r.errno)}]`) : new KvmError(`open ${path}`, r.errno);
+      throw hint
+        ? new EnvironmentError(`${hint(path)} [${describeErrno(r.errno)}]`)
+        : new KvmError(`open ${path}`, r.errno);
     }
     const kvm = new Kvm(r.value, path);
     try {
       const version = kvm.apiVersion();
-      if (version !== KVM_API_VERSION) throw new EnvironmentError(`${path}: KVM API version ${version}, expected ${KVM_API_VERSION}`);
+      if (version !== KVM_API_VERSION)
+        throw new EnvironmentError(`${path}: KVM API version ${version}, expected ${KVM_API_VERSION}`);
       return kvm;
     } catch (e) {
       kvm.dispose();

@@ -1,6 +1,13 @@
 // Vm: a VM fd and its ioctls. It also disposes the vCPUs it created, so one `using` releases all.
 import { OwnedFd } from "./fd.ts";
-import { MSR_FILTER, MSR_FILTER_RANGE, encodeEnableCap, encodeMemoryRegion, encodeMsrFilter, type MsrFilter } from "./layout.ts";
+import {
+  MSR_FILTER,
+  MSR_FILTER_RANGE,
+  encodeEnableCap,
+  encodeMemoryRegion,
+  encodeMsrFilter,
+  type MsrFilter,
+} from "./layout.ts";
 import { addressOf } from "./libc.ts";
 import type { GuestMemory } from "./memory.ts";
 import { Vcpu } from "./vcpu.ts";

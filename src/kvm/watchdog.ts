@@ -8,7 +8,15 @@
 // before KVM_RUN and disarms it right after, so a stall of this process between runs (a GC pause,
 // SIGSTOP, a loaded machine) is never blamed on the guest.
 import { KvmError } from "./error.ts";
-import { SIGNAL_MASK, SIGSET, decodeSigset, encodeOneShotItimerspec, encodeSigset, encodeThreadSigevent, encodeTimespec } from "./layout.ts";
+import {
+  SIGNAL_MASK,
+  SIGSET,
+  decodeSigset,
+  encodeOneShotItimerspec,
+  encodeSigset,
+  encodeThreadSigevent,
+  encodeTimespec,
+} from "./layout.ts";
 import {
   CLOCK_MONOTONIC,
   SIGALRM,
@@ -64,7 +72,9 @@ export class RunWatchdog implements Disposable {
     let timer: bigint | undefined;
     try {
       // While guest code runs: the thread's usual mask, with the watchdog's signal let through.
-      vcpu.setSignalMask(decodeSigset(previousMask.subarray(0, SIGNAL_MASK.kernelSigsetBytes)).filter((s) => s !== WATCHDOG_SIGNAL));
+      vcpu.setSignalMask(
+        decodeSigset(previousMask.subarray(0, SIGNAL_MASK.kernelSigsetBytes)).filter((s) => s !== WATCHDOG_SIGNAL),
+      );
       const created = sysTimerCreate(CLOCK_MONOTONIC, encodeThreadSigevent(WATCHDOG_SIGNAL, sysGettid()));
       if (created.timer === undefined) throw new KvmError("timer_create", created.errno);
       timer = created.timer;

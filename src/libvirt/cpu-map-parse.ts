@@ -43,7 +43,10 @@ export function parseLibvirtCpuMap(read: (file: string) => string): Omit<Libvirt
   const arch = /<arch name='x86'>([\s\S]*?)<\/arch>/.exec(index)?.[1] ?? "";
   const files = [...arch.matchAll(/<include filename='([^']+)'\/>/g)].map((m) => m[1]!);
   const features: LibvirtFeature[] = [];
-  const raw = new Map<string, { vendor: string | null; parent: string | null; features: string[]; removed: string[] }>();
+  const raw = new Map<
+    string,
+    { vendor: string | null; parent: string | null; features: string[]; removed: string[] }
+  >();
   const order: string[] = [];
   for (const file of files) {
     const text = read(file);
@@ -56,7 +59,10 @@ export function parseLibvirtCpuMap(read: (file: string) => string): Omit<Libvirt
         const regs = (["eax", "ebx", "ecx", "edx"] as const).filter((r) => a[r] !== undefined && Number(a[r]) !== 0);
         const bit = regs.length === 1 ? singleBit(Number(a[regs[0]!]) >>> 0) : null;
         if (bit !== null)
-          features.push({ name, bit: { kind: "cpuid", leaf: Number(a.eax_in), subleaf: Number(a.ecx_in ?? 0), register: regs[0]!, bit } });
+          features.push({
+            name,
+            bit: { kind: "cpuid", leaf: Number(a.eax_in), subleaf: Number(a.ecx_in ?? 0), register: regs[0]!, bit },
+          });
       } else if (m) {
         const a = attrs(m[1]!);
         const [lo, hi] = [Number(a.eax) >>> 0, Number(a.edx) >>> 0];

@@ -25,26 +25,38 @@ const INVTSC_NOTE_LIBVIRT =
 
 export const LIBVIRT_VENDOR = { intel: "Intel", amd: "AMD" } as const;
 
-const bitKey = (b: LibvirtBit) => (b.kind === "cpuid" ? `c${b.leaf}.${b.subleaf}.${b.register}.${b.bit}` : `m${b.index}.${b.bit}`);
+const bitKey = (b: LibvirtBit) =>
+  b.kind === "cpuid" ? `c${b.leaf}.${b.subleaf}.${b.register}.${b.bit}` : `m${b.index}.${b.bit}`;
 
 /** Catalogue features (one name per bit) the map may lack: for the "no libvirt name" reasons. */
 function catalogueBits(): { name: string; bit: LibvirtBit }[] {
   const out: { name: string; bit: LibvirtBit }[] = [];
   for (const f of CPUID_FEATURES)
-    if (!f.aliasOfLeaf1Edx) out.push({ name: f.linux, bit: { kind: "cpuid", leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit } });
-  for (const m of MSR_BIT_FIELDS) if (m.lsb === m.msb) out.push({ name: m.name, bit: { kind: "msr", index: m.index, bit: m.lsb } });
+    if (!f.aliasOfLeaf1Edx)
+      out.push({
+        name: f.linux,
+        bit: { kind: "cpuid", leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit },
+      });
+  for (const m of MSR_BIT_FIELDS)
+    if (m.lsb === m.msb) out.push({ name: m.name, bit: { kind: "msr", index: m.index, bit: m.lsb } });
   return out;
 }
 
 export function profileToLibvirtCpu(profile: Profile, map: LibvirtCpuMap): LibvirtCpu {
-  if (profile.kind === "host") return { libvirtVersion: map.version, model: null, vendor: null, features: [], inexpressible: [], notes: [] };
+  if (profile.kind === "host")
+    return { libvirtVersion: map.version, model: null, vendor: null, features: [], inexpressible: [], notes: [] };
   const wanted = new Map<string, boolean>();
   const inexpressible: Inexpressible[] = [];
   const known = new Set<string>();
   for (const f of map.features) {
     known.add(bitKey(f.bit));
     const state: FeatureState = profileBitState(profile, f.bit);
-    if (state === "host") inexpressible.push({ feature: f.name, qemu: null, reason: "the profile leaves it to the host; a libvirt model fixes every feature" });
+    if (state === "host")
+      inexpressible.push({
+        feature: f.name,
+        qemu: null,
+        reason: "the profile leaves it to the host; a libvirt model fixes every feature",
+      });
     else wanted.set(f.name, state === 1);
   }
   for (const c of catalogueBits())
@@ -63,7 +75,8 @@ export function profileToLibvirtCpu(profile: Profile, map: LibvirtCpuMap): Libvi
     const has = new Set(model.features);
     const req: LibvirtCpu["features"] = [];
     const dis: LibvirtCpu["features"] = [];
-    for (const [name, on] of wanted) if (has.has(name) !== on) (on ? req : dis).push({ name, policy: on ? "require" : "disable" });
+    for (const [name, on] of wanted)
+      if (has.has(name) !== on) (on ? req : dis).push({ name, policy: on ? "require" : "disable" });
     const features = [...req, ...dis];
     if (!best || features.length < best.features.length) best = { model, features };
   }
@@ -75,10 +88,14 @@ export function profileToLibvirtCpu(profile: Profile, map: LibvirtCpuMap): Libvi
 /** The <cpu> element; attribute values are names from the CPU map ([A-Za-z0-9_.-]), so no escaping is needed. */
 export function formatLibvirtCpu(cpu: LibvirtCpu): string {
   if (cpu.model === null) return `<cpu mode='host-passthrough' check='none' migratable='on'/>\n`;
-  const lines = [`<cpu mode='custom' match='exact' check='full'>`, `  <model fallback='forbid'>${cpu.model}</model>`, `  <vendor>${cpu.vendor}</vendor>`];
+  const lines = [
+    `<cpu mode='custom' match='exact' check='full'>`,
+    `  <model fallback='forbid'>${cpu.model}</model>`,
+    `  <vendor>${cpu.vendor}</vendor>`,
+  ];
   for (const f of cpu.features) lines.push(`  <feature policy='${f.policy}' name='${f.name}'/>`);
   lines.push(`</cpu>`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** KubeVirt's spec.template.spec.domain.cpu block (KubeVirt passes model and features to libvirt). */
@@ -92,5 +109,5 @@ export function formatKubevirtCpu(cpu: LibvirtCpu, comment: string): string {
       for (const f of cpu.features) lines.push(`    - name: ${JSON.stringify(f.name)}`, `      policy: ${f.policy}`);
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -23,7 +23,8 @@ export function profileFromLibvirtXml(text: string, file: string, map: LibvirtCp
   if (/<domainCapabilities[\s>]/.test(text)) {
     const hm = /<mode\s+name=['"]host-model['"]([^>]*)>([\s\S]*?)<\/mode>/.exec(text);
     if (!hm) throw new InputError(`${where}: domain capabilities without a host-model CPU mode`);
-    if (/supported=['"]no['"]/.test(hm[1]!)) throw new InputError(`${where}: the host-model CPU mode is not supported on that host`);
+    if (/supported=['"]no['"]/.test(hm[1]!))
+      throw new InputError(`${where}: the host-model CPU mode is not supported on that host`);
     body = hm[2];
     what = "virsh domcapabilities host-model";
   } else {
@@ -31,22 +32,27 @@ export function profileFromLibvirtXml(text: string, file: string, map: LibvirtCp
     if (!cpu) throw new InputError(`${where}: no <cpu> element and no <domainCapabilities>`);
     const mode = attrs(cpu[1] ?? "").mode ?? "custom";
     if (mode !== "custom" && mode !== "host-model")
-      throw new InputError(`${where}: <cpu mode='${printable(mode, 40)}'> names no model; use the host profile for host-passthrough`);
+      throw new InputError(
+        `${where}: <cpu mode='${printable(mode, 40)}'> names no model; use the host profile for host-passthrough`,
+      );
     body = cpu[2];
     what = "libvirt <cpu>";
   }
   const modelName = /<model(?:\s[^>]*)?>\s*([^<\s]+)\s*<\/model>/.exec(body ?? "")?.[1];
   if (!modelName) throw new InputError(`${where}: the CPU has no <model>`);
   const model = map.models.find((m) => m.name === modelName);
-  if (!model) throw new InputError(`${where}: model '${printable(modelName, 80)}' is not in libvirt ${map.version}'s CPU map`);
+  if (!model)
+    throw new InputError(`${where}: model '${printable(modelName, 80)}' is not in libvirt ${map.version}'s CPU map`);
   const vendorText = /<vendor>\s*([^<\s]+)\s*<\/vendor>/.exec(body ?? "")?.[1] ?? model.vendor;
   const vendor = vendorText === "Intel" ? "intel" : vendorText === "AMD" ? "amd" : undefined;
-  if (!vendor) throw new InputError(`${where}: vendor '${printable(vendorText ?? "none", 40)}' is neither Intel nor AMD`);
+  if (!vendor)
+    throw new InputError(`${where}: vendor '${printable(vendorText ?? "none", 40)}' is neither Intel nor AMD`);
   const state = new Map<string, boolean | "host">(map.features.map((f) => [f.name, model.features.includes(f.name)]));
   for (const m of (body ?? "").matchAll(/<feature\s([^>]*)\/>/g)) {
     const a = attrs(m[1]!);
     const fname = a.name ?? "";
-    if (!state.has(fname)) throw new InputError(`${where}: feature '${printable(fname, 60)}' is not in libvirt ${map.version}'s CPU map`);
+    if (!state.has(fname))
+      throw new InputError(`${where}: feature '${printable(fname, 60)}' is not in libvirt ${map.version}'s CPU map`);
     const policy = a.policy ?? "require";
     state.set(fname, ON.has(policy) ? true : OFF.has(policy) ? false : "host");
   }

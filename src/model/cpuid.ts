@@ -17,7 +17,10 @@ export interface CpuidEntry {
 }
 
 /** Total order on (function, index): the canonical order of every CPUID table we write. */
-export function compareCpuidKey(a: { function: number; index: number }, b: { function: number; index: number }): number {
+export function compareCpuidKey(
+  a: { function: number; index: number },
+  b: { function: number; index: number },
+): number {
   return a.function - b.function || a.index - b.index;
 }
 
@@ -48,8 +51,8 @@ export function cpuidBitIn(table: readonly CpuidEntry[], b: CpuidBitLocation): b
 
 /** Leaves whose subleaf matters (KVM's list plus the architecturally indexed ones KVM omits). */
 export const INDEXED_LEAVES: ReadonlySet<number> = new Set([
-  0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1b, 0x1d, 0x1e, 0x1f, 0x20, 0x23, 0x24,
-  0x8000001d, 0x80000020, 0x80000026,
+  0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1b, 0x1d, 0x1e, 0x1f, 0x20, 0x23, 0x24, 0x8000001d,
+  0x80000020, 0x80000026,
 ]);
 
 export function isIndexedLeaf(fn: number): boolean {

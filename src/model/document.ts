@@ -15,7 +15,7 @@ function pathOf(issue: v.BaseIssue<unknown>): string {
   for (const item of issue.path ?? []) {
     const key = (item as { key?: unknown }).key;
     if (typeof key === "number") out += `[${key}]`;
-    else if (typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += "." + key;
+    else if (typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += `.${key}`;
     else out += `[${JSON.stringify(printable(String(key), 40))}]`;
   }
   return out;
@@ -34,7 +34,8 @@ export function formatIssue(file: string, issue: v.BaseIssue<unknown>): string {
   // Our own messages ("a lower-case 0x hex string ...") read better than valibot's `expected`
   // (a regex, a length); valibot's default messages start with "Invalid".
   // A strict object's unknown key: valibot says "expected never"; say what it is.
-  if (issue.expected === "never") return `${printable(file, 200)}: ${pathOf(issue)}: unknown key (not part of the format; a typo, or a file of a newer version?)`;
+  if (issue.expected === "never")
+    return `${printable(file, 200)}: ${pathOf(issue)}: unknown key (not part of the format; a typo, or a file of a newer version?)`;
   const custom = issue.kind === "validation" && !issue.message.startsWith("Invalid");
   const expected = custom ? issue.message : (issue.expected ?? issue.message);
   const got = issue.kind === "schema" || issue.input !== undefined ? `, got ${describe(issue.input)}` : "";
@@ -43,7 +44,8 @@ export function formatIssue(file: string, issue: v.BaseIssue<unknown>): string {
 
 /** JSON.parse with a one-line error naming the file. */
 export function parseJsonText(text: string, file: string): unknown {
-  if (text.length > MAX_DOCUMENT_BYTES) throw new InputError(`${printable(file, 200)}: larger than ${MAX_DOCUMENT_BYTES} bytes`);
+  if (text.length > MAX_DOCUMENT_BYTES)
+    throw new InputError(`${printable(file, 200)}: larger than ${MAX_DOCUMENT_BYTES} bytes`);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -51,7 +53,8 @@ export function parseJsonText(text: string, file: string): unknown {
     throw new InputError(`${printable(file, 200)}: not valid JSON (${printable((e as Error).message, 100)})`);
   }
   const duplicate = firstDuplicateKey(text);
-  if (duplicate !== undefined) throw new InputError(`${printable(file, 200)}: ${duplicate}: duplicate key (JSON.parse would keep only the last)`);
+  if (duplicate !== undefined)
+    throw new InputError(`${printable(file, 200)}: ${duplicate}: duplicate key (JSON.parse would keep only the last)`);
   return data;
 }
 
@@ -105,14 +108,18 @@ function jsonPath(parts: readonly (string | number)[]): string {
   let out = "$";
   for (const key of parts) {
     if (typeof key === "number") out += `[${key}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += "." + key;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += `.${key}`;
     else out += `[${JSON.stringify(printable(key, 40))}]`;
   }
   return out;
 }
 
 /** Validates `data` against `schema`, throwing an InputError with file and JSON path. */
-export function parseWith<TSchema extends v.GenericSchema>(schema: TSchema, data: unknown, file: string): v.InferOutput<TSchema> {
+export function parseWith<TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  data: unknown,
+  file: string,
+): v.InferOutput<TSchema> {
   // abortEarly: stop at the first issue. Without it an array of millions of bad items records an
   // issue object per item (gigabytes) though only the first is ever printed.
   const result = v.safeParse(schema, data, { abortEarly: true });
@@ -123,7 +130,11 @@ export function parseWith<TSchema extends v.GenericSchema>(schema: TSchema, data
 // Reusable field schemas.
 // Regex and length (not only a check function) so the generated JSON Schema carries them too.
 export const CANONICAL_HEX_RE = /^0x(0|[1-9a-f][0-9a-f]*)$/;
-export const hexString = v.pipe(v.string(), v.maxLength(130), v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"));
+export const hexString = v.pipe(
+  v.string(),
+  v.maxLength(130),
+  v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
+);
 /** A canonical hex string of at most `bits` bits, parsed to its value (number for 32 bits, bigint for 64). */
 function hexOfWidth<T>(bits: 32 | 64, parse: (s: string) => T | undefined) {
   const what = `a ${bits}-bit hex value`;
@@ -146,7 +157,10 @@ export const vendorName = v.picklist(["intel", "amd"]);
  * as \\u escapes: the same JSON value, safe on a terminal. They can only occur inside strings.
  */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(TERMINAL_UNSAFE_IN_JSON, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + "\n";
+  return `${JSON.stringify(value, null, 2).replace(
+    TERMINAL_UNSAFE_IN_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  )}\n`;
 }
 
 const TERMINAL_UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;

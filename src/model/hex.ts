@@ -9,11 +9,11 @@ export function isCanonicalHex(s: string): boolean {
 }
 
 export function hex32(n: number): string {
-  return "0x" + (n >>> 0).toString(16);
+  return `0x${(n >>> 0).toString(16)}`;
 }
 
 export function hex64(n: bigint): string {
-  return "0x" + BigInt.asUintN(64, n).toString(16);
+  return `0x${BigInt.asUintN(64, n).toString(16)}`;
 }
 
 /** Parses a hex string (any case, leading zeros allowed) that fits in 32 bits; undefined otherwise. */

@@ -14,7 +14,12 @@ export const CAPTURE_SOURCES = ["kvm", "firecracker-fingerprint", "firecracker-d
 export type CaptureSource = (typeof CAPTURE_SOURCES)[number];
 
 /** The KVM capabilities cpuprof relies on, by the name KVM_CAP_* gives them. */
-export const CAPABILITY_NAMES = ["GET_MSR_FEATURES", "X86_USER_SPACE_MSR", "X86_MSR_FILTER", "ENFORCE_PV_FEATURE_CPUID"] as const;
+export const CAPABILITY_NAMES = [
+  "GET_MSR_FEATURES",
+  "X86_USER_SPACE_MSR",
+  "X86_MSR_FILTER",
+  "ENFORCE_PV_FEATURE_CPUID",
+] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 
 export interface FeatureMsr {
@@ -129,12 +134,16 @@ export function assertUniqueHost(h: HostCapture, file: string): void {
   const seen = new Set<string>();
   for (const [i, e] of h.cpuid.entries()) {
     const key = `${e.function}/${e.index}`;
-    if (seen.has(key)) throw new InputError(`${printable(file, 200)}: $.cpuid[${i}]: duplicate leaf ${hex32(e.function)} subleaf ${hex32(e.index)}`);
+    if (seen.has(key))
+      throw new InputError(
+        `${printable(file, 200)}: $.cpuid[${i}]: duplicate leaf ${hex32(e.function)} subleaf ${hex32(e.index)}`,
+      );
     seen.add(key);
   }
   const msrs = new Set<number>();
   for (const [i, m] of h.featureMsrs.entries()) {
-    if (msrs.has(m.index)) throw new InputError(`${printable(file, 200)}: $.featureMsrs[${i}]: duplicate MSR ${hex32(m.index)}`);
+    if (msrs.has(m.index))
+      throw new InputError(`${printable(file, 200)}: $.featureMsrs[${i}]: duplicate MSR ${hex32(m.index)}`);
     msrs.add(m.index);
   }
 }
@@ -148,11 +157,15 @@ export function assertConsistentHost(h: HostCapture, file: string): void {
   const i = h.cpuid.findIndex((e) => e.function === 0);
   const fromLeaf0 = VENDOR_STRINGS[leaf0];
   if (fromLeaf0 !== undefined && fromLeaf0 !== h.vendor)
-    throw new InputError(`${where}: $.vendor: expected "${fromLeaf0}" as $.cpuid[${i}] (leaf 0) says ${JSON.stringify(printable(leaf0, 12))}, got "${h.vendor}"`);
+    throw new InputError(
+      `${where}: $.vendor: expected "${fromLeaf0}" as $.cpuid[${i}] (leaf 0) says ${JSON.stringify(printable(leaf0, 12))}, got "${h.vendor}"`,
+    );
 }
 
 /** One CPUID entry in the wire form (hex strings, fixed key order). */
-export function cpuidEntryToJson(e: CpuidEntry): Record<"function" | "index" | "flags" | "eax" | "ebx" | "ecx" | "edx", string> {
+export function cpuidEntryToJson(
+  e: CpuidEntry,
+): Record<"function" | "index" | "flags" | "eax" | "ebx" | "ecx" | "edx", string> {
   return {
     function: hex32(e.function),
     index: hex32(e.index),
@@ -182,9 +195,7 @@ export function hostToJson(h: HostCapture): object {
     ...(n.bios !== undefined ? { bios: n.bios } : {}),
     kvm: n.kvm && {
       apiVersion: n.kvm.apiVersion,
-      capabilities: Object.fromEntries(
-        CAPABILITY_NAMES.map((k) => [k, n.kvm!.capabilities[k]]),
-      ),
+      capabilities: Object.fromEntries(CAPABILITY_NAMES.map((k) => [k, n.kvm!.capabilities[k]])),
     },
     cpuid: n.cpuid.map(cpuidEntryToJson),
     featureMsrs: n.featureMsrs.map((m) => ({ index: hex32(m.index), value: hex64(m.value) })),

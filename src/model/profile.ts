@@ -57,7 +57,8 @@ export interface Profile {
 export const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** The one message for a bad profile name, wherever a name is given (options, imports, the wizard). */
-export const PROFILE_NAME_RULE = "a profile name is kebab-case: a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters";
+export const PROFILE_NAME_RULE =
+  "a profile name is kebab-case: a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters";
 
 /** Why `name` cannot name a profile, or undefined when it can. */
 export function profileNameProblem(name: string): string | undefined {
@@ -147,7 +148,10 @@ const cpuidV2 = v.pipe(
   ),
   v.maxLength(8192),
   // The same bound as version 1: at most 8192 adjustments in all.
-  v.check((gs) => gs.reduce((n, g) => n + REGISTERS.filter((r) => g[r] !== undefined).length, 0) <= 8192, "<=8192 register adjustments in all"),
+  v.check(
+    (gs) => gs.reduce((n, g) => n + REGISTERS.filter((r) => g[r] !== undefined).length, 0) <= 8192,
+    "<=8192 register adjustments in all",
+  ),
 );
 
 export const profileSchema = v.variant("formatVersion", [
@@ -157,7 +161,12 @@ export const profileSchema = v.variant("formatVersion", [
     cpuid: cpuidV2,
     permittedMsrs: v.pipe(v.array(msrRange), v.maxLength(MAX_PERMITTED_MSRS)),
   }),
-  v.strictObject({ ...profileFields, formatVersion: v.literal(1), cpuid: cpuidV1, permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(MAX_PERMITTED_MSRS)) }),
+  v.strictObject({
+    ...profileFields,
+    formatVersion: v.literal(1),
+    cpuid: cpuidV1,
+    permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(MAX_PERMITTED_MSRS)),
+  }),
 ]);
 
 const ALL_SUBLEAVES = { start: 0, end: 0xffffffff } as const;
@@ -171,7 +180,10 @@ interface CpuidPaths {
 }
 
 /** Version 2 entries -> adjustments (registers in eax..edx order) and their JSON paths. */
-function expandCpuidV2(groups: readonly v.InferOutput<typeof cpuidV2>[number][]): { cpuid: CpuidAdjustment[]; paths: CpuidPaths } {
+function expandCpuidV2(groups: readonly v.InferOutput<typeof cpuidV2>[number][]): {
+  cpuid: CpuidAdjustment[];
+  paths: CpuidPaths;
+} {
   const cpuid: CpuidAdjustment[] = [];
   const at: { j: number; register: Register }[] = [];
   groups.forEach((g, j) => {
@@ -186,7 +198,11 @@ function expandCpuidV2(groups: readonly v.InferOutput<typeof cpuidV2>[number][])
   });
   return {
     cpuid,
-    paths: { entries: groups.length, of: (i) => `$.cpuid[${at[i]!.j}].${at[i]!.register}`, subleafOf: (i) => `$.cpuid[${at[i]!.j}].subleaf` },
+    paths: {
+      entries: groups.length,
+      of: (i) => `$.cpuid[${at[i]!.j}].${at[i]!.register}`,
+      subleafOf: (i) => `$.cpuid[${at[i]!.j}].subleaf`,
+    },
   };
 }
 
@@ -198,7 +214,8 @@ function cpuidV2Of(sorted: readonly CpuidAdjustment[]): object[] {
     let entry = entries.get(key);
     if (!entry) {
       entry = { leaf: hex32(a.leaf) };
-      if (a.subleaf.start !== ALL_SUBLEAVES.start || a.subleaf.end !== ALL_SUBLEAVES.end) entry.subleaf = { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) };
+      if (a.subleaf.start !== ALL_SUBLEAVES.start || a.subleaf.end !== ALL_SUBLEAVES.end)
+        entry.subleaf = { start: hex32(a.subleaf.start), end: hex32(a.subleaf.end) };
       entries.set(key, entry);
     }
     entry[a.register] = a.mask === 0 ? hex32(a.replacements) : [hex32(a.replacements), hex32(a.mask)];
@@ -211,7 +228,9 @@ function expandMsrRanges(ranges: readonly { start: number; end: number }[], file
   const out: number[] = [];
   for (const [i, r] of ranges.entries()) {
     if (out.length + (r.end - r.start + 1) > MAX_PERMITTED_MSRS)
-      throw new InputError(`${printable(file, 200)}: $.permittedMsrs[${i}]: more than ${MAX_PERMITTED_MSRS} MSRs in all`);
+      throw new InputError(
+        `${printable(file, 200)}: $.permittedMsrs[${i}]: more than ${MAX_PERMITTED_MSRS} MSRs in all`,
+      );
     for (let x = r.start; x <= r.end; x++) out.push(x);
   }
   return out;
@@ -244,24 +263,43 @@ export function normaliseProfile(p: Profile): Profile {
 }
 
 /** Semantic checks valibot cannot express: ranges ordered, no overlapping adjustments, no duplicate MSRs, a host profile empty. */
-export function checkProfile(p: Profile, file: string, paths: CpuidPaths = { entries: p.cpuid.length, of: (i) => `$.cpuid[${i}]`, subleafOf: (i) => `$.cpuid[${i}].subleaf` }): void {
+export function checkProfile(
+  p: Profile,
+  file: string,
+  paths: CpuidPaths = {
+    entries: p.cpuid.length,
+    of: (i) => `$.cpuid[${i}]`,
+    subleafOf: (i) => `$.cpuid[${i}].subleaf`,
+  },
+): void {
   const where = printable(file, 200);
   if (p.kind === "host")
     for (const key of ["cpuid", "msrs", "permittedMsrs"] as const)
-      if (p[key].length > 0) throw new InputError(`${where}: $.${key}: expected none for kind "host" (the host as it is), got ${key === "cpuid" ? paths.entries : p[key].length}`);
+      if (p[key].length > 0)
+        throw new InputError(
+          `${where}: $.${key}: expected none for kind "host" (the host as it is), got ${key === "cpuid" ? paths.entries : p[key].length}`,
+        );
   p.cpuid.forEach((a, i) => {
     if (a.subleaf.start > a.subleaf.end)
-      throw new InputError(`${where}: ${paths.subleafOf(i)}: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`);
+      throw new InputError(
+        `${where}: ${paths.subleafOf(i)}: expected start <= end, got ${hex32(a.subleaf.start)} > ${hex32(a.subleaf.end)}`,
+      );
   });
   // Overlaps are between ranges of the same (leaf, register): sort by exactly that, then by start,
   // so entries of other registers cannot sit between two overlapping ranges.
   const sorted = p.cpuid
     .map((a, i) => ({ a, i }))
-    .sort((x, y) => x.a.leaf - y.a.leaf || x.a.register.localeCompare(y.a.register) || x.a.subleaf.start - y.a.subleaf.start);
+    .sort(
+      (x, y) =>
+        x.a.leaf - y.a.leaf || x.a.register.localeCompare(y.a.register) || x.a.subleaf.start - y.a.subleaf.start,
+    );
   for (let k = 1; k < sorted.length; k++) {
-    const prev = sorted[k - 1]!, cur = sorted[k]!;
+    const prev = sorted[k - 1]!,
+      cur = sorted[k]!;
     if (prev.a.leaf === cur.a.leaf && prev.a.register === cur.a.register && cur.a.subleaf.start <= prev.a.subleaf.end)
-      throw new InputError(`${where}: ${paths.of(cur.i)}: overlaps ${paths.of(prev.i)} (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`);
+      throw new InputError(
+        `${where}: ${paths.of(cur.i)}: overlaps ${paths.of(prev.i)} (leaf ${hex32(cur.a.leaf)} ${cur.a.register.toUpperCase()})`,
+      );
   }
   // a register can appear for several disjoint subleaf ranges; same register and start twice is a duplicate (caught above)
   const seen = new Set<number>();
@@ -300,7 +338,12 @@ export function profileToJson(p: Profile): object {
     vendor: n.vendor,
     kind: n.kind,
     description: n.description,
-    sourceHosts: n.sourceHosts.map((s) => ({ model: s.model, microcode: s.microcode, kernel: s.kernel, ...(s.count === undefined ? {} : { count: s.count }) })),
+    sourceHosts: n.sourceHosts.map((s) => ({
+      model: s.model,
+      microcode: s.microcode,
+      kernel: s.kernel,
+      ...(s.count === undefined ? {} : { count: s.count }),
+    })),
     toolVersion: n.toolVersion,
     cpuid: cpuidV2Of(n.cpuid),
     msrs: n.msrs.map((m) => ({ index: hex32(m.index), replacements: hex64(m.replacements), mask: hex64(m.mask) })),
@@ -319,6 +362,13 @@ export function serializeProfile(p: Profile): string {
 }
 
 /** The adjustment that applies to (leaf, subleaf, register), if any. */
-export function findAdjustment(p: Profile, leaf: number, subleaf: number, register: Register): CpuidAdjustment | undefined {
-  return p.cpuid.find((a) => a.leaf === leaf && a.register === register && subleaf >= a.subleaf.start && subleaf <= a.subleaf.end);
+export function findAdjustment(
+  p: Profile,
+  leaf: number,
+  subleaf: number,
+  register: Register,
+): CpuidAdjustment | undefined {
+  return p.cpuid.find(
+    (a) => a.leaf === leaf && a.register === register && subleaf >= a.subleaf.start && subleaf <= a.subleaf.end,
+  );
 }

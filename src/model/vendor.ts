@@ -56,7 +56,10 @@ export function brandOf(cpuid: readonly CpuidEntry[]): string | undefined {
     if (!e) return undefined;
     regs.push(e.eax, e.ebx, e.ecx, e.edx);
   }
-  const s = regString(...regs).replace(/\0+$/g, "").replace(/\0/g, "").trim();
+  const s = regString(...regs)
+    .replace(/\0+$/g, "")
+    .replace(/\0/g, "")
+    .trim();
   return s.length > 0 ? s : undefined;
 }
 
@@ -71,5 +74,10 @@ export interface CpuIdentity {
 /** The one reading of a host's identity from its CPUID table (live capture, imports and baselines). */
 export function cpuIdentityOf(cpuid: readonly CpuidEntry[]): CpuIdentity {
   const vendorString = vendorStringOf(cpuid);
-  return { vendorString, vendor: vendorString === undefined ? undefined : VENDOR_STRINGS[vendorString], signature: signatureOf(cpuid), brand: brandOf(cpuid) };
+  return {
+    vendorString,
+    vendor: vendorString === undefined ? undefined : VENDOR_STRINGS[vendorString],
+    signature: signatureOf(cpuid),
+    brand: brandOf(cpuid),
+  };
 }

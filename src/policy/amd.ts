@@ -108,7 +108,9 @@ const AMD_CPUID: readonly CpuidField[] = [
 ];
 
 const AMD_MSR_FIELDS: readonly MsrField[] = [
-  ...msrFields(0xc0011029, [feature(1, "lfence_serializing", "DE_CFG: KVM refuses values outside the host's feature value")]),
+  ...msrFields(0xc0011029, [
+    feature(1, "lfence_serializing", "DE_CFG: KVM refuses values outside the host's feature value"),
+  ]),
 ];
 
 const AMD_MSRS: readonly MsrRule[] = [

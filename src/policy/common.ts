@@ -278,7 +278,12 @@ export const COMMON_CPUID: readonly CpuidField[] = [
   ]),
   ...cpuidRegister(0xd, 0, "ebx", [passthrough([0, 31], "xsave_size_enabled", "none", WHY.runtime)]),
   ...cpuidRegister(0xd, 0, "ecx", [
-    passthrough([0, 31], "xsave_size_max", "none", "the host's size for all it supports is at least what the profile's XCR0 needs"),
+    passthrough(
+      [0, 31],
+      "xsave_size_max",
+      "none",
+      "the host's size for all it supports is at least what the profile's XCR0 needs",
+    ),
   ]),
   ...cpuidRegister(0xd, 1, "eax", [
     feature(0, "xsaveopt"),
@@ -298,15 +303,27 @@ export const COMMON_CPUID: readonly CpuidField[] = [
     hidden(15, "xss_lbr", WHY.lbr),
     hidden(16, "xss_hwp", WHY.thermal),
   ]),
-  ...cpuidRegister(0xd, { start: 2, end: 63 }, "eax", [passthrough([0, 31], "xsave_component_size", "eq", WHY.xsaveLayout)]),
-  ...cpuidRegister(0xd, { start: 2, end: 63 }, "ebx", [passthrough([0, 31], "xsave_component_offset", "eq", WHY.xsaveLayout)]),
-  ...cpuidRegister(0xd, { start: 2, end: 63 }, "ecx", [passthrough([0, 2], "xsave_component_flags", "eq", WHY.xsaveLayout)]),
+  ...cpuidRegister(0xd, { start: 2, end: 63 }, "eax", [
+    passthrough([0, 31], "xsave_component_size", "eq", WHY.xsaveLayout),
+  ]),
+  ...cpuidRegister(0xd, { start: 2, end: 63 }, "ebx", [
+    passthrough([0, 31], "xsave_component_offset", "eq", WHY.xsaveLayout),
+  ]),
+  ...cpuidRegister(0xd, { start: 2, end: 63 }, "ecx", [
+    passthrough([0, 2], "xsave_component_flags", "eq", WHY.xsaveLayout),
+  ]),
 
   // KVM paravirtual leaves at the default base.
   ...cpuidRegister(0x40000000, ALL, "eax", [numeric([0, 31], "max_hypervisor_leaf", "le", WHY.leLeaf)]),
-  ...cpuidRegister(0x40000000, ALL, "ebx", [numeric([0, 31], "hypervisor_signature_ebx", "eq", "the KVM signature must match")]),
-  ...cpuidRegister(0x40000000, ALL, "ecx", [numeric([0, 31], "hypervisor_signature_ecx", "eq", "the KVM signature must match")]),
-  ...cpuidRegister(0x40000000, ALL, "edx", [numeric([0, 31], "hypervisor_signature_edx", "eq", "the KVM signature must match")]),
+  ...cpuidRegister(0x40000000, ALL, "ebx", [
+    numeric([0, 31], "hypervisor_signature_ebx", "eq", "the KVM signature must match"),
+  ]),
+  ...cpuidRegister(0x40000000, ALL, "ecx", [
+    numeric([0, 31], "hypervisor_signature_ecx", "eq", "the KVM signature must match"),
+  ]),
+  ...cpuidRegister(0x40000000, ALL, "edx", [
+    numeric([0, 31], "hypervisor_signature_edx", "eq", "the KVM signature must match"),
+  ]),
   ...cpuidRegister(0x40000001, ALL, "eax", [
     feature(0, "kvm_feature_clocksource"),
     feature(1, "kvm_feature_nop_io_delay"),
@@ -395,7 +412,9 @@ export const COMMON_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0x80000004, ALL, ALL_REGISTERS, passthrough([0, 31], "brand_string_2", "none", WHY.brand)),
   ...cpuidRegisters(0x80000006, ALL, ALL_REGISTERS, passthrough([0, 31], "l2_l3_cache", "none", WHY.cache)),
   // AMD power management: hidden bit by bit (bits 0-14), except the invariant TSC.
-  ...cataloguedRegister(0x80000007, ALL, "edx", (bits, name) => (name === "constant_tsc" ? feature(bits, name, WHY.invtsc) : hidden(bits, name, WHY.amdPower))).filter((f) => f.msb <= 14),
+  ...cataloguedRegister(0x80000007, ALL, "edx", (bits, name) =>
+    name === "constant_tsc" ? feature(bits, name, WHY.invtsc) : hidden(bits, name, WHY.amdPower),
+  ).filter((f) => f.msb <= 14),
   ...cpuidRegister(0x80000008, ALL, "eax", [
     numeric([0, 7], "phys_addr_bits", "le", WHY.addressSize),
     numeric([8, 15], "virt_addr_bits", "le", WHY.addressSize),
@@ -431,7 +450,10 @@ export const FB_CLEAR_BIT = 17;
 export const FB_CLEAR_EXCEPTION_HOST_BITS: readonly number[] = [5, 8, 13, 14, 15];
 
 export const COMMON_MSR_FIELDS: readonly MsrField[] = [
-  ...msrFields(0x8b, [passthrough([0, 31], "amd_patch_level", "none", WHY.ucode), passthrough([32, 63], "intel_ucode_revision", "none", WHY.ucode)]),
+  ...msrFields(0x8b, [
+    passthrough([0, 31], "amd_patch_level", "none", WHY.ucode),
+    passthrough([32, 63], "intel_ucode_revision", "none", WHY.ucode),
+  ]),
   ...msrFields(0xce, [feature(31, "cpuid_faulting", WHY.cpuidFaulting)]),
   // Every bit the SDM defines has its own rule; the names are the catalogue's (src/catalogue/msrs.ts).
   ...msrFields(ARCH_CAPABILITIES, [
@@ -543,7 +565,10 @@ export const COMMON_MSRS: readonly MsrRule[] = [
   deny(0x1500, "arch_lbr_from", WHY.lbr, { last: 0x151f }),
   deny(0x1600, "arch_lbr_to", WHY.lbr, { last: 0x161f }),
   permit(0x40000000, "hyperv", { last: 0x400000ff, hyperv: true, why: WHY.hyperv }),
-  permit(0x4b564d00, "kvm_pv", { last: 0x4b564d08, why: "KVM paravirtual MSRs (kvmclock, async PF, steal time, PV EOI, poll control, migration control)" }),
+  permit(0x4b564d00, "kvm_pv", {
+    last: 0x4b564d08,
+    why: "KVM paravirtual MSRs (kvmclock, async PF, steal time, PV EOI, poll control, migration control)",
+  }),
   permit(0xc0000080, "efer", implicit),
   permit(0xc0000081, "syscall_msrs", { last: 0xc0000084 }),
   permit(0xc0000100, "fs_gs_base", { last: 0xc0000101, ...implicit }),

@@ -30,7 +30,8 @@ const indexOf = memoByObject((policy: Policy): PolicyIndex => {
   for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
   const msrRules = [...policy.msrs].sort((a, b) => a.index - b.index);
   const msrRuleByIndex = new Map<number, MsrRule>();
-  for (const r of msrRules) for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
+  for (const r of msrRules)
+    for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
   return { cpuidByLeaf, msrFieldsByIndex, msrRules, msrRuleByIndex };
 });
 
@@ -89,4 +90,12 @@ export function msrRuleIndices(rule: MsrRule): number[] {
 }
 
 export { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "./common.ts";
-export { LEAF_GATES, leafGateOf, leafGatesOf, xsaveComponents, XSAVE_LEAF, FIRST_XSAVE_COMPONENT_SUBLEAF, type LeafGate } from "./leaf-gates.ts";
+export {
+  LEAF_GATES,
+  leafGateOf,
+  leafGatesOf,
+  xsaveComponents,
+  XSAVE_LEAF,
+  FIRST_XSAVE_COMPONENT_SUBLEAF,
+  type LeafGate,
+} from "./leaf-gates.ts";

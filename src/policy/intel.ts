@@ -45,7 +45,9 @@ const INTEL_CPUID: readonly CpuidField[] = [
   ...cpuidRegisters(0xf, ALL, ALL_REGISTERS, hidden([0, 31], "rdt_monitoring", WHY.rdt)),
   ...cpuidRegisters(0x10, ALL, ALL_REGISTERS, hidden([0, 31], "rdt_allocation", WHY.rdt)),
   // Leaves 0x12 (SGX) and 0x14 (PT): hidden, named piece by piece as the catalogue names each subleaf.
-  ...(["eax", "ebx", "ecx"] as const).flatMap((r) => cataloguedRegister(0x12, ALL, r, (bits, name) => hidden(bits, name, WHY.sgx))),
+  ...(["eax", "ebx", "ecx"] as const).flatMap((r) =>
+    cataloguedRegister(0x12, ALL, r, (bits, name) => hidden(bits, name, WHY.sgx)),
+  ),
   ...cataloguedRegister(0x12, 0, "edx", (bits, name) => hidden(bits, name, WHY.sgx)),
   ...cataloguedRegister(0x12, { start: 1, end: ALL.end }, "edx", (bits, name) => hidden(bits, name, WHY.sgx)),
   ...(["eax", "ebx", "ecx"] as const).flatMap((r) => [

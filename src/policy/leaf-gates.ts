@@ -24,14 +24,30 @@ export const LEAF_GATES: readonly LeafGate[] = [
     gate: "xsave-component",
     why: "0xD.n gives the size and offset of XSAVE component n; a guest whose XCR0/XSS mask lacks n must not see it (it would reveal AMX, CET or MPX the profile hides)",
   },
-  { leaf: 0x1d, subleaves: { start: 0, end: 0xffffffff }, gate: { feature: "amx_tile" }, why: "AMX tile palettes exist only with AMX" },
-  { leaf: 0x1e, subleaves: { start: 0, end: 0xffffffff }, gate: { feature: "amx_tile" }, why: "AMX TMUL information exists only with AMX" },
-  { leaf: 0x24, subleaves: { start: 0, end: 0xffffffff }, gate: { feature: "avx10" }, why: "the AVX10 leaf exists only with AVX10" },
+  {
+    leaf: 0x1d,
+    subleaves: { start: 0, end: 0xffffffff },
+    gate: { feature: "amx_tile" },
+    why: "AMX tile palettes exist only with AMX",
+  },
+  {
+    leaf: 0x1e,
+    subleaves: { start: 0, end: 0xffffffff },
+    gate: { feature: "amx_tile" },
+    why: "AMX TMUL information exists only with AMX",
+  },
+  {
+    leaf: 0x24,
+    subleaves: { start: 0, end: 0xffffffff },
+    gate: { feature: "avx10" },
+    why: "the AVX10 leaf exists only with AVX10",
+  },
 ];
 
 /** XSAVE components the guest may enable: XCR0 (0xD.0 EDX:EAX) | IA32_XSS (0xD.1 EDX:ECX). */
 export function xsaveComponents(table: readonly CpuidEntry[]): bigint {
-  const d0 = findCpuid(table, XSAVE_LEAF, 0), d1 = findCpuid(table, XSAVE_LEAF, 1);
+  const d0 = findCpuid(table, XSAVE_LEAF, 0),
+    d1 = findCpuid(table, XSAVE_LEAF, 1);
   const pair = (lo = 0, hi = 0) => BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n);
   return pair(d0?.eax, d0?.edx) | pair(d1?.ecx, d1?.edx);
 }

@@ -30,7 +30,10 @@ function row(bits: Bits, name: string, action: Action, compare: Compare, why: st
 }
 
 /** A row placed at a location: `field` gets the row's optional parts, only where the row has them. */
-function withOptionals<F extends { nested?: boolean; why?: string; zeroMeans?: { lsb: number; msb: number } }>(field: F, r: Row): F {
+function withOptionals<F extends { nested?: boolean; why?: string; zeroMeans?: { lsb: number; msb: number } }>(
+  field: F,
+  r: Row,
+): F {
   if (r.nested !== undefined) field.nested = r.nested;
   if (r.why !== undefined) field.why = r.why;
   if (r.zeroMeans !== undefined) field.zeroMeans = r.zeroMeans;
@@ -72,13 +75,28 @@ export function numeric(bits: Bits, name: string, compare: Compare, why?: string
 }
 
 /** The rows of one CPUID register over a subleaf range (a number is that single subleaf). */
-export function cpuidRegister(leaf: number, subleaves: number | SubleafRange, register: Register, rows: readonly Row[]): CpuidField[] {
+export function cpuidRegister(
+  leaf: number,
+  subleaves: number | SubleafRange,
+  register: Register,
+  rows: readonly Row[],
+): CpuidField[] {
   const range = typeof subleaves === "number" ? { start: subleaves, end: subleaves } : subleaves;
-  return rows.map((r) => withOptionals<CpuidField>({ leaf, subleaves: range, register, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare }, r));
+  return rows.map((r) =>
+    withOptionals<CpuidField>(
+      { leaf, subleaves: range, register, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare },
+      r,
+    ),
+  );
 }
 
 /** The same rows for several registers (whole leaves passed through or hidden). */
-export function cpuidRegisters(leaf: number, subleaves: number | SubleafRange, registers: readonly Register[], row: Row): CpuidField[] {
+export function cpuidRegisters(
+  leaf: number,
+  subleaves: number | SubleafRange,
+  registers: readonly Register[],
+  row: Row,
+): CpuidField[] {
   return registers.flatMap((reg) => cpuidRegister(leaf, subleaves, reg, [{ ...row, name: `${row.name}_${reg}` }]));
 }
 
@@ -88,14 +106,26 @@ export const ALL_REGISTERS: readonly Register[] = ["eax", "ebx", "ecx", "edx"];
  * One rule over a whole register, row by row as the catalogue names its pieces (features, fields, and runs of
  * bits it does not name, by location), so that a register hidden as a whole still names each bit once.
  */
-export function cataloguedRegister(leaf: number, subleaves: number | SubleafRange, register: Register, rule: (bits: Bits, name: string) => Row): CpuidField[] {
+export function cataloguedRegister(
+  leaf: number,
+  subleaves: number | SubleafRange,
+  register: Register,
+  rule: (bits: Bits, name: string) => Row,
+): CpuidField[] {
   const first = typeof subleaves === "number" ? subleaves : subleaves.start;
-  return cpuidRegister(leaf, subleaves, register, cpuidPieces(leaf, first, register).map((p) => rule([p.lsb, p.msb], p.name)));
+  return cpuidRegister(
+    leaf,
+    subleaves,
+    register,
+    cpuidPieces(leaf, first, register).map((p) => rule([p.lsb, p.msb], p.name)),
+  );
 }
 
 /** The rows of one feature MSR (64-bit fields). */
 export function msrFields(index: number, rows: readonly Row[]): MsrField[] {
-  return rows.map((r) => withOptionals<MsrField>({ index, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare }, r));
+  return rows.map((r) =>
+    withOptionals<MsrField>({ index, lsb: r.lsb, msb: r.msb, name: r.name, action: r.action, compare: r.compare }, r),
+  );
 }
 
 /** An MSR (or block) the guest may access. */

@@ -28,7 +28,8 @@ export const WHY = {
   lwp: "AMD LWP was removed from Zen; not migratable",
   amdPower: "AMD power/performance management: host business",
   mawau: "MPX address width for user mode; MPX is hidden",
-  inverted: "1 means the CPU saves less FPU state; a profile may claim it when some host lacks it, so the pool rule is superset",
+  inverted:
+    "1 means the CPU saves less FPU state; a profile may claim it when some host lacks it, so the pool rule is superset",
   leLeaf: "the profile's maximum must not exceed the host's (the guest would see leaves the host cannot supply)",
   addressSize: "with TDP the guest's address width must not exceed the host's",
   vendorEq: "out-of-range CPUID and several MSRs behave differently per vendor; cross-vendor migration is unsupported",
@@ -37,7 +38,8 @@ export const WHY = {
   hyperv: "Hyper-V synthetic MSRs: only for guests configured with Hyper-V enlightenments",
   amxLayout: "AMX palette and TMUL sizes are hardware layout: passed through, compared as equal",
   rsba: "bad news (the guest must assume RSB underflow uses alternate predictors). Forced on in every profile: newer hosts (Cascade Lake, Sapphire Rapids) report RRSBA that older ones lack, and a guest told the bad news only mitigates more, so one profile runs on all of them",
-  fbClear: "VERW clears fill buffers. Ice Lake and older report it, Sapphire Rapids does not and lacks TAA_NO, so Cloud Hypervisor's FB_CLEAR exception cannot apply; hidden, a guest then still clears buffers (\"attempted, no microcode\")",
+  fbClear:
+    'VERW clears fill buffers. Ice Lake and older report it, Sapphire Rapids does not and lacks TAA_NO, so Cloud Hypervisor\'s FB_CLEAR exception cannot apply; hidden, a guest then still clears buffers ("attempted, no microcode")',
   itsNo:
     "good news, inherited: KVM synthesises ITS_NO for guests of hosts not affected by indirect target selection. Every Skylake, Sapphire Rapids and Granite Rapids capture reports it on 5.10 and 6.1, no Cascade Lake or Ice Lake capture does; an embedded profile is the baseline of every host it promises to run on, so skylake (which must run on Cascade Lake) drops it and sapphire-rapids keeps it, sparing its guests ITS mitigations they do not need",
   tsxCtrl: "TSX is hidden and IA32_TSX_CTRL (0x122) is denied; advertising the MSR would make guests write it",
@@ -48,11 +50,13 @@ export const WHY = {
     "AMD APM: 0 means the same as phys_addr_bits, so the effective value (this field, or phys_addr_bits where it is 0) is compared: the guest's address width must not exceed the host's",
   intelSpecOnAmd:
     "Intel-defined speculation-control bit: AMD guests use the AMD-defined bits in 0x80000008 EBX (amd_ibrs, amd_stibp, amd_ssbd); newer KVMs stopped reporting these on AMD, and QEMU's EPYC models never set them",
-  ucode: "microcode revision has no feature meaning and KVM accepts any value; the destination host's revision is the truthful one",
+  ucode:
+    "microcode revision has no feature meaning and KVM accepts any value; the destination host's revision is the truthful one",
   smm: "SMM-only state; a guest outside SMM cannot use it",
   lbr: "LBR/debug branch records belong to the PMU, which is hidden",
   debugctl: "Linux writes DEBUGCTL for single-step on branches (ptrace); KVM emulates it even with the PMU hidden",
-  perfCaps: "PDCM is hidden with the PMU, so IA32_PERF_CAPABILITIES must be 0 (KVM refuses non-zero values without PDCM)",
+  perfCaps:
+    "PDCM is hidden with the PMU, so IA32_PERF_CAPABILITIES must be 0 (KVM refuses non-zero values without PDCM)",
   implicitMsr: "KVM emulates it for every guest without listing it in KVM_GET_MSR_INDEX_LIST",
   ppin: "protected processor inventory number identifies the physical CPU",
   invtsc: "invariant TSC: inherited; migration between different TSC frequencies needs TSC scaling on the destination",

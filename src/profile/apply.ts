@@ -5,7 +5,14 @@
 // call (build a new Profile or HostCapture object instead).
 import { InputError } from "../errors.ts";
 import { KVM_MAX_CPUID_ENTRIES, type MsrFilter } from "../kvm/index.ts";
-import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, isIndexedLeaf, sortCpuid, type CpuidEntry, type Register } from "../model/cpuid.ts";
+import {
+  CPUID_FLAG_SIGNIFICANT_INDEX,
+  REGISTERS,
+  isIndexedLeaf,
+  sortCpuid,
+  type CpuidEntry,
+  type Register,
+} from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Vendor } from "../model/vendor.ts";
@@ -99,7 +106,11 @@ const compileProfile = memoByObject((p: Profile): CompiledProfile => {
     list.push(a);
     cpuidByLeaf.set(a.leaf, list);
   }
-  return { cpuidByLeaf, msrs: new Map(p.msrs.map((m) => [m.index, m])), permitted: [...new Set(p.permittedMsrs)].sort((a, b) => a - b) };
+  return {
+    cpuidByLeaf,
+    msrs: new Map(p.msrs.map((m) => [m.index, m])),
+    permitted: [...new Set(p.permittedMsrs)].sort((a, b) => a - b),
+  };
 });
 
 /** Per leaf, the bits of policy fields marked nested (VMX/SVM), cleared at apply time unless nested. */
@@ -118,19 +129,35 @@ interface CompiledHost {
   cpuid: readonly CpuidEntry[];
   known: readonly number[];
 }
-const compileHost = memoByObject((h: HostCapture): CompiledHost => ({ cpuid: sortCpuid(h.cpuid), known: knownMsrsOf(h) }));
+const compileHost = memoByObject(
+  (h: HostCapture): CompiledHost => ({ cpuid: sortCpuid(h.cpuid), known: knownMsrsOf(h) }),
+);
 
 // ---- CPUID ----
 
-function adjustEntry(host: CpuidEntry, profile: Profile, adjustments: readonly CpuidAdjustment[] | undefined): CpuidEntry {
+function adjustEntry(
+  host: CpuidEntry,
+  profile: Profile,
+  adjustments: readonly CpuidAdjustment[] | undefined,
+): CpuidEntry {
   const flags = isIndexedLeaf(host.function) ? host.flags | CPUID_FLAG_SIGNIFICANT_INDEX : host.flags;
-  const out: CpuidEntry = { function: host.function, index: host.index, flags: flags >>> 0, eax: 0, ebx: 0, ecx: 0, edx: 0 };
+  const out: CpuidEntry = {
+    function: host.function,
+    index: host.index,
+    flags: flags >>> 0,
+    eax: 0,
+    ebx: 0,
+    ecx: 0,
+    edx: 0,
+  };
   for (const r of REGISTERS) {
     if (profile.kind === "host") {
       out[r] = host[r];
       continue;
     }
-    const a = adjustments?.find((x) => x.register === r && host.index >= x.subleaf.start && host.index <= x.subleaf.end);
+    const a = adjustments?.find(
+      (x) => x.register === r && host.index >= x.subleaf.start && host.index <= x.subleaf.end,
+    );
     out[r] = a ? ((host[r] & a.mask) | a.replacements) >>> 0 : 0;
   }
   return out;
@@ -138,14 +165,16 @@ function adjustEntry(host: CpuidEntry, profile: Profile, adjustments: readonly C
 
 function clearNested(entry: CpuidEntry, masks: readonly RegisterMask[] | undefined): void {
   if (!masks) return;
-  for (const m of masks) if (entry.index >= m.start && entry.index <= m.end) entry[m.register] = (entry[m.register] & ~m.mask) >>> 0;
+  for (const m of masks)
+    if (entry.index >= m.start && entry.index <= m.end) entry[m.register] = (entry[m.register] & ~m.mask) >>> 0;
 }
 
 /** Drops entries above their class's max leaf, and whole classes whose max-leaf entry is absent. */
 function withinMaxLeaves(entries: readonly CpuidEntry[]): CpuidEntry[] {
   const max = new Map<number, number>();
   for (const c of CPUID_CLASSES) {
-    const head = entries.find((e) => e.function === c.base && e.index === 0) ?? entries.find((e) => e.function === c.base);
+    const head =
+      entries.find((e) => e.function === c.base && e.index === 0) ?? entries.find((e) => e.function === c.base);
     if (head) max.set(c.base, head.eax);
   }
   return entries.filter((e) => {
@@ -171,7 +200,12 @@ function zeroHiddenLeaves(table: CpuidEntry[]): void {
   const xcr0 = BigInt(d0.eax >>> 0) | (BigInt(d0.edx >>> 0) << 32n);
   let size = XSAVE_LEGACY_AND_HEADER;
   for (const e of table)
-    if (e.function === XSAVE_LEAF && e.index >= FIRST_XSAVE_COMPONENT_SUBLEAF && e.index < 64 && ((xcr0 >> BigInt(e.index)) & 1n) === 1n)
+    if (
+      e.function === XSAVE_LEAF &&
+      e.index >= FIRST_XSAVE_COMPONENT_SUBLEAF &&
+      e.index < 64 &&
+      ((xcr0 >> BigInt(e.index)) & 1n) === 1n
+    )
       size = Math.max(size, e.eax + e.ebx);
   d0.ecx = size >>> 0;
 }
@@ -189,14 +223,19 @@ function baseCpuid(ctx: ApplyContext, profile: Profile, host: CompiledHost, nest
   if (profile.kind !== "host") zeroHiddenLeaves(adjusted);
   const table = withinMaxLeaves(adjusted);
   if (table.length > KVM_MAX_CPUID_ENTRIES)
-    throw new InputError(`CPUID table has ${table.length} entries, KVM accepts at most ${KVM_MAX_CPUID_ENTRIES} (highest leaf ${hex32(table[table.length - 1]!.function)})`);
+    throw new InputError(
+      `CPUID table has ${table.length} entries, KVM accepts at most ${KVM_MAX_CPUID_ENTRIES} (highest leaf ${hex32(table[table.length - 1]!.function)})`,
+    );
   return table;
 }
 
 // ---- MSR filter ----
 
 /** The profile's permitted MSRs, minus Hyper-V's unless hyperv and the VMX capability MSRs unless nested. */
-export function effectivePermittedMsrs(permitted: readonly number[], options: { hyperv?: boolean; nested?: boolean }): number[] {
+export function effectivePermittedMsrs(
+  permitted: readonly number[],
+  options: { hyperv?: boolean; nested?: boolean },
+): number[] {
   return permitted.filter((m) => (options.hyperv || !isHypervMsr(m)) && (options.nested || !isVmxCapabilityMsr(m)));
 }
 
@@ -204,7 +243,11 @@ export function effectivePermittedMsrs(permitted: readonly number[], options: { 
  * The one answer to "which MSRs may the guest touch": under the host profile every MSR the host knows (it hides
  * nothing), otherwise the profile's permitted list (Hyper-V's and the VMX capability MSRs only when asked for).
  */
-export function guestPermittedMsrs(profile: Profile, known: readonly number[], options: { hyperv?: boolean; nested?: boolean }): readonly number[] {
+export function guestPermittedMsrs(
+  profile: Profile,
+  known: readonly number[],
+  options: { hyperv?: boolean; nested?: boolean },
+): readonly number[] {
   return profile.kind === "host" ? known : effectivePermittedMsrs(compileProfile(profile).permitted, options);
 }
 
@@ -236,7 +279,13 @@ function attempt<T>(f: () => T): T | InputError {
   }
 }
 
-function prepare(ctx: ApplyContext, profile: Profile, host: HostCapture, nested: boolean, options: ApplyOptions): Prepared {
+function prepare(
+  ctx: ApplyContext,
+  profile: Profile,
+  host: HostCapture,
+  nested: boolean,
+  options: ApplyOptions,
+): Prepared {
   let byProfile = prepared.get(ctx);
   if (!byProfile) prepared.set(ctx, (byProfile = new WeakMap()));
   let byHost = byProfile.get(profile);
@@ -260,11 +309,19 @@ function prepare(ctx: ApplyContext, profile: Profile, host: HostCapture, nested:
   return p;
 }
 
-const copyFilter = (f: MsrFilter): MsrFilter => ({ flags: f.flags, ranges: f.ranges.map((r) => ({ ...r, bitmap: r.bitmap.slice() })) });
+const copyFilter = (f: MsrFilter): MsrFilter => ({
+  flags: f.flags,
+  ranges: f.ranges.map((r) => ({ ...r, bitmap: r.bitmap.slice() })),
+});
 
 // ---- entry points ----
 
-export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: HostCapture, options: ApplyOptions = {}): VcpuConfig {
+export function applyProfileWith(
+  ctx: ApplyContext,
+  profile: Profile,
+  host: HostCapture,
+  options: ApplyOptions = {},
+): VcpuConfig {
   const vcpuId = options.vcpuId ?? 0;
   const vcpuCount = options.vcpuCount ?? 1;
   const nested = options.nested ?? false;
@@ -288,22 +345,32 @@ export function applyProfileWith(ctx: ApplyContext, profile: Profile, host: Host
 }
 
 /** The apply context of a vendor: its policy and the compatibility checker (one per vendor). */
-export const applyContextFor = memoByKey((vendor: string): ApplyContext => ({ policy: policyFor(vendor as Vendor), check: checkCompatibility }));
+export const applyContextFor = memoByKey(
+  (vendor: string): ApplyContext => ({ policy: policyFor(vendor as Vendor), check: checkCompatibility }),
+);
 const contextFor = (profile: Profile) => applyContextFor(profile.vendor);
 
 /** The refusal for a profile unsafe for a guest OS (guest-msrs.ts), or null; once per profile object. */
 export const guestMsrRefusal = memoByObject((profile: Profile): InputError | null => {
   const problems = guestMsrProblems(profile);
-  const more = problems.length > 1 ? `; and ${problems.length - 1} more (cpuprof show ${profile.name} lists the permitted MSRs)` : "";
-  return problems.length === 0 ? null : new InputError(`profile ${profile.name} is unsafe for a guest OS: ${problems[0]!.detail}${more}`);
+  const more =
+    problems.length > 1
+      ? `; and ${problems.length - 1} more (cpuprof show ${profile.name} lists the permitted MSRs)`
+      : "";
+  return problems.length === 0
+    ? null
+    : new InputError(`profile ${profile.name} is unsafe for a guest OS: ${problems[0]!.detail}${more}`);
 });
 
 // Fresh objects with content seen before (a profile parsed again, a host capture read again) share one
 // canonical copy, so every per-object cache above hits for them too (issue 15: applyProfile with fresh
 // objects went from ~200 to ~30 µs here); new content still pays for the whole computation.
-const canonicalProfiles = new ContentCache<Profile>((p) => `${p.vendor}/${p.kind}/${p.name}/${p.cpuid.length}/${p.msrs.length}/${p.permittedMsrs.length}`);
+const canonicalProfiles = new ContentCache<Profile>(
+  (p) => `${p.vendor}/${p.kind}/${p.name}/${p.cpuid.length}/${p.msrs.length}/${p.permittedMsrs.length}`,
+);
 const canonicalHosts = new ContentCache<HostCapture>(
-  (h) => `${h.vendor}/${h.family}/${h.model}/${h.stepping}/${h.microcode}/${h.kernel}/${h.cpuid.length}/${h.featureMsrs.length}/${h.msrIndexList.length}`,
+  (h) =>
+    `${h.vendor}/${h.family}/${h.model}/${h.stepping}/${h.microcode}/${h.kernel}/${h.cpuid.length}/${h.featureMsrs.length}/${h.msrIndexList.length}`,
 );
 
 /** The vCPU configuration for `profile` on `host`: CPUID table, feature-MSR values, MSR filter and compatibility report. */

@@ -9,7 +9,15 @@ import { memoByObject } from "../model/memo.ts";
 import type { Profile } from "../model/profile.ts";
 import { bitMask32, bitMask64, OPS32, OPS64 } from "../fields/bits.ts";
 import { featureView, type RegisterSlot } from "../fields/view.ts";
-import { addToMasks, appliesToHiddenRegister, hasMaskForm, emptyMasks, failingMasks, isLimit, type RuleMasks } from "../fields/rules.ts";
+import {
+  addToMasks,
+  appliesToHiddenRegister,
+  hasMaskForm,
+  emptyMasks,
+  failingMasks,
+  isLimit,
+  type RuleMasks,
+} from "../fields/rules.ts";
 import { cpuidFieldsIn, policyFor } from "../policy/index.ts";
 import type { Compare, CpuidField } from "../policy/index.ts";
 import {
@@ -34,7 +42,18 @@ export interface CompiledCompatibility {
 }
 
 /** The field properties the mask compiler understands; a field with any other is evaluated field by field. */
-const MASKED_FIELD_KEYS: ReadonlySet<string> = new Set(["leaf", "subleaves", "register", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
+const MASKED_FIELD_KEYS: ReadonlySet<string> = new Set([
+  "leaf",
+  "subleaves",
+  "register",
+  "lsb",
+  "msb",
+  "name",
+  "action",
+  "compare",
+  "nested",
+  "why",
+]);
 
 function maskable(field: CpuidField): boolean {
   if (!hasMaskForm(field.compare)) return false;
@@ -84,7 +103,16 @@ interface CompiledMsrCheck {
   masks: { value: bigint; fixed: bigint; rules: RuleMasks<bigint> } | null;
 }
 
-const MSR_FIELD_KEYS: ReadonlySet<string> = new Set(["index", "lsb", "msb", "name", "action", "compare", "nested", "why"]);
+const MSR_FIELD_KEYS: ReadonlySet<string> = new Set([
+  "index",
+  "lsb",
+  "msb",
+  "name",
+  "action",
+  "compare",
+  "nested",
+  "why",
+]);
 
 function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
   const value = check.adj.replacements & check.fixed;
@@ -118,12 +146,30 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     else rangedByLeaf.set(f.leaf, [id]);
   });
 
-  function compileRegister(leaf: number, subleaf: number, register: Register, ids: readonly number[]): CompiledRegister {
+  function compileRegister(
+    leaf: number,
+    subleaf: number,
+    register: Register,
+    ids: readonly number[],
+  ): CompiledRegister {
     const slot = profileView.register(leaf, subleaf, register);
     const fixed = ~slot.hostBits >>> 0;
     const value = slot.fixed;
     const masks = emptyMasks(OPS32);
-    const r: CompiledRegister = { leaf, subleaf, register, value, fixed, subset: 0, superset: 0, eq: 0, limits: [], opaque: [], fields: [...ids].sort((a, b) => a - b), slot };
+    const r: CompiledRegister = {
+      leaf,
+      subleaf,
+      register,
+      value,
+      fixed,
+      subset: 0,
+      superset: 0,
+      eq: 0,
+      limits: [],
+      opaque: [],
+      fields: [...ids].sort((a, b) => a - b),
+      slot,
+    };
     for (const id of r.fields) {
       const f = fields[id]!;
       if (!isMaskable[id]) {
@@ -155,8 +201,11 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     return r;
   }
   /** Registers where some host could fail; the others are left out of every check. */
-  const canFail = (r: CompiledRegister) => r.subset !== 0 || r.superset !== 0 || r.eq !== 0 || r.limits.length > 0 || r.opaque.length > 0;
-  const fixedRegisters = [...fixedPairs.values()].map((g) => compiled(g.leaf, g.subleaf, g.register, g.fields)).filter(canFail);
+  const canFail = (r: CompiledRegister) =>
+    r.subset !== 0 || r.superset !== 0 || r.eq !== 0 || r.limits.length > 0 || r.opaque.length > 0;
+  const fixedRegisters = [...fixedPairs.values()]
+    .map((g) => compiled(g.leaf, g.subleaf, g.register, g.fields))
+    .filter(canFail);
 
   const candidates = permittedToNote(policy, profile);
   const msrs = msrChecks(policy, profile, options).map(compileMsrCheck);
@@ -173,7 +222,9 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     }
     let registers = bySubleaves.get(signature);
     if (!registers) {
-      const subleaves = new Map([...rangedByLeaf.keys()].map((leaf) => [leaf, hv.subleavesIn(leaf, "eax", 0, 0xffffffff)]));
+      const subleaves = new Map(
+        [...rangedByLeaf.keys()].map((leaf) => [leaf, hv.subleavesIn(leaf, "eax", 0, 0xffffffff)]),
+      );
       bySubleaves.set(signature, (registers = registersForSubleaves(subleaves)));
     }
     return registers;
@@ -217,7 +268,8 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
       // Only fields whose bits failed a mask, every le field once a limit failed, and the opaque ones.
       for (const id of r.fields) {
         const f = fields[id]!;
-        const suspect = !isMaskable[id] || (limitFailed && isLimit(f.compare)) || (failing & bitMask32(f.lsb, f.msb)) !== 0;
+        const suspect =
+          !isMaskable[id] || (limitFailed && isLimit(f.compare)) || (failing & bitMask32(f.lsb, f.msb)) !== 0;
         if (!suspect) continue;
         const problem = cpuidFieldProblem(f, r.subleaf, r.slot, h);
         if (problem) found.push({ id, subleaf: r.subleaf, problem });
@@ -235,7 +287,8 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
       }
       const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed);
       if (f.bits === 0n && !f.limit) continue;
-      const suspect = (field: { lsb: number; msb: number; compare: Compare }) => (f.limit && isLimit(field.compare)) || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
+      const suspect = (field: { lsb: number; msb: number; compare: Compare }) =>
+        (f.limit && isLimit(field.compare)) || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
       problems.push(...msrCheckProblems(m.check, host, notes, suspect));
     }
     notes.push(...permittedNotes(candidates, knownMsrsCached(host)));

@@ -9,7 +9,15 @@ import { hex32 } from "../model/hex.ts";
 import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { MsrAdjustment, Profile } from "../model/profile.ts";
-import { ARCH_CAPABILITIES, cpuidFieldsIn, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS, msrFieldsFor, msrRuleFor, policyFor } from "../policy/index.ts";
+import {
+  ARCH_CAPABILITIES,
+  cpuidFieldsIn,
+  FB_CLEAR_BIT,
+  FB_CLEAR_EXCEPTION_HOST_BITS,
+  msrFieldsFor,
+  msrRuleFor,
+  policyFor,
+} from "../policy/index.ts";
 import type { Compare, CpuidField, Policy } from "../policy/index.ts";
 
 interface ProblemBase {
@@ -72,7 +80,10 @@ export function subleavesToCheck(field: CpuidField, profile: FeatureView, host: 
   const { start, end } = field.subleaves;
   if (start === end) return [start];
   if (!isIndexedLeaf(field.leaf)) return [0];
-  const set = new Set([...host.subleavesIn(field.leaf, field.register, start, end), ...profile.subleavesIn(field.leaf, field.register, start, end)]);
+  const set = new Set([
+    ...host.subleavesIn(field.leaf, field.register, start, end),
+    ...profile.subleavesIn(field.leaf, field.register, start, end),
+  ]);
   return [...set].sort((a, b) => a - b);
 }
 
@@ -85,7 +96,12 @@ export function cpuidFieldCompared(field: CpuidField, options: CompatOptions): b
  * The one evaluation of a CPUID field's compare rule at one subleaf (the reference checker and the
  * compiled one both call it): the problem, or null. `hostRegister` is the host's register value there.
  */
-export function cpuidFieldProblem(field: CpuidField, subleaf: number, profile: RegisterSlot, hostRegister: number): CompatProblem | null {
+export function cpuidFieldProblem(
+  field: CpuidField,
+  subleaf: number,
+  profile: RegisterSlot,
+  hostRegister: number,
+): CompatProblem | null {
   // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
   if (!profile.present && !appliesToHiddenRegister(field.compare)) return null;
   const fixed = ~profile.hostBits >>> 0;
@@ -107,16 +123,23 @@ export function cpuidFieldProblem(field: CpuidField, subleaf: number, profile: R
 function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions): CompatProblem[] {
   const out: CompatProblem[] = [];
   // two views and the policy's rules: the profile's fixed bits against what the host offers
-  const pv = featureView(profile), hv = featureView(host);
+  const pv = featureView(profile),
+    hv = featureView(host);
   // the rows of one register follow each other in the table: their subleaves are found once
-  let last: CpuidField | undefined, subleaves: number[] = [];
+  let last: CpuidField | undefined,
+    subleaves: number[] = [];
   for (const field of cpuidFieldsIn(policy)) {
     if (!cpuidFieldCompared(field, options)) continue;
     if (!(last && last.leaf === field.leaf && last.register === field.register && last.subleaves === field.subleaves))
       subleaves = subleavesToCheck(field, pv, hv);
     last = field;
     for (const subleaf of subleaves) {
-      const problem = cpuidFieldProblem(field, subleaf, pv.register(field.leaf, subleaf, field.register), hv.fixedAt(field.leaf, subleaf, field.register));
+      const problem = cpuidFieldProblem(
+        field,
+        subleaf,
+        pv.register(field.leaf, subleaf, field.register),
+        hv.fixedAt(field.leaf, subleaf, field.register),
+      );
       if (problem) out.push(problem);
     }
   }
@@ -141,16 +164,34 @@ export function msrChecks(policy: Policy, profile: Profile, options: CompatOptio
     const name = rule?.name ?? hex32(adj.index);
     const known = msrFieldsFor(policy, adj.index);
     const fields = known.length > 0 ? known : [{ lsb: 0, msb: 63, name, compare: "subset" as Compare, nested: false }];
-    out.push({ adj, name, fixed: ~adj.mask & 0xffff_ffff_ffff_ffffn, fields: fields.filter((f) => isCompared(f, options.nested)) });
+    out.push({
+      adj,
+      name,
+      fixed: ~adj.mask & 0xffff_ffff_ffff_ffffn,
+      fields: fields.filter((f) => isCompared(f, options.nested)),
+    });
   }
   return out;
 }
 
 /** The one evaluation of a feature-MSR adjustment against a host (the reference and the compiled checker call it). */
-export function msrCheckProblems(check: MsrCheck, host: HostCapture, notes: string[], suspect?: (field: MsrCheck["fields"][number]) => boolean): CompatProblem[] {
+export function msrCheckProblems(
+  check: MsrCheck,
+  host: HostCapture,
+  notes: string[],
+  suspect?: (field: MsrCheck["fields"][number]) => boolean,
+): CompatProblem[] {
   const { adj, name, fixed } = check;
   const hostMsr = host.featureMsrs.find((m) => m.index === adj.index);
-  if (!hostMsr) return [{ kind: "msr-missing", name, msr: adj.index, detail: `feature MSR ${hex32(adj.index)} (${name}): the profile sets it, the host does not offer it` }];
+  if (!hostMsr)
+    return [
+      {
+        kind: "msr-missing",
+        name,
+        msr: adj.index,
+        detail: `feature MSR ${hex32(adj.index)} (${name}): the profile sets it, the host does not offer it`,
+      },
+    ];
   const found: CompatProblem[] = [];
   // `suspect` (the compiled checker): fields its masks cannot clear; every other field passes.
   for (const f of check.fields) {
@@ -167,13 +208,21 @@ export function msrCheckProblems(check: MsrCheck, host: HostCapture, notes: stri
     });
   }
   if (adj.index === ARCH_CAPABILITIES && fbClearException(found, hostMsr.value)) {
-    notes.push("IA32_ARCH_CAPABILITIES: the profile's FB_CLEAR is absent on the host, accepted because the host has MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO and PSDP_NO");
+    notes.push(
+      "IA32_ARCH_CAPABILITIES: the profile's FB_CLEAR is absent on the host, accepted because the host has MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO and PSDP_NO",
+    );
     return [];
   }
   return found;
 }
 
-function msrProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions, notes: string[]): CompatProblem[] {
+function msrProblems(
+  policy: Policy,
+  profile: Profile,
+  host: HostCapture,
+  options: CompatOptions,
+  notes: string[],
+): CompatProblem[] {
   return msrChecks(policy, profile, options).flatMap((c) => msrCheckProblems(c, host, notes));
 }
 
@@ -196,7 +245,9 @@ export function permittedNotes(candidates: readonly number[], known: ReadonlySet
   const absent = candidates.filter((i) => !known.has(i));
   if (absent.length === 0) return [];
   const shown = absent.slice(0, 8).map(hex32).join(", ");
-  return [`${absent.length} permitted MSR(s) unknown to this host (harmless: the filter only denies MSRs the host knows): ${shown}${absent.length > 8 ? ", …" : ""}`];
+  return [
+    `${absent.length} permitted MSR(s) unknown to this host (harmless: the filter only denies MSRs the host knows): ${shown}${absent.length > 8 ? ", …" : ""}`,
+  ];
 }
 
 /** Every MSR index the host's KVM knows (filter.ts's knownMsrSet). */
@@ -205,11 +256,21 @@ export const knownHostMsrs = knownMsrSet;
 /** The report for a host profile or a vendor mismatch, which need no field comparison; null otherwise. */
 export function reportWithoutFields(profile: Profile, host: HostCapture): CompatReport | null {
   if (profile.kind === "host")
-    return { compatible: true, problems: [], notes: ["host profile: the guest sees this host's CPU as it is (not migratable)"] };
+    return {
+      compatible: true,
+      problems: [],
+      notes: ["host profile: the guest sees this host's CPU as it is (not migratable)"],
+    };
   if (profile.vendor !== host.vendor)
     return {
       compatible: false,
-      problems: [{ kind: "vendor", name: "vendor", detail: `the profile is for ${profile.vendor}, the host is ${host.vendor} (${host.vendorString})` }],
+      problems: [
+        {
+          kind: "vendor",
+          name: "vendor",
+          detail: `the profile is for ${profile.vendor}, the host is ${host.vendor} (${host.vendorString})`,
+        },
+      ],
       notes: [],
     };
   return null;
@@ -221,7 +282,10 @@ export function checkCompatibility(profile: Profile, host: HostCapture, options:
   if (trivial) return trivial;
   const policy = policyFor(profile.vendor);
   const notes: string[] = [];
-  const problems = [...cpuidProblems(policy, profile, host, options), ...msrProblems(policy, profile, host, options, notes)];
+  const problems = [
+    ...cpuidProblems(policy, profile, host, options),
+    ...msrProblems(policy, profile, host, options, notes),
+  ];
   notes.push(...permittedNotes(permittedToNote(policy, profile), knownHostMsrs(host)));
   return { compatible: problems.length === 0, problems, notes };
 }

@@ -19,11 +19,13 @@ export function sameContent(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b) || !isPlainObject(a) || !isPlainObject(b)) return false;
-  const x = a as Record<string, unknown>, y = b as Record<string, unknown>;
+  const x = a as Record<string, unknown>,
+    y = b as Record<string, unknown>;
   let keys = 0;
   for (const k in x) {
     keys++;
-    const v = x[k], w = y[k];
+    const v = x[k],
+      w = y[k];
     if (v !== w && !sameContent(v, w)) return false;
     if (w === undefined && !Object.hasOwn(y, k)) return false;
   }

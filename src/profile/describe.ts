@@ -27,7 +27,6 @@ export interface GuestChanges {
   msrs: FieldChange[];
 }
 
-
 /** Which named features and fields change between a host's CPUID and a guest's (two table views, one split). */
 export function guestChanges(
   vendor: Vendor,
@@ -36,16 +35,19 @@ export function guestChanges(
   hostMsrs: readonly { index: number; value: bigint }[] = [],
   guestMsrs: readonly { index: number; value: bigint }[] = [],
 ): GuestChanges {
-  const hv = tableView(vendor, host, hostMsrs), gv = tableView(vendor, guest, guestMsrs);
+  const hv = tableView(vendor, host, hostMsrs),
+    gv = tableView(vendor, guest, guestMsrs);
   const hidden = new Set<string>();
   const added = new Set<string>();
   const fields: FieldChange[] = [];
   for (const k of mergedLeaves(hv, gv)) {
     for (const reg of REGISTERS) {
-      const h = hv.register(k.function, k.index, reg).fixed, g = gv.register(k.function, k.index, reg).fixed;
+      const h = hv.register(k.function, k.index, reg).fixed,
+        g = gv.register(k.function, k.index, reg).fixed;
       if (h === g) continue;
       for (const f of splitRegister(vendor, k.function, k.index, reg)) {
-        const a = fieldValue32(h, f), b = fieldValue32(g, f);
+        const a = fieldValue32(h, f),
+          b = fieldValue32(g, f);
         if (a === b || f.alias) continue;
         if (f.lsb === f.msb) (a ? hidden : added).add(f.name);
         else fields.push({ name: f.name, from: hex32(a), to: hex32(b) });
@@ -59,7 +61,8 @@ export function guestChanges(
     const changedBits: string[] = [];
     for (const f of splitMsr(vendor, index))
       for (let bit = f.lsb; bit <= f.msb; bit++)
-        if (bitSet(m.fixed, bit) !== bitSet(g, bit)) changedBits.push(`${bitSet(g, bit) ? "+" : "-"}${f.lsb === f.msb ? f.name : msrBitName(index, bit)}`);
+        if (bitSet(m.fixed, bit) !== bitSet(g, bit))
+          changedBits.push(`${bitSet(g, bit) ? "+" : "-"}${f.lsb === f.msb ? f.name : msrBitName(index, bit)}`);
     msrs.push({ name: msrName(index), from: hex64(m.fixed), to: `${hex64(g)} (${changedBits.join(" ")})` });
   }
   return { hidden: [...hidden], added: [...added], fields, msrs };

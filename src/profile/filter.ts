@@ -94,7 +94,9 @@ export function denialSpans(denied: readonly number[]): { first: number; last: n
 export function buildMsrFilter(knownMsrs: readonly number[], permitted: readonly number[]): MsrFilter {
   const denied = deniedMsrs(knownMsrs, permitted);
   if (denied[denied.length - 1] === UNFILTERABLE_MSR)
-    throw new InputError(`MSR filter: ${hex32(UNFILTERABLE_MSR)} cannot be denied (a KVM range ending at 2^32 wraps and matches nothing); permit it`);
+    throw new InputError(
+      `MSR filter: ${hex32(UNFILTERABLE_MSR)} cannot be denied (a KVM range ending at 2^32 wraps and matches nothing); permit it`,
+    );
   const spans = denialSpans(denied);
   if (spans.length > MSR_FILTER_MAX_RANGES) {
     throw new InputError(

@@ -11,7 +11,16 @@ import { knownMsrSet } from "./filter.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile, SourceHost } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { cpuidFieldsIn, cpuidFieldsOfLeaf, msrFieldsFor, msrFieldsIn, msrRuleFor, msrRuleIndices, msrRulesIn, policyFor } from "../policy/index.ts";
+import {
+  cpuidFieldsIn,
+  cpuidFieldsOfLeaf,
+  msrFieldsFor,
+  msrFieldsIn,
+  msrRuleFor,
+  msrRuleIndices,
+  msrRulesIn,
+  policyFor,
+} from "../policy/index.ts";
 import type { CpuidField, FieldRule, Policy } from "../policy/index.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { reconcilePermittedMsrs } from "./guest-msrs.ts";
@@ -49,10 +58,10 @@ export interface GenerateResult {
   summary: GenerateSummary;
 }
 
-
 /** replacements/mask of one CPUID register or feature MSR from its fields' actions and the host's value (either width). */
 function adjustmentBits<T>(fields: readonly FieldRule[], hostValue: T, ops: WidthOps<T>): { replacements: T; mask: T } {
-  let replacements = ops.zero, mask = ops.zero;
+  let replacements = ops.zero,
+    mask = ops.zero;
   for (const f of fields) {
     const m = ops.mask(f.lsb, f.msb);
     if (f.action.kind === "inherit") replacements = ops.or(replacements, ops.and(hostValue, m));
@@ -90,10 +99,20 @@ function cpuidAdjustments(policy: Policy, leaf: number, entries: readonly CpuidE
       if (!dependsOnHost || !isIndexedLeaf(leaf)) {
         // Non-indexed leaves have one entry (subleaf 0) that answers every subleaf.
         const hostValue = (entries.find((e) => e.index === 0) ?? entries[0])?.[register] ?? 0;
-        out.push({ leaf, subleaf: { start: seg.start, end: seg.end }, register, ...adjustmentBits(seg.fields, hostValue >>> 0, OPS32) });
+        out.push({
+          leaf,
+          subleaf: { start: seg.start, end: seg.end },
+          register,
+          ...adjustmentBits(seg.fields, hostValue >>> 0, OPS32),
+        });
       } else {
         for (const e of inSegment)
-          out.push({ leaf, subleaf: { start: e.index, end: e.index }, register, ...adjustmentBits(seg.fields, e[register] >>> 0, OPS32) });
+          out.push({
+            leaf,
+            subleaf: { start: e.index, end: e.index },
+            register,
+            ...adjustmentBits(seg.fields, e[register] >>> 0, OPS32),
+          });
       }
     }
   }
@@ -128,7 +147,12 @@ function unknownCpuid(policy: Policy, host: HostCapture): UnknownItem[] {
     const known = cpuidFieldsOfLeaf(policy, e.function).length > 0;
     if (!known) {
       if (REGISTERS.some((r) => e[r] !== 0))
-        out.push({ kind: "leaf", leaf: e.function, subleaf: e.index, text: `leaf ${hex32(e.function)} subleaf ${hex32(e.index)}: not in the ${policy.vendor} policy, hidden` });
+        out.push({
+          kind: "leaf",
+          leaf: e.function,
+          subleaf: e.index,
+          text: `leaf ${hex32(e.function)} subleaf ${hex32(e.index)}: not in the ${policy.vendor} policy, hidden`,
+        });
       continue;
     }
     for (const register of REGISTERS) {
@@ -152,12 +176,20 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
   for (const m of host.featureMsrs) {
     const fields = msrFieldsFor(policy, m.index);
     if (fields.length === 0) {
-      unknown.push({ kind: "msr", msr: m.index, text: `feature MSR ${hex32(m.index)}: not in the ${policy.vendor} policy, hidden` });
+      unknown.push({
+        kind: "msr",
+        msr: m.index,
+        text: `feature MSR ${hex32(m.index)}: not in the ${policy.vendor} policy, hidden`,
+      });
       continue;
     }
     const stray = m.value & unknownBits64(policy.vendor, m.index);
     if (stray !== 0n)
-      unknown.push({ kind: "bits", msr: m.index, text: `feature MSR ${hex32(m.index)} bits ${hex64(stray)}: not in the ${policy.vendor} policy, hidden` });
+      unknown.push({
+        kind: "bits",
+        msr: m.index,
+        text: `feature MSR ${hex32(m.index)} bits ${hex64(stray)}: not in the ${policy.vendor} policy, hidden`,
+      });
     const bits = adjustmentBits(fields, m.value, OPS64);
     // An all-zero adjustment is what "no adjustment" already means (hidden): leave it out.
     if (bits.replacements !== 0n || bits.mask !== 0n) out.push({ index: m.index, ...bits });
@@ -170,7 +202,12 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
  * guest OS uses for the features the profile advertises, none of a hidden feature's. Hyper-V and nested-only
  * MSRs, and the ones KVM emulates without listing them, come from what this host knows.
  */
-export function permittedMsrsFor(policy: Policy, host: HostCapture, profile: Pick<Profile, "kind" | "cpuid">, unknown: UnknownItem[]): number[] {
+export function permittedMsrsFor(
+  policy: Policy,
+  host: HostCapture,
+  profile: Pick<Profile, "kind" | "cpuid">,
+  unknown: UnknownItem[],
+): number[] {
   const known = knownMsrSet(host);
   const candidates: number[] = [];
   for (const rule of msrRulesIn(policy)) {
@@ -185,25 +222,41 @@ export function permittedMsrsFor(policy: Policy, host: HostCapture, profile: Pic
 
 function sourceHostOf(host: HostCapture): SourceHost {
   const signature = `family ${hex32(host.family)} model ${hex32(host.model)} stepping ${hex32(host.stepping)}`;
-  return { model: host.brand ? `${host.brand} (${signature})` : `${host.vendorString} ${signature}`, microcode: host.microcode, kernel: host.kernel };
+  return {
+    model: host.brand ? `${host.brand} (${signature})` : `${host.vendorString} ${signature}`,
+    microcode: host.microcode,
+    kernel: host.kernel,
+  };
 }
 
 function summaryOf(policy: Policy, host: HostCapture, profile: Profile): GenerateSummary {
-  const kept: string[] = [], hidden: GenerateSummary["hidden"] = [], leftToHost: string[] = [];
+  const kept: string[] = [],
+    hidden: GenerateSummary["hidden"] = [],
+    leftToHost: string[] = [];
   const classify = (name: string, inHost: boolean, inProfile: boolean, why: string | undefined) => {
     if (inProfile && !kept.includes(name)) kept.push(name);
     else if (inHost && !inProfile && !hidden.some((h) => h.name === name)) hidden.push({ name, why: why ?? null });
   };
   for (const f of cpuidFieldsIn(policy)) {
     if (f.action.kind === "passthrough") {
-      const present = host.cpuid.some((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
+      const present = host.cpuid.some(
+        (e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end,
+      );
       if (present && !leftToHost.includes(f.name)) leftToHost.push(f.name);
       continue;
     }
     if (f.lsb !== f.msb || isNumeric(f.compare)) continue;
-    const entry = host.cpuid.find((e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end);
+    const entry = host.cpuid.find(
+      (e) => e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end,
+    );
     const inHost = entry !== undefined && ((entry[f.register] >>> f.lsb) & 1) === 1;
-    const adj = profile.cpuid.find((a) => a.leaf === f.leaf && a.register === f.register && a.subleaf.start <= (entry?.index ?? f.subleaves.start) && (entry?.index ?? f.subleaves.start) <= a.subleaf.end);
+    const adj = profile.cpuid.find(
+      (a) =>
+        a.leaf === f.leaf &&
+        a.register === f.register &&
+        a.subleaf.start <= (entry?.index ?? f.subleaves.start) &&
+        (entry?.index ?? f.subleaves.start) <= a.subleaf.end,
+    );
     classify(f.name, inHost, adj !== undefined && ((adj.replacements >>> f.lsb) & 1) === 1, f.why);
   }
   for (const f of msrFieldsIn(policy)) {
@@ -214,7 +267,12 @@ function summaryOf(policy: Policy, host: HostCapture, profile: Profile): Generat
     }
     if (f.lsb !== f.msb) continue;
     const adj = profile.msrs.find((x) => x.index === f.index);
-    classify(f.name, m !== undefined && ((m.value >> BigInt(f.lsb)) & 1n) === 1n, adj !== undefined && ((adj.replacements >> BigInt(f.lsb)) & 1n) === 1n, f.why);
+    classify(
+      f.name,
+      m !== undefined && ((m.value >> BigInt(f.lsb)) & 1n) === 1n,
+      adj !== undefined && ((adj.replacements >> BigInt(f.lsb)) & 1n) === 1n,
+      f.why,
+    );
   }
   return { kept, hidden, leftToHost };
 }
@@ -222,14 +280,23 @@ function summaryOf(policy: Policy, host: HostCapture, profile: Profile): Generat
 export function generateProfile(host: HostCapture, options: GenerateOptions): GenerateResult {
   const policy = policyFor(host.vendor);
   const leaves = [...new Set(host.cpuid.map((e) => e.function))].sort((a, b) => a - b);
-  const raw = leaves.flatMap((leaf) => cpuidAdjustments(policy, leaf, host.cpuid.filter((e) => e.function === leaf)));
+  const raw = leaves.flatMap((leaf) =>
+    cpuidAdjustments(
+      policy,
+      leaf,
+      host.cpuid.filter((e) => e.function === leaf),
+    ),
+  );
   const cpuid = mergeAdjacent(raw).filter((a) => a.replacements !== 0 || a.mask !== 0);
   const unknown = unknownCpuid(policy, host);
   const msrs = msrAdjustments(policy, host, unknown);
   const permittedMsrs = permittedMsrsFor(policy, host, { kind: "profile", cpuid }, unknown);
   if (options.strict && unknown.length > 0)
     throw new InputError(
-      `the ${policy.vendor} policy does not know ${unknown.length} item(s): ${unknown.slice(0, 3).map((u) => u.text).join("; ")}${unknown.length > 3 ? "; …" : ""}`,
+      `the ${policy.vendor} policy does not know ${unknown.length} item(s): ${unknown
+        .slice(0, 3)
+        .map((u) => u.text)
+        .join("; ")}${unknown.length > 3 ? "; …" : ""}`,
     );
   const source = sourceHostOf(host);
   const profile: Profile = {
@@ -262,5 +329,3 @@ export function hostProfile(vendor: Vendor): Profile {
     permittedMsrs: [],
   };
 }
-
-

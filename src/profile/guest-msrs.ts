@@ -6,7 +6,7 @@ import { cpuidFeatureBit as featureBit, msrName } from "../catalogue/index.ts";
 import { guestOsMsrsFor, osMsrIndices, type GuestOsMsrUse } from "../catalogue/guest-os-msrs.ts";
 import { bitSet } from "../fields/bits.ts";
 import { viewOfProfile } from "../fields/view.ts";
-import { CPUID_FLAG_SIGNIFICANT_INDEX, cpuidBitIn, findCpuid, type CpuidEntry } from "../model/cpuid.ts";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, cpuidBitIn, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
@@ -38,7 +38,10 @@ export interface OsMsrNeed {
  * The MSRs of the guest-OS table for `vendor`, split by whether `advertises` says a guest OS will use them.
  * An MSR in several rows is needed when any row needs it.
  */
-export function osMsrNeeds(vendor: Vendor, advertises: (feature: string) => boolean): { needed: OsMsrNeed[]; unused: OsMsrNeed[] } {
+export function osMsrNeeds(
+  vendor: Vendor,
+  advertises: (feature: string) => boolean,
+): { needed: OsMsrNeed[]; unused: OsMsrNeed[] } {
   const byMsr = new Map<number, OsMsrNeed & { needed: boolean }>();
   for (const use of guestOsMsrsFor(vendor)) {
     const features = use.anyOf.filter(advertises);
@@ -59,7 +62,10 @@ export function osMsrNeeds(vendor: Vendor, advertises: (feature: string) => bool
  * asks it of the same applied table three times (plan, and twice in classify), ~0.35 ms each in a cold
  * process. The table must not change after the first call; the result is frozen, to be read only.
  */
-export function osMsrNeedsOfTable(vendor: Vendor, table: readonly CpuidEntry[]): { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] } {
+export function osMsrNeedsOfTable(
+  vendor: Vendor,
+  table: readonly CpuidEntry[],
+): { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] } {
   let byVendor = tableNeeds.get(table);
   if (!byVendor) tableNeeds.set(table, (byVendor = new Map()));
   let needs = byVendor.get(vendor);
@@ -76,7 +82,10 @@ export function osMsrNeedsOfTable(vendor: Vendor, table: readonly CpuidEntry[]):
   return needs;
 }
 
-const tableNeeds = new WeakMap<readonly CpuidEntry[], Map<Vendor, { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] }>>();
+const tableNeeds = new WeakMap<
+  readonly CpuidEntry[],
+  Map<Vendor, { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] }>
+>();
 
 /** findCpuid over one table through an index made once: the first entry of the function whose index matches or is not significant. */
 function cpuidFinder(table: readonly CpuidEntry[]): (fn: number, index: number) => CpuidEntry | undefined {
@@ -86,7 +95,8 @@ function cpuidFinder(table: readonly CpuidEntry[]): (fn: number, index: number) 
     if (!first.has(key)) first.set(key, i);
   });
   return (fn, index) => {
-    const a = first.get(`${fn}/*`), b = first.get(`${fn}/${index}`);
+    const a = first.get(`${fn}/*`),
+      b = first.get(`${fn}/${index}`);
     const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
     return at === undefined ? undefined : table[at];
   };
@@ -98,7 +108,11 @@ function cpuidFinder(table: readonly CpuidEntry[]): (fn: number, index: number) 
  * of features the profile hides. Hyper-V and nested-only rules add their MSRs only where `candidates` has them.
  * Sorted, unique.
  */
-export function reconcilePermittedMsrs(policy: Policy, profile: Pick<Profile, "kind" | "cpuid">, candidates: readonly number[]): number[] {
+export function reconcilePermittedMsrs(
+  policy: Policy,
+  profile: Pick<Profile, "kind" | "cpuid">,
+  candidates: readonly number[],
+): number[] {
   const { needed, unused } = osMsrNeeds(policy.vendor, (f) => profileAdvertises(profile, f));
   const forbidden = new Set(unused.map((n) => n.msr));
   const out = new Set<number>();
@@ -121,7 +135,9 @@ export interface GuestMsrProblem {
 }
 
 /** Where a profile's permitted list breaks a guest OS (an advertised feature's MSR denied) or leaks (a hidden feature's MSR permitted). */
-export function guestMsrProblems(profile: Pick<Profile, "kind" | "vendor" | "cpuid" | "permittedMsrs">): GuestMsrProblem[] {
+export function guestMsrProblems(
+  profile: Pick<Profile, "kind" | "vendor" | "cpuid" | "permittedMsrs">,
+): GuestMsrProblem[] {
   if (profile.kind === "host") return [];
   const permitted = new Set(profile.permittedMsrs.map((m) => m >>> 0));
   const { needed, unused } = osMsrNeeds(profile.vendor, (f) => profileAdvertises(profile, f));

@@ -64,7 +64,12 @@ function onSide(side: MigrationSide, problems: readonly CompatProblem[]): Migrat
 }
 
 /** checkMigration with an explicit apply context (tests use small hand-made policies). */
-export function checkMigrationWith(ctx: ApplyContext, src: HostCapture, dst: HostCapture, profile?: Profile): MigrationReport {
+export function checkMigrationWith(
+  ctx: ApplyContext,
+  src: HostCapture,
+  dst: HostCapture,
+  profile?: Profile,
+): MigrationReport {
   const guest = profile ?? guestViewProfile(ctx, src);
   const problems: MigrationProblem[] = [];
   const notes: string[] = [];
@@ -82,7 +87,12 @@ export function checkMigrationWith(ctx: ApplyContext, src: HostCapture, dst: Hos
   const accessible = guestPermittedMsrs(guest, [...srcKnown], {}).filter((m) => srcKnown.has(m));
   const lost = [...new Set(accessible)].filter((m) => !dstKnown.has(m)).sort((a, b) => a - b);
   if (lost.length > 0)
-    notes.push(`${lost.length} MSR(s) the guest may access on the source are unknown to the destination's KVM: ${lost.slice(0, 8).map((m) => `${msrName(m)} (${hex32(m)})`).join(", ")}${lost.length > 8 ? ", …" : ""}`);
+    notes.push(
+      `${lost.length} MSR(s) the guest may access on the source are unknown to the destination's KVM: ${lost
+        .slice(0, 8)
+        .map((m) => `${msrName(m)} (${hex32(m)})`)
+        .join(", ")}${lost.length > 8 ? ", …" : ""}`,
+    );
 
   // A vendor mismatch shows on both sides; name it once.
   const seen = new Set<string>();

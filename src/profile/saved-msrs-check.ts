@@ -46,7 +46,13 @@ function isCrucialSaved(index: number, dstFeature: ReadonlySet<number>): boolean
 function crucialValueProblems(crucial: readonly SavedMsrValue[], dst: HostCapture): SavedMsrProblem[] {
   if (crucial.length === 0) return [];
   const cpuid: CpuidAdjustment[] = dst.cpuid.flatMap((e) =>
-    REGISTERS.map((register) => ({ leaf: e.function, subleaf: { start: e.index, end: e.index }, register, replacements: 0, mask: 0xffffffff })),
+    REGISTERS.map((register) => ({
+      leaf: e.function,
+      subleaf: { start: e.index, end: e.index },
+      register,
+      replacements: 0,
+      mask: 0xffffffff,
+    })),
   );
   const saved: Profile = {
     ...hostProfile(dst.vendor),
@@ -74,14 +80,23 @@ export function checkSavedMsrs(saved: readonly SavedMsrValue[], dst: HostCapture
   const p = profile ?? hostProfile(dst.vendor);
   const problems: SavedMsrProblem[] = [];
   if (p.vendor !== dst.vendor)
-    problems.push({ kind: "vendor", name: "vendor", detail: `the profile is for ${p.vendor}, the destination is ${dst.vendor}: cross-vendor migration is unsupported` });
+    problems.push({
+      kind: "vendor",
+      name: "vendor",
+      detail: `the profile is for ${p.vendor}, the destination is ${dst.vendor}: cross-vendor migration is unsupported`,
+    });
   const known = new Set(knownMsrsOf(dst));
   const toSave = new Set(applyProfile(p, dst, { msrFilter: false }).msrsToSave);
   const dstFeature = new Set(dst.featureMsrs.map((m) => m.index));
   for (const m of [...saved].sort((a, b) => a.index - b.index)) {
     const name = msrName(m.index);
     if (!known.has(m.index))
-      problems.push({ kind: "saved-unknown", name, msr: m.index, detail: `${name} (${hex32(m.index)}) was saved on the source; the destination's KVM does not know it` });
+      problems.push({
+        kind: "saved-unknown",
+        name,
+        msr: m.index,
+        detail: `${name} (${hex32(m.index)}) was saved on the source; the destination's KVM does not know it`,
+      });
     else if (!toSave.has(m.index))
       problems.push({
         kind: "saved-not-restorable",
@@ -95,8 +110,18 @@ export function checkSavedMsrs(saved: readonly SavedMsrValue[], dst: HostCapture
   const crucial = saved.filter((m) => isCrucialSaved(m.index, dstFeature) && known.has(m.index));
   for (const m of crucial.filter((c) => !dstFeature.has(c.index) && c.value !== 0n)) {
     const name = msrName(m.index);
-    problems.push({ kind: "saved-crucial", name, msr: m.index, detail: `${name} (${hex32(m.index)}) was saved as ${hex64(m.value)}; the destination's KVM does not offer it as a feature MSR` });
+    problems.push({
+      kind: "saved-crucial",
+      name,
+      msr: m.index,
+      detail: `${name} (${hex32(m.index)}) was saved as ${hex64(m.value)}; the destination's KVM does not offer it as a feature MSR`,
+    });
   }
-  problems.push(...crucialValueProblems(crucial.filter((m) => dstFeature.has(m.index)), dst));
+  problems.push(
+    ...crucialValueProblems(
+      crucial.filter((m) => dstFeature.has(m.index)),
+      dst,
+    ),
+  );
   return { compatible: problems.length === 0, problems };
 }

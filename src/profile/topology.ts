@@ -47,26 +47,119 @@ const levelType = (sub: number) => (sub === 0 ? SMT_LEVEL : sub === 1 ? CORE_LEV
 function extendedTopology(leaf: number, tag: string): TopologyField[] {
   return [
     { leaf, subleaves: ALL_SUBLEAVES, register: "eax", lsb: 0, msb: 31, name: `${tag}_level_shift`, value: levelShift },
-    { leaf, subleaves: ALL_SUBLEAVES, register: "ebx", lsb: 0, msb: 31, name: `${tag}_level_processors`, value: levelCount },
+    {
+      leaf,
+      subleaves: ALL_SUBLEAVES,
+      register: "ebx",
+      lsb: 0,
+      msb: 31,
+      name: `${tag}_level_processors`,
+      value: levelCount,
+    },
     // ECX[7:0] echoes the subleaf (also for invalid levels), ECX[15:8] is the level type
-    { leaf, subleaves: ALL_SUBLEAVES, register: "ecx", lsb: 0, msb: 31, name: `${tag}_level`, value: (_t, sub) => ((levelType(sub) << 8) | (sub & 0xff)) >>> 0 },
-    { leaf, subleaves: ALL_SUBLEAVES, register: "edx", lsb: 0, msb: 31, name: `${tag}_x2apic_id`, value: (t) => t.vcpuId },
+    {
+      leaf,
+      subleaves: ALL_SUBLEAVES,
+      register: "ecx",
+      lsb: 0,
+      msb: 31,
+      name: `${tag}_level`,
+      value: (_t, sub) => ((levelType(sub) << 8) | (sub & 0xff)) >>> 0,
+    },
+    {
+      leaf,
+      subleaves: ALL_SUBLEAVES,
+      register: "edx",
+      lsb: 0,
+      msb: 31,
+      name: `${tag}_x2apic_id`,
+      value: (t) => t.vcpuId,
+    },
   ];
 }
 
 const cap = (n: number, max: number) => Math.min(n, max);
 
 export const TOPOLOGY_FIELDS: readonly TopologyField[] = [
-  { leaf: 0x1, subleaves: SUBLEAF_0, register: "ebx", lsb: 24, msb: 31, name: "initial_apic_id", value: (t) => t.vcpuId & 0xff },
-  { leaf: 0x1, subleaves: SUBLEAF_0, register: "ebx", lsb: 16, msb: 23, name: "logical_processor_count", value: (t) => cap(t.vcpuCount, 0xff) },
-  { leaf: 0x1, subleaves: SUBLEAF_0, register: "edx", lsb: 28, msb: 28, name: "ht", value: (t) => (t.vcpuCount > 1 ? 1 : 0) },
-  { leaf: 0x4, subleaves: ALL_SUBLEAVES, register: "eax", lsb: 26, msb: 31, vendors: ["intel"], name: "cores_per_package", value: (t) => cap(t.vcpuCount - 1, 63) },
+  {
+    leaf: 0x1,
+    subleaves: SUBLEAF_0,
+    register: "ebx",
+    lsb: 24,
+    msb: 31,
+    name: "initial_apic_id",
+    value: (t) => t.vcpuId & 0xff,
+  },
+  {
+    leaf: 0x1,
+    subleaves: SUBLEAF_0,
+    register: "ebx",
+    lsb: 16,
+    msb: 23,
+    name: "logical_processor_count",
+    value: (t) => cap(t.vcpuCount, 0xff),
+  },
+  {
+    leaf: 0x1,
+    subleaves: SUBLEAF_0,
+    register: "edx",
+    lsb: 28,
+    msb: 28,
+    name: "ht",
+    value: (t) => (t.vcpuCount > 1 ? 1 : 0),
+  },
+  {
+    leaf: 0x4,
+    subleaves: ALL_SUBLEAVES,
+    register: "eax",
+    lsb: 26,
+    msb: 31,
+    vendors: ["intel"],
+    name: "cores_per_package",
+    value: (t) => cap(t.vcpuCount - 1, 63),
+  },
   ...extendedTopology(0xb, "x2apic"),
   ...extendedTopology(0x1f, "v2_x2apic"),
-  { leaf: 0x80000008, subleaves: SUBLEAF_0, register: "ecx", lsb: 0, msb: 7, vendors: ["amd"], name: "nc", value: (t) => cap(t.vcpuCount - 1, 0xff) },
-  { leaf: 0x8000001e, subleaves: SUBLEAF_0, register: "eax", lsb: 0, msb: 31, vendors: ["amd"], name: "extended_apic_id", value: (t) => t.vcpuId },
-  { leaf: 0x8000001e, subleaves: SUBLEAF_0, register: "ebx", lsb: 0, msb: 7, vendors: ["amd"], name: "core_id", value: (t) => t.vcpuId & 0xff },
-  { leaf: 0x8000001e, subleaves: SUBLEAF_0, register: "ebx", lsb: 8, msb: 15, vendors: ["amd"], name: "threads_per_core_minus_1", value: () => 0 },
+  {
+    leaf: 0x80000008,
+    subleaves: SUBLEAF_0,
+    register: "ecx",
+    lsb: 0,
+    msb: 7,
+    vendors: ["amd"],
+    name: "nc",
+    value: (t) => cap(t.vcpuCount - 1, 0xff),
+  },
+  {
+    leaf: 0x8000001e,
+    subleaves: SUBLEAF_0,
+    register: "eax",
+    lsb: 0,
+    msb: 31,
+    vendors: ["amd"],
+    name: "extended_apic_id",
+    value: (t) => t.vcpuId,
+  },
+  {
+    leaf: 0x8000001e,
+    subleaves: SUBLEAF_0,
+    register: "ebx",
+    lsb: 0,
+    msb: 7,
+    vendors: ["amd"],
+    name: "core_id",
+    value: (t) => t.vcpuId & 0xff,
+  },
+  {
+    leaf: 0x8000001e,
+    subleaves: SUBLEAF_0,
+    register: "ebx",
+    lsb: 8,
+    msb: 15,
+    vendors: ["amd"],
+    name: "threads_per_core_minus_1",
+    value: () => 0,
+  },
 ];
 
 /** Refuses ids and counts no VMM could create: 1 <= vcpuCount <= 4096, 0 <= vcpuId < vcpuCount. */
@@ -74,7 +167,9 @@ export function checkTopology(t: VcpuTopology): void {
   if (!Number.isInteger(t.vcpuCount) || t.vcpuCount < 1 || t.vcpuCount > MAX_VCPUS)
     throw new InputError(`vCPU count ${t.vcpuCount}: expected an integer from 1 to ${MAX_VCPUS}`);
   if (!Number.isInteger(t.vcpuId) || t.vcpuId < 0 || t.vcpuId >= t.vcpuCount)
-    throw new InputError(`vCPU id ${t.vcpuId}: expected an integer from 0 to ${t.vcpuCount - 1} (vCPU count ${t.vcpuCount})`);
+    throw new InputError(
+      `vCPU id ${t.vcpuId}: expected an integer from 0 to ${t.vcpuCount - 1} (vCPU count ${t.vcpuCount})`,
+    );
 }
 
 const topologyFields = memoByKey((key: string): readonly TopologyField[] => {
@@ -97,6 +192,7 @@ export function setTopologyFields(entry: CpuidEntry, vendor: Vendor, t: VcpuTopo
 export function topologyMask(vendor: Vendor, leaf: number, subleaf: number, register: Register): number {
   let mask = 0;
   for (const f of fieldsFor(vendor, leaf))
-    if (f.register === register && subleaf >= f.subleaves.start && subleaf <= f.subleaves.end) mask |= bitMask32(f.lsb, f.msb);
+    if (f.register === register && subleaf >= f.subleaves.start && subleaf <= f.subleaves.end)
+      mask |= bitMask32(f.lsb, f.msb);
   return mask >>> 0;
 }

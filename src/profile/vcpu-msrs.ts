@@ -16,11 +16,46 @@ export function isVmxCapabilityMsr(index: number): boolean {
  * Not crucial: the value is informational, and KVM's default is as good for migration.
  */
 export const FEATURE_MSR_CRUCIAL: ReadonlyMap<number, { name: string; crucial: boolean; why: string }> = new Map([
-  [0x8b, { name: "IA32_UCODE_REV", crucial: false, why: "a revision number with no feature meaning; KVM accepts any value and guests only log it" }],
-  [0xce, { name: "MSR_PLATFORM_INFO", crucial: false, why: "only bit 31 (CPUID faulting) matters, and KVM emulates it whatever the stored value" }],
-  [0x10a, { name: "IA32_ARCH_CAPABILITIES", crucial: true, why: "guests choose speculative-execution mitigations from its *_NO and RSBA bits" }],
-  [0x345, { name: "IA32_PERF_CAPABILITIES", crucial: true, why: "LBR/PEBS formats must match the host or perf state cannot migrate" }],
-  [0xc0011029, { name: "DE_CFG", crucial: true, why: "bit 1 makes LFENCE serializing, which guests rely on for Spectre v1 mitigation" }],
+  [
+    0x8b,
+    {
+      name: "IA32_UCODE_REV",
+      crucial: false,
+      why: "a revision number with no feature meaning; KVM accepts any value and guests only log it",
+    },
+  ],
+  [
+    0xce,
+    {
+      name: "MSR_PLATFORM_INFO",
+      crucial: false,
+      why: "only bit 31 (CPUID faulting) matters, and KVM emulates it whatever the stored value",
+    },
+  ],
+  [
+    0x10a,
+    {
+      name: "IA32_ARCH_CAPABILITIES",
+      crucial: true,
+      why: "guests choose speculative-execution mitigations from its *_NO and RSBA bits",
+    },
+  ],
+  [
+    0x345,
+    {
+      name: "IA32_PERF_CAPABILITIES",
+      crucial: true,
+      why: "LBR/PEBS formats must match the host or perf state cannot migrate",
+    },
+  ],
+  [
+    0xc0011029,
+    {
+      name: "DE_CFG",
+      crucial: true,
+      why: "bit 1 makes LFENCE serializing, which guests rely on for Spectre v1 mitigation",
+    },
+  ],
 ]);
 
 export interface VcpuMsr {

@@ -68,19 +68,32 @@ function wantedFeatures(profile: Profile, table: QemuModelTable): { wanted: Want
       continue;
     }
     if (state === "host") {
-      inexpressible.push({ feature: f.linux, qemu: f.qemu, reason: "the profile leaves it to the host; a QEMU CPU model fixes every feature" });
+      inexpressible.push({
+        feature: f.linux,
+        qemu: f.qemu,
+        reason: "the profile leaves it to the host; a QEMU CPU model fixes every feature",
+      });
       continue;
     }
     const sharing = byProperty.get(f.qemu!)!;
     if (sharing.some((g) => stateOf.get(g.linux) !== state)) {
       const others = sharing.filter((g) => g !== f).map((g) => g.linux);
-      inexpressible.push({ feature: f.linux, qemu: f.qemu, reason: `QEMU's ${f.qemu} also sets ${others.join(", ")}, which the profile does not set alike` });
+      inexpressible.push({
+        feature: f.linux,
+        qemu: f.qemu,
+        reason: `QEMU's ${f.qemu} also sets ${others.join(", ")}, which the profile does not set alike`,
+      });
       continue;
     }
     if (sharing[0] !== f) continue; // the first of its property speaks for all
     if (!props.has(f.linux)) {
       // Without a property QEMU never sets the bit: only a wanted 1 is lost.
-      if (state === 1) inexpressible.push({ feature: f.linux, qemu: f.qemu, reason: `QEMU ${table.version} has no property ${f.qemu}` });
+      if (state === 1)
+        inexpressible.push({
+          feature: f.linux,
+          qemu: f.qemu,
+          reason: `QEMU ${table.version} has no property ${f.qemu}`,
+        });
       continue;
     }
     wanted.push({ f, on: state === 1 });
@@ -145,7 +158,10 @@ export function chooseQemuTable(
   if (version === undefined) {
     const sig = profile ? profileSignature(profile) : undefined;
     const knows = (t: QemuModelTable) =>
-      sig !== undefined && t.models.some((m) => m.vendor === QEMU_VENDOR_STRING[profile!.vendor] && m.family === sig.family && m.model === sig.model);
+      sig !== undefined &&
+      t.models.some(
+        (m) => m.vendor === QEMU_VENDOR_STRING[profile!.vendor] && m.family === sig.family && m.model === sig.model,
+      );
     return tables.find(knows) ?? tables[tables.length - 1];
   }
   const mm = /^(\d+)\.(\d+)/.exec(version);
@@ -163,7 +179,15 @@ function profileSignature(profile: Profile): { family: number; model: number; st
 export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuCpu {
   // The host profile is QEMU's host model: every feature the host's KVM offers.
   if (profile.kind === "host")
-    return { qemuVersion: table.version, model: "host", flags: [], signature: {}, cpu: "host", inexpressible: [], notes: ["host: QEMU's host model is not migratable between different CPUs"] };
+    return {
+      qemuVersion: table.version,
+      model: "host",
+      flags: [],
+      signature: {},
+      cpu: "host",
+      inexpressible: [],
+      notes: ["host: QEMU's host model is not migratable between different CPUs"],
+    };
   const { wanted, inexpressible } = wantedFeatures(profile, table);
   const vendor = QEMU_VENDOR_STRING[profile.vendor as Vendor];
   let best: { model: QemuModel; flags: QemuFlag[] } | null = null;
@@ -192,7 +216,10 @@ export function profileToQemuCpu(profile: Profile, table: QemuModelTable): QemuC
 /** Split a -cpu value into its model and properties (+f, -f, f=on|off|true|false, numbers; other key=value kept as strings). */
 export function parseQemuCpu(value: string): { model: string; props: Record<string, boolean | number | string> } {
   const [model, ...rest] = value.split(",");
-  if (!model) throw new InputError(`-cpu value '${printable(value, 80)}' has no model name (expected MODEL[,+feat,-feat,key=value...])`);
+  if (!model)
+    throw new InputError(
+      `-cpu value '${printable(value, 80)}' has no model name (expected MODEL[,+feat,-feat,key=value...])`,
+    );
   const props: Record<string, boolean | number | string> = {};
   for (const part of rest) {
     if (part === "") continue;
@@ -202,7 +229,8 @@ export function parseQemuCpu(value: string): { model: string; props: Record<stri
       if (eq < 0) props[part] = true;
       else {
         const [k, v] = [part.slice(0, eq), part.slice(eq + 1)];
-        props[k] = v === "on" || v === "true" ? true : v === "off" || v === "false" ? false : /^[0-9]+$/.test(v) ? Number(v) : v;
+        props[k] =
+          v === "on" || v === "true" ? true : v === "off" || v === "false" ? false : /^[0-9]+$/.test(v) ? Number(v) : v;
       }
     }
   }

@@ -24,9 +24,14 @@ export async function expandQemuCpu(binary: string, cpu: string): Promise<Expans
   try {
     const v = (await qmp.execute("query-version")) as { qemu: { major: number; minor: number } };
     const models = await qmp.cpuModels();
-    if (!models.has(model)) throw new InputError(`QEMU ${v.qemu.major}.${v.qemu.minor} has no CPU model '${printable(model, 80)}'`);
+    if (!models.has(model))
+      throw new InputError(`QEMU ${v.qemu.major}.${v.qemu.minor} has no CPU model '${printable(model, 80)}'`);
     try {
-      return { props: await qmp.expandModel(model, 10_000, props), explicit: new Set(Object.keys(props)), qemuVersion: `${v.qemu.major}.${v.qemu.minor}` };
+      return {
+        props: await qmp.expandModel(model, 10_000, props),
+        explicit: new Set(Object.keys(props)),
+        qemuVersion: `${v.qemu.major}.${v.qemu.minor}`,
+      };
     } catch (e) {
       if (e instanceof QmpError) {
         const desc = /"desc":"((?:[^"\\]|\\.)*)"/.exec(e.message)?.[1] ?? e.message;

@@ -11,7 +11,10 @@ export type FeatureState = 0 | 1 | "host";
 export function profileBitState(profile: Profile, where: FeatureBit): FeatureState {
   if (profile.kind === "host") return "host";
   const view = featureView(profile);
-  const slot = where.kind === "cpuid" ? view.register(where.leaf, where.subleaf, where.register) : view.msrs.get(where.index >>> 0);
+  const slot =
+    where.kind === "cpuid"
+      ? view.register(where.leaf, where.subleaf, where.register)
+      : view.msrs.get(where.index >>> 0);
   if (!slot) return 0;
   if (bitSet(slot.hostBits, where.bit)) return "host";
   return bitSet(slot.fixed, where.bit) ? 1 : 0;

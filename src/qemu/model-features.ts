@@ -53,9 +53,11 @@ export function qemuNamedFeatures(): FeatureName[] {
         qemu: f.qemu,
         bit: { kind: "cpuid", leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit },
       });
-  for (const [linux, qemu] of Object.entries(EXTRA_QEMU_NAMES)) if (!out.has(linux)) out.set(linux, { linux, qemu, bit: EXTRA_QEMU_BITS[linux]! });
+  for (const [linux, qemu] of Object.entries(EXTRA_QEMU_NAMES))
+    if (!out.has(linux)) out.set(linux, { linux, qemu, bit: EXTRA_QEMU_BITS[linux]! });
   for (const m of MSR_BIT_FIELDS)
-    if (m.qemu && m.lsb === m.msb && !out.has(m.name)) out.set(m.name, { linux: m.name, qemu: m.qemu, bit: { kind: "msr", index: m.index, bit: m.lsb } });
+    if (m.qemu && m.lsb === m.msb && !out.has(m.name))
+      out.set(m.name, { linux: m.name, qemu: m.qemu, bit: { kind: "msr", index: m.index, bit: m.lsb } });
   return [...out.values()];
 }
 
@@ -79,7 +81,11 @@ export function profileFeatures(profile: Profile): Set<string> {
   const out = new Set(describeProfile(profile).features);
   for (const m of profile.msrs)
     for (const f of MSR_BIT_FIELDS)
-      if (f.index === m.index >>> 0 && f.lsb === f.msb && profileBitState(profile, { kind: "msr", index: f.index, bit: f.lsb }) === 1)
+      if (
+        f.index === m.index >>> 0 &&
+        f.lsb === f.msb &&
+        profileBitState(profile, { kind: "msr", index: f.index, bit: f.lsb }) === 1
+      )
         out.add(f.name);
   return out;
 }

@@ -27,11 +27,14 @@ export class Qmp {
 
   /** Start `qemu-system-x86_64 -machine none -qmp stdio` and negotiate capabilities. */
   static async start(binary: string, accel: "kvm" | "tcg", timeoutMs = 5000): Promise<Qmp> {
-    const proc = Bun.spawn([binary, "-machine", "none", "-accel", accel, "-nodefaults", "-display", "none", "-qmp", "stdio"], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const proc = Bun.spawn(
+      [binary, "-machine", "none", "-accel", accel, "-nodefaults", "-display", "none", "-qmp", "stdio"],
+      {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     const qmp = new Qmp(proc);
     try {
       const greeting = await qmp.next(timeoutMs);
@@ -86,7 +89,9 @@ export class Qmp {
   }
 
   async execute(command: string, args?: Record<string, unknown>, timeoutMs = 5000): Promise<unknown> {
-    this.proc.stdin.write(JSON.stringify(args === undefined ? { execute: command } : { execute: command, arguments: args }) + "\n");
+    this.proc.stdin.write(
+      `${JSON.stringify(args === undefined ? { execute: command } : { execute: command, arguments: args })}\n`,
+    );
     this.proc.stdin.flush();
     const reply = await this.next(timeoutMs);
     if ("error" in reply) throw new QmpError(`${command}: ${JSON.stringify(reply.error)}`);

@@ -45,7 +45,11 @@ function unitsOf(vendor: Vendor, diff: number, leaf: number, subleaf: number, re
   for (const f of splitRegister(vendor, leaf, subleaf, register)) {
     if ((diff & fieldMask32(f)) === 0) continue;
     if (f.named) {
-      units.push(f.lsb === f.msb ? { lsb: f.lsb, msb: f.msb, feature: true } : { lsb: f.lsb, msb: f.msb, feature: false, name: f.name });
+      units.push(
+        f.lsb === f.msb
+          ? { lsb: f.lsb, msb: f.msb, feature: true }
+          : { lsb: f.lsb, msb: f.msb, feature: false, name: f.name },
+      );
       continue;
     }
     for (let bit = f.lsb; bit <= f.msb; bit++) {
@@ -70,11 +74,13 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
   const out: Difference[] = [];
   const gatesOpen = leafGatesOf(config.cpuid);
   for (const o of view.cpuid) {
-    const fn = o.function >>> 0, idx = o.index >>> 0;
+    const fn = o.function >>> 0,
+      idx = o.index >>> 0;
     const promised = resolveCpuid(config.cpuid, vendor, fn, idx);
     const kvm = resolveCpuid(view.kvmCpuid, vendor, fn, idx).regs;
     for (const reg of REGISTERS) {
-      const exp = promised.regs[reg] >>> 0, obs = o[reg] >>> 0;
+      const exp = promised.regs[reg] >>> 0,
+        obs = o[reg] >>> 0;
       let diff = (exp ^ obs) >>> 0;
       if (diff === 0) continue;
       const at = { leaf: fn, subleaf: idx, register: reg };
@@ -84,15 +90,20 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
           if ((diff & mask) === 0) continue;
           diff = (diff & ~mask) >>> 0;
           out.push({
-            class: "kvm-runtime", name: f.name, ...at, bits: { lsb: f.lsb, msb: f.msb },
-            expected: hex32(fieldValue(f, exp)), observed: hex32(fieldValue(f, obs)),
+            class: "kvm-runtime",
+            name: f.name,
+            ...at,
+            bits: { lsb: f.lsb, msb: f.msb },
+            expected: hex32(fieldValue(f, exp)),
+            observed: hex32(fieldValue(f, obs)),
             explanation: `expected: ${f.reason}`,
           });
         }
       }
       for (const u of unitsOf(vendor, diff, fn, idx, reg)) {
         const mask = bitMask32(u.lsb, u.msb);
-        const e = fieldValue(u, exp), ob = fieldValue(u, obs);
+        const e = fieldValue(u, exp),
+          ob = fieldValue(u, obs);
         const rewritten = ((kvm[reg] ^ obs) & mask) === 0;
         let cls: DifferenceClass, explanation: string;
         if (rewritten) {
@@ -106,14 +117,21 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
           explanation = `${leafGateOf(fn, idx)!.why}; the guest sees it non-zero`;
         } else if (u.feature) {
           cls = ob ? "feature-exposed" : "feature-missing";
-          explanation = ob ? "the profile hides this feature but the guest sees it" : "the profile promises this feature but the guest does not see it";
+          explanation = ob
+            ? "the profile hides this feature but the guest sees it"
+            : "the profile promises this feature but the guest does not see it";
         } else {
           cls = "field-mismatch";
           explanation = "the field's value differs from the applied CPUID table";
         }
         out.push({
-          class: cls, name: u.name ?? cpuidBitsName(fn, idx, reg, u.lsb, u.msb), ...at, bits: { lsb: u.lsb, msb: u.msb },
-          expected: hex32(e), observed: hex32(ob), explanation,
+          class: cls,
+          name: u.name ?? cpuidBitsName(fn, idx, reg, u.lsb, u.msb),
+          ...at,
+          bits: { lsb: u.lsb, msb: u.msb },
+          expected: hex32(e),
+          observed: hex32(ob),
+          explanation,
         });
       }
     }
@@ -126,9 +144,16 @@ function osNeeds(table: readonly CpuidEntry[], vendor: Vendor): Map<number, OsMs
   return new Map(osMsrNeedsOfTable(vendor, table).needed.map((n) => [n.msr, n]));
 }
 
-const usedBecause = (n: OsMsrNeed) => (n.features.length > 0 ? `the guest sees ${n.features.join(", ")}, so a guest OS uses this MSR` : "every x86-64 guest OS uses this MSR");
+const usedBecause = (n: OsMsrNeed) =>
+  n.features.length > 0
+    ? `the guest sees ${n.features.join(", ")}, so a guest OS uses this MSR`
+    : "every x86-64 guest OS uses this MSR";
 
-function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, view: GuestView): Difference[] {
+function classifyMsrs(
+  config: ProbedConfig,
+  host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">,
+  view: GuestView,
+): Difference[] {
   const out: Difference[] = [];
   const needs = osNeeds(config.cpuid, host.vendor);
   for (const o of view.msrs) {
@@ -138,44 +163,91 @@ function classifyMsrs(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "
     const observed = o.outcome === "fault" ? "fault" : hex64(o.value);
     const base = { name, msr };
     const gate = gateOf(msr);
-    const gateIn = (table: readonly CpuidEntry[]) => gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
+    const gateIn = (table: readonly CpuidEntry[]) =>
+      gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
     const gateNames = gate ? gateBitNames(gate) : "";
     // write-only MSRs (PRED_CMD, FLUSH_CMD) fault on RDMSR by design; writeOnlyMsrs checks them
     const need = needs.get(msr)?.use.access === "write-only" ? undefined : needs.get(msr);
     // What a guest OS will do comes first: a fault the profile itself causes (the filter) is still a fault to the OS.
     // KVM gates that need vCPU setup the probe never does (MCG_CTL) are not the profile's doing.
-    if (need && o.outcome === "fault" && exp.kind === "fault" && !(exp.why === "cpuid-gate" && gate?.anyOf.length === 0)) {
-      const rewritten = exp.why === "cpuid-gate" && gate !== undefined && gateIn(config.cpuid) && !gateIn(view.kvmCpuid);
-      out.push({ ...base, class: rewritten ? "hypervisor-rewrite" : "os-msr-fault", expected: "readable", observed,
-        explanation: `${usedBecause(need)} (${need.use.why}), but a guest RDMSR faulted: ${exp.why === "filter" ? "the profile's MSR filter denies it" : `KVM refuses it (gated on ${gateNames})`}` });
+    if (
+      need &&
+      o.outcome === "fault" &&
+      exp.kind === "fault" &&
+      !(exp.why === "cpuid-gate" && gate?.anyOf.length === 0)
+    ) {
+      const rewritten =
+        exp.why === "cpuid-gate" && gate !== undefined && gateIn(config.cpuid) && !gateIn(view.kvmCpuid);
+      out.push({
+        ...base,
+        class: rewritten ? "hypervisor-rewrite" : "os-msr-fault",
+        expected: "readable",
+        observed,
+        explanation: `${usedBecause(need)} (${need.use.why}), but a guest RDMSR faulted: ${exp.why === "filter" ? "the profile's MSR filter denies it" : `KVM refuses it (gated on ${gateNames})`}`,
+      });
       continue;
     }
     if (exp.kind === "fault" && o.outcome === "value") {
       if (exp.why === "cpuid-gate" && gateIn(view.kvmCpuid)) {
-        out.push({ ...base, class: "hypervisor-rewrite", expected: "fault", observed,
-          explanation: `readable because the hypervisor added ${gateNames} to the CPUID table cpuprof set` });
+        out.push({
+          ...base,
+          class: "hypervisor-rewrite",
+          expected: "fault",
+          observed,
+          explanation: `readable because the hypervisor added ${gateNames} to the CPUID table cpuprof set`,
+        });
       } else {
-        out.push({ ...base, class: "msr-readable", expected: "fault", observed,
-          explanation: exp.why === "filter" ? "the MSR filter denies this MSR but the guest read it" : `KVM should refuse it (gated on ${gateNames}), but the guest read it` });
+        out.push({
+          ...base,
+          class: "msr-readable",
+          expected: "fault",
+          observed,
+          explanation:
+            exp.why === "filter"
+              ? "the MSR filter denies this MSR but the guest read it"
+              : `KVM should refuse it (gated on ${gateNames}), but the guest read it`,
+        });
       }
     } else if (exp.kind !== "fault" && o.outcome === "fault") {
       const expected = exp.kind === "value" ? hex64(exp.value) : "readable";
       const via = o.exit ? ` (exit: ${o.exit})` : "";
       if (gate && gateIn(config.cpuid) && !gateIn(view.kvmCpuid)) {
-        out.push({ ...base, class: "hypervisor-rewrite", expected, observed,
-          explanation: `faults because the hypervisor removed ${gateNames} from the CPUID table cpuprof set${via}` });
+        out.push({
+          ...base,
+          class: "hypervisor-rewrite",
+          expected,
+          observed,
+          explanation: `faults because the hypervisor removed ${gateNames} from the CPUID table cpuprof set${via}`,
+        });
       } else if (need) {
-        out.push({ ...base, class: "os-msr-fault", expected, observed,
-          explanation: `${usedBecause(need)} (${need.use.why}), and the profile permits it, but a guest RDMSR faulted${via}` });
+        out.push({
+          ...base,
+          class: "os-msr-fault",
+          expected,
+          observed,
+          explanation: `${usedBecause(need)} (${need.use.why}), and the profile permits it, but a guest RDMSR faulted${via}`,
+        });
       } else {
-        out.push({ ...base, class: "msr-fault", expected, observed,
-          explanation: `the profile permits this MSR but a guest RDMSR faulted${via}` });
+        out.push({
+          ...base,
+          class: "msr-fault",
+          expected,
+          observed,
+          explanation: `the profile permits this MSR but a guest RDMSR faulted${via}`,
+        });
       }
     } else if (exp.kind === "value" && o.outcome === "value" && BigInt.asUintN(64, o.value) !== exp.value) {
       const diff = BigInt.asUintN(64, o.value) ^ exp.value;
-      const lsb = lowestBit(diff), msb = highestBit(diff);
-      out.push({ ...base, class: "msr-value", bits: { lsb, msb }, expected: hex64(exp.value), observed,
-        explanation: "the guest read a value other than the one the profile sets" });
+      const lsb = lowestBit(diff),
+        msb = highestBit(diff);
+      out.push({
+        ...base,
+        class: "msr-value",
+        bits: { lsb, msb },
+        expected: hex64(exp.value),
+        observed,
+        explanation: "the guest read a value other than the one the profile sets",
+      });
     }
   }
   return out;
@@ -190,11 +262,15 @@ function refusedMsrs(config: ProbedConfig, view: GuestView): Difference[] {
   const unset = refusedSet ? 0 : config.msrs.length - done - 1;
   return refused.map((r) => {
     const gate = gateOf(r.index);
-    const rewritten = gate !== undefined && gate.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
+    const rewritten =
+      gate?.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
     const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
     return {
-      class: rewritten ? "hypervisor-rewrite" : "msr-value", name: msrName(r.index), msr: r.index,
-      expected: hex64(r.value), observed: "refused",
+      class: rewritten ? "hypervisor-rewrite" : "msr-value",
+      name: msrName(r.index),
+      msr: r.index,
+      expected: hex64(r.value),
+      observed: "refused",
       explanation: rewritten
         ? `KVM_SET_MSRS refused the value because the hypervisor removed ${gateBitNames(gate!)} from the CPUID table cpuprof set${tail}`
         : `KVM_SET_MSRS refused the value the profile sets${tail}`,
@@ -208,18 +284,38 @@ function writeOnlyMsrs(config: ProbedConfig, vendor: Vendor): Difference[] {
   const out: Difference[] = [];
   for (const need of osNeeds(config.cpuid, vendor).values()) {
     if (need.use.access !== "write-only" || filterDecision(config.msrFilter, need.msr, "write") === "allow") continue;
-    out.push({ name: msrName(need.msr), msr: need.msr, class: "os-msr-fault", expected: "writable", observed: "denied by the filter",
-      explanation: `${usedBecause(need)} (${need.use.why}), but the profile's MSR filter denies writes to it (checked against the filter: the probe does not write)` });
+    out.push({
+      name: msrName(need.msr),
+      msr: need.msr,
+      class: "os-msr-fault",
+      expected: "writable",
+      observed: "denied by the filter",
+      explanation: `${usedBecause(need)} (${need.use.why}), but the profile's MSR filter denies writes to it (checked against the filter: the probe does not write)`,
+    });
   }
   return out;
 }
 
 /** Every difference between the guest's view and the promise of `config`, in probe order (CPUID, then MSRs). */
-export function classify(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, view: GuestView): Difference[] {
+export function classify(
+  config: ProbedConfig,
+  host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">,
+  view: GuestView,
+): Difference[] {
   // KVM picks the out-of-range rule from the vendor string of the table it holds.
   const vendor = vendorOf(config.cpuid) ?? host.vendor;
   // MSR values KVM refused to set are reported once, then only promised as readable.
   const refused = view.msrsRefused ? new Set(view.msrsRefused) : null;
-  const installed = { ...config, msrs: refused ? config.msrs.filter((m) => !refused.has(m.index)) : config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length) };
-  return [...classifyCpuid(config, vendor, view), ...refusedMsrs(config, view), ...classifyMsrs(installed, host, view), ...writeOnlyMsrs(config, host.vendor)];
+  const installed = {
+    ...config,
+    msrs: refused
+      ? config.msrs.filter((m) => !refused.has(m.index))
+      : config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length),
+  };
+  return [
+    ...classifyCpuid(config, vendor, view),
+    ...refusedMsrs(config, view),
+    ...classifyMsrs(installed, host, view),
+    ...writeOnlyMsrs(config, host.vendor),
+  ];
 }

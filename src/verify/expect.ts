@@ -53,7 +53,8 @@ function indexOf(table: readonly CpuidEntry[]): TableIndex {
   if (!ix) {
     ix = { byKey: new Map(), byFunction: new Map() };
     for (let i = 0; i < table.length; i++) {
-      const e = table[i]!, fn = e.function >>> 0;
+      const e = table[i]!,
+        fn = e.function >>> 0;
       const key = (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 ? `${fn}/*` : `${fn}/${e.index >>> 0}`;
       if (!ix.byKey.has(key)) ix.byKey.set(key, i);
       if (!ix.byFunction.has(fn)) ix.byFunction.set(fn, i);
@@ -66,7 +67,8 @@ function indexOf(table: readonly CpuidEntry[]): TableIndex {
 /** kvm_find_cpuid_entry_index: the first entry with the function whose index matches or is not significant. */
 function findEntry(table: readonly CpuidEntry[], fn: number, index: number): CpuidEntry | undefined {
   const { byKey } = indexOf(table);
-  const a = byKey.get(`${fn}/*`), b = byKey.get(`${fn}/${index}`);
+  const a = byKey.get(`${fn}/*`),
+    b = byKey.get(`${fn}/${index}`);
   const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
   return at === undefined ? undefined : table[at];
 }
@@ -102,11 +104,20 @@ export function resolveCpuid(table: readonly CpuidEntry[], vendor: Vendor, fn: n
     }
   }
   if (entry) {
-    return { regs: { eax: entry.eax >>> 0, ebx: entry.ebx >>> 0, ecx: entry.ecx >>> 0, edx: entry.edx >>> 0 }, rule, source: { function: func, index: idx } };
+    return {
+      regs: { eax: entry.eax >>> 0, ebx: entry.ebx >>> 0, ecx: entry.ecx >>> 0, edx: entry.edx >>> 0 },
+      rule,
+      source: { function: func, index: idx },
+    };
   }
   if (func === 0xb || func === 0x1f) {
     const sub1 = findEntry(table, func, 1);
-    if (sub1) return { regs: { eax: 0, ebx: 0, ecx: idx & 0xff, edx: sub1.edx >>> 0 }, rule: "topology-undefined-subleaf", source: null };
+    if (sub1)
+      return {
+        regs: { eax: 0, ebx: 0, ecx: idx & 0xff, edx: sub1.edx >>> 0 },
+        rule: "topology-undefined-subleaf",
+        source: null,
+      };
   }
   return { regs: { ...ZERO }, rule: "zero", source: null };
 }
@@ -121,9 +132,14 @@ export type MsrExpectation =
   | { kind: "fault"; why: "filter" | "cpuid-gate" }; // RDMSR takes #GP
 
 /** What a guest RDMSR of `index` should do under `config` on `host`. */
-export function expectedMsr(config: ProbedConfig, _host: Pick<HostCapture, "featureMsrs" | "msrIndexList">, index: number): MsrExpectation {
+export function expectedMsr(
+  config: ProbedConfig,
+  _host: Pick<HostCapture, "featureMsrs" | "msrIndexList">,
+  index: number,
+): MsrExpectation {
   const msr = index >>> 0;
-  if (config.msrFilter && filterDecision(config.msrFilter, msr, "read") === "deny") return { kind: "fault", why: "filter" };
+  if (config.msrFilter && filterDecision(config.msrFilter, msr, "read") === "deny")
+    return { kind: "fault", why: "filter" };
   // KVM refuses guest access to some MSRs unless a CPUID bit of the guest table enables them.
   if (!msrGateOpen(config.cpuid, msr)) return { kind: "fault", why: "cpuid-gate" };
   const set = config.msrs.find((m) => m.index >>> 0 === msr);

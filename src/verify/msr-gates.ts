@@ -25,12 +25,18 @@ export const MSR_CPUID_GATES: readonly MsrGate[] = [
       { leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 24 },
     ],
   },
-  { index: 0x17b, anyOf: [], why: "IA32_MCG_CTL needs MCG_CAP.MCG_CTL_P, set only by KVM_X86_SETUP_MCE, which the probe VM does not call" },
+  {
+    index: 0x17b,
+    anyOf: [],
+    why: "IA32_MCG_CTL needs MCG_CAP.MCG_CTL_P, set only by KVM_X86_SETUP_MCE, which the probe VM does not call",
+  },
   { index: 0xc001011f, anyOf: [{ leaf: 0x80000008, subleaf: 0, register: "ebx", bit: 25 }] },
 ];
 
 /** First gate per index, as a scan would find it. */
-const GATE_BY_INDEX: ReadonlyMap<number, MsrGate> = new Map([...MSR_CPUID_GATES].reverse().map((g) => [g.index >>> 0, g]));
+const GATE_BY_INDEX: ReadonlyMap<number, MsrGate> = new Map(
+  [...MSR_CPUID_GATES].reverse().map((g) => [g.index >>> 0, g]),
+);
 
 /** The gate of an MSR (verify asks for each of some 200 probed MSRs, several times): a map lookup, not a scan. */
 export function gateOf(msr: number): MsrGate | undefined {

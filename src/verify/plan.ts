@@ -43,7 +43,8 @@ export function outOfRangeQueries(table: readonly CpuidEntry[]): CpuidQuery[] {
   const qs: CpuidQuery[] = [];
   for (const base of [0, 0x8000_0000, 0x4000_0000]) {
     const max = findCpuid(table, base)?.eax;
-    if (max !== undefined && max >>> 0 < 0xffff_ffff && classOf(max >>> 0) === classOf(base)) qs.push({ function: (max >>> 0) + 1, index: 0 });
+    if (max !== undefined && max >>> 0 < 0xffff_ffff && classOf(max >>> 0) === classOf(base))
+      qs.push({ function: (max >>> 0) + 1, index: 0 });
     else qs.push({ function: base + 1, index: 0 });
   }
   const maxSubleaf = new Map<number, number>();
@@ -77,10 +78,16 @@ export function deniedSample(filter: MsrFilter): number[] {
 
 /** The MSRs a guest OS reads for the features `table` shows (write-only ones are checked against the filter instead). */
 export function osMsrsToRead(table: readonly CpuidEntry[], vendor: Vendor): number[] {
-  return osMsrNeedsOfTable(vendor, table).needed.filter((n) => n.use.access !== "write-only").map((n) => n.msr);
+  return osMsrNeedsOfTable(vendor, table)
+    .needed.filter((n) => n.use.access !== "write-only")
+    .map((n) => n.msr);
 }
 
-export function planProbe(config: ProbedConfig, host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">, permitted: readonly number[]): ProbePlan {
+export function planProbe(
+  config: ProbedConfig,
+  host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">,
+  permitted: readonly number[],
+): ProbePlan {
   const installed = config.cpuid.map((e) => ({
     function: e.function,
     index: (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) !== 0 ? e.index : 0,
@@ -95,7 +102,9 @@ export function planProbe(config: ProbedConfig, host: Pick<HostCapture, "vendor"
   const permittedSet = new Set(permitted.map((m) => m >>> 0));
   // Priority: feature MSRs and the MSRs the config sets, then what a guest OS reads for the features the guest
   // sees (whatever the filter says: that is the point), then denied samples, then the other permitted ones.
-  const first = [...host.featureMsrs.map((m) => m.index >>> 0), ...config.msrs.map((m) => m.index >>> 0)].sort((a, b) => a - b);
+  const first = [...host.featureMsrs.map((m) => m.index >>> 0), ...config.msrs.map((m) => m.index >>> 0)].sort(
+    (a, b) => a - b,
+  );
   const osReads = osMsrsToRead(config.cpuid, host.vendor);
   const denied = config.msrFilter ? deniedSample(config.msrFilter) : [];
   const rest = [...known].filter((m) => permittedSet.has(m)).sort((a, b) => a - b);

@@ -47,7 +47,8 @@ export interface VerifyResult {
 export function parseAllow(allow: readonly string[] = []): Set<DifferenceClass> {
   const out = new Set<DifferenceClass>();
   for (const a of allow) {
-    if (!isDifferenceClass(a)) throw new InputError(`--allow ${a}: not a difference class (one of ${DIFFERENCE_CLASSES.join(", ")})`);
+    if (!isDifferenceClass(a))
+      throw new InputError(`--allow ${a}: not a difference class (one of ${DIFFERENCE_CLASSES.join(", ")})`);
     out.add(a);
   }
   return out;
@@ -59,11 +60,18 @@ const CONFIG_IOCTLS: ReadonlySet<string> = new Set(["KVM_SET_CPUID2", "KVM_X86_S
 export function verifyProfile(profile: Profile, host: HostCapture, options: VerifyOptions = {}): VerifyResult {
   const allow = parseAllow(options.allow);
   // verify shows what a guest sees even under a profile apply would refuse as unsafe for a guest OS
-  const applyOptions: ApplyOptions = { vcpuId: options.vcpuId, vcpuCount: options.vcpuCount, nested: options.nested, hyperv: options.hyperv, checkGuestMsrs: false };
+  const applyOptions: ApplyOptions = {
+    vcpuId: options.vcpuId,
+    vcpuCount: options.vcpuCount,
+    nested: options.nested,
+    hyperv: options.hyperv,
+    checkGuestMsrs: false,
+  };
   const config = applyProfile(profile, host, applyOptions);
   const base = { profile: profile.name, compatibility: config.report };
   const wantGuest = options.guest ?? host.source === "kvm";
-  if (!config.report.compatible || !wantGuest) return { ...base, guest: null, differences: [], passed: config.report.compatible };
+  if (!config.report.compatible || !wantGuest)
+    return { ...base, guest: null, differences: [], passed: config.report.compatible };
 
   const permitted = [...guestPermittedMsrs(profile, knownMsrsOf(host), applyOptions)];
   const plan = planProbe(config, host, permitted);
@@ -75,7 +83,12 @@ export function verifyProfile(profile: Profile, host: HostCapture, options: Veri
     const differences = classify(config, host, report);
     return {
       ...base,
-      guest: { runs: report.runs, elapsedMs: report.elapsedMs, cpuidProbes: report.cpuid.length, msrProbes: report.msrs.length },
+      guest: {
+        runs: report.runs,
+        elapsedMs: report.elapsedMs,
+        cpuidProbes: report.cpuid.length,
+        msrProbes: report.msrs.length,
+      },
       differences,
       passed: verdict(differences, allow),
     };
@@ -99,7 +112,11 @@ export interface VerifyAllResult {
 export function verifyAll(host: HostCapture, options: VerifyOptions = {}): VerifyAllResult {
   const wantGuest = options.guest ?? host.source === "kvm";
   using owned = wantGuest && !options.kvm ? Kvm.open() : undefined;
-  const shared: VerifyOptions = { ...options, guest: wantGuest, ...(options.kvm ?? owned ? { kvm: options.kvm ?? owned } : {}) };
+  const shared: VerifyOptions = {
+    ...options,
+    guest: wantGuest,
+    ...((options.kvm ?? owned) ? { kvm: options.kvm ?? owned } : {}),
+  };
   // The embedded "host" profile is the same as hostProfileOf(host): check it once.
   const embedded = embeddedProfileNames()
     .map((n) => embeddedProfile(n)!)

@@ -6,7 +6,14 @@ import { EnvironmentError } from "../errors.ts";
 import { KVM_CAP, MSR_FILTER_MAX_RANGES, type MsrFilter, type MsrValue, type Vcpu, type Vm } from "../kvm/index.ts";
 import type { CpuidEntry } from "../model/cpuid.ts";
 import { isCrucialMsr } from "../profile/vcpu-msrs.ts";
-import { CrucialMsrRefusedError, MsrFilterRangesError, MsrRestoreRefusedError, MsrSaveError, SavedMsrsMismatchError, type MsrRefusal } from "./errors.ts";
+import {
+  CrucialMsrRefusedError,
+  MsrFilterRangesError,
+  MsrRestoreRefusedError,
+  MsrSaveError,
+  SavedMsrsMismatchError,
+  type MsrRefusal,
+} from "./errors.ts";
 import type { SavedMsrs } from "./saved.ts";
 
 /** What configureVm reads of an applied configuration (applyProfile's VcpuConfig has it). */
@@ -32,9 +39,12 @@ export interface VmSetup {
 export function configureVm(vm: Vm, config: VmConfig): VmSetup {
   const filter = config.msrFilter;
   if (!filter) return { filterRanges: 0 };
-  if (filter.ranges.length > MSR_FILTER_MAX_RANGES) throw new MsrFilterRangesError(filter.ranges.length, MSR_FILTER_MAX_RANGES);
+  if (filter.ranges.length > MSR_FILTER_MAX_RANGES)
+    throw new MsrFilterRangesError(filter.ranges.length, MSR_FILTER_MAX_RANGES);
   if (vm.checkExtension(KVM_CAP.X86_MSR_FILTER) === 0)
-    throw new EnvironmentError("KVM on this host lacks KVM_CAP_X86_MSR_FILTER (189), needed to install the profile's MSR filter");
+    throw new EnvironmentError(
+      "KVM on this host lacks KVM_CAP_X86_MSR_FILTER (189), needed to install the profile's MSR filter",
+    );
   vm.setMsrFilter(filter);
   return { filterRanges: filter.ranges.length };
 }
@@ -60,7 +70,10 @@ export interface VcpuSetupOptions {
  * Writes entries with KVM_SET_MSRS, continuing past each refused one (KVM stops at the first), and returns the
  * refused ones. A refused value the vCPU already holds is not a refusal: the guest sees what was asked.
  */
-function writeMsrs(vcpu: Vcpu, entries: readonly (MsrValue & { crucial: boolean })[]): { at: number; refusal: MsrRefusal }[] {
+function writeMsrs(
+  vcpu: Vcpu,
+  entries: readonly (MsrValue & { crucial: boolean })[],
+): { at: number; refusal: MsrRefusal }[] {
   const out: { at: number; refusal: MsrRefusal }[] = [];
   let from = 0;
   while (from < entries.length) {
@@ -69,7 +82,8 @@ function writeMsrs(vcpu: Vcpu, entries: readonly (MsrValue & { crucial: boolean 
     if (at >= entries.length) break;
     const e = entries[at]!;
     const held = vcpu.getMsrs([e.index])[0]?.value ?? null;
-    if (held !== e.value) out.push({ at, refusal: { index: e.index, name: msrName(e.index), value: e.value, held, crucial: e.crucial } });
+    if (held !== e.value)
+      out.push({ at, refusal: { index: e.index, name: msrName(e.index), value: e.value, held, crucial: e.crucial } });
     from = at + 1;
   }
   return out;
@@ -82,11 +96,20 @@ function writeMsrs(vcpu: Vcpu, entries: readonly (MsrValue & { crucial: boolean 
  */
 export function configureVcpu(vcpu: Vcpu, config: VcpuSetupConfig, options: VcpuSetupOptions = {}): VcpuSetup {
   vcpu.setCpuid2(config.cpuid);
-  const entries = config.msrs.map((m) => ({ index: m.index, value: m.value, crucial: m.crucial ?? isCrucialMsr(m.index) }));
+  const entries = config.msrs.map((m) => ({
+    index: m.index,
+    value: m.value,
+    crucial: m.crucial ?? isCrucialMsr(m.index),
+  }));
   const refused = writeMsrs(vcpu, entries);
   const crucial = refused.filter((r) => r.refusal.crucial).map((r) => r.refusal);
-  if (crucial.length > 0 && (options.crucial ?? "throw") === "throw") throw new CrucialMsrRefusedError(crucial, vcpu.id);
-  return { msrsSet: entries.length - refused.length, refused: refused.map((r) => r.refusal), firstRefused: refused[0]?.at ?? entries.length };
+  if (crucial.length > 0 && (options.crucial ?? "throw") === "throw")
+    throw new CrucialMsrRefusedError(crucial, vcpu.id);
+  return {
+    msrsSet: entries.length - refused.length,
+    refused: refused.map((r) => r.refusal),
+    firstRefused: refused[0]?.at ?? entries.length,
+  };
 }
 
 /** Reads exactly config.msrsToSave from the vCPU (KVM_GET_MSRS, as the host). Throws MsrSaveError naming an unreadable MSR. */
@@ -107,13 +130,23 @@ export interface RestoreResult {
  * permits more, or a host whose KVM saves more) is refused with SavedMsrsMismatchError before anything is
  * written. A value KVM refuses is a MsrRestoreRefusedError naming it.
  */
-export function restoreMsrs(vcpu: Vcpu, config: { msrsToSave: readonly number[] }, saved: Pick<SavedMsrs, "msrs">): RestoreResult {
+export function restoreMsrs(
+  vcpu: Vcpu,
+  config: { msrsToSave: readonly number[] },
+  saved: Pick<SavedMsrs, "msrs">,
+): RestoreResult {
   const allowed = new Set(config.msrsToSave);
   const extra = [...new Set(saved.msrs.map((m) => m.index >>> 0).filter((m) => !allowed.has(m)))].sort((a, b) => a - b);
   if (extra.length > 0) throw new SavedMsrsMismatchError(extra);
   const byIndex = new Map(saved.msrs.map((m) => [m.index >>> 0, m.value]));
-  const entries = config.msrsToSave.filter((m) => byIndex.has(m)).map((index) => ({ index, value: byIndex.get(index)!, crucial: true }));
+  const entries = config.msrsToSave
+    .filter((m) => byIndex.has(m))
+    .map((index) => ({ index, value: byIndex.get(index)!, crucial: true }));
   const refused = writeMsrs(vcpu, entries);
-  if (refused.length > 0) throw new MsrRestoreRefusedError(refused.map((r) => r.refusal), vcpu.id);
+  if (refused.length > 0)
+    throw new MsrRestoreRefusedError(
+      refused.map((r) => r.refusal),
+      vcpu.id,
+    );
   return { restored: entries.length, notSaved: config.msrsToSave.filter((m) => !byIndex.has(m)) };
 }

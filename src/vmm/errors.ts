@@ -58,7 +58,10 @@ export class MsrSaveError extends CpuprofError {
     readonly index: number,
     readonly vcpuId: number,
   ) {
-    super(`vCPU ${vcpuId}: KVM_GET_MSRS could not read ${msrName(index)} (${hex32(index)}), which is in msrsToSave`, EXIT.environment);
+    super(
+      `vCPU ${vcpuId}: KVM_GET_MSRS could not read ${msrName(index)} (${hex32(index)}), which is in msrsToSave`,
+      EXIT.environment,
+    );
   }
 }
 
@@ -68,6 +71,8 @@ export class MsrFilterRangesError extends InputError {
     readonly ranges: number,
     readonly max: number,
   ) {
-    super(`MSR filter has ${ranges} ranges, KVM accepts at most ${max} (KVM_MSR_FILTER_MAX_RANGES); permit more MSRs or fewer scattered ones`);
+    super(
+      `MSR filter has ${ranges} ranges, KVM accepts at most ${max} (KVM_MSR_FILTER_MAX_RANGES); permit more MSRs or fewer scattered ones`,
+    );
   }
 }

@@ -57,11 +57,15 @@ describe("CPUID bit names", () => {
       [0x1, false],
       [0x80000001, true],
     ]);
-    expect(CPUID_FEATURES.filter((f) => f.aliasOfLeaf1Edx).every((f) => f.leaf === 0x80000001 && f.register === "edx")).toBeTrue();
+    expect(
+      CPUID_FEATURES.filter((f) => f.aliasOfLeaf1Edx).every((f) => f.leaf === 0x80000001 && f.register === "edx"),
+    ).toBeTrue();
   });
 
   test("lookup by Linux or QEMU name", () => {
-    expect(findCpuidFeature("avx512-fp16").map((f) => [f.leaf, f.subleaf, f.register, f.bit])).toEqual([[0x7, 0, "edx", 23]]);
+    expect(findCpuidFeature("avx512-fp16").map((f) => [f.leaf, f.subleaf, f.register, f.bit])).toEqual([
+      [0x7, 0, "edx", 23],
+    ]);
     expect(findCpuidFeature("pni")[0]?.bit).toBe(0);
     expect(findCpuidFeature("AVX512F")).toHaveLength(1);
     expect(findCpuidFeature("no-such-feature")).toEqual([]);
@@ -97,7 +101,10 @@ describe("CPUID bit names", () => {
         (leaf, sub, reg, bit) => {
           const name = cpuidBitName(leaf, sub, reg, bit);
           if (name.startsWith("0x")) expect(name).toBe(`0x${leaf.toString(16)}.${sub}.${reg}[${bit}]`);
-          else expect(findCpuidFeature(name).some((f) => f.leaf === leaf && f.register === reg && f.bit === bit)).toBeTrue();
+          else
+            expect(
+              findCpuidFeature(name).some((f) => f.leaf === leaf && f.register === reg && f.bit === bit),
+            ).toBeTrue();
         },
       ),
       { numRuns: 300 },

@@ -33,12 +33,17 @@ describe("DocumentSplitter", () => {
   const docs = [{ a: 1, b: [1, 2, { c: "}" }] }, { x: "line\nbreak" }, { y: { z: {} } }];
   test("NDJSON lines, pretty documents one after another, or both, in any chunking: the same documents", () => {
     fc.assert(
-      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 20 }), fc.boolean(), (pretty, chunks, crlf) => {
-        const parts = pretty.map((p, i) => (p ? JSON.stringify(docs[i % 3], null, 2) : JSON.stringify(docs[i % 3])));
-        let text = parts.join("\n") + "\n\n";
-        if (crlf) text = text.replace(/\n/g, "\r\n");
-        expect(split(text, chunks).map((d) => JSON.parse(d))).toEqual(pretty.map((_, i) => docs[i % 3]));
-      }),
+      fc.property(
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 20 }),
+        fc.boolean(),
+        (pretty, chunks, crlf) => {
+          const parts = pretty.map((p, i) => (p ? JSON.stringify(docs[i % 3], null, 2) : JSON.stringify(docs[i % 3])));
+          let text = `${parts.join("\n")}\n\n`;
+          if (crlf) text = text.replace(/\n/g, "\r\n");
+          expect(split(text, chunks).map((d) => JSON.parse(d))).toEqual(pretty.map((_, i) => docs[i % 3]));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -61,7 +66,10 @@ describe.skipIf(fixturesMissing !== undefined)("CaptureSet and the fleet command
     set.add("a-pretty", enc(serializeHost(a!)), parse);
     set.add("b", enc(compact(b!)), parse);
     expect(set.total).toBe(7);
-    expect(set.unique.map((u) => [u.label, u.count])).toEqual([["a0", 6], ["b", 1]]);
+    expect(set.unique.map((u) => [u.label, u.count])).toEqual([
+      ["a0", 6],
+      ["b", 1],
+    ]);
     expect(parsed).toBe(3); // compact a once, pretty a once, b once
   });
 
@@ -71,19 +79,28 @@ describe.skipIf(fixturesMissing !== undefined)("CaptureSet and the fleet command
     mkdirSync(join(dir, "hosts"));
     writeFileSync(join(dir, "hosts/skl.json"), serializeHost(skl!));
     writeFileSync(join(dir, "hosts/spr.json"), serializeHost(spr!));
-    const ndjson = [skl, skl, spr, skl].map((h) => compact(h!)).join("\n") + "\n";
+    const ndjson = `${[skl, skl, spr, skl].map((h) => compact(h!)).join("\n")}\n`;
     const viaStdin = cpuprof(["matrix", "-", "--profiles", "skylake,sapphire-rapids", "--json"], { stdin: ndjson });
     expect(viaStdin.code).toBe(1); // Skylake cannot run sapphire-rapids
     const m = JSON.parse(viaStdin.stdout);
-    expect(m.hosts).toEqual([{ label: "stdin:1", count: 3 }, { label: "stdin:3", count: 1 }]);
+    expect(m.hosts).toEqual([
+      { label: "stdin:1", count: 3 },
+      { label: "stdin:3", count: 1 },
+    ]);
     expect(m.groups.find((g: { profile: string }) => g.profile === "skylake").machines).toBe(4);
     const text = cpuprof(["matrix", "-", "--profiles", "skylake"], { stdin: ndjson }).stdout;
     expect(text).toContain("stdin:1 x3");
     expect(text).toContain("4 captures, 2 distinct");
-    const viaDir = JSON.parse(cpuprof(["matrix", join(dir, "hosts"), "--profiles", "skylake,sapphire-rapids", "--json"]).stdout);
-    const viaGlob = JSON.parse(cpuprof(["matrix", "hosts/*.json", "--profiles", "skylake,sapphire-rapids", "--json"], { cwd: dir }).stdout);
+    const viaDir = JSON.parse(
+      cpuprof(["matrix", join(dir, "hosts"), "--profiles", "skylake,sapphire-rapids", "--json"]).stdout,
+    );
+    const viaGlob = JSON.parse(
+      cpuprof(["matrix", "hosts/*.json", "--profiles", "skylake,sapphire-rapids", "--json"], { cwd: dir }).stdout,
+    );
     expect(viaGlob).toEqual(viaDir);
-    expect(viaDir.cells.map((c: { compatible: boolean }) => c.compatible)).toEqual(m.cells.map((c: { compatible: boolean }) => c.compatible));
+    expect(viaDir.cells.map((c: { compatible: boolean }) => c.compatible)).toEqual(
+      m.cells.map((c: { compatible: boolean }) => c.compatible),
+    );
     const none = cpuprof(["matrix", "nothing/*.json"], { cwd: dir });
     expect(none.code).toBe(2);
     expect(none.stderr).toBe("cpuprof: matrix: no file matches 'nothing/*.json'\n");
@@ -91,7 +108,9 @@ describe.skipIf(fixturesMissing !== undefined)("CaptureSet and the fleet command
 
   test("baseline from NDJSON with duplicates is byte-identical to the baseline of the distinct files", () => {
     const dir = mkdtempSync(join(tmpdir(), "cpuprof-fleet-"));
-    const intel = hosts().filter((h) => h.vendor === "intel").slice(0, 3);
+    const intel = hosts()
+      .filter((h) => h.vendor === "intel")
+      .slice(0, 3);
     const files = intel.map((h, i) => {
       const f = join(dir, `h${i}.json`);
       writeFileSync(f, serializeHost(h));
@@ -123,18 +142,30 @@ describe.skipIf(fixturesMissing !== undefined)("CaptureSet and the fleet command
   });
 
   const SCRIPT = "/usr/bin/script";
-  test.skipIf(!existsSync(SCRIPT))(`matrix shows its progress line on a terminal and never in a pipe${existsSync(SCRIPT) ? "" : ` (skipped: no ${SCRIPT})`}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), "cpuprof-fleet-"));
-    const file = join(dir, "fleet.ndjson");
-    writeFileSync(file, hosts().slice(0, 2).map((h) => compact(h)).join("\n"));
-    const args = [process.execPath, join(ROOT, "src/cli/main.ts"), "matrix", file, "--profiles", "skylake"];
-    const piped = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
-    expect(piped.exitCode).toBe(0);
-    expect(piped.stderr.toString()).toBe("");
-    // script(1) runs the command on a new pseudo-terminal and copies what it writes to our pipe.
-    const tty = Bun.spawnSync([SCRIPT, "-qec", args.map((a) => `'${a}'`).join(" "), "/dev/null"], { stdout: "pipe", stderr: "pipe" });
-    expect(tty.exitCode).toBe(0);
-    expect(tty.stdout.toString()).toContain("\r\x1b[Kmatrix: reading captures: 1 read, 1 unique");
-    expect(tty.stdout.toString()).toContain("fleet:2");
-  });
+  test.skipIf(!existsSync(SCRIPT))(
+    `matrix shows its progress line on a terminal and never in a pipe${existsSync(SCRIPT) ? "" : ` (skipped: no ${SCRIPT})`}`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "cpuprof-fleet-"));
+      const file = join(dir, "fleet.ndjson");
+      writeFileSync(
+        file,
+        hosts()
+          .slice(0, 2)
+          .map((h) => compact(h))
+          .join("\n"),
+      );
+      const args = [process.execPath, join(ROOT, "src/cli/main.ts"), "matrix", file, "--profiles", "skylake"];
+      const piped = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
+      expect(piped.exitCode).toBe(0);
+      expect(piped.stderr.toString()).toBe("");
+      // script(1) runs the command on a new pseudo-terminal and copies what it writes to our pipe.
+      const tty = Bun.spawnSync([SCRIPT, "-qec", args.map((a) => `'${a}'`).join(" "), "/dev/null"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(tty.exitCode).toBe(0);
+      expect(tty.stdout.toString()).toContain("\r\x1b[Kmatrix: reading captures: 1 read, 1 unique");
+      expect(tty.stdout.toString()).toContain("fleet:2");
+    },
+  );
 });

@@ -66,9 +66,16 @@ describe("list and show", () => {
     const r = cpuprof(["list", "--json"]);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { name: string; compressedBytes: number }[];
-    expect(rows.map((x) => x.name)).toEqual(
-      ["cascade-lake", "epyc-genoa", "epyc-milan", "granite-rapids", "host", "ice-lake", "sapphire-rapids", "skylake"],
-    );
+    expect(rows.map((x) => x.name)).toEqual([
+      "cascade-lake",
+      "epyc-genoa",
+      "epyc-milan",
+      "granite-rapids",
+      "host",
+      "ice-lake",
+      "sapphire-rapids",
+      "skylake",
+    ]);
     for (const row of rows) expect(row.compressedBytes).toBeGreaterThan(0);
   });
   test("show speaks feature names; --json is the profile itself", () => {
@@ -166,7 +173,9 @@ describe.skipIf(!hasFixtures)("with the fixture hosts", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("NOT SAFE");
     expect(r.stdout).toContain("destination: feature-missing: avx512_vnni");
-    const j = JSON.parse(cpuprof(["check-migration", "--from", CLX, "--to", SKL, "--profile", "cascade-lake", "--json"]).stdout);
+    const j = JSON.parse(
+      cpuprof(["check-migration", "--from", CLX, "--to", SKL, "--profile", "cascade-lake", "--json"]).stdout,
+    );
     expect(j.safe).toBe(false);
     expect(j.problems[0].side).toBe("destination");
   });
@@ -228,7 +237,18 @@ describe("formats round trips through the CLI", () => {
     const cpuid1 = readFileSync(join(dir, "skylake.cpuid.json"), "utf8");
     const msr1 = readFileSync(join(dir, "skylake.msr.json"), "utf8");
     const imported = join(dir, "imported.json");
-    const r = cpuprof(["import", "chv", join(dir, "skylake.cpuid.json"), join(dir, "skylake.msr.json"), "--vendor", "intel", "--name", "skylake", "-o", imported]);
+    const r = cpuprof([
+      "import",
+      "chv",
+      join(dir, "skylake.cpuid.json"),
+      join(dir, "skylake.msr.json"),
+      "--vendor",
+      "intel",
+      "--name",
+      "skylake",
+      "-o",
+      imported,
+    ]);
     expect(r.code).toBe(0);
     const dir2 = tmp();
     expect(cpuprof(["export", "chv", imported, dir2]).code).toBe(0);

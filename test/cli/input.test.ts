@@ -22,8 +22,17 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function sh(script: string): { code: number; stdout: string; stderr: string; ms: number } {
   const started = performance.now();
-  const p = Bun.spawnSync(["sh", "-c", script], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BUN, MAIN, MEASURED, CPUPROF_DEBUG: "" } });
-  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString(), ms: performance.now() - started };
+  const p = Bun.spawnSync(["sh", "-c", script], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, BUN, MAIN, MEASURED, CPUPROF_DEBUG: "" },
+  });
+  return {
+    code: p.exitCode ?? -1,
+    stdout: p.stdout.toString(),
+    stderr: p.stderr.toString(),
+    ms: performance.now() - started,
+  };
 }
 
 // Peak memory of one command line: the CLI's runCli in a fresh process that reports its own VmHWM
@@ -49,17 +58,27 @@ describe("stdin", () => {
     expect(r.stdout).toMatch(/^name +skylake$/m);
   });
 
-  test.skipIf(fixturesMissing !== undefined)(`cat f | cpuprof host --from - (and errors call it stdin)${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`, () => {
-    const r = sh(`cat "${fixtureHost("INTEL_SKYLAKE")}" | "$BUN" "$MAIN" host --from - --json`);
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).format).toBe("cpuprof-host");
-    const bad = sh(`echo '{"format": 1}' | "$BUN" "$MAIN" host --from -`);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^cpuprof: stdin: \$\.format: /);
-  });
+  test.skipIf(fixturesMissing !== undefined)(
+    `cat f | cpuprof host --from - (and errors call it stdin)${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`,
+    () => {
+      const r = sh(`cat "${fixtureHost("INTEL_SKYLAKE")}" | "$BUN" "$MAIN" host --from - --json`);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).format).toBe("cpuprof-host");
+      const bad = sh(`echo '{"format": 1}' | "$BUN" "$MAIN" host --from -`);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^cpuprof: stdin: \$\.format: /);
+    },
+  );
 
   test("every command that reads files takes - and calls it stdin in its errors", () => {
-    for (const argv of [["import", "chv", "-", "--name", "x", "--vendor", "intel"], ["import", "firecracker", "-", "--name", "x", "--vendor", "intel"], ["baseline", "-", "--name", "x"], ["matrix", "-"], ["diff", "-", "skylake"], ["apply", "-", "--host", "-"]]) {
+    for (const argv of [
+      ["import", "chv", "-", "--name", "x", "--vendor", "intel"],
+      ["import", "firecracker", "-", "--name", "x", "--vendor", "intel"],
+      ["baseline", "-", "--name", "x"],
+      ["matrix", "-"],
+      ["diff", "-", "skylake"],
+      ["apply", "-", "--host", "-"],
+    ]) {
       const r = cpuprof(argv, { stdin: "{}" });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^cpuprof: stdin(: | \('-'\) can be given only once)/);
@@ -104,7 +123,9 @@ describe("one 8 MiB cap for every kind of input", () => {
 
   test("a FIFO is read like a file", () => {
     const fifo = join(dir, "fifo");
-    const r = sh(`mkfifo "${fifo}" && (cat > "${fifo}" <<'EOF'\n${skylakeJson()}EOF\n) & "$BUN" "$MAIN" show "${fifo}" --json`);
+    const r = sh(
+      `mkfifo "${fifo}" && (cat > "${fifo}" <<'EOF'\n${skylakeJson()}EOF\n) & "$BUN" "$MAIN" show "${fifo}" --json`,
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).name).toBe("skylake");
   });
@@ -141,7 +162,10 @@ describe("what a document must be", () => {
     const doc = JSON.parse(skylakeJson());
     const file = join(dir, "msrs.json");
     const count = Math.floor((8 * 1024 * 1024 - 20_000) / 2);
-    writeFileSync(file, JSON.stringify(doc).replace(/"permittedMsrs":\[[^\]]*\]/, `"permittedMsrs":[${"1,".repeat(count - 1)}1]`));
+    writeFileSync(
+      file,
+      JSON.stringify(doc).replace(/"permittedMsrs":\[[^\]]*\]/, `"permittedMsrs":[${"1,".repeat(count - 1)}1]`),
+    );
     const r = sh(`"$BUN" "$MEASURED" show "${file}"`);
     expect(r.code).toBe(2);
     const { mb, rest } = peakMb(r.stderr);
@@ -151,16 +175,33 @@ describe("what a document must be", () => {
 });
 
 describe("arguments", () => {
-  test.skipIf(fixturesMissing !== undefined)(`--description -h is a description, not a request for help${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`, () => {
-    const out = join(dir, "g.json");
-    const r = cpuprof(["generate", "--host", fixtureHost("INTEL_SKYLAKE"), "--name", "g", "--description", "-h", "-o", out]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).not.toContain("Usage:");
-    expect(JSON.parse(readFileSync(out, "utf8")).description).toBe("-h");
-  });
+  test.skipIf(fixturesMissing !== undefined)(
+    `--description -h is a description, not a request for help${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`,
+    () => {
+      const out = join(dir, "g.json");
+      const r = cpuprof([
+        "generate",
+        "--host",
+        fixtureHost("INTEL_SKYLAKE"),
+        "--name",
+        "g",
+        "--description",
+        "-h",
+        "-o",
+        out,
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain("Usage:");
+      expect(JSON.parse(readFileSync(out, "utf8")).description).toBe("-h");
+    },
+  );
 
   test("-h and --help where an option stands still give the help", () => {
-    for (const argv of [["show", "-h"], ["show", "skylake", "--help"], ["generate", "--name", "x", "--bogus", "-h"]]) {
+    for (const argv of [
+      ["show", "-h"],
+      ["show", "skylake", "--help"],
+      ["generate", "--name", "x", "--bogus", "-h"],
+    ]) {
       const r = cpuprof(argv);
       expect(r.code).toBe(0);
       expect(r.stdout).toStartWith(`Usage: cpuprof ${argv[0]}`);
@@ -168,10 +209,18 @@ describe("arguments", () => {
   });
 
   test("unknown options and missing values get the tool's own one line", () => {
-    expect(cpuprof(["show", "skylake", "--bogus"]).stderr).toBe("cpuprof: show: unknown option '--bogus' (see 'cpuprof show --help')\n");
-    expect(cpuprof(["show", "skylake", "-x"]).stderr).toBe("cpuprof: show: unknown option '-x' (see 'cpuprof show --help')\n");
-    expect(cpuprof(["generate", "--name"]).stderr).toBe("cpuprof: generate: --name expects a value (see 'cpuprof generate --help')\n");
-    expect(cpuprof(["show", "--json=yes", "skylake"]).stderr).toBe("cpuprof: show: --json takes no value (see 'cpuprof show --help')\n");
+    expect(cpuprof(["show", "skylake", "--bogus"]).stderr).toBe(
+      "cpuprof: show: unknown option '--bogus' (see 'cpuprof show --help')\n",
+    );
+    expect(cpuprof(["show", "skylake", "-x"]).stderr).toBe(
+      "cpuprof: show: unknown option '-x' (see 'cpuprof show --help')\n",
+    );
+    expect(cpuprof(["generate", "--name"]).stderr).toBe(
+      "cpuprof: generate: --name expects a value (see 'cpuprof generate --help')\n",
+    );
+    expect(cpuprof(["show", "--json=yes", "skylake"]).stderr).toBe(
+      "cpuprof: show: --json takes no value (see 'cpuprof show --help')\n",
+    );
     const r = cpuprof(["list", "--nope"]);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toContain("'--nope'. To specify"); // Node's wording

@@ -3,7 +3,18 @@
 // behind; a cpuprof interrupted with SIGINT, SIGTERM or SIGHUP while writing exits 130 and leaves
 // the previous file.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { emit, isTerminal, settleOutputs, writeOutput } from "../../src/cli/io.ts";
@@ -35,9 +46,8 @@ async function rejected(fn: () => Promise<unknown>): Promise<Error> {
 /** A JSON payload of about `bytes` bytes, so a complete file is recognisable. */
 function payload(bytes: number): string {
   const line = '  "0123456789abcdef0123456789abcdef",\n';
-  return "[\n" + line.repeat(Math.ceil(bytes / line.length)) + '  "end"\n]\n';
+  return `[\n${line.repeat(Math.ceil(bytes / line.length))}  "end"\n]\n`;
 }
-
 
 describe("writeOutput to a regular file", () => {
   test("a write failing after the first chunk leaves the previous file untouched and no temporary file", async () => {
@@ -69,7 +79,13 @@ describe("writeOutput to a regular file", () => {
 
   test("a failing write of a new file leaves nothing at all", async () => {
     const target = join(dir, "new.json");
-    await rejected(() => writeOutput(target, payload(200 * 1024), { afterChunk: () => { throw new Error("EIO"); } }));
+    await rejected(() =>
+      writeOutput(target, payload(200 * 1024), {
+        afterChunk: () => {
+          throw new Error("EIO");
+        },
+      }),
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -170,10 +186,13 @@ process.stdout.write("done\\n");
     const delays = [5, 25, 45, 60, 75, 90, 110, 140];
     const runs = delays.map(async (delay, i) => {
       const out = join(dir, `out-${i}.json`);
-      const proc = Bun.spawn([BUN, join(REPO, "src/cli/main.ts"), "generate", "--name", "soak", "--host", host, "-o", out], {
-        stdout: "ignore",
-        stderr: "ignore",
-      });
+      const proc = Bun.spawn(
+        [BUN, join(REPO, "src/cli/main.ts"), "generate", "--name", "soak", "--host", host, "-o", out],
+        {
+          stdout: "ignore",
+          stderr: "ignore",
+        },
+      );
       await Bun.sleep(delay);
       proc.kill("SIGINT");
       await proc.exited;
@@ -189,10 +208,10 @@ process.stdout.write("done\\n");
 describe("long target names", () => {
   test("a legal 240-character file name is written (the temporary name stays within NAME_MAX)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cpuprof-long-"));
-    const target = join(dir, "p".repeat(235) + ".json");
+    const target = join(dir, `${"p".repeat(235)}.json`);
     await writeOutput(target, "{}\n");
     expect(readFileSync(target, "utf8")).toBe("{}\n");
-    expect(readdirSync(dir)).toEqual(["p".repeat(235) + ".json"]);
+    expect(readdirSync(dir)).toEqual([`${"p".repeat(235)}.json`]);
     rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -212,9 +231,16 @@ describe("isTerminal (progress goes to stderr only when it is a terminal)", () =
       closeSync(nullFd);
     }
     // Under bun test, stdout is a pipe to the runner or a file; a child's piped stderr certainly is not a terminal.
-    const child = Bun.spawnSync([BUN, "-e", `const { isTerminal } = require(${JSON.stringify(join(REPO, "src/cli/io.ts"))}); process.exit(isTerminal(2) ? 1 : 0)`], {
-      stderr: "pipe",
-    });
+    const child = Bun.spawnSync(
+      [
+        BUN,
+        "-e",
+        `const { isTerminal } = require(${JSON.stringify(join(REPO, "src/cli/io.ts"))}); process.exit(isTerminal(2) ? 1 : 0)`,
+      ],
+      {
+        stderr: "pipe",
+      },
+    );
     expect(child.exitCode).toBe(0);
   });
 

@@ -26,13 +26,27 @@ describe("--json means the same everywhere", () => {
     const fc = cpuprof(["export", "firecracker", "skylake", "-o", join(dir, "t.json"), "--json"]);
     expect(fc.code).toBe(0);
     expect(fc.stdout).toBe(readFileSync(join(dir, "t.json"), "utf8"));
-    const imported = cpuprof(["import", "firecracker", join(dir, "t.json"), "--name", "back", "--vendor", "intel", "-o", join(dir, "p.json"), "--json"]);
+    const imported = cpuprof([
+      "import",
+      "firecracker",
+      join(dir, "t.json"),
+      "--name",
+      "back",
+      "--vendor",
+      "intel",
+      "-o",
+      join(dir, "p.json"),
+      "--json",
+    ]);
     expect(imported.code).toBe(0);
     expect(imported.stdout).toBe(readFileSync(join(dir, "p.json"), "utf8"));
     expect(JSON.parse(imported.stdout).name).toBe("back");
     const chv = cpuprof(["export", "chv", "skylake", join(dir, "chv"), "--json"]);
     expect(chv.code).toBe(0);
-    expect(JSON.parse(chv.stdout).written).toEqual([join(dir, "chv", "skylake.cpuid.json"), join(dir, "chv", "skylake.msr.json")]);
+    expect(JSON.parse(chv.stdout).written).toEqual([
+      join(dir, "chv", "skylake.cpuid.json"),
+      join(dir, "chv", "skylake.msr.json"),
+    ]);
   });
 
   test.skipIf(noFixtures)("host -o FILE --json writes the JSON capture and prints that JSON, not the summary", () => {
@@ -44,16 +58,19 @@ describe("--json means the same everywhere", () => {
     expect(cpuprof(["host", "--from", SKL, "-o", join(dir, "h2.json")]).stdout).toContain("vendor");
   });
 
-  test.skipIf(noFixtures)("apply --json on an incompatible profile prints the JSON report on stdout, writes nothing, exits 1", () => {
-    const dir = tmp();
-    const r = cpuprof(["apply", "sapphire-rapids", "--host", SKL, "--json", "-o", join(dir, "out.json")]);
-    expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout);
-    expect(j.compatible).toBe(false);
-    expect(j.report.problems.length).toBeGreaterThan(0);
-    expect(existsSync(join(dir, "out.json"))).toBe(false);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-  });
+  test.skipIf(noFixtures)(
+    "apply --json on an incompatible profile prints the JSON report on stdout, writes nothing, exits 1",
+    () => {
+      const dir = tmp();
+      const r = cpuprof(["apply", "sapphire-rapids", "--host", SKL, "--json", "-o", join(dir, "out.json")]);
+      expect(r.code).toBe(1);
+      const j = JSON.parse(r.stdout);
+      expect(j.compatible).toBe(false);
+      expect(j.report.problems.length).toBeGreaterThan(0);
+      expect(existsSync(join(dir, "out.json"))).toBe(false);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    },
+  );
 
   test.skipIf(noFixtures)("check-migration says safe in its text and its JSON", () => {
     const ok = ["check-migration", "--from", SKL, "--to", SPR, "--profile", "skylake"];
@@ -76,7 +93,9 @@ describe("output that fits the terminal", () => {
       expect(cpuprof(["apply", "skylake", "--host", SKL, "--format", format]).code).toBe(0);
     }
     const dir = tmp();
-    expect(cpuprofOnTerminal(["apply", "skylake", "--host", SKL, "--format", "kvm-cpuid2", "-o", join(dir, "c.bin")]).code).toBe(0);
+    expect(
+      cpuprofOnTerminal(["apply", "skylake", "--host", SKL, "--format", "kvm-cpuid2", "-o", join(dir, "c.bin")]).code,
+    ).toBe(0);
   });
 
   test.skipIf(noScript || noFixtures)("TERM=dumb gets no progress line", () => {
@@ -101,7 +120,9 @@ describe("names and errors in plain words", () => {
       return r.stderr.replace(/^cpuprof: \w+: --name: /, "");
     });
     expect(new Set(messages).size).toBe(1);
-    expect(messages[0]).toBe("'Bad_Name': a profile name is kebab-case: a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters\n");
+    expect(messages[0]).toBe(
+      "'Bad_Name': a profile name is kebab-case: a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters\n",
+    );
   });
 
   test("an embedded name never silently shadows a file: ./skylake is the file, skylake the embedded profile with a warning", () => {
@@ -114,7 +135,9 @@ describe("names and errors in plain words", () => {
     expect(file.stderr).toBe("");
     const embedded = cpuprof(["show", "skylake", "--json"], { cwd: dir });
     expect(JSON.parse(embedded.stdout).name).toBe("skylake");
-    expect(embedded.stderr).toBe("warning: 'skylake' is the embedded profile; write './skylake' for the file of that name\n");
+    expect(embedded.stderr).toBe(
+      "warning: 'skylake' is the embedded profile; write './skylake' for the file of that name\n",
+    );
     expect(cpuprof(["show", "./nope"], { cwd: dir }).stderr).toBe("cpuprof: ./nope: no such file\n");
   });
 
@@ -131,15 +154,19 @@ describe("names and errors in plain words", () => {
     expect(missing.stderr).toBe(`cpuprof: ${join(dir, "none.json")}: cannot read (no such file or directory)\n`);
     const unknown = cpuprof(["list", "--bogus"]);
     expect(unknown.stderr).toBe("cpuprof: list: unknown option '--bogus' (see 'cpuprof list --help')\n");
-    for (const r of [extra, missing, unknown]) expect(r.stderr).not.toMatch(/expected never|E[A-Z]{3,} \(|Unknown option/);
+    for (const r of [extra, missing, unknown])
+      expect(r.stderr).not.toMatch(/expected never|E[A-Z]{3,} \(|Unknown option/);
   });
 
-  test.skipIf(!existsSync(TEMPLATES))("a Firecracker template given to host --from points to import firecracker", () => {
-    const r = cpuprof(["host", "--from", join(TEMPLATES, "T2.json")]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("not a host capture but a Firecracker custom CPU template");
-    expect(r.stderr).toContain("'cpuprof import firecracker ");
-  });
+  test.skipIf(!existsSync(TEMPLATES))(
+    "a Firecracker template given to host --from points to import firecracker",
+    () => {
+      const r = cpuprof(["host", "--from", join(TEMPLATES, "T2.json")]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("not a host capture but a Firecracker custom CPU template");
+      expect(r.stderr).toContain("'cpuprof import firecracker ");
+    },
+  );
 
   test("help nope exits 2; help COMMAND exits 0", () => {
     const r = cpuprof(["help", "nope"]);
@@ -150,14 +177,21 @@ describe("names and errors in plain words", () => {
 
   test("every --help lists every documented exit code, 70 included", () => {
     const helps = [cpuprof(["--help"]).stdout, ...commands.map((c) => cpuprof([c.name, "--help"]).stdout)];
-    for (const h of helps) for (const code of ["0", "1", "2", "3", "4", "70", "130"]) expect(h).toMatch(new RegExp(`^  ${code}  `, "m"));
+    for (const h of helps)
+      for (const code of ["0", "1", "2", "3", "4", "70", "130"]) expect(h).toMatch(new RegExp(`^  ${code}  `, "m"));
   });
 });
 
 describe.skipIf(noFixtures)("matrix", () => {
-  const ALL = ["AMD_GENOA", "AMD_MILAN", "INTEL_CASCADELAKE", "INTEL_GRANITE_RAPIDS", "INTEL_ICELAKE", "INTEL_SAPPHIRE_RAPIDS", "INTEL_SKYLAKE"].map(
-    (n) => fixtureHost(n as "INTEL_SKYLAKE"),
-  );
+  const ALL = [
+    "AMD_GENOA",
+    "AMD_MILAN",
+    "INTEL_CASCADELAKE",
+    "INTEL_GRANITE_RAPIDS",
+    "INTEL_ICELAKE",
+    "INTEL_SAPPHIRE_RAPIDS",
+    "INTEL_SKYLAKE",
+  ].map((n) => fixtureHost(n as "INTEL_SKYLAKE"));
   test("migration groups leave out the host profile and never mix vendors", () => {
     const r = cpuprof(["matrix", ...ALL, "--json"]);
     const m = JSON.parse(r.stdout) as { groups: { profile: string; hosts: string[] }[] };
@@ -171,7 +205,9 @@ describe.skipIf(noFixtures)("matrix", () => {
     const some = cpuprof(["matrix", SKL, SPR, "--profiles", "skylake,sapphire-rapids"]);
     expect(some.code).toBe(1);
     expect(some.stdout).toContain("not every host runs every profile (exit 1)");
-    expect(JSON.parse(cpuprof(["matrix", SKL, SPR, "--profiles", "skylake", "--json"]).stdout).everyHostRunsEveryProfile).toBe(true);
+    expect(
+      JSON.parse(cpuprof(["matrix", SKL, SPR, "--profiles", "skylake", "--json"]).stdout).everyHostRunsEveryProfile,
+    ).toBe(true);
     expect(cpuprof(["matrix", "--help"]).stdout).toContain("Exit 0 when every host runs every listed profile, 1 when");
   });
   test("its lines fit 100 columns, for every fixture host against every embedded profile", () => {
@@ -220,7 +256,9 @@ describe.skipIf(noFixtures)("diff", () => {
     expect(host.stdout).toContain("left to the host in host, fixed by skylake (");
     expect(host.stdout).toMatch(/\bavx512f\b/);
     expect(host.stdout).not.toMatch(/\b0x1\.0\.eax\[14\]/);
-    expect(cpuprof(["diff", "skylake", "host", "--all"]).stdout).toContain("0x1.0.eax[14] (0x1.0.eax[14]): left to the host in host, skylake fixes 0x0");
+    expect(cpuprof(["diff", "skylake", "host", "--all"]).stdout).toContain(
+      "0x1.0.eax[14] (0x1.0.eax[14]): left to the host in host, skylake fixes 0x0",
+    );
     const vendor = cpuprof(["diff", "skylake", "epyc-milan"]);
     expect(vendor.code).toBe(1);
     expect(vendor.stdout).toContain("vendor: skylake intel, epyc-milan amd");
@@ -235,7 +273,7 @@ describe.skipIf(noFixtures)("baseline", () => {
     const h = JSON.parse(cpuprof(["host", "--from", SKL, "--json"]).stdout);
     // Three captures of one machine that differ (in its MSR index list), 1,000 copies each.
     const variants = [0, 1, 2].map((k) => JSON.stringify({ ...h, msrIndexList: h.msrIndexList.slice(k) }));
-    writeFileSync(join(dir, "fleet.ndjson"), Array.from({ length: 3000 }, (_, i) => variants[i % 3]).join("\n") + "\n");
+    writeFileSync(join(dir, "fleet.ndjson"), `${Array.from({ length: 3000 }, (_, i) => variants[i % 3]).join("\n")}\n`);
     const r = cpuprof(["baseline", join(dir, "fleet.ndjson"), "--name", "one-model"]);
     expect(r.code).toBe(0);
     const p = JSON.parse(r.stdout);
@@ -270,7 +308,11 @@ describe.skipIf(noFixtures)("generate tells the truth", () => {
 
 describe("verify on a hypervisor that cannot enforce profiles", () => {
   const module = kvmVendorModule();
-  const why = !existsSync("/dev/kvm") ? " (skipped: no /dev/kvm)" : module !== "kvm_pvm" ? ` (skipped: /dev/kvm is ${module}, not kvm_pvm)` : "";
+  const why = !existsSync("/dev/kvm")
+    ? " (skipped: no /dev/kvm)"
+    : module !== "kvm_pvm"
+      ? ` (skipped: /dev/kvm is ${module}, not kvm_pvm)`
+      : "";
   test.skipIf(why !== "")(`says so in its first line, before the table, and in --json${why}`, () => {
     const r = cpuprof(["verify", "host"]);
     const first = r.stdout.split("\n")[0]!;
@@ -310,7 +352,11 @@ describe("help and option specs agree by construction", () => {
       named.delete("help");
       named.delete("h");
       expect([...named].filter((n) => !(n in c.options)).map((n) => `${c.name}: --${n}`)).toEqual([]);
-      expect(Object.keys(c.options).filter((n) => !named.has(n)).map((n) => `${c.name}: --${n}`)).toEqual([]);
+      expect(
+        Object.keys(c.options)
+          .filter((n) => !named.has(n))
+          .map((n) => `${c.name}: --${n}`),
+      ).toEqual([]);
     }
   });
 });

@@ -80,15 +80,18 @@ describe("-o targets", () => {
     expect(readFileSync(target, "utf8")).not.toBe("old\n");
   });
 
-  test.skipIf(!isRoot)(`run as root, an existing file keeps its owner and group${isRoot ? "" : " (skipped: not root)"}`, () => {
-    const target = join(dir, "owned.json");
-    writeFileSync(target, "old\n");
-    chownSync(target, 1234, 2345);
-    chmodSync(target, 0o640);
-    expect(cpuprof(["schema", "profile", "-o", target]).code).toBe(0);
-    const st = statSync(target);
-    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([1234, 2345, 0o640]);
-  });
+  test.skipIf(!isRoot)(
+    `run as root, an existing file keeps its owner and group${isRoot ? "" : " (skipped: not root)"}`,
+    () => {
+      const target = join(dir, "owned.json");
+      writeFileSync(target, "old\n");
+      chownSync(target, 1234, 2345);
+      chmodSync(target, 0o640);
+      expect(cpuprof(["schema", "profile", "-o", target]).code).toBe(0);
+      const st = statSync(target);
+      expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([1234, 2345, 0o640]);
+    },
+  );
 
   test("a FIFO is written straight through and stays a FIFO", async () => {
     const fifo = join(dir, "pipe");
@@ -105,7 +108,9 @@ describe("-o targets", () => {
   test("-o /dev/stdout writes to the descriptor as the shell opened it: `>>` appends, nothing is truncated", () => {
     const log = join(dir, "log.txt");
     writeFileSync(log, "first line\n");
-    const r = runShell(`"$BUN" "$MAIN" schema host -o /dev/stdout >> "${log}" && "$BUN" "$MAIN" schema host -o /dev/fd/1 >> "${log}"`);
+    const r = runShell(
+      `"$BUN" "$MAIN" schema host -o /dev/stdout >> "${log}" && "$BUN" "$MAIN" schema host -o /dev/fd/1 >> "${log}"`,
+    );
     expect(r.code).toBe(0);
     const text = readFileSync(log, "utf8");
     expect(text.startsWith("first line\n{")).toBe(true);
@@ -136,8 +141,21 @@ describe("-o targets", () => {
 // private mount namespace with its own tmpfs on /dev, holding a real null device node and the usual links.
 const unshareProblem = (() => {
   if (!isRoot) return "not root";
-  const p = Bun.spawnSync(["unshare", "-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null || mount -t tmpfs none /tmp"], { stderr: "pipe" });
-  return p.exitCode === 0 ? undefined : `unshare -m with a tmpfs not permitted: ${p.stderr.toString().trim().split("\n")[0]}`;
+  const p = Bun.spawnSync(
+    [
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      "mount -t tmpfs none /mnt 2>/dev/null || mount -t tmpfs none /tmp",
+    ],
+    { stderr: "pipe" },
+  );
+  return p.exitCode === 0
+    ? undefined
+    : `unshare -m with a tmpfs not permitted: ${p.stderr.toString().trim().split("\n")[0]}`;
 })();
 
 describe("devices inside a private mount namespace", () => {
@@ -281,27 +299,48 @@ describe("export chv: both files or neither", () => {
 
 const STRACE = ["/usr/bin/strace", "/bin/strace"].find((p) => existsSync(p));
 describe("durability", () => {
-  test.skipIf(STRACE === undefined)(`the temporary file is fsynced before the rename and the directory after it${STRACE ? "" : " (skipped: no strace)"}`, () => {
-    const target = join(dir, "d.json");
-    const log = join(dir, "strace.log");
-    const p = Bun.spawnSync([STRACE!, "-f", "-e", "trace=openat,fsync,rename,renameat,renameat2", "-o", log, BUN, MAIN, "schema", "profile", "-o", target], {
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    expect(p.exitCode).toBe(0);
-    const lines = readFileSync(log, "utf8").split("\n").map((l) => l.replace(/^\d+ +/, ""));
-    const tempOpen = lines.findIndex((l) => l.includes(".d.json.cpuprof-tmp.") && l.startsWith("openat("));
-    const tempFd = /= (\d+)$/.exec(lines[tempOpen]!)![1];
-    const rename = lines.findIndex((l) => /^rename(at2?)?\(.*\.d\.json\.cpuprof-tmp\..*d\.json"/.test(l));
-    expect(tempOpen).toBeGreaterThanOrEqual(0);
-    expect(rename).toBeGreaterThan(tempOpen);
-    expect(lines.slice(tempOpen, rename).some((l) => l.startsWith(`fsync(${tempFd})`))).toBe(true);
-    const after = lines.slice(rename);
-    const dirOpen = after.findIndex((l) => l.startsWith(`openat(AT_FDCWD, "${dir}", O_RDONLY`));
-    expect(dirOpen).toBeGreaterThan(0);
-    const dirFd = /= (\d+)$/.exec(after[dirOpen]!)![1];
-    expect(after.slice(dirOpen).some((l) => l.startsWith(`fsync(${dirFd})`))).toBe(true);
-  });
+  test.skipIf(STRACE === undefined)(
+    `the temporary file is fsynced before the rename and the directory after it${STRACE ? "" : " (skipped: no strace)"}`,
+    () => {
+      const target = join(dir, "d.json");
+      const log = join(dir, "strace.log");
+      const p = Bun.spawnSync(
+        [
+          STRACE!,
+          "-f",
+          "-e",
+          "trace=openat,fsync,rename,renameat,renameat2",
+          "-o",
+          log,
+          BUN,
+          MAIN,
+          "schema",
+          "profile",
+          "-o",
+          target,
+        ],
+        {
+          stdout: "ignore",
+          stderr: "pipe",
+        },
+      );
+      expect(p.exitCode).toBe(0);
+      const lines = readFileSync(log, "utf8")
+        .split("\n")
+        .map((l) => l.replace(/^\d+ +/, ""));
+      const tempOpen = lines.findIndex((l) => l.includes(".d.json.cpuprof-tmp.") && l.startsWith("openat("));
+      const tempFd = /= (\d+)$/.exec(lines[tempOpen]!)![1];
+      const rename = lines.findIndex((l) => /^rename(at2?)?\(.*\.d\.json\.cpuprof-tmp\..*d\.json"/.test(l));
+      expect(tempOpen).toBeGreaterThanOrEqual(0);
+      expect(rename).toBeGreaterThan(tempOpen);
+      expect(lines.slice(tempOpen, rename).some((l) => l.startsWith(`fsync(${tempFd})`))).toBe(true);
+      const after = lines.slice(rename);
+      const dirOpen = after.findIndex((l) => l.startsWith(`openat(AT_FDCWD, "${dir}", O_RDONLY`));
+      expect(dirOpen).toBeGreaterThan(0);
+      const dirFd = /= (\d+)$/.exec(after[dirOpen]!)![1];
+      expect(after.slice(dirOpen).some((l) => l.startsWith(`fsync(${dirFd})`))).toBe(true);
+    },
+  );
 });
 
 describe("documentation", () => {

@@ -36,8 +36,19 @@ export function fixtureHost(name: string): string {
 export const SCRIPT = "/usr/bin/script";
 
 /** The CLI on a new pseudo-terminal (script(1)): what it writes to the terminal, stdout and stderr together. */
-export function cpuprofOnTerminal(args: string[], env: Record<string, string> = {}, cwd = ROOT): { code: number; output: string } {
-  const quoted = [process.execPath, resolve(ROOT, "src/cli/main.ts"), ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  const p = Bun.spawnSync([SCRIPT, "-qec", quoted, "/dev/null"], { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, CPUPROF_DEBUG: "", ...env } });
+export function cpuprofOnTerminal(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+): { code: number; output: string } {
+  const quoted = [process.execPath, resolve(ROOT, "src/cli/main.ts"), ...args]
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+  const p = Bun.spawnSync([SCRIPT, "-qec", quoted, "/dev/null"], {
+    cwd,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, CPUPROF_DEBUG: "", ...env },
+  });
   return { code: p.exitCode ?? -1, output: p.stdout.toString() };
 }

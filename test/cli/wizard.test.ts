@@ -3,7 +3,16 @@
 // terminal (help on stderr, exit 2).
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseProfile } from "../../src/model/profile.ts";
@@ -47,7 +56,9 @@ class Term {
     if (r.status !== 0) throw new Error(`tmux new-session failed: ${r.stderr}`);
   }
   pane(): string {
-    return spawnSync(TMUX, ["capture-pane", "-p", "-J", "-S", "-300", "-t", this.name], { encoding: "utf8" }).stdout ?? "";
+    return (
+      spawnSync(TMUX, ["capture-pane", "-p", "-J", "-S", "-300", "-t", this.name], { encoding: "utf8" }).stdout ?? ""
+    );
   }
   /** Keys by tmux name (Enter, Down, C-c). */
   keys(...keys: string[]): void {
@@ -90,10 +101,10 @@ describe("cpuprof with no arguments outside a terminal", () => {
   });
 });
 
-describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
-  test(
-    "capture file -> embedded skylake -> diff -> write -> no verify",
-    async () => {
+describe.skipIf(skipReason !== undefined)(
+  `wizard in a terminal${skipReason ? ` (skipped: ${skipReason})` : ""}`,
+  () => {
+    test("capture file -> embedded skylake -> diff -> write -> no verify", async () => {
       const dir = tempDir();
       const out = join(dir, "out", "sky.json");
       const t = new Term(dir);
@@ -129,13 +140,9 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
       expect(profile.name).toBe("skylake");
       expect(profile.vendor).toBe("intel");
       expect(readdirSync(dir).sort()).toEqual(["sky.json"]); // no temporary file left behind
-    },
-    20_000,
-  );
+    }, 20_000);
 
-  test(
-    "Ctrl-C at the second prompt: exit 130, nothing written",
-    async () => {
+    test("Ctrl-C at the second prompt: exit 130, nothing written", async () => {
       const dir = tempDir();
       const t = new Term(dir);
       await t.chooseCaptureFiles();
@@ -145,13 +152,9 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
       expect(await t.exitCode()).toBe(130);
       expect(t.pane()).toContain("nothing written");
       expect(readdirSync(dir)).toEqual([]);
-    },
-    15_000,
-  );
+    }, 15_000);
 
-  test(
-    "an existing file is not overwritten without a yes",
-    async () => {
+    test("an existing file is not overwritten without a yes", async () => {
       const dir = tempDir();
       const existing = join(dir, "keep.json");
       writeFileSync(existing, "precious\n");
@@ -178,43 +181,46 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
       expect(await t.exitCode()).toBe(130);
       expect(readFileSync(existing, "utf8")).toBe("precious\n");
       expect(readdirSync(dir)).toEqual(["keep.json"]);
-    },
-    15_000,
-  );
+    }, 15_000);
 
-  /** Capture files -> the Skylake capture -> an embedded profile: the list is open. */
-  async function toEmbeddedList(t: Term, capture = SKYLAKE_HOST): Promise<string> {
-    await t.chooseCaptureFiles();
-    t.type(capture);
-    t.keys("Enter");
-    await t.waitFor("Which profile?");
-    t.keys("Down");
-    await t.waitFor("● An embedded profile");
-    t.keys("Enter");
-    return t.waitFor("Embedded profile");
-  }
+    /** Capture files -> the Skylake capture -> an embedded profile: the list is open. */
+    async function toEmbeddedList(t: Term, capture = SKYLAKE_HOST): Promise<string> {
+      await t.chooseCaptureFiles();
+      t.type(capture);
+      t.keys("Enter");
+      await t.waitFor("Which profile?");
+      t.keys("Down");
+      await t.waitFor("● An embedded profile");
+      t.keys("Enter");
+      return t.waitFor("Embedded profile");
+    }
 
-  test(
-    "the profile list opens on a compatible profile and shows compatibility on every row",
-    async () => {
+    test("the profile list opens on a compatible profile and shows compatibility on every row", async () => {
       const t = new Term(tempDir());
       const pane = await toEmbeddedList(t);
       const list = await t.waitFor("● skylake"); // focused without typing: it runs on the capture
-      for (const name of ["cascade-lake", "epyc-genoa", "epyc-milan", "granite-rapids", "host", "ice-lake", "sapphire-rapids", "skylake"]) {
+      for (const name of [
+        "cascade-lake",
+        "epyc-genoa",
+        "epyc-milan",
+        "granite-rapids",
+        "host",
+        "ice-lake",
+        "sapphire-rapids",
+        "skylake",
+      ]) {
         const row = list.split("\n").find((l) => new RegExp(`[●○] ${name}\\b`).test(l));
-        expect(row ?? `no row for ${name}:\n${pane}`).toMatch(/compatible with the capture|INCOMPATIBLE with the capture/);
+        expect(row ?? `no row for ${name}:\n${pane}`).toMatch(
+          /compatible with the capture|INCOMPATIBLE with the capture/,
+        );
       }
       expect(list).toMatch(/epyc-genoa.*INCOMPATIBLE with the capture \(other vendor\)/);
       expect(list).toMatch(/skylake.*intel: compatible with the capture/);
       t.keys("C-c");
       expect(await t.exitCode()).toBe(130);
-    },
-    20_000,
-  );
+    }, 20_000);
 
-  test(
-    "captures of two vendors are refused at the file prompt, before a name is asked",
-    async () => {
+    test("captures of two vendors are refused at the file prompt, before a name is asked", async () => {
       const dir = tempDir();
       const t = new Term(dir);
       await t.chooseCaptureFiles();
@@ -226,13 +232,9 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
       t.keys("C-c");
       expect(await t.exitCode()).toBe(130);
       expect(readdirSync(dir)).toEqual([]);
-    },
-    20_000,
-  );
+    }, 20_000);
 
-  test(
-    "an incompatible result offers to go back instead of writing, listing each problem once without doubled names",
-    async () => {
+    test("an incompatible result offers to go back instead of writing, listing each problem once without doubled names", async () => {
       const dir = tempDir();
       const t = new Term(dir);
       await toEmbeddedList(t);
@@ -251,13 +253,9 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
       t.keys("C-c");
       expect(await t.exitCode()).toBe(130);
       expect(readdirSync(dir)).toEqual([]);
-    },
-    20_000,
-  );
+    }, 20_000);
 
-  test(
-    "paths may contain spaces; it ends 'Done.' only with exit 0, and the commands it suggests run",
-    async () => {
+    test("paths may contain spaces; it ends 'Done.' only with exit 0, and the commands it suggests run", async () => {
       const dir = tempDir();
       mkdirSync(join(dir, "my hosts"));
       const capture = join(dir, "my hosts", "sky lake.json");
@@ -280,11 +278,12 @@ describe.skipIf(skipReason !== undefined)(`wizard in a terminal${skipReason ? ` 
       const suggested = [...pane.matchAll(/\$ (cpuprof .*?)\s*$/gm)].map((m) => m[1]!);
       expect(suggested).toContain("cpuprof show 'my profile.json'");
       for (const cmd of suggested) {
-        const r = spawnSync("bash", ["-c", cmd.replace(/^cpuprof /, `${quote(BUN)} ${quote(MAIN)} `)], { cwd: dir, encoding: "utf8" });
+        const r = spawnSync("bash", ["-c", cmd.replace(/^cpuprof /, `${quote(BUN)} ${quote(MAIN)} `)], {
+          cwd: dir,
+          encoding: "utf8",
+        });
         expect(`${cmd}: exit ${r.status} ${r.stderr}`).toBe(`${cmd}: exit 0 `);
       }
-    },
-    60_000,
-  );
-});
-
+    }, 60_000);
+  },
+);

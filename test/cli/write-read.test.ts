@@ -49,11 +49,35 @@ const WRITERS: { name: string; write: () => void; read: () => void }[] = [
   {
     name: "export chv, read by import chv",
     write: () => ok(["export", "chv", "skylake", at("chv")]),
-    read: () => ok(["import", "chv", at("chv/skylake.cpuid.json"), at("chv/skylake.msr.json"), "--name", "back", "--vendor", "intel", "-o", at("chv-back.json")]),
+    read: () =>
+      ok([
+        "import",
+        "chv",
+        at("chv/skylake.cpuid.json"),
+        at("chv/skylake.msr.json"),
+        "--name",
+        "back",
+        "--vendor",
+        "intel",
+        "-o",
+        at("chv-back.json"),
+      ]),
   },
   {
     name: "import chv -o, read by show",
-    write: () => ok(["import", "chv", at("chv/skylake.cpuid.json"), at("chv/skylake.msr.json"), "--name", "imp", "--vendor", "intel", "-o", at("imp-chv.json")]),
+    write: () =>
+      ok([
+        "import",
+        "chv",
+        at("chv/skylake.cpuid.json"),
+        at("chv/skylake.msr.json"),
+        "--name",
+        "imp",
+        "--vendor",
+        "intel",
+        "-o",
+        at("imp-chv.json"),
+      ]),
     read: () => expect(JSON.parse(ok(["show", at("imp-chv.json"), "--json"])).name).toBe("imp"),
   },
   {
@@ -63,7 +87,8 @@ const WRITERS: { name: string; write: () => void; read: () => void }[] = [
   },
   {
     name: "import firecracker -o, read by show",
-    write: () => ok(["import", "firecracker", at("fc.json"), "--name", "fc", "--vendor", "intel", "-o", at("imp-fc.json")]),
+    write: () =>
+      ok(["import", "firecracker", at("fc.json"), "--name", "fc", "--vendor", "intel", "-o", at("imp-fc.json")]),
     read: () => expect(JSON.parse(ok(["show", at("imp-fc.json"), "--json"])).name).toBe("fc"),
   },
   {
@@ -74,7 +99,8 @@ const WRITERS: { name: string; write: () => void; read: () => void }[] = [
   {
     name: "apply --format kvm-cpuid2 / kvm-msrs / msr-filter -o, read by their decoders",
     write: () => {
-      for (const f of ["kvm-cpuid2", "kvm-msrs", "msr-filter"]) ok(["apply", "host", "--host", host, "--format", f, "-o", at(`${f}.bin`)]);
+      for (const f of ["kvm-cpuid2", "kvm-msrs", "msr-filter"])
+        ok(["apply", "host", "--host", host, "--format", f, "-o", at(`${f}.bin`)]);
     },
     read: () => {
       expect(cpuidFromKvmCpuid2Bytes(new Uint8Array(readFileSync(at("kvm-cpuid2.bin")))).length).toBeGreaterThan(0);
@@ -94,7 +120,10 @@ const WRITERS: { name: string; write: () => void; read: () => void }[] = [
       ok(["schema", "host", "-o", at("host.schema.json")]);
     },
     read: () => {
-      for (const [file, kind] of [["profile.schema.json", "profile"], ["host.schema.json", "host"]] as const)
+      for (const [file, kind] of [
+        ["profile.schema.json", "profile"],
+        ["host.schema.json", "host"],
+      ] as const)
         expect(JSON.parse(readFileSync(at(file), "utf8"))).toEqual(jsonSchemaFor(kind));
     },
   },
@@ -110,10 +139,10 @@ describe("what we write, we read", () => {
 
 describe("a writer refuses what its reader would refuse", () => {
   test("import firecracker of a 4096-leaf template: exit 2 naming the limit, nothing written", () => {
-    const bitmap = "0b" + "x".repeat(31) + "1";
+    const bitmap = `0b${"x".repeat(31)}1`;
     const template = {
       cpuid_modifiers: Array.from({ length: 4096 }, (_, i) => ({
-        leaf: "0x" + (0x40000100 + i).toString(16),
+        leaf: `0x${(0x40000100 + i).toString(16)}`,
         subleaf: "0x0",
         flags: 0,
         modifiers: ["eax", "ebx", "ecx", "edx"].map((register) => ({ register, bitmap })),
@@ -122,17 +151,41 @@ describe("a writer refuses what its reader would refuse", () => {
     };
     writeFileSync(at("huge-template.json"), JSON.stringify(template));
     const out = at("huge-profile.json");
-    const r = cpuprof(["import", "firecracker", at("huge-template.json"), "--name", "huge", "--vendor", "intel", "-o", out], { cwd: dir });
+    const r = cpuprof(
+      ["import", "firecracker", at("huge-template.json"), "--name", "huge", "--vendor", "intel", "-o", out],
+      { cwd: dir },
+    );
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^cpuprof: the profile to write \(huge\): \$\.cpuid: expected <=8192( register adjustments in all)?, got an array\n$/);
+    expect(r.stderr).toMatch(
+      /^cpuprof: the profile to write \(huge\): \$\.cpuid: expected <=8192( register adjustments in all)?, got an array\n$/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
   test("an embedded profile exports to files that import back to the same adjustments", () => {
     mkdirSync(at("rt"), { recursive: true });
     ok(["export", "chv", "sapphire-rapids", at("rt")]);
-    const back = JSON.parse(ok(["import", "chv", at("rt/sapphire-rapids.cpuid.json"), at("rt/sapphire-rapids.msr.json"), "--name", "sapphire-rapids", "--vendor", "intel"]));
-    const original = profileToJson(embeddedProfile("sapphire-rapids")!) as { cpuid: unknown; msrs: unknown; permittedMsrs: unknown };
-    expect([back.cpuid, back.msrs, back.permittedMsrs]).toEqual([original.cpuid, original.msrs, original.permittedMsrs]);
+    const back = JSON.parse(
+      ok([
+        "import",
+        "chv",
+        at("rt/sapphire-rapids.cpuid.json"),
+        at("rt/sapphire-rapids.msr.json"),
+        "--name",
+        "sapphire-rapids",
+        "--vendor",
+        "intel",
+      ]),
+    );
+    const original = profileToJson(embeddedProfile("sapphire-rapids")!) as {
+      cpuid: unknown;
+      msrs: unknown;
+      permittedMsrs: unknown;
+    };
+    expect([back.cpuid, back.msrs, back.permittedMsrs]).toEqual([
+      original.cpuid,
+      original.msrs,
+      original.permittedMsrs,
+    ]);
   });
 });

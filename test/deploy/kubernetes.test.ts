@@ -11,6 +11,7 @@ import { LIBVIRT_CPU_MAP } from "../../src/libvirt/cpu-map.ts";
 const DIR = resolve(import.meta.dir, "../../deploy/kubernetes");
 const FEATURES_D = "/etc/kubernetes/node-feature-discovery/features.d";
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML manifests are walked by path in the tests
 type Obj = Record<string, any>;
 const manifests = readdirSync(DIR)
   .filter((f) => f.endsWith(".yaml"))

@@ -12,10 +12,12 @@ import { cpuidFieldsFor, featureMsrsOf, policyFor } from "../../src/policy/index
 
 const VENDORS = ["intel", "amd"] as const;
 /** Every (leaf, first subleaf, register) a policy has a field for. */
-const policyKeys = VENDORS.flatMap((vendor) => [...new Set(policyFor(vendor).cpuid.map((f) => `${f.leaf}:${f.subleaves.start}:${f.register}`))].map((k) => {
-  const [leaf, subleaf, register] = k.split(":");
-  return { vendor, leaf: Number(leaf), subleaf: Number(subleaf), register: register as Register };
-}));
+const policyKeys = VENDORS.flatMap((vendor) =>
+  [...new Set(policyFor(vendor).cpuid.map((f) => `${f.leaf}:${f.subleaves.start}:${f.register}`))].map((k) => {
+    const [leaf, subleaf, register] = k.split(":");
+    return { vendor, leaf: Number(leaf), subleaf: Number(subleaf), register: register as Register };
+  }),
+);
 
 const popcount = (m: number) => [...Array(32).keys()].filter((b) => (m >>> b) & 1).length;
 
@@ -37,9 +39,15 @@ describe("the split of a register", () => {
 
   test("covers every bit once for any leaf, subleaf and register, known to the policy or not", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...VENDORS), fc.oneof(fc.integer({ min: 0, max: 0x30 }), fc.integer({ min: 0x80000000, max: 0x80000030 })), fc.nat({ max: 70 }), fc.constantFrom(...REGISTERS), (vendor, leaf, subleaf, register) => {
-        expect(coverage(splitRegister(vendor, leaf, subleaf, register), 32)).toEqual(new Array(32).fill(1));
-      }),
+      fc.property(
+        fc.constantFrom(...VENDORS),
+        fc.oneof(fc.integer({ min: 0, max: 0x30 }), fc.integer({ min: 0x80000000, max: 0x80000030 })),
+        fc.nat({ max: 70 }),
+        fc.constantFrom(...REGISTERS),
+        (vendor, leaf, subleaf, register) => {
+          expect(coverage(splitRegister(vendor, leaf, subleaf, register), 32)).toEqual(new Array(32).fill(1));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -61,7 +69,10 @@ describe("the split of a register", () => {
     for (const vendor of VENDORS) {
       expect(unknownBits32(vendor, 0x3, 0, "eax")).toBe(0xffffffff);
       for (const k of policyKeys.filter((x) => x.vendor === vendor)) {
-        const covered = cpuidFieldsFor(policyFor(vendor), k.leaf, k.subleaf, k.register).reduce((m, f) => m | bitMask32(f.lsb, f.msb), 0);
+        const covered = cpuidFieldsFor(policyFor(vendor), k.leaf, k.subleaf, k.register).reduce(
+          (m, f) => m | bitMask32(f.lsb, f.msb),
+          0,
+        );
         expect(unknownBits32(vendor, k.leaf, k.subleaf, k.register)).toBe(~covered >>> 0);
       }
     }
@@ -69,7 +80,8 @@ describe("the split of a register", () => {
 
   test("every feature MSR splits into fields covering its 64 bits once", () => {
     for (const vendor of VENDORS)
-      for (const index of featureMsrsOf(policyFor(vendor))) expect(coverage(splitMsr(vendor, index), 64)).toEqual(new Array(64).fill(1));
+      for (const index of featureMsrsOf(policyFor(vendor)))
+        expect(coverage(splitMsr(vendor, index), 64)).toEqual(new Array(64).fill(1));
   });
 
   test("a baseline's combination rule partitions the register among AND, OR, keep, minimum and equal", () => {
@@ -85,16 +97,33 @@ describe("the split of a register", () => {
 });
 
 describe("views", () => {
-  const entry = (fn: number, index: number, eax: number, flags = 0): CpuidEntry => ({ function: fn, index, flags, eax, ebx: 0, ecx: 0, edx: 0 });
+  const entry = (fn: number, index: number, eax: number, flags = 0): CpuidEntry => ({
+    function: fn,
+    index,
+    flags,
+    eax,
+    ebx: 0,
+    ecx: 0,
+    edx: 0,
+  });
 
   test("a table view reads the entry findCpuid finds, and 0 (absent) where there is none", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 3 }), fc.nat(), fc.boolean()), { maxLength: 20 }), fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 3 }), (raw, leaf, subleaf) => {
-        const table = raw.map(([fn, index, eax, indexed]) => entry(fn, index, eax >>> 0, indexed ? 1 : 0));
-        const slot = tableView("intel", table, []).register(leaf, subleaf, "eax");
-        const e = findCpuid(table, leaf, subleaf);
-        expect(slot).toEqual(e ? { fixed: e.eax, hostBits: 0, present: true } : { fixed: 0, hostBits: 0, present: false });
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 3 }), fc.nat(), fc.boolean()), {
+          maxLength: 20,
+        }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 0, max: 3 }),
+        (raw, leaf, subleaf) => {
+          const table = raw.map(([fn, index, eax, indexed]) => entry(fn, index, eax >>> 0, indexed ? 1 : 0));
+          const slot = tableView("intel", table, []).register(leaf, subleaf, "eax");
+          const e = findCpuid(table, leaf, subleaf);
+          expect(slot).toEqual(
+            e ? { fixed: e.eax, hostBits: 0, present: true } : { fixed: 0, hostBits: 0, present: false },
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -103,14 +132,31 @@ describe("views", () => {
     fc.assert(
       fc.property(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 5 }), (replacements, mask, subleaf) => {
         const profile = {
-          name: "p", version: 1, vendor: "intel", kind: "profile", description: "", sourceHosts: [], toolVersion: "0",
-          cpuid: [{ leaf: 7, subleaf: { start: 1, end: 3 }, register: "ebx", replacements: replacements >>> 0, mask: mask >>> 0 }],
-          msrs: [], permittedMsrs: [],
+          name: "p",
+          version: 1,
+          vendor: "intel",
+          kind: "profile",
+          description: "",
+          sourceHosts: [],
+          toolVersion: "0",
+          cpuid: [
+            {
+              leaf: 7,
+              subleaf: { start: 1, end: 3 },
+              register: "ebx",
+              replacements: replacements >>> 0,
+              mask: mask >>> 0,
+            },
+          ],
+          msrs: [],
+          permittedMsrs: [],
         } as Profile;
         const v = featureView(profile);
         const inside = subleaf >= 1 && subleaf <= 3;
         expect(v.register(7, subleaf, "ebx")).toEqual(
-          inside ? { fixed: (replacements & ~mask) >>> 0, hostBits: mask >>> 0, present: true } : { fixed: 0, hostBits: 0, present: false },
+          inside
+            ? { fixed: (replacements & ~mask) >>> 0, hostBits: mask >>> 0, present: true }
+            : { fixed: 0, hostBits: 0, present: false },
         );
         expect(v.subleavesIn(7, "ebx", 2, 9)).toEqual([2]);
         expect(v.fixedAt(7, subleaf, "ebx")).toBe(inside ? (replacements & ~mask) >>> 0 : 0);

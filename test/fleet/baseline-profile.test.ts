@@ -19,10 +19,14 @@ const fleetArb = fc
     count: fc.integer({ min: 1, max: 5 }),
     removeRate: fc.double({ min: 0, max: 0.2, noNaN: true }),
   })
-  .map(({ intel, seed, count, removeRate }) => syntheticFleet(intel ? INTEL : AMD, { count, seed, removeRate }).map((x) => x.host));
+  .map(({ intel, seed, count, removeRate }) =>
+    syntheticFleet(intel ? INTEL : AMD, { count, seed, removeRate }).map((x) => x.host),
+  );
 
 /** A bit the baseline dropped although some input host has it: an inherited subset feature. */
-type Dropped = { cpuid: { entry: number; register: (typeof REGISTERS)[number]; bit: number } } | { msr: { index: number; bit: number } };
+type Dropped =
+  | { cpuid: { entry: number; register: (typeof REGISTERS)[number]; bit: number } }
+  | { msr: { index: number; bit: number } };
 
 function droppedBits(b: HostCapture, hosts: readonly HostCapture[]): Dropped[] {
   const policy = policyFor(b.vendor);
@@ -32,7 +36,10 @@ function droppedBits(b: HostCapture, hosts: readonly HostCapture[]): Dropped[] {
       for (const f of cpuidFieldsFor(policy, e.function, e.index, register)) {
         if (f.compare !== "subset" || f.action.kind !== "inherit") continue;
         for (let bit = f.lsb; bit <= f.msb; bit++) {
-          const someHas = hosts.some((h) => ((h.cpuid.find((x) => x.function === e.function && x.index === e.index)![register] >>> bit) & 1) === 1);
+          const someHas = hosts.some(
+            (h) =>
+              ((h.cpuid.find((x) => x.function === e.function && x.index === e.index)![register] >>> bit) & 1) === 1,
+          );
           if (((e[register] >>> bit) & 1) === 0 && someHas) out.push({ cpuid: { entry, register, bit } });
         }
       }
@@ -42,7 +49,10 @@ function droppedBits(b: HostCapture, hosts: readonly HostCapture[]): Dropped[] {
       if (f.compare !== "subset" || f.action.kind !== "inherit") continue;
       for (let bit = f.lsb; bit <= f.msb; bit++) {
         const mask = 1n << BigInt(bit);
-        if ((m.value & mask) === 0n && hosts.some((h) => ((h.featureMsrs.find((x) => x.index === m.index)!.value & mask) !== 0n)))
+        if (
+          (m.value & mask) === 0n &&
+          hosts.some((h) => (h.featureMsrs.find((x) => x.index === m.index)!.value & mask) !== 0n)
+        )
           out.push({ msr: { index: m.index, bit } });
       }
     }
@@ -52,17 +62,32 @@ function droppedBits(b: HostCapture, hosts: readonly HostCapture[]): Dropped[] {
 function withBit(b: HostCapture, d: Dropped): HostCapture {
   if ("cpuid" in d) {
     const { entry, register, bit } = d.cpuid;
-    return { ...b, cpuid: b.cpuid.map((e, i) => (i === entry ? { ...e, [register]: (e[register] | (1 << bit)) >>> 0 } : e)) };
+    return {
+      ...b,
+      cpuid: b.cpuid.map((e, i) => (i === entry ? { ...e, [register]: (e[register] | (1 << bit)) >>> 0 } : e)),
+    };
   }
-  return { ...b, featureMsrs: b.featureMsrs.map((m) => (m.index === d.msr.index ? { ...m, value: m.value | (1n << BigInt(d.msr.bit)) } : m)) };
+  return {
+    ...b,
+    featureMsrs: b.featureMsrs.map((m) =>
+      m.index === d.msr.index ? { ...m, value: m.value | (1n << BigInt(d.msr.bit)) } : m,
+    ),
+  };
 }
 
 describe.skipIf(!HAVE_FIXTURES)("baselineProfile", () => {
   test("Skylake + Sapphire Rapids: the profile hides avx512_fp16, runs on both, and names both hosts", () => {
-    const skl = fixtureHost("skylake"), spr = fixtureHost("sapphire-rapids");
+    const skl = fixtureHost("skylake"),
+      spr = fixtureHost("sapphire-rapids");
     const { profile } = baselineProfile([spr, skl], { name: "skl-spr" });
     const fp16 = cpuidField("intel", "avx512_fp16");
-    const adj = profile.cpuid.find((a) => a.leaf === fp16.leaf && a.register === fp16.register && a.subleaf.start <= fp16.subleaves.start && fp16.subleaves.start <= a.subleaf.end);
+    const adj = profile.cpuid.find(
+      (a) =>
+        a.leaf === fp16.leaf &&
+        a.register === fp16.register &&
+        a.subleaf.start <= fp16.subleaves.start &&
+        fp16.subleaves.start <= a.subleaf.end,
+    );
     expect(adj === undefined || ((adj.replacements >>> fp16.lsb) & 1) === 0).toBe(true);
     expect(checkCompatibility(profile, skl).compatible).toBe(true);
     expect(checkCompatibility(profile, spr).compatible).toBe(true);

@@ -19,7 +19,9 @@ const fleetArb = fc
     count: fc.integer({ min: 1, max: 6 }),
     removeRate: fc.double({ min: 0, max: 0.3, noNaN: true }),
   })
-  .map(({ intel, seed, count, removeRate }) => syntheticFleet(intel ? INTEL : AMD, { count, seed, removeRate }).map((x) => x.host));
+  .map(({ intel, seed, count, removeRate }) =>
+    syntheticFleet(intel ? INTEL : AMD, { count, seed, removeRate }).map((x) => x.host),
+  );
 
 function shuffled<T>(xs: readonly T[], seed: number): T[] {
   const out = [...xs];
@@ -34,14 +36,16 @@ function shuffled<T>(xs: readonly T[], seed: number): T[] {
 
 describe.skipIf(!HAVE_FIXTURES)("baselineHost over the real hosts", () => {
   test("Skylake + Sapphire Rapids: no avx512_fp16 or AMX, RRSBA and RSBA reported because one host has each", () => {
-    const skl = fixtureHost("skylake"), spr = fixtureHost("sapphire-rapids");
+    const skl = fixtureHost("skylake"),
+      spr = fixtureHost("sapphire-rapids");
     const b = baselineHost([skl, spr]);
     for (const name of ["avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"]) {
       const f = cpuidField("intel", name);
       expect(cpuidValue(spr, f)).toBe(1);
       expect(cpuidValue(b, f)).toBe(0);
     }
-    const rrsba = msrField("intel", "rrsba"), rsba = msrField("intel", "rsba");
+    const rrsba = msrField("intel", "rrsba"),
+      rsba = msrField("intel", "rsba");
     expect([msrValue(skl, rrsba), msrValue(spr, rrsba)]).toEqual([0n, 1n]);
     expect([msrValue(skl, rsba), msrValue(spr, rsba)]).toEqual([1n, 0n]);
     expect(msrValue(b, rrsba)).toBe(1n);
@@ -52,7 +56,8 @@ describe.skipIf(!HAVE_FIXTURES)("baselineHost over the real hosts", () => {
   });
 
   test("leaves, saved MSRs and the max basic leaf shrink to what both hosts have", () => {
-    const skl = fixtureHost("skylake"), spr = fixtureHost("sapphire-rapids");
+    const skl = fixtureHost("skylake"),
+      spr = fixtureHost("sapphire-rapids");
     const b = baselineHost([skl, spr]);
     const palette = cpuidField("intel", "amx_palette_eax");
     expect(findCpuid(spr.cpuid, palette.leaf, 0)).toBeDefined();
@@ -64,7 +69,8 @@ describe.skipIf(!HAVE_FIXTURES)("baselineHost over the real hosts", () => {
   });
 
   test("an Intel and an AMD host: one-line InputError naming both vendors and hosts", () => {
-    const run = () => baselineHost([fixtureHost("skylake"), fixtureHost("genoa")], { labels: ["skl.json", "genoa.json"] });
+    const run = () =>
+      baselineHost([fixtureHost("skylake"), fixtureHost("genoa")], { labels: ["skl.json", "genoa.json"] });
     expect(run).toThrow(InputError);
     expect(run).toThrow("baseline: hosts of different vendors: amd (genoa.json), intel (skl.json)");
   });
@@ -74,11 +80,15 @@ describe.skipIf(!HAVE_FIXTURES)("baselineHost over the real hosts", () => {
     const f = cpuidField("intel", "clflush_size");
     const odd: HostCapture = {
       ...skl,
-      cpuid: skl.cpuid.map((e) => (e.function === f.leaf ? { ...e, [f.register]: (e[f.register] ^ (1 << f.lsb)) >>> 0 } : e)),
+      cpuid: skl.cpuid.map((e) =>
+        e.function === f.leaf ? { ...e, [f.register]: (e[f.register] ^ (1 << f.lsb)) >>> 0 } : e,
+      ),
     };
     const run = () => baselineHost([skl, odd, skl], { labels: ["a.json", "odd.json", "c.json"] });
     expect(run).toThrow(InputError);
-    expect(run).toThrow(/clflush_size .*: 0x\w+ on odd\.json; 0x\w+ on a\.json, c\.json|clflush_size .*: 0x\w+ on a\.json, c\.json; 0x\w+ on odd\.json/);
+    expect(run).toThrow(
+      /clflush_size .*: 0x\w+ on odd\.json; 0x\w+ on a\.json, c\.json|clflush_size .*: 0x\w+ on a\.json, c\.json; 0x\w+ on odd\.json/,
+    );
   });
 
   test("the baseline of one host is that host's feature bits", () => {
@@ -107,7 +117,9 @@ describe.skipIf(!HAVE_FIXTURES)("baselineHost over the real hosts", () => {
               if (f.compare === "le" && !f.zeroMeans) expect(mine).toBe(Math.min(...theirs));
               if (f.compare === "le" && f.zeroMeans) {
                 const eff = (v: number) => effectiveValue(f, v);
-                expect(eff(e[register])).toBe(Math.min(...hosts.map((h) => eff(findCpuid(h.cpuid, e.function, e.index)![register]))));
+                expect(eff(e[register])).toBe(
+                  Math.min(...hosts.map((h) => eff(findCpuid(h.cpuid, e.function, e.index)![register]))),
+                );
               }
               if (f.compare === "eq") expect(theirs.every((t) => t === mine)).toBe(true);
             }

@@ -15,14 +15,23 @@ const text = fc.option(fc.string({ maxLength: 12 }), { nil: null });
 describe("hostDrift", () => {
   test("property: reports exactly the chosen fields that differ, none for a host against itself", () => {
     fc.assert(
-      fc.property(text, text, text, text, text, text, fc.subarray([...DRIFT_FIELDS]), (k1, k2, m1, m2, b1, b2, fields) => {
-        const base = { kernel: null, microcode: null, bios: null } as unknown as HostCapture;
-        const a = { ...base, kernel: k1, microcode: m1, bios: b1 };
-        const b = { ...base, kernel: k2, microcode: m2, bios: b2 };
-        const d = hostDrift(a, b, fields);
-        expect(d.map((x) => x.field)).toEqual(fields.filter((f) => a[f] !== b[f]));
-        expect(hostDrift(a, a, fields)).toEqual([]);
-      }),
+      fc.property(
+        text,
+        text,
+        text,
+        text,
+        text,
+        text,
+        fc.subarray([...DRIFT_FIELDS]),
+        (k1, k2, m1, m2, b1, b2, fields) => {
+          const base = { kernel: null, microcode: null, bios: null } as unknown as HostCapture;
+          const a = { ...base, kernel: k1, microcode: m1, bios: b1 };
+          const b = { ...base, kernel: k2, microcode: m2, bios: b2 };
+          const d = hostDrift(a, b, fields);
+          expect(d.map((x) => x.field)).toEqual(fields.filter((f) => a[f] !== b[f]));
+          expect(hostDrift(a, a, fields)).toEqual([]);
+        },
+      ),
     );
   }, 30_000);
 

@@ -7,7 +7,11 @@ export { HAVE_FIXTURES };
 
 /** `fingerprint_INTEL_SAPPHIRE_RAPIDS_6.1host.json` → `sapphire-rapids`. */
 function labelOf(file: string): string {
-  return file.replace(/^fingerprint_(INTEL|AMD)_/, "").replace(/_6\.1host\.json$/, "").toLowerCase().replace(/_/g, "-");
+  return file
+    .replace(/^fingerprint_(INTEL|AMD)_/, "")
+    .replace(/_6\.1host\.json$/, "")
+    .toLowerCase()
+    .replace(/_/g, "-");
 }
 
 // In file-name order, loaded once through the shared fixture loader.

@@ -10,8 +10,20 @@ import { AMD, FLEET, HAVE_FIXTURES, INTEL } from "./hosts.ts";
 function profiles(): MatrixProfile[] {
   return [
     ...FLEET.map(({ label, host }) => ({ name: label, profile: generateProfile(host, { name: label }).profile })),
-    { name: "intel-fleet", profile: baselineProfile(INTEL.map((x) => x.host), { name: "intel-fleet" }).profile },
-    { name: "amd-fleet", profile: baselineProfile(AMD.map((x) => x.host), { name: "amd-fleet" }).profile },
+    {
+      name: "intel-fleet",
+      profile: baselineProfile(
+        INTEL.map((x) => x.host),
+        { name: "intel-fleet" },
+      ).profile,
+    },
+    {
+      name: "amd-fleet",
+      profile: baselineProfile(
+        AMD.map((x) => x.host),
+        { name: "amd-fleet" },
+      ).profile,
+    },
   ];
 }
 
@@ -25,7 +37,8 @@ describe.skipIf(!HAVE_FIXTURES)("compatibilityMatrix over the seven real hosts",
 
   test("one cell per host and profile; each host runs its own profile", () => {
     expect(m.cells.length).toBe(FLEET.length * ps.length);
-    for (const { label } of FLEET) expect(cell(label, label)).toEqual({ host: label, profile: label, compatible: true, missing: [] });
+    for (const { label } of FLEET)
+      expect(cell(label, label)).toEqual({ host: label, profile: label, compatible: true, missing: [] });
   });
 
   test("a fleet baseline groups exactly its vendor's hosts; a newer host's profile excludes older hosts and says why", () => {
@@ -45,7 +58,10 @@ describe.skipIf(!HAVE_FIXTURES)("compatibilityMatrix over the seven real hosts",
   });
 
   test("formatMatrix: a row per host, a column per profile, a line per group, when that fits 100 columns", () => {
-    const two = compatibilityMatrix(FLEET, ps.filter((p) => p.name === "intel-fleet" || p.name === "skylake"));
+    const two = compatibilityMatrix(
+      FLEET,
+      ps.filter((p) => p.name === "intel-fleet" || p.name === "skylake"),
+    );
     const text = formatMatrix(two);
     const lines = text.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^host\s+intel-fleet\s+skylake$/);

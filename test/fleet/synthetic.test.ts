@@ -8,7 +8,8 @@ describe("seededRandom", () => {
   test("property: values lie in [0, 1) and a seed always gives the same sequence", () => {
     fc.assert(
       fc.property(fc.integer(), (seed) => {
-        const a = seededRandom(seed), b = seededRandom(seed);
+        const a = seededRandom(seed),
+          b = seededRandom(seed);
         for (let i = 0; i < 20; i++) {
           const x = a();
           expect(x).toBeGreaterThanOrEqual(0);

@@ -69,16 +69,35 @@ describe("Cloud Hypervisor import", () => {
 
   test("round trip holds for random profiles", () => {
     const u32 = fc.integer({ min: 0, max: 0xffffffff });
-    const adj = fc.record({ leaf: u32, start: u32, register: fc.constantFrom(...REGISTERS), replacements: u32, mask: u32 });
+    const adj = fc.record({
+      leaf: u32,
+      start: u32,
+      register: fc.constantFrom(...REGISTERS),
+      replacements: u32,
+      mask: u32,
+    });
     fc.assert(
       fc.property(
         fc.uniqueArray(adj, { selector: (a) => `${a.leaf}/${a.register}`, maxLength: 30 }),
-        fc.uniqueArray(fc.record({ index: u32, replacements: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), mask: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }), { selector: (m) => m.index, maxLength: 10 }),
+        fc.uniqueArray(
+          fc.record({
+            index: u32,
+            replacements: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+            mask: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          }),
+          { selector: (m) => m.index, maxLength: 10 },
+        ),
         fc.array(u32, { maxLength: 10 }),
         (cpuid, msrs, permitted) => {
           const p: Profile = {
             ...base,
-            cpuid: cpuid.map((a) => ({ leaf: a.leaf, subleaf: { start: a.start, end: 0xffffffff }, register: a.register, replacements: a.replacements, mask: a.mask })),
+            cpuid: cpuid.map((a) => ({
+              leaf: a.leaf,
+              subleaf: { start: a.start, end: 0xffffffff },
+              register: a.register,
+              replacements: a.replacements,
+              mask: a.mask,
+            })),
             msrs,
             permittedMsrs: [],
           };
@@ -86,7 +105,8 @@ describe("Cloud Hypervisor import", () => {
           const once = exportChv(p);
           const back = importChv(once.cpuid, once.msr, opts);
           expect(exportChv(back)).toEqual(once);
-          for (const a of p.cpuid) expect(findAdjustment(back, a.leaf, a.subleaf.start, a.register)?.replacements).toBe(a.replacements);
+          for (const a of p.cpuid)
+            expect(findAdjustment(back, a.leaf, a.subleaf.start, a.register)?.replacements).toBe(a.replacements);
         },
       ),
       { numRuns: 100 },
@@ -95,7 +115,9 @@ describe("Cloud Hypervisor import", () => {
 
   test("an upstream file without a vendor needs one", () => {
     const { cpuid } = exportChv(base);
-    expect(failure(() => importChv(cpuid, undefined, { name: "x", cpuidFile: "c.json" }))).toContain("c.json: $: the file does not name its CPU vendor");
+    expect(failure(() => importChv(cpuid, undefined, { name: "x", cpuidFile: "c.json" }))).toContain(
+      "c.json: $: the file does not name its CPU vendor",
+    );
     const p = importChv(cpuid, undefined, { name: "x", vendor: "amd", cpuidFile: "c.json" });
     expect(p.vendor).toBe("amd");
     expect(p.msrs).toEqual([]);
@@ -110,16 +132,25 @@ describe("Cloud Hypervisor import", () => {
     );
     const m = JSON.parse(exportChv(base).msr);
     m.required_msrs[0] = 16;
-    expect(failure(() => importChv(exportChv(base).cpuid, JSON.stringify(m), opts))).toStartWith("m.json: $.required_msrs[0]: expected");
+    expect(failure(() => importChv(exportChv(base).cpuid, JSON.stringify(m), opts))).toStartWith(
+      "m.json: $.required_msrs[0]: expected",
+    );
   });
 
   test("overlapping adjustments and duplicate MSRs are refused with file paths", () => {
     const c = JSON.parse(exportChv(base).cpuid);
-    c.adjustments.push([{ leaf: "0x0", sub_leaf: { start: "0x5", end: "0x6" }, register: "EAX" }, { replacements: "0x1", mask: "0x0" }]);
-    expect(failure(() => importChv(JSON.stringify(c), undefined, opts))).toMatch(/^c\.json: \$\.adjustments\[\d\]: overlaps \$\.adjustments\[\d\]/);
+    c.adjustments.push([
+      { leaf: "0x0", sub_leaf: { start: "0x5", end: "0x6" }, register: "EAX" },
+      { replacements: "0x1", mask: "0x0" },
+    ]);
+    expect(failure(() => importChv(JSON.stringify(c), undefined, opts))).toMatch(
+      /^c\.json: \$\.adjustments\[\d\]: overlaps \$\.adjustments\[\d\]/,
+    );
     const m = JSON.parse(exportChv(base).msr);
     m.adjustments.push(["0x10A", { replacements: "0x0", mask: "0x0" }]);
-    expect(failure(() => importChv(exportChv(base).cpuid, JSON.stringify(m), opts))).toBe("m.json: $.adjustments[1]: duplicate MSR 0x10a");
+    expect(failure(() => importChv(exportChv(base).cpuid, JSON.stringify(m), opts))).toBe(
+      "m.json: $.adjustments[1]: duplicate MSR 0x10a",
+    );
   });
 
   test("an identical repeated adjustment is dropped, a conflicting one refused", () => {
@@ -127,11 +158,15 @@ describe("Cloud Hypervisor import", () => {
     c.adjustments.push(structuredClone(c.adjustments[1]));
     expect(importChv(JSON.stringify(c), undefined, opts).cpuid).toHaveLength(2);
     c.adjustments[2][1].mask = "0x1";
-    expect(failure(() => importChv(JSON.stringify(c), undefined, opts))).toBe("c.json: $.adjustments[2]: overlaps $.adjustments[1] (leaf 0x7 EBX)");
+    expect(failure(() => importChv(JSON.stringify(c), undefined, opts))).toBe(
+      "c.json: $.adjustments[2]: overlaps $.adjustments[1] (leaf 0x7 EBX)",
+    );
   });
 
   test("a bad profile name is refused", () => {
-    expect(failure(() => importChv(exportChv(base).cpuid, undefined, { ...opts, name: "Bad Name" }))).toContain("kebab-case");
+    expect(failure(() => importChv(exportChv(base).cpuid, undefined, { ...opts, name: "Bad Name" }))).toContain(
+      "kebab-case",
+    );
   });
 });
 
@@ -152,7 +187,9 @@ describe.skipIf(!HAVE_FIXTURES)("Cloud Hypervisor early-format fixtures", () => 
       // the upstream re-export is canonical and reads back identically
       const out = exportChv(p);
       expect(out.cpuid).not.toContain("0x00000000");
-      expect(exportChv(importChv(out.cpuid, out.msr, { name: "fixture", vendor: "intel", cpuidFile: "o.json" }))).toEqual(out);
+      expect(
+        exportChv(importChv(out.cpuid, out.msr, { name: "fixture", vendor: "intel", cpuidFile: "o.json" })),
+      ).toEqual(out);
     });
   }
 });

@@ -1,7 +1,11 @@
 import { guestMsrProblems } from "../../src/profile/guest-msrs.ts";
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { exportFirecrackerTemplate, importFirecrackerTemplate, KEEP_HOST_LEAVES } from "../../src/formats/firecracker-template.ts";
+import {
+  exportFirecrackerTemplate,
+  importFirecrackerTemplate,
+  KEEP_HOST_LEAVES,
+} from "../../src/formats/firecracker-template.ts";
 import { loadHostFile } from "../../src/formats/host-file.ts";
 import { validateJsonSchema } from "../../src/formats/json-schema.ts";
 import { InputError } from "../../src/errors.ts";
@@ -20,7 +24,8 @@ type Template = { cpuid_modifiers: Modifier[]; msr_modifiers?: { addr: string; b
 function bitsOfTemplate(t: Template): Map<string, string> {
   const out = new Map<string, string>();
   for (const m of t.cpuid_modifiers)
-    for (const r of m.modifiers) out.set(`${Number(m.leaf)}/${Number(m.subleaf)}/${r.register}`, r.bitmap.replaceAll("_", ""));
+    for (const r of m.modifiers)
+      out.set(`${Number(m.leaf)}/${Number(m.subleaf)}/${r.register}`, r.bitmap.replaceAll("_", ""));
   for (const m of t.msr_modifiers ?? []) out.set(`msr ${Number(m.addr)}`, m.bitmap.replaceAll("_", ""));
   return out;
 }
@@ -35,12 +40,20 @@ function failure(f: () => unknown): string {
   throw new Error("expected an InputError");
 }
 
-const tiny = (mods: Modifier[], msrs: Template["msr_modifiers"] = []) => JSON.stringify({ cpuid_modifiers: mods, msr_modifiers: msrs });
+const tiny = (mods: Modifier[], msrs: Template["msr_modifiers"] = []) =>
+  JSON.stringify({ cpuid_modifiers: mods, msr_modifiers: msrs });
 
 describe("Firecracker template import", () => {
   test("0/1/x become replacements and mask; unmentioned registers keep the host's value", () => {
     const p = importFirecrackerTemplate(
-      tiny([{ leaf: "0x7", subleaf: "0x0", flags: 1, modifiers: [{ register: "ebx", bitmap: "0b" + "x".repeat(15) + "0" + "1".repeat(8) + "x".repeat(8) }] }]),
+      tiny([
+        {
+          leaf: "0x7",
+          subleaf: "0x0",
+          flags: 1,
+          modifiers: [{ register: "ebx", bitmap: `0b${"x".repeat(15)}0${"1".repeat(8)}${"x".repeat(8)}` }],
+        },
+      ]),
       "t.json",
       opts,
     );
@@ -55,7 +68,14 @@ describe("Firecracker template import", () => {
 
   test("a non-indexed leaf's modifier covers every subleaf", () => {
     const p = importFirecrackerTemplate(
-      tiny([{ leaf: "0x80000001", subleaf: "0x0", flags: 0, modifiers: [{ register: "ecx", bitmap: "0b" + "0".repeat(32) }] }]),
+      tiny([
+        {
+          leaf: "0x80000001",
+          subleaf: "0x0",
+          flags: 0,
+          modifiers: [{ register: "ecx", bitmap: `0b${"0".repeat(32)}` }],
+        },
+      ]),
       "t.json",
       opts,
     );
@@ -63,24 +83,61 @@ describe("Firecracker template import", () => {
   });
 
   test("separators are allowed, malformed bitmaps and duplicates are refused with paths", () => {
-    const ok = "0b" + "x".repeat(8) + "_" + "0".repeat(24);
-    expect(() => importFirecrackerTemplate(tiny([{ leaf: "1", subleaf: "0", flags: 0, modifiers: [{ register: "eax", bitmap: ok }] }]), "t.json", opts)).not.toThrow();
-    expect(failure(() => importFirecrackerTemplate(tiny([{ leaf: "0x1", subleaf: "0x0", flags: 0, modifiers: [{ register: "eax", bitmap: "0b12" }] }]), "t.json", opts))).toBe(
+    const ok = `0b${"x".repeat(8)}_${"0".repeat(24)}`;
+    expect(() =>
+      importFirecrackerTemplate(
+        tiny([{ leaf: "1", subleaf: "0", flags: 0, modifiers: [{ register: "eax", bitmap: ok }] }]),
+        "t.json",
+        opts,
+      ),
+    ).not.toThrow();
+    expect(
+      failure(() =>
+        importFirecrackerTemplate(
+          tiny([{ leaf: "0x1", subleaf: "0x0", flags: 0, modifiers: [{ register: "eax", bitmap: "0b12" }] }]),
+          "t.json",
+          opts,
+        ),
+      ),
+    ).toBe(
       `t.json: $.cpuid_modifiers[0].modifiers[0].bitmap: expected "0b" followed by 32 characters 0, 1 or x ('_' separators allowed), got "0b12"`,
     );
-    const m: Modifier = { leaf: "0x1", subleaf: "0x0", flags: 0, modifiers: [{ register: "eax", bitmap: "0b" + "x".repeat(32) }] };
-    expect(failure(() => importFirecrackerTemplate(tiny([m, m]), "t.json", opts))).toBe("t.json: $.cpuid_modifiers[1]: duplicate leaf 0x1 subleaf 0x0");
-    expect(failure(() => importFirecrackerTemplate(tiny([], [{ addr: "0x10a", bitmap: "0b1" }]), "t.json", opts))).toContain("$.msr_modifiers[0].bitmap");
+    const m: Modifier = {
+      leaf: "0x1",
+      subleaf: "0x0",
+      flags: 0,
+      modifiers: [{ register: "eax", bitmap: `0b${"x".repeat(32)}` }],
+    };
+    expect(failure(() => importFirecrackerTemplate(tiny([m, m]), "t.json", opts))).toBe(
+      "t.json: $.cpuid_modifiers[1]: duplicate leaf 0x1 subleaf 0x0",
+    );
+    expect(
+      failure(() => importFirecrackerTemplate(tiny([], [{ addr: "0x10a", bitmap: "0b1" }]), "t.json", opts)),
+    ).toContain("$.msr_modifiers[0].bitmap");
   });
 
   test("with a host, its leaves and MSRs are the ones kept and permitted", () => {
     const host = loadHostFile(
       JSON.stringify({
         cpuid_modifiers: [
-          { leaf: "0x0", subleaf: "0x0", flags: 0, modifiers: [{ register: "ebx", bitmap: "0b" + (0x756e6547).toString(2).padStart(32, "0") }, { register: "edx", bitmap: "0b" + (0x49656e69).toString(2).padStart(32, "0") }, { register: "ecx", bitmap: "0b" + (0x6c65746e).toString(2).padStart(32, "0") }] },
-          { leaf: "0x1", subleaf: "0x0", flags: 0, modifiers: [{ register: "eax", bitmap: "0b" + "0".repeat(31) + "1" }] },
+          {
+            leaf: "0x0",
+            subleaf: "0x0",
+            flags: 0,
+            modifiers: [
+              { register: "ebx", bitmap: `0b${(0x756e6547).toString(2).padStart(32, "0")}` },
+              { register: "edx", bitmap: `0b${(0x49656e69).toString(2).padStart(32, "0")}` },
+              { register: "ecx", bitmap: `0b${(0x6c65746e).toString(2).padStart(32, "0")}` },
+            ],
+          },
+          {
+            leaf: "0x1",
+            subleaf: "0x0",
+            flags: 0,
+            modifiers: [{ register: "eax", bitmap: `0b${"0".repeat(31)}1` }],
+          },
         ],
-        msr_modifiers: [{ addr: "0x1234", bitmap: "0b" + "0".repeat(64) }],
+        msr_modifiers: [{ addr: "0x1234", bitmap: `0b${"0".repeat(64)}` }],
       }),
       "dump.json",
     );
@@ -121,9 +178,9 @@ describe("Firecracker template export", () => {
       ["0xd", "0x3", 1, ["eax"]],
     ]);
     // bit 0 set in both mask and replacements is always 1 for the guest
-    expect(t.cpuid_modifiers[0]!.modifiers[0]!.bitmap).toBe("0b" + "0".repeat(30) + "11");
-    expect(t.cpuid_modifiers[1]!.modifiers[0]!.bitmap).toBe("0b" + "x".repeat(15) + "1" + "x".repeat(16));
-    expect(t.msr_modifiers).toEqual([{ addr: "0x10a", bitmap: "0b" + "x".repeat(60) + "0001" }]);
+    expect(t.cpuid_modifiers[0]!.modifiers[0]!.bitmap).toBe(`0b${"0".repeat(30)}11`);
+    expect(t.cpuid_modifiers[1]!.modifiers[0]!.bitmap).toBe(`0b${"x".repeat(15)}1${"x".repeat(16)}`);
+    expect(t.msr_modifiers).toEqual([{ addr: "0x10a", bitmap: `0b${"x".repeat(60)}0001` }]);
   });
 
   test("deterministic and import ∘ export keeps every bit", () => {
@@ -134,22 +191,41 @@ describe("Firecracker template export", () => {
   });
 
   test("random templates survive import then export bit for bit", () => {
-    const bitmap = (n: number) => fc.array(fc.constantFrom("0", "1", "x"), { minLength: n, maxLength: n }).map((a) => "0b" + a.join(""));
-    const mod = fc.record({ leaf: fc.constantFrom(0x1, 0x7, 0xd, 0x80000001, 0x80000008), subleaf: fc.integer({ min: 0, max: 3 }), register: fc.constantFrom(...REGISTERS), bitmap: bitmap(32) });
+    const bitmap = (n: number) =>
+      fc.array(fc.constantFrom("0", "1", "x"), { minLength: n, maxLength: n }).map((a) => `0b${a.join("")}`);
+    const mod = fc.record({
+      leaf: fc.constantFrom(0x1, 0x7, 0xd, 0x80000001, 0x80000008),
+      subleaf: fc.integer({ min: 0, max: 3 }),
+      register: fc.constantFrom(...REGISTERS),
+      bitmap: bitmap(32),
+    });
     fc.assert(
-      fc.property(fc.uniqueArray(mod, { selector: (m) => `${m.leaf}/${[0x7, 0xd].includes(m.leaf) ? m.subleaf : 0}/${m.register}`, maxLength: 12 }), (mods) => {
-        const entries = new Map<string, Modifier>();
-        for (const m of mods) {
-          const isIndexed = [0x7, 0xd].includes(m.leaf);
-          const sub = isIndexed ? m.subleaf : 0;
-          const e = entries.get(`${m.leaf}/${sub}`) ?? { leaf: "0x" + m.leaf.toString(16), subleaf: "0x" + sub.toString(16), flags: isIndexed ? 1 : 0, modifiers: [] };
-          e.modifiers.push({ register: m.register, bitmap: m.bitmap });
-          entries.set(`${m.leaf}/${sub}`, e);
-        }
-        const t: Template = { cpuid_modifiers: [...entries.values()] };
-        const out = bitsOfTemplate(JSON.parse(exportFirecrackerTemplate(importFirecrackerTemplate(JSON.stringify(t), "r.json", opts))));
-        for (const [k, bits] of bitsOfTemplate(t)) expect(out.get(k) ?? "0b" + "x".repeat(32)).toBe(bits);
-      }),
+      fc.property(
+        fc.uniqueArray(mod, {
+          selector: (m) => `${m.leaf}/${[0x7, 0xd].includes(m.leaf) ? m.subleaf : 0}/${m.register}`,
+          maxLength: 12,
+        }),
+        (mods) => {
+          const entries = new Map<string, Modifier>();
+          for (const m of mods) {
+            const isIndexed = [0x7, 0xd].includes(m.leaf);
+            const sub = isIndexed ? m.subleaf : 0;
+            const e = entries.get(`${m.leaf}/${sub}`) ?? {
+              leaf: `0x${m.leaf.toString(16)}`,
+              subleaf: `0x${sub.toString(16)}`,
+              flags: isIndexed ? 1 : 0,
+              modifiers: [],
+            };
+            e.modifiers.push({ register: m.register, bitmap: m.bitmap });
+            entries.set(`${m.leaf}/${sub}`, e);
+          }
+          const t: Template = { cpuid_modifiers: [...entries.values()] };
+          const out = bitsOfTemplate(
+            JSON.parse(exportFirecrackerTemplate(importFirecrackerTemplate(JSON.stringify(t), "r.json", opts))),
+          );
+          for (const [k, bits] of bitsOfTemplate(t)) expect(out.get(k) ?? `0b${"x".repeat(32)}`).toBe(bits);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -158,7 +234,16 @@ describe("Firecracker template export", () => {
     const host = loadHostFile(
       JSON.stringify({
         cpuid_modifiers: [
-          { leaf: "0x0", subleaf: "0x0", flags: 0, modifiers: [{ register: "ebx", bitmap: "0b" + (0x756e6547).toString(2).padStart(32, "0") }, { register: "edx", bitmap: "0b" + (0x49656e69).toString(2).padStart(32, "0") }, { register: "ecx", bitmap: "0b" + (0x6c65746e).toString(2).padStart(32, "0") }] },
+          {
+            leaf: "0x0",
+            subleaf: "0x0",
+            flags: 0,
+            modifiers: [
+              { register: "ebx", bitmap: `0b${(0x756e6547).toString(2).padStart(32, "0")}` },
+              { register: "edx", bitmap: `0b${(0x49656e69).toString(2).padStart(32, "0")}` },
+              { register: "ecx", bitmap: `0b${(0x6c65746e).toString(2).padStart(32, "0")}` },
+            ],
+          },
           { leaf: "0x1", subleaf: "0x0", flags: 0, modifiers: [] },
         ],
       }),
@@ -166,17 +251,23 @@ describe("Firecracker template export", () => {
     );
     const t = JSON.parse(exportFirecrackerTemplate(profile, host)) as Template;
     const bits = bitsOfTemplate(t);
-    expect(bits.get("0/0/eax")).toBe("0b" + "0".repeat(32));
-    expect(bits.get("1/0/edx")).toBe("0b" + "0".repeat(32));
+    expect(bits.get("0/0/eax")).toBe(`0b${"0".repeat(32)}`);
+    expect(bits.get("1/0/edx")).toBe(`0b${"0".repeat(32)}`);
     expect(bits.has("1/0/eax")).toBeFalse(); // keep-all stays out
   });
 });
 
 describe("JSON Schema subset validator", () => {
-  const s = { type: "object", properties: { a: { type: "array", items: { type: "string", enum: ["x", "y"] } }, n: { type: "integer" } } };
+  const s = {
+    type: "object",
+    properties: { a: { type: "array", items: { type: "string", enum: ["x", "y"] } }, n: { type: "integer" } },
+  };
   test("accepts valid and reports invalid values with paths", () => {
     expect(validateJsonSchema(s, { a: ["x"], n: 3 })).toEqual([]);
-    expect(validateJsonSchema(s, { a: ["z"], n: 1.5 })).toEqual(['$.a[0]: expected one of ["x","y"], got "z"', "$.n: expected integer, got number"]);
+    expect(validateJsonSchema(s, { a: ["z"], n: 1.5 })).toEqual([
+      '$.a[0]: expected one of ["x","y"], got "z"',
+      "$.n: expected integer, got number",
+    ]);
     expect(validateJsonSchema(s, [])).toEqual(["$: expected object, got array"]);
   });
   test("refuses keywords it does not check", () => {
@@ -186,21 +277,30 @@ describe("JSON Schema subset validator", () => {
 
 describe.skipIf(!HAVE_FIXTURES)("Firecracker fixture templates", () => {
   test("the published schema is within the validator's subset and rejects a wrong shape", () => {
-    expect(validateJsonSchema(schema(), { cpuid_modifiers: [{ leaf: 1 }] })).toEqual(["$.cpuid_modifiers[0].leaf: expected string, got integer"]);
+    expect(validateJsonSchema(schema(), { cpuid_modifiers: [{ leaf: 1 }] })).toEqual([
+      "$.cpuid_modifiers[0].leaf: expected string, got integer",
+    ]);
   });
 
   for (const file of TEMPLATES) {
     test(`${file}: import → export sets the same 0/1/x bits and validates against schema.json`, () => {
       const original = JSON.parse(fixtureText(`firecracker-templates/${file}`)) as Template;
       expect(validateJsonSchema(schema(), original)).toEqual([]);
-      const profile = importFirecrackerTemplate(JSON.stringify(original), file, { vendor: file === "T2A.json" ? "amd" : "intel", name: file.replace(".json", "").toLowerCase() });
+      const profile = importFirecrackerTemplate(JSON.stringify(original), file, {
+        vendor: file === "T2A.json" ? "amd" : "intel",
+        name: file.replace(".json", "").toLowerCase(),
+      });
       const exported = exportFirecrackerTemplate(profile);
       expect(validateJsonSchema(schema(), JSON.parse(exported))).toEqual([]);
       const out = bitsOfTemplate(JSON.parse(exported));
       const want = bitsOfTemplate(original);
       expect(want.size).toBeGreaterThan(5);
-      for (const [k, bits] of want) expect([k, out.get(k) ?? "0b" + "x".repeat(bits.length - 2)]).toEqual([k, bits]);
-      expect(exportFirecrackerTemplate(importFirecrackerTemplate(exported, "again.json", { vendor: "intel", name: "again" }))).toBe(exported);
+      for (const [k, bits] of want) expect([k, out.get(k) ?? `0b${"x".repeat(bits.length - 2)}`]).toEqual([k, bits]);
+      expect(
+        exportFirecrackerTemplate(
+          importFirecrackerTemplate(exported, "again.json", { vendor: "intel", name: "again" }),
+        ),
+      ).toBe(exported);
     });
   }
 });

@@ -12,5 +12,9 @@ export function fixtureText(rel: string): string {
 }
 
 export function fixtureFiles(dir: string, re: RegExp): string[] {
-  return HAVE_FIXTURES ? readdirSync(join(FIXTURES, dir)).filter((f) => re.test(f)).sort() : [];
+  return HAVE_FIXTURES
+    ? readdirSync(join(FIXTURES, dir))
+        .filter((f) => re.test(f))
+        .sort()
+    : [];
 }

@@ -18,10 +18,13 @@ const HOSTS = [
 
 const fileOf = (name: string) => `hosts/firecracker/fingerprint_${name}_6.1host.json`;
 
-const bits = (n: number | bigint, width: number) => "0b" + BigInt(n).toString(2).padStart(width, "0");
+const bits = (n: number | bigint, width: number) => `0b${BigInt(n).toString(2).padStart(width, "0")}`;
 
 /** A minimal template dump: leaf 0 (GenuineIntel, max 7), leaf 1, leaf 7.0, and the given MSRs. */
-function dump(extra: { leaf: string; subleaf: string; flags: number; eax: number }[] = [], msrs: [string, bigint][] = []) {
+function dump(
+  extra: { leaf: string; subleaf: string; flags: number; eax: number }[] = [],
+  msrs: [string, bigint][] = [],
+) {
   const entry = (leaf: string, subleaf: string, flags: number, r: [number, number, number, number]) => ({
     leaf,
     subleaf,
@@ -115,27 +118,43 @@ describe("host file errors", () => {
 
   test("a template bitmap with x is not a dump: it is a template, read with import firecracker", () => {
     const d = dump();
-    d.cpuid_modifiers[1]!.modifiers[0]!.bitmap = "0b" + "x".repeat(32);
-    expect(message(JSON.stringify(d))).toContain("not a host capture but a Firecracker custom CPU template: read it as a profile with 'cpuprof import firecracker");
+    d.cpuid_modifiers[1]!.modifiers[0]!.bitmap = `0b${"x".repeat(32)}`;
+    expect(message(JSON.stringify(d))).toContain(
+      "not a host capture but a Firecracker custom CPU template: read it as a profile with 'cpuprof import firecracker",
+    );
   });
 
   test("a 32-bit MSR bitmap is refused", () => {
     const d = dump([], [["0x10a", 1n]]);
     d.msr_modifiers[0]!.bitmap = bits(1, 32);
-    expect(message(JSON.stringify(d))).toContain("$.msr_modifiers[0].bitmap: expected \"0b\" followed by exactly 64");
+    expect(message(JSON.stringify(d))).toContain('$.msr_modifiers[0].bitmap: expected "0b" followed by exactly 64');
   });
 
   test("duplicate leaves and MSRs are refused", () => {
     expect(message(JSON.stringify(dump([{ leaf: "0x1", subleaf: "0x0", flags: 0, eax: 1 }])))).toBe(
       "h.json: $.cpuid_modifiers[2]: duplicate leaf 0x1 subleaf 0x0",
     );
-    expect(message(JSON.stringify(dump([], [["0x10a", 1n], ["0x10A", 2n]])))).toBe("h.json: $.msr_modifiers[1]: duplicate MSR 0x10a");
+    expect(
+      message(
+        JSON.stringify(
+          dump(
+            [],
+            [
+              ["0x10a", 1n],
+              ["0x10A", 2n],
+            ],
+          ),
+        ),
+      ),
+    ).toBe("h.json: $.msr_modifiers[1]: duplicate MSR 0x10a");
   });
 
   test("a foreign vendor is refused", () => {
     const d = dump();
     d.cpuid_modifiers[0]!.modifiers[1]!.bitmap = bits(0x41414141, 32);
-    expect(message(JSON.stringify(d))).toContain("$.cpuid_modifiers: expected leaf 0x0 with a GenuineIntel or AuthenticAMD vendor string");
+    expect(message(JSON.stringify(d))).toContain(
+      "$.cpuid_modifiers: expected leaf 0x0 with a GenuineIntel or AuthenticAMD vendor string",
+    );
   });
 });
 
@@ -144,19 +163,30 @@ describe("dump import properties", () => {
     const u32 = fc.integer({ min: 0, max: 0xffffffff });
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.record({ leaf: fc.integer({ min: 2, max: 0x30 }), subleaf: fc.integer({ min: 0, max: 3 }), eax: u32 }), {
-          selector: (e) => `${e.leaf}/${e.subleaf}`,
-          maxLength: 20,
-        }),
-        fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), {
-          selector: (m) => m[0],
-          maxLength: 10,
-        }),
+        fc.uniqueArray(
+          fc.record({ leaf: fc.integer({ min: 2, max: 0x30 }), subleaf: fc.integer({ min: 0, max: 3 }), eax: u32 }),
+          {
+            selector: (e) => `${e.leaf}/${e.subleaf}`,
+            maxLength: 20,
+          },
+        ),
+        fc.uniqueArray(
+          fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
+          {
+            selector: (m) => m[0],
+            maxLength: 10,
+          },
+        ),
         (leaves, msrs) => {
           const text = JSON.stringify(
             dump(
-              leaves.map((l) => ({ leaf: "0x" + l.leaf.toString(16), subleaf: String(l.subleaf), flags: 0, eax: l.eax })),
-              msrs.map(([i, val]) => ["0x" + i.toString(16), val]),
+              leaves.map((l) => ({
+                leaf: `0x${l.leaf.toString(16)}`,
+                subleaf: String(l.subleaf),
+                flags: 0,
+                eax: l.eax,
+              })),
+              msrs.map(([i, val]) => [`0x${i.toString(16)}`, val]),
             ),
           );
           const host = loadHostFile(text, "p.json");

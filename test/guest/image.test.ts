@@ -2,7 +2,13 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { InputError } from "../../src/errors.ts";
-import { CPUID_QUERY_CODE_SIZE, MAX_QUERY_CODE_SIZE, assembleGpHandler, assembleQueries, rdmsrOffsetOf } from "../../src/guest/code.ts";
+import {
+  CPUID_QUERY_CODE_SIZE,
+  MAX_QUERY_CODE_SIZE,
+  assembleGpHandler,
+  assembleQueries,
+  rdmsrOffsetOf,
+} from "../../src/guest/code.ts";
 import { readCpuidResults, readMsrResults, stoppedOnRdmsr, writeProbeImage } from "../../src/guest/image.ts";
 import { GUEST, GUEST_MEMORY_SIZE, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE } from "../../src/guest/layout.ts";
 
@@ -23,12 +29,18 @@ describe("probe layout", () => {
       ["faultMap", GUEST.faultMap, MAX_QUERY_CODE_SIZE],
     ];
     expect(GUEST.gpHandler + assembleGpHandler().byteLength).toBeLessThan(GUEST.stackTop - 0x1000);
-    const full = assembleQueries({ cpuid: new Array(MAX_CPUID_QUERIES).fill({ function: 0, index: 0 }), msrs: new Array(MAX_MSR_QUERIES).fill(0) });
+    const full = assembleQueries({
+      cpuid: new Array(MAX_CPUID_QUERIES).fill({ function: 0, index: 0 }),
+      msrs: new Array(MAX_MSR_QUERIES).fill(0),
+    });
     expect(full.byteLength).toBe(MAX_QUERY_CODE_SIZE);
     const sorted = regions.sort((a, b) => a[1] - b[1]);
     sorted.forEach(([name, start, size], i) => {
       const next = sorted[i + 1];
-      if (next) expect(`${name} ends ${start + size <= next[1] ? "before" : "after"} ${next[0]}`).toBe(`${name} ends before ${next[0]}`);
+      if (next)
+        expect(`${name} ends ${start + size <= next[1] ? "before" : "after"} ${next[0]}`).toBe(
+          `${name} ends before ${next[0]}`,
+        );
       expect(start + size).toBeLessThanOrEqual(GUEST_MEMORY_SIZE);
     });
   });
@@ -42,72 +54,108 @@ describe("probe layout", () => {
   });
 
   test("the query code carries every query: leaf, subleaf and MSR index as immediates, one RDMSR per MSR", () => {
-    fc.assert(fc.property(
-      fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
-      fc.array(u32, { maxLength: 40 }),
-      (cpuid, msrs) => {
-        const mem = new Uint8Array(GUEST_MEMORY_SIZE);
-        writeProbeImage(mem, { cpuid, msrs });
-        const dv = new DataView(mem.buffer);
-        cpuid.forEach((c, i) => {
-          const at = GUEST.code + 5 + i * CPUID_QUERY_CODE_SIZE;
-          expect([mem[at], dv.getUint32(at + 1, true), mem[at + 5], dv.getUint32(at + 6, true)]).toEqual([0xb8, c.function, 0xb9, c.index]);
-          expect([mem[at + 10], mem[at + 11]]).toEqual([0x0f, 0xa2]);
-        });
-        msrs.forEach((m, i) => {
-          const rdmsr = GUEST.code + rdmsrOffsetOf({ cpuid, msrs }, i);
-          expect(stoppedOnRdmsr(mem, BigInt(rdmsr))).toBe(true);
-          expect([mem[rdmsr - 5], dv.getUint32(rdmsr - 4, true)]).toEqual([0xb9, m]); // mov ecx, index
-          expect([dv.getUint32(rdmsr + 4, true), dv.getUint32(rdmsr + 10, true)]).toEqual([i * RESULT_SIZE, i * RESULT_SIZE + 4]); // its result slot
-        });
-        expect(stoppedOnRdmsr(mem, BigInt(GUEST.code))).toBe(false);
-      },
-    ), { numRuns: 20 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
+        fc.array(u32, { maxLength: 40 }),
+        (cpuid, msrs) => {
+          const mem = new Uint8Array(GUEST_MEMORY_SIZE);
+          writeProbeImage(mem, { cpuid, msrs });
+          const dv = new DataView(mem.buffer);
+          cpuid.forEach((c, i) => {
+            const at = GUEST.code + 5 + i * CPUID_QUERY_CODE_SIZE;
+            expect([mem[at], dv.getUint32(at + 1, true), mem[at + 5], dv.getUint32(at + 6, true)]).toEqual([
+              0xb8,
+              c.function,
+              0xb9,
+              c.index,
+            ]);
+            expect([mem[at + 10], mem[at + 11]]).toEqual([0x0f, 0xa2]);
+          });
+          msrs.forEach((m, i) => {
+            const rdmsr = GUEST.code + rdmsrOffsetOf({ cpuid, msrs }, i);
+            expect(stoppedOnRdmsr(mem, BigInt(rdmsr))).toBe(true);
+            expect([mem[rdmsr - 5], dv.getUint32(rdmsr - 4, true)]).toEqual([0xb9, m]); // mov ecx, index
+            expect([dv.getUint32(rdmsr + 4, true), dv.getUint32(rdmsr + 10, true)]).toEqual([
+              i * RESULT_SIZE,
+              i * RESULT_SIZE + 4,
+            ]); // its result slot
+          });
+          expect(stoppedOnRdmsr(mem, BigInt(GUEST.code))).toBe(false);
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 
   test("the query code is exactly the straight-line encoding, byte for byte (a reference encoder written out here)", () => {
     const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
     const store = (reg: number, disp: number) => [0x89, 0x80 | (reg << 3) | 7, ...le(disp)]; // mov [rdi+disp32], reg32
     const reference = (cpuid: { function: number; index: number }[], msrs: number[]) => [
-      0xbf, ...le(GUEST.cpuidResults), // mov edi, cpuidResults
-      ...cpuid.flatMap((c, i) => [0xb8, ...le(c.function), 0xb9, ...le(c.index), 0x0f, 0xa2, ...[0, 3, 1, 2].flatMap((reg, k) => store(reg, i * 16 + 4 * k))]),
-      0xbf, ...le(GUEST.msrResults), // mov edi, msrResults
+      0xbf,
+      ...le(GUEST.cpuidResults), // mov edi, cpuidResults
+      ...cpuid.flatMap((c, i) => [
+        0xb8,
+        ...le(c.function),
+        0xb9,
+        ...le(c.index),
+        0x0f,
+        0xa2,
+        ...[0, 3, 1, 2].flatMap((reg, k) => store(reg, i * 16 + 4 * k)),
+      ]),
+      0xbf,
+      ...le(GUEST.msrResults), // mov edi, msrResults
       ...msrs.flatMap((m, i) => [0xb9, ...le(m), 0x0f, 0x32, ...store(0, i * 16), ...store(2, i * 16 + 4)]),
-      0x66, 0xba, 0x10, 0x00, 0xee, 0xf4, 0xeb, 0xfd, // mov dx, DONE_PORT; out dx, al; hlt; jmp hlt
+      0x66,
+      0xba,
+      0x10,
+      0x00,
+      0xee,
+      0xf4,
+      0xeb,
+      0xfd, // mov dx, DONE_PORT; out dx, al; hlt; jmp hlt
     ];
-    fc.assert(fc.property(
-      fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 30 }),
-      fc.array(u32, { maxLength: 30 }),
-      (cpuid, msrs) => expect([...assembleQueries({ cpuid, msrs })]).toEqual(reference(cpuid, msrs)),
-    ), { numRuns: 50 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 30 }),
+        fc.array(u32, { maxLength: 30 }),
+        (cpuid, msrs) => expect([...assembleQueries({ cpuid, msrs })]).toEqual(reference(cpuid, msrs)),
+      ),
+      { numRuns: 50 },
+    );
   });
 
   test("results decode per query", () => {
-    fc.assert(fc.property(
-      fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
-      fc.array(u32, { maxLength: 40 }),
-      (cpuid, msrs) => {
-        const mem = new Uint8Array(GUEST_MEMORY_SIZE);
-        writeProbeImage(mem, { cpuid, msrs });
-        const dv = new DataView(mem.buffer);
-        cpuid.forEach((c, i) => dv.setUint32(GUEST.cpuidResults + i * 16 + 4, c.function ^ 0x5a5a5a5a, true));
-        msrs.forEach((m, i) => {
-          dv.setUint32(GUEST.msrResults + i * 16, m, true);
-          dv.setUint32(GUEST.msrResults + i * 16 + 4, 0xffffffff, true);
-          mem[GUEST.faultMap + rdmsrOffsetOf({ cpuid, msrs }, i)] = i % 2;
-        });
-        const obs = readCpuidResults(mem, { cpuid, msrs });
-        obs.forEach((o, i) => expect(o.ebx).toBe((cpuid[i]!.function ^ 0x5a5a5a5a) >>> 0));
-        readMsrResults(mem, { cpuid, msrs }).forEach((r, i) => {
-          expect(r.faulted).toBe(i % 2 === 1);
-          expect(r.value).toBe(i % 2 === 1 ? 0n : (0xffffffffn << 32n) | BigInt(msrs[i]!));
-        });
-      },
-    ), { numRuns: 20 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
+        fc.array(u32, { maxLength: 40 }),
+        (cpuid, msrs) => {
+          const mem = new Uint8Array(GUEST_MEMORY_SIZE);
+          writeProbeImage(mem, { cpuid, msrs });
+          const dv = new DataView(mem.buffer);
+          cpuid.forEach((c, i) => dv.setUint32(GUEST.cpuidResults + i * 16 + 4, c.function ^ 0x5a5a5a5a, true));
+          msrs.forEach((m, i) => {
+            dv.setUint32(GUEST.msrResults + i * 16, m, true);
+            dv.setUint32(GUEST.msrResults + i * 16 + 4, 0xffffffff, true);
+            mem[GUEST.faultMap + rdmsrOffsetOf({ cpuid, msrs }, i)] = i % 2;
+          });
+          const obs = readCpuidResults(mem, { cpuid, msrs });
+          obs.forEach((o, i) => expect(o.ebx).toBe((cpuid[i]!.function ^ 0x5a5a5a5a) >>> 0));
+          readMsrResults(mem, { cpuid, msrs }).forEach((r, i) => {
+            expect(r.faulted).toBe(i % 2 === 1);
+            expect(r.value).toBe(i % 2 === 1 ? 0n : (0xffffffffn << 32n) | BigInt(msrs[i]!));
+          });
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 
   test("more queries than the tables hold is refused", () => {
     const mem = new Uint8Array(GUEST_MEMORY_SIZE);
-    expect(() => writeProbeImage(mem, { cpuid: [], msrs: new Array(MAX_MSR_QUERIES + 1).fill(0x10) })).toThrow(InputError);
+    expect(() => writeProbeImage(mem, { cpuid: [], msrs: new Array(MAX_MSR_QUERIES + 1).fill(0x10) })).toThrow(
+      InputError,
+    );
   });
 });

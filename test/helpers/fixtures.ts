@@ -22,7 +22,9 @@ export const FIXTURE_HOSTS = [
 export type FixtureHostName = (typeof FIXTURE_HOSTS)[number]["name"];
 
 /** Why fixture tests are skipped, or undefined when the fixtures are there. */
-export const fixturesMissing: string | undefined = FIXTURE_HOSTS.every((h) => existsSync(join(FIRECRACKER_HOSTS_DIR, h.file)))
+export const fixturesMissing: string | undefined = FIXTURE_HOSTS.every((h) =>
+  existsSync(join(FIRECRACKER_HOSTS_DIR, h.file)),
+)
   ? undefined
   : `fixtures not found at ${FIRECRACKER_HOSTS_DIR}`;
 
@@ -70,7 +72,12 @@ let allCache: { generation: string; kernel: string; label: string; host: HostCap
 export function allFixtureHosts(): { generation: string; kernel: string; label: string; host: HostCapture }[] {
   allCache ??= ALL_FIXTURE_HOSTS.map((h) => {
     const path = join(FIRECRACKER_HOSTS_DIR, h.file);
-    return { generation: h.generation, kernel: h.kernel, label: h.label, host: loadHostFile(readFileSync(path, "utf8"), path) };
+    return {
+      generation: h.generation,
+      kernel: h.kernel,
+      label: h.label,
+      host: loadHostFile(readFileSync(path, "utf8"), path),
+    };
   });
   return allCache;
 }

@@ -31,6 +31,8 @@ function sourceModel(h: HostCapture): string {
 
 export function sourceFixtureHosts(profile: Profile): { file: string; host: HostCapture }[] {
   return allFixtureHosts().filter(({ host }) =>
-    profile.sourceHosts.some((s) => s.model === sourceModel(host) && s.kernel === host.kernel && s.microcode === host.microcode),
+    profile.sourceHosts.some(
+      (s) => s.model === sourceModel(host) && s.kernel === host.kernel && s.microcode === host.microcode,
+    ),
   );
 }

@@ -21,7 +21,11 @@ export function sourceFiles(dir: string, names: RegExp = /\.(ts|js|mjs|json)$/):
 export function bundle(entry: string): string {
   const outdir = mkdtempSync(join(tmpdir(), "cpuprof-bundle-"));
   try {
-    const r = Bun.spawnSync([BUN, "build", entry, "--target=bun", "--outdir", outdir], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync([BUN, "build", entry, "--target=bun", "--outdir", outdir], {
+      cwd: REPO,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     if (r.exitCode !== 0) throw new Error(`bun build ${entry} failed: ${r.stderr.toString()}`);
     return readdirSync(outdir)
       .filter((f) => f.endsWith(".js"))

@@ -3,19 +3,35 @@ import fc from "fast-check";
 import { clearPerCpuFields, microcodeFromCpuinfo } from "../../src/host/normalise.ts";
 
 const u32 = fc.nat({ max: 0xffffffff });
-const entryArb = fc.record({ function: fc.constantFrom(0, 1, 7, 0xb, 0x1f, 0x80000001), index: fc.nat({ max: 3 }), flags: fc.nat({ max: 1 }), eax: u32, ebx: u32, ecx: u32, edx: u32 });
+const entryArb = fc.record({
+  function: fc.constantFrom(0, 1, 7, 0xb, 0x1f, 0x80000001),
+  index: fc.nat({ max: 3 }),
+  flags: fc.nat({ max: 1 }),
+  eax: u32,
+  ebx: u32,
+  ecx: u32,
+  edx: u32,
+});
 
 describe("clearPerCpuFields", () => {
   test("zeroes the APIC ids and nothing else", () => {
-    fc.assert(fc.property(fc.array(entryArb, { maxLength: 20 }), (cpuid) => {
-      const out = clearPerCpuFields(cpuid);
-      out.forEach((e, i) => {
-        const before = cpuid[i]!;
-        expect(e.ebx).toBe(e.function === 1 ? (before.ebx & 0x00ffffff) >>> 0 : before.ebx);
-        expect(e.edx).toBe(e.function === 0xb || e.function === 0x1f ? 0 : before.edx);
-        expect([e.function, e.index, e.flags, e.eax, e.ecx]).toEqual([before.function, before.index, before.flags, before.eax, before.ecx]);
-      });
-    }));
+    fc.assert(
+      fc.property(fc.array(entryArb, { maxLength: 20 }), (cpuid) => {
+        const out = clearPerCpuFields(cpuid);
+        out.forEach((e, i) => {
+          const before = cpuid[i]!;
+          expect(e.ebx).toBe(e.function === 1 ? (before.ebx & 0x00ffffff) >>> 0 : before.ebx);
+          expect(e.edx).toBe(e.function === 0xb || e.function === 0x1f ? 0 : before.edx);
+          expect([e.function, e.index, e.flags, e.eax, e.ecx]).toEqual([
+            before.function,
+            before.index,
+            before.flags,
+            before.eax,
+            before.ecx,
+          ]);
+        });
+      }),
+    );
   });
 
   test("two captures that differ only in which CPU ran the ioctl become equal", () => {

@@ -93,7 +93,13 @@ describe("/dev/kvm", () => {
     using vm = kvm.createVm();
     using vcpu = vm.createVcpu(0);
     vcpu.setCpuid2(kvm.supportedCpuid());
-    expect(vcpu.setMsrs([{ index: 0x8b, value: 0x77n }, { index: 0x12345678, value: 1n }, { index: 0x8b, value: 0x99n }])).toBe(1);
+    expect(
+      vcpu.setMsrs([
+        { index: 0x8b, value: 0x77n },
+        { index: 0x12345678, value: 1n },
+        { index: 0x8b, value: 0x99n },
+      ]),
+    ).toBe(1);
     expect(vcpu.getMsrs([0x8b, 0x12345678, 0x10]).map((m) => [m.index, m.value])).toEqual([[0x8b, 0x77n]]);
     expect(vcpu.getCpuid2().find((e) => e.function === 0x40000000)).toBeDefined();
   });
@@ -115,20 +121,23 @@ describe("/dev/kvm", () => {
     expect(() => mem.bytes).toThrow(/used after dispose/);
   });
 
-  onDevice("disposeInBackground: the VM and its vCPUs are unusable at once, and their fds are closed once backgroundClosesSettled resolves", async () => {
-    using kvm = Kvm.open();
-    const fds = () => readdirSync("/proc/self/fd").length;
-    await backgroundClosesSettled();
-    const before = fds();
-    const vms = Array.from({ length: 8 }, () => kvm.createVm());
-    const vcpus = vms.map((vm) => vm.createVcpu(0));
-    expect(fds()).toBe(before + 16);
-    for (const vm of vms) vm.disposeInBackground();
-    expect(vms.every((vm) => vm.disposed) && vcpus.every((v) => v.disposed)).toBe(true);
-    expect(() => vcpus[0]!.getRegs()).toThrow(/used after dispose/);
-    vms[0]!.disposeInBackground(); // twice is harmless
-    vms[0]!.dispose();
-    await backgroundClosesSettled();
-    expect(fds()).toBe(before);
-  });
+  onDevice(
+    "disposeInBackground: the VM and its vCPUs are unusable at once, and their fds are closed once backgroundClosesSettled resolves",
+    async () => {
+      using kvm = Kvm.open();
+      const fds = () => readdirSync("/proc/self/fd").length;
+      await backgroundClosesSettled();
+      const before = fds();
+      const vms = Array.from({ length: 8 }, () => kvm.createVm());
+      const vcpus = vms.map((vm) => vm.createVcpu(0));
+      expect(fds()).toBe(before + 16);
+      for (const vm of vms) vm.disposeInBackground();
+      expect(vms.every((vm) => vm.disposed) && vcpus.every((v) => v.disposed)).toBe(true);
+      expect(() => vcpus[0]!.getRegs()).toThrow(/used after dispose/);
+      vms[0]!.disposeInBackground(); // twice is harmless
+      vms[0]!.dispose();
+      await backgroundClosesSettled();
+      expect(fds()).toBe(before);
+    },
+  );
 });

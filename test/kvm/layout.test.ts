@@ -39,22 +39,32 @@ const u32 = fc.nat({ max: 0xffffffff });
 const u64 = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn });
 const u8 = fc.nat({ max: 0xff });
 
-const regsArb: fc.Arbitrary<KvmRegs> = fc.record(Object.fromEntries(REGS_FIELDS.map((f) => [f, u64])) as Record<keyof KvmRegs, fc.Arbitrary<bigint>>);
+const regsArb: fc.Arbitrary<KvmRegs> = fc.record(
+  Object.fromEntries(REGS_FIELDS.map((f) => [f, u64])) as Record<keyof KvmRegs, fc.Arbitrary<bigint>>,
+);
 
 const segmentArb: fc.Arbitrary<KvmSegment> = fc.record({
   base: u64,
   limit: u32,
   selector: fc.nat({ max: 0xffff }),
-  ...(Object.fromEntries(SEGMENT_BYTE_FIELDS.map((f) => [f, u8])) as Record<(typeof SEGMENT_BYTE_FIELDS)[number], fc.Arbitrary<number>>),
+  ...(Object.fromEntries(SEGMENT_BYTE_FIELDS.map((f) => [f, u8])) as Record<
+    (typeof SEGMENT_BYTE_FIELDS)[number],
+    fc.Arbitrary<number>
+  >),
 });
 
 const sregsArb: fc.Arbitrary<KvmSregs> = fc.record({
-  ...(Object.fromEntries(SREGS_SEGMENTS.map((k) => [k, segmentArb])) as Record<(typeof SREGS_SEGMENTS)[number], fc.Arbitrary<KvmSegment>>),
-  ...(Object.fromEntries(SREGS_DTABLES.map((k) => [k, fc.record({ base: u64, limit: fc.nat({ max: 0xffff }) })])) as Record<
-    (typeof SREGS_DTABLES)[number],
-    fc.Arbitrary<{ base: bigint; limit: number }>
+  ...(Object.fromEntries(SREGS_SEGMENTS.map((k) => [k, segmentArb])) as Record<
+    (typeof SREGS_SEGMENTS)[number],
+    fc.Arbitrary<KvmSegment>
   >),
-  ...(Object.fromEntries(SREGS_CONTROL.map((k) => [k, u64])) as Record<(typeof SREGS_CONTROL)[number], fc.Arbitrary<bigint>>),
+  ...(Object.fromEntries(
+    SREGS_DTABLES.map((k) => [k, fc.record({ base: u64, limit: fc.nat({ max: 0xffff }) })]),
+  ) as Record<(typeof SREGS_DTABLES)[number], fc.Arbitrary<{ base: bigint; limit: number }>>),
+  ...(Object.fromEntries(SREGS_CONTROL.map((k) => [k, u64])) as Record<
+    (typeof SREGS_CONTROL)[number],
+    fc.Arbitrary<bigint>
+  >),
   interruptBitmap: fc.array(u64, { minLength: 4, maxLength: 4 }),
 }) as fc.Arbitrary<KvmSregs>;
 
@@ -62,67 +72,99 @@ const cpuidArb = fc.record({ function: u32, index: u32, flags: u32, eax: u32, eb
 
 describe("struct round trips", () => {
   test("kvm_regs", () => {
-    fc.assert(fc.property(regsArb, (r) => {
-      const buf = encodeRegs(r);
-      expect(buf.byteLength).toBe(REGS.size);
-      expect(decodeRegs(buf)).toEqual(r);
-    }));
+    fc.assert(
+      fc.property(regsArb, (r) => {
+        const buf = encodeRegs(r);
+        expect(buf.byteLength).toBe(REGS.size);
+        expect(decodeRegs(buf)).toEqual(r);
+      }),
+    );
   });
 
   test("kvm_regs puts rip at byte 128 and rflags at 136", () => {
-    const r = decodeRegs(encodeRegs({ ...Object.fromEntries(REGS_FIELDS.map((f) => [f, 0n])), rip: 0x1000n, rflags: 2n } as KvmRegs));
+    const r = decodeRegs(
+      encodeRegs({ ...Object.fromEntries(REGS_FIELDS.map((f) => [f, 0n])), rip: 0x1000n, rflags: 2n } as KvmRegs),
+    );
     const dv = new DataView(encodeRegs(r).buffer);
     expect(dv.getBigUint64(128, true)).toBe(0x1000n);
     expect(dv.getBigUint64(136, true)).toBe(2n);
   });
 
   test("kvm_sregs", () => {
-    fc.assert(fc.property(sregsArb, (s) => {
-      const buf = encodeSregs(s);
-      expect(buf.byteLength).toBe(SREGS.size);
-      expect(decodeSregs(buf)).toEqual(s);
-    }));
+    fc.assert(
+      fc.property(sregsArb, (s) => {
+        const buf = encodeSregs(s);
+        expect(buf.byteLength).toBe(SREGS.size);
+        expect(decodeSregs(buf)).toEqual(s);
+      }),
+    );
   });
 
   test("kvm_sregs offsets: cs.l @19, gdt @192, cr3 @240, efer @264", () => {
-    fc.assert(fc.property(sregsArb, (s) => {
-      const dv = new DataView(encodeSregs(s).buffer);
-      expect(dv.getUint8(19)).toBe(s.cs.l);
-      expect(dv.getBigUint64(192, true)).toBe(s.gdt.base);
-      expect(dv.getBigUint64(240, true)).toBe(s.cr3);
-      expect(dv.getBigUint64(264, true)).toBe(s.efer);
-    }), { numRuns: 20 });
+    fc.assert(
+      fc.property(sregsArb, (s) => {
+        const dv = new DataView(encodeSregs(s).buffer);
+        expect(dv.getUint8(19)).toBe(s.cs.l);
+        expect(dv.getBigUint64(192, true)).toBe(s.gdt.base);
+        expect(dv.getBigUint64(240, true)).toBe(s.cr3);
+        expect(dv.getBigUint64(264, true)).toBe(s.efer);
+      }),
+      { numRuns: 20 },
+    );
   });
 
   test("kvm_cpuid2", () => {
-    fc.assert(fc.property(fc.array(cpuidArb, { maxLength: 64 }), (entries) => {
-      const buf = encodeCpuid2(entries);
-      expect(buf.byteLength).toBe(8 + entries.length * CPUID_ENTRY2.size);
-      expect(decodeCpuid2(buf)).toEqual(entries);
-    }));
+    fc.assert(
+      fc.property(fc.array(cpuidArb, { maxLength: 64 }), (entries) => {
+        const buf = encodeCpuid2(entries);
+        expect(buf.byteLength).toBe(8 + entries.length * CPUID_ENTRY2.size);
+        expect(decodeCpuid2(buf)).toEqual(entries);
+      }),
+    );
   });
 
   test("kvm_msrs", () => {
-    fc.assert(fc.property(fc.array(fc.record({ index: u32, value: u64 }), { maxLength: 64 }), (entries) => {
-      expect(decodeMsrs(encodeMsrs(entries))).toEqual(entries);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.record({ index: u32, value: u64 }), { maxLength: 64 }), (entries) => {
+        expect(decodeMsrs(encodeMsrs(entries))).toEqual(entries);
+      }),
+    );
   });
 
   test("kvm_msr_filter (offsets form)", () => {
-    const rangeArb = fc.record({ flags: fc.integer({ min: 1, max: 3 }), base: u32, nmsrs: fc.integer({ min: 1, max: 300 }) }).chain((r) =>
-      fc.uint8Array({ minLength: bitmapBytes(r.nmsrs), maxLength: bitmapBytes(r.nmsrs) }).map((bitmap) => ({ ...r, bitmap })),
+    const rangeArb = fc
+      .record({ flags: fc.integer({ min: 1, max: 3 }), base: u32, nmsrs: fc.integer({ min: 1, max: 300 }) })
+      .chain((r) =>
+        fc
+          .uint8Array({ minLength: bitmapBytes(r.nmsrs), maxLength: bitmapBytes(r.nmsrs) })
+          .map((bitmap) => ({ ...r, bitmap })),
+      );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1 }), fc.array(rangeArb, { maxLength: 16 }), (flags, ranges) => {
+        const buf = encodeMsrFilter({ flags, ranges });
+        expect(buf.byteLength).toBe(MSR_FILTER.size + ranges.reduce((s, r) => s + bitmapBytes(r.nmsrs), 0));
+        expect(decodeMsrFilter(buf)).toEqual({ flags, ranges });
+      }),
+      { numRuns: 50 },
     );
-    fc.assert(fc.property(fc.integer({ min: 0, max: 1 }), fc.array(rangeArb, { maxLength: 16 }), (flags, ranges) => {
-      const buf = encodeMsrFilter({ flags, ranges });
-      expect(buf.byteLength).toBe(MSR_FILTER.size + ranges.reduce((s, r) => s + bitmapBytes(r.nmsrs), 0));
-      expect(decodeMsrFilter(buf)).toEqual({ flags, ranges });
-    }), { numRuns: 50 });
   });
 
   test("memory region and enable_cap place their fields", () => {
-    const dv = new DataView(encodeMemoryRegion({ slot: 3, flags: 2, guestPhysAddr: 0x1000n, memorySize: 0x200000n, userspaceAddr: 0x7f00_0000_0000n }).buffer);
+    const dv = new DataView(
+      encodeMemoryRegion({
+        slot: 3,
+        flags: 2,
+        guestPhysAddr: 0x1000n,
+        memorySize: 0x200000n,
+        userspaceAddr: 0x7f00_0000_0000n,
+      }).buffer,
+    );
     expect([dv.getUint32(0, true), dv.getUint32(4, true)]).toEqual([3, 2]);
-    expect([dv.getBigUint64(8, true), dv.getBigUint64(16, true), dv.getBigUint64(24, true)]).toEqual([0x1000n, 0x200000n, 0x7f00_0000_0000n]);
+    expect([dv.getBigUint64(8, true), dv.getBigUint64(16, true), dv.getBigUint64(24, true)]).toEqual([
+      0x1000n,
+      0x200000n,
+      0x7f00_0000_0000n,
+    ]);
     const cap = encodeEnableCap(188, [7n]);
     expect(cap.byteLength).toBe(104);
     expect(new DataView(cap.buffer).getUint32(0, true)).toBe(188);
@@ -140,40 +182,62 @@ describe("kvm_run exit decoding", () => {
   }
 
   test("IO exit carries port, direction and the data at data_offset", () => {
-    fc.assert(fc.property(fc.nat({ max: 0xffff }), fc.constantFrom(1, 2, 4), fc.integer({ min: 1, max: 8 }), fc.boolean(), (port, size, count, out) => {
-      const { run, dv } = page(2);
-      dv.setUint8(32, out ? 1 : 0);
-      dv.setUint8(33, size);
-      dv.setUint16(34, port, true);
-      dv.setUint32(36, count, true);
-      dv.setBigUint64(40, 4096n, true);
-      for (let i = 0; i < size * count; i++) run[4096 + i] = i + 1;
-      const e = decodeExit(run);
-      expect(e.reason).toBe("IO");
-      expect(e.io).toMatchObject({ port, size, count, direction: out ? "out" : "in", dataOffset: 4096 });
-      expect([...e.io!.data]).toEqual(Array.from({ length: size * count }, (_, i) => i + 1));
-    }), { numRuns: 30 });
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 0xffff }),
+        fc.constantFrom(1, 2, 4),
+        fc.integer({ min: 1, max: 8 }),
+        fc.boolean(),
+        (port, size, count, out) => {
+          const { run, dv } = page(2);
+          dv.setUint8(32, out ? 1 : 0);
+          dv.setUint8(33, size);
+          dv.setUint16(34, port, true);
+          dv.setUint32(36, count, true);
+          dv.setBigUint64(40, 4096n, true);
+          for (let i = 0; i < size * count; i++) run[4096 + i] = i + 1;
+          const e = decodeExit(run);
+          expect(e.reason).toBe("IO");
+          expect(e.io).toMatchObject({ port, size, count, direction: out ? "out" : "in", dataOffset: 4096 });
+          expect([...e.io!.data]).toEqual(Array.from({ length: size * count }, (_, i) => i + 1));
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 
   test("MSR exits decode and take the reply", () => {
-    fc.assert(fc.property(fc.constantFrom(29, 30), u32, fc.constantFrom(1, 2, 4), u64, fc.boolean(), (code, index, reason, data, error) => {
-      const { run, dv } = page(code);
-      dv.setUint32(40, reason, true);
-      dv.setUint32(44, index, true);
-      dv.setBigUint64(48, data, true);
-      const e = decodeExit(run);
-      expect(e.reason).toBe(code === 29 ? "X86_RDMSR" : "X86_WRMSR");
-      expect(e.msr).toEqual({ error: 0, reason, index, data });
-      writeMsrReply(run, { error, data: 0x1234n });
-      expect(decodeExit(run).msr).toEqual({ error: error ? 1 : 0, reason, index, data: 0x1234n });
-    }), { numRuns: 30 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(29, 30),
+        u32,
+        fc.constantFrom(1, 2, 4),
+        u64,
+        fc.boolean(),
+        (code, index, reason, data, error) => {
+          const { run, dv } = page(code);
+          dv.setUint32(40, reason, true);
+          dv.setUint32(44, index, true);
+          dv.setBigUint64(48, data, true);
+          const e = decodeExit(run);
+          expect(e.reason).toBe(code === 29 ? "X86_RDMSR" : "X86_WRMSR");
+          expect(e.msr).toEqual({ error: 0, reason, index, data });
+          writeMsrReply(run, { error, data: 0x1234n });
+          expect(decodeExit(run).msr).toEqual({ error: error ? 1 : 0, reason, index, data: 0x1234n });
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 
   test("fail entry, internal error, system event and unknown reasons", () => {
     let { run, dv } = page(9);
     dv.setBigUint64(32, 0x80000021n, true);
     dv.setUint32(40, 3, true);
-    expect(decodeExit(run)).toMatchObject({ reason: "FAIL_ENTRY", failEntry: { hardwareEntryFailureReason: 0x80000021n, cpu: 3 } });
+    expect(decodeExit(run)).toMatchObject({
+      reason: "FAIL_ENTRY",
+      failEntry: { hardwareEntryFailureReason: 0x80000021n, cpu: 3 },
+    });
     ({ run, dv } = page(17));
     dv.setUint32(32, 1, true);
     dv.setUint32(36, 2, true);
@@ -191,7 +255,9 @@ describe("kvm_run exit decoding", () => {
   test("an exit is a union on its reason: narrowing gives the payload, and only that payload is present", () => {
     for (const code of [2, 6, 29, 9, 17, 24, 5, 99]) {
       const e = decodeExit(page(code).run);
-      const payloads = (["io", "mmio", "msr", "failEntry", "internal", "systemEvent"] as const).filter((k) => e[k] !== undefined);
+      const payloads = (["io", "mmio", "msr", "failEntry", "internal", "systemEvent"] as const).filter(
+        (k) => e[k] !== undefined,
+      );
       switch (e.reason) {
         case "IO":
           expect([typeof e.io.port, payloads]).toEqual(["number", ["io"]]);

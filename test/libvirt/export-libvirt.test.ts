@@ -15,19 +15,27 @@ import { cpuprof as runCli } from "../cli/run.ts";
 
 const MAP_DIR = "/usr/share/libvirt/cpu_map";
 const validator = Bun.which("virt-xml-validate");
-const skip = !validator ? "virt-xml-validate is not installed (libvirt-clients, libxml2-utils)" : !existsSync(MAP_DIR) ? `no ${MAP_DIR}` : undefined;
+const skip = !validator
+  ? "virt-xml-validate is not installed (libvirt-clients, libxml2-utils)"
+  : !existsSync(MAP_DIR)
+    ? `no ${MAP_DIR}`
+    : undefined;
 if (skip) console.log(`export-libvirt: skipped, ${skip}`);
 
 /** The <cpu> element read back: model, vendor, features by policy. */
 function readCpuXml(xml: string): { model: string; vendor: string; features: Map<string, string> } {
   const model = /<model fallback='forbid'>([^<]+)<\/model>/.exec(xml)?.[1] ?? "";
   const vendor = /<vendor>([^<]+)<\/vendor>/.exec(xml)?.[1] ?? "";
-  const features = new Map([...xml.matchAll(/<feature policy='([a-z]+)' name='([^']+)'\/>/g)].map((m) => [m[2]!, m[1]!]));
+  const features = new Map(
+    [...xml.matchAll(/<feature policy='([a-z]+)' name='([^']+)'\/>/g)].map((m) => [m[2]!, m[1]!]),
+  );
   return { model, vendor, features };
 }
 
 (skip ? describe.skip : describe)("export libvirt against the installed libvirt", () => {
-  const installed = skip ? { features: [], models: [] } : parseLibvirtCpuMap((f) => readFileSync(join(MAP_DIR, f), "utf8"));
+  const installed = skip
+    ? { features: [], models: [] }
+    : parseLibvirtCpuMap((f) => readFileSync(join(MAP_DIR, f), "utf8"));
 
   test("the embedded CPU map is the installed one", () => {
     expect({ features: LIBVIRT_CPU_MAP.features, models: LIBVIRT_CPU_MAP.models }).toEqual(installed);
@@ -44,7 +52,10 @@ function readCpuXml(xml: string): { model: string; vendor: string; features: Map
       try {
         writeFileSync(join(dir, "cpu.xml"), xml);
         const v = Bun.spawnSync([validator!, join(dir, "cpu.xml"), "cpu"], { stderr: "pipe", stdout: "pipe" });
-        expect({ exit: v.exitCode, out: v.stderr.toString().trim() }).toEqual({ exit: 0, out: expect.stringContaining("validates") });
+        expect({ exit: v.exitCode, out: v.stderr.toString().trim() }).toEqual({
+          exit: 0,
+          out: expect.stringContaining("validates"),
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -71,10 +82,13 @@ function readCpuXml(xml: string): { model: string; vendor: string; features: Map
       expect(wrong).toEqual([]);
       // every inexpressible feature is on stderr with its reason
       const lines = r.stderr.trim().split("\n").filter(Boolean);
-      for (const l of lines) expect(l).toMatch(/^export libvirt: (warning: cannot express \S+: .{10,}|note: invtsc: .{10,})/);
+      for (const l of lines)
+        expect(l).toMatch(/^export libvirt: (warning: cannot express \S+: .{10,}|note: invtsc: .{10,})/);
       const cpu2 = profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP);
       expect(lines.filter((l) => l.includes(": note: ")).length).toBe(cpu2.notes.length);
-      expect(cpu2.notes.length > 0).toBe(profileBitState(profile, installed.features.find((f) => f.name === "invtsc")!.bit) === 1);
+      expect(cpu2.notes.length > 0).toBe(
+        profileBitState(profile, installed.features.find((f) => f.name === "invtsc")!.bit) === 1,
+      );
     }, 30_000);
   }
 

@@ -22,7 +22,20 @@ function parsesOrInputError(fn: () => unknown): void {
 
 const seed = formatLibvirtCpu(profileToLibvirtCpu(embeddedProfile("skylake")!, LIBVIRT_CPU_MAP));
 const piece = fc.oneof(
-  fc.constantFrom("<cpu>", "</cpu>", "<model>", "</model>", "<vendor>AMD</vendor>", "<feature policy='require' name='avx'/>", "<domainCapabilities>", "<mode name='host-model'>", "</mode>", "'", "\u001b[2J", "\u202e"),
+  fc.constantFrom(
+    "<cpu>",
+    "</cpu>",
+    "<model>",
+    "</model>",
+    "<vendor>AMD</vendor>",
+    "<feature policy='require' name='avx'/>",
+    "<domainCapabilities>",
+    "<mode name='host-model'>",
+    "</mode>",
+    "'",
+    "\u001b[2J",
+    "\u202e",
+  ),
   fc.string({ maxLength: 20 }),
 );
 
@@ -39,9 +52,15 @@ describe("fuzz: import libvirt and -cpu values", () => {
 
   test("any -cpu value", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.array(piece, { maxLength: 5 }).map((a) => a.join(","))), (v) => {
-        parsesOrInputError(() => parseQemuCpu(v));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 40 }),
+          fc.array(piece, { maxLength: 5 }).map((a) => a.join(",")),
+        ),
+        (v) => {
+          parsesOrInputError(() => parseQemuCpu(v));
+        },
+      ),
       { numRuns: 400 },
     );
   });

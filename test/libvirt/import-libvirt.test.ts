@@ -44,7 +44,8 @@ describe("import libvirt", () => {
     expect(profileBitState(p, bit("x2apic"))).toBe(1);
     expect(profileBitState(p, bit("svm"))).toBe(0);
     expect(profileBitState(p, bit("invtsc"))).toBe("host");
-    for (const f of milan.features.filter((x) => !["svm", "invtsc"].includes(x))) expect(profileBitState(p, bit(f))).toBe(1);
+    for (const f of milan.features.filter((x) => !["svm", "invtsc"].includes(x)))
+      expect(profileBitState(p, bit(f))).toBe(1);
     expect(p.description).toContain("left to the host");
     expect(guestMsrProblems(p)).toEqual([]);
   });
@@ -54,7 +55,9 @@ describe("import libvirt", () => {
       const profile = embeddedProfile(name)!;
       if (profile.kind === "host") continue;
       const xml = formatLibvirtCpu(profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP));
-      const again = formatLibvirtCpu(profileToLibvirtCpu(profileFromLibvirtXml(xml, "cpu.xml", LIBVIRT_CPU_MAP, "again"), LIBVIRT_CPU_MAP));
+      const again = formatLibvirtCpu(
+        profileToLibvirtCpu(profileFromLibvirtXml(xml, "cpu.xml", LIBVIRT_CPU_MAP, "again"), LIBVIRT_CPU_MAP),
+      );
       expect({ name, again }).toEqual({ name, again: xml });
     }
   });

@@ -6,7 +6,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../../src/errors.ts";
 import { embeddedProfile } from "../../src/embedded/profiles.ts";
-import { MAX_PERMITTED_MSRS, PROFILE_FORMAT_VERSION, msrRangesOf, parseProfile, profileToJson, serializeProfile } from "../../src/model/profile.ts";
+import {
+  MAX_PERMITTED_MSRS,
+  PROFILE_FORMAT_VERSION,
+  msrRangesOf,
+  parseProfile,
+  profileToJson,
+  serializeProfile,
+} from "../../src/model/profile.ts";
 import { thrown } from "../helpers/thrown.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures");
@@ -36,11 +43,24 @@ describe("profile format version 2", () => {
     fc.assert(
       fc.property(
         fc.uniqueArray(
-          fc.record({ leaf: fc.constantFrom(0, 1, 7, 0xd, 0x80000001), start: fc.nat({ max: 3 }), reg: fc.constantFrom(...regs), replacements: fc.nat({ max: 0xffffffff }), mask: fc.oneof(fc.constant(0), fc.nat({ max: 0xffffffff })), all: fc.boolean() }),
+          fc.record({
+            leaf: fc.constantFrom(0, 1, 7, 0xd, 0x80000001),
+            start: fc.nat({ max: 3 }),
+            reg: fc.constantFrom(...regs),
+            replacements: fc.nat({ max: 0xffffffff }),
+            mask: fc.oneof(fc.constant(0), fc.nat({ max: 0xffffffff })),
+            all: fc.boolean(),
+          }),
           { selector: (a) => `${a.leaf}:${a.reg}`, maxLength: 30 },
         ),
         (adjs) => {
-          const cpuid = adjs.map((a) => ({ leaf: a.leaf, subleaf: a.all ? { start: 0, end: 0xffffffff } : { start: a.start, end: a.start }, register: a.reg, replacements: a.replacements, mask: a.mask }));
+          const cpuid = adjs.map((a) => ({
+            leaf: a.leaf,
+            subleaf: a.all ? { start: 0, end: 0xffffffff } : { start: a.start, end: a.start },
+            register: a.reg,
+            replacements: a.replacements,
+            mask: a.mask,
+          }));
           const p = { ...base, cpuid };
           const doc = JSON.parse(serializeProfile(p));
           const back = parseProfile(doc, "p.json");
@@ -57,14 +77,17 @@ describe("profile format version 2", () => {
   test("parse . serialize is the identity for any permitted set, and ranges are the fewest possible", () => {
     const base = embeddedProfile("skylake")!;
     fc.assert(
-      fc.property(fc.uniqueArray(fc.oneof(fc.nat({ max: 0x300 }), fc.nat({ max: 0xffffffff })), { maxLength: 200 }), (msrs) => {
-        const p = { ...base, permittedMsrs: msrs };
-        const back = parseProfile(JSON.parse(serializeProfile(p)), "p.json");
-        const sorted = [...msrs].sort((a, b) => a - b);
-        expect(back.permittedMsrs).toEqual(sorted);
-        const runs = sorted.filter((x, i) => i === 0 || sorted[i - 1] !== x - 1).length;
-        expect(msrRangesOf(sorted)).toHaveLength(runs);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.oneof(fc.nat({ max: 0x300 }), fc.nat({ max: 0xffffffff })), { maxLength: 200 }),
+        (msrs) => {
+          const p = { ...base, permittedMsrs: msrs };
+          const back = parseProfile(JSON.parse(serializeProfile(p)), "p.json");
+          const sorted = [...msrs].sort((a, b) => a - b);
+          expect(back.permittedMsrs).toEqual(sorted);
+          const runs = sorted.filter((x, i) => i === 0 || sorted[i - 1] !== x - 1).length;
+          expect(msrRangesOf(sorted)).toHaveLength(runs);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -80,6 +103,8 @@ describe("profile format version 2", () => {
     const e = thrown(() => parseProfile({ ...doc, permittedMsrs: ["0x0-0xffffffff"] }, "p.json"));
     expect(e.message).toBe(`p.json: $.permittedMsrs[0]: more than ${MAX_PERMITTED_MSRS} MSRs in all`);
     // Version 1 keeps its own spelling: a range there is an error.
-    expect(thrown(() => parseProfile({ ...doc, formatVersion: 1, permittedMsrs: ["0x10-0x12"] }, "p.json"))).toBeInstanceOf(InputError);
+    expect(
+      thrown(() => parseProfile({ ...doc, formatVersion: 1, permittedMsrs: ["0x10-0x12"] }, "p.json")),
+    ).toBeInstanceOf(InputError);
   });
 });

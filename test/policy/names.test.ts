@@ -1,13 +1,23 @@
 // One name per bit: the policy only uses the catalogue's names (src/catalogue), for exactly the bits the catalogue names.
 import { describe, expect, test } from "bun:test";
-import { CPUID_FEATURES, cpuidBitsName, cpuidFeatureAt, cpuidFieldAt, MSR_NAMES, msrFieldAt } from "../../src/catalogue/index.ts";
+import {
+  CPUID_FEATURES,
+  cpuidBitsName,
+  cpuidFeatureAt,
+  cpuidFieldAt,
+  MSR_NAMES,
+  msrFieldAt,
+} from "../../src/catalogue/index.ts";
 import { policyFor } from "../../src/policy/index.ts";
 
 describe("policy and catalogue name every bit the same way", () => {
   test("every catalogue name points at one CPUID bit, except AMD's 0x80000001 EDX copies of leaf-1 bits", () => {
     const byName = new Map<string, string[]>();
     for (const f of CPUID_FEATURES.filter((x) => !x.aliasOfLeaf1Edx))
-      byName.set(f.linux, [...(byName.get(f.linux) ?? []), `0x${f.leaf.toString(16)}.${f.subleaf ?? "-"}.${f.register}[${f.bit}]`]);
+      byName.set(f.linux, [
+        ...(byName.get(f.linux) ?? []),
+        `0x${f.leaf.toString(16)}.${f.subleaf ?? "-"}.${f.register}[${f.bit}]`,
+      ]);
     expect([...byName].filter(([, at]) => at.length > 1)).toEqual([]);
   });
 
@@ -19,7 +29,10 @@ describe("policy and catalogue name every bit the same way", () => {
         const at = (bit: number) => [f.leaf, f.subleaves.start, f.register, bit] as const;
         // the catalogue's name for exactly these bits, or their location where it names none
         const name = cpuidBitsName(f.leaf, f.subleaves.start, f.register, f.lsb, f.msb);
-        if (name !== f.name) wrong.push(`${f.name} at 0x${f.leaf.toString(16)}.${f.subleaves.start}.${f.register}[${f.msb}:${f.lsb}]: catalogue says ${name}`);
+        if (name !== f.name)
+          wrong.push(
+            `${f.name} at 0x${f.leaf.toString(16)}.${f.subleaves.start}.${f.register}[${f.msb}:${f.lsb}]: catalogue says ${name}`,
+          );
         // a bit has one name: no catalogued feature or differently bounded field inside a multi-bit field
         if (f.lsb !== f.msb)
           for (let bit = f.lsb; bit <= f.msb; bit++) {

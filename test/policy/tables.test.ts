@@ -16,8 +16,15 @@ describe.each(POLICIES.map((p) => [p.vendor, p] as const))("%s table", (_vendor,
     const fields = policy.cpuid;
     for (let i = 0; i < fields.length; i++)
       for (let j = i + 1; j < fields.length; j++) {
-        const a = fields[i]!, b = fields[j]!;
-        if (a.leaf === b.leaf && a.register === b.register && overlaps(a.subleaves, b.subleaves) && a.lsb <= b.msb && b.lsb <= a.msb)
+        const a = fields[i]!,
+          b = fields[j]!;
+        if (
+          a.leaf === b.leaf &&
+          a.register === b.register &&
+          overlaps(a.subleaves, b.subleaves) &&
+          a.lsb <= b.msb &&
+          b.lsb <= a.msb
+        )
           clashes.push(`${a.name} / ${b.name}`);
       }
     expect(clashes).toEqual([]);
@@ -27,33 +34,42 @@ describe.each(POLICIES.map((p) => [p.vendor, p] as const))("%s table", (_vendor,
     for (const f of policy.cpuid) {
       expect(f.lsb >= 0 && f.lsb <= f.msb && f.msb <= 31, f.name).toBe(true);
       expect(f.subleaves.start <= f.subleaves.end, f.name).toBe(true);
-      if (f.action.kind === "static") expect(f.action.value >= 0 && f.action.value < 2 ** (f.msb - f.lsb + 1), f.name).toBe(true);
+      if (f.action.kind === "static")
+        expect(f.action.value >= 0 && f.action.value < 2 ** (f.msb - f.lsb + 1), f.name).toBe(true);
     }
   });
 
   test("no two MSR fields share a bit; ranges within 0..63; static values fit", () => {
     for (const f of policy.msrFields) {
       expect(f.lsb >= 0 && f.lsb <= f.msb && f.msb <= 63, f.name).toBe(true);
-      if (f.action.kind === "static") expect(f.action.value >= 0 && f.action.value < 2 ** (f.msb - f.lsb + 1), f.name).toBe(true);
+      if (f.action.kind === "static")
+        expect(f.action.value >= 0 && f.action.value < 2 ** (f.msb - f.lsb + 1), f.name).toBe(true);
       const same = msrFieldsFor(policy, f.index).filter((g) => g !== f && g.lsb <= f.msb && f.lsb <= g.msb);
-      expect(same.map((g) => g.name), f.name).toEqual([]);
+      expect(
+        same.map((g) => g.name),
+        f.name,
+      ).toEqual([]);
     }
   });
 
   test("MSR access rules do not overlap", () => {
     const rules = [...policy.msrs].sort((a, b) => a.index - b.index);
-    for (let i = 1; i < rules.length; i++) expect(rules[i]!.index > (rules[i - 1]!.last ?? rules[i - 1]!.index), rules[i]!.name).toBe(true);
+    for (let i = 1; i < rules.length; i++)
+      expect(rules[i]!.index > (rules[i - 1]!.last ?? rules[i - 1]!.index), rules[i]!.name).toBe(true);
   });
 
   test("field names are unique, so reports name exactly one field (AMD's 0x80000001 EDX copies of leaf-1 bits share their name and report once)", () => {
-    const alias = (f: (typeof policy.cpuid)[number]) => f.lsb === f.msb && cpuidFeatureAt(f.leaf, f.subleaves.start, f.register, f.lsb)?.aliasOfLeaf1Edx === true;
+    const alias = (f: (typeof policy.cpuid)[number]) =>
+      f.lsb === f.msb && cpuidFeatureAt(f.leaf, f.subleaves.start, f.register, f.lsb)?.aliasOfLeaf1Edx === true;
     const names = [...policy.cpuid.filter((f) => !alias(f)).map((f) => f.name), ...policy.msrFields.map((f) => f.name)];
     const dupes = names.filter((n, i) => names.indexOf(n) !== i);
     expect(dupes).toEqual([]);
   });
 
   test("every static or nested rule says why", () => {
-    const silent = [...policy.cpuid, ...policy.msrFields].filter((f) => (f.action.kind === "static" || f.nested) && !f.why).map((f) => f.name);
+    const silent = [...policy.cpuid, ...policy.msrFields]
+      .filter((f) => (f.action.kind === "static" || f.nested) && !f.why)
+      .map((f) => f.name);
     expect(silent).toEqual([]);
   });
 
@@ -109,7 +125,8 @@ describe("the choices the profiles rely on", () => {
     expect(bit(19)).toMatchObject({ name: "rrsba", action: { kind: "static", value: 1 }, compare: "superset" });
     expect(bit(5)).toMatchObject({ name: "mds_no", action: { kind: "inherit" }, compare: "subset" });
     expect(bit(62)).toMatchObject({ name: "its_no", action: { kind: "inherit" }, compare: "subset" });
-    for (const n of [16, 22, 30, 40, 63]) expect(bit(n)).toMatchObject({ action: { kind: "static", value: 0 }, compare: "subset" });
+    for (const n of [16, 22, 30, 40, 63])
+      expect(bit(n)).toMatchObject({ action: { kind: "static", value: 0 }, compare: "subset" });
   });
 
   test("MSR access: PMU denied, kvmclock permitted, Hyper-V flagged, VMX capabilities nested", () => {

@@ -9,7 +9,6 @@ import { applyProfile, effectivePermittedMsrs } from "../../src/profile/apply.ts
 import { topologyMask } from "../../src/profile/topology.ts";
 import { filterDecision, knownMsrsOf } from "../../src/profile/filter.ts";
 import { generateProfile } from "../../src/profile/generate.ts";
-import { checkMigration } from "../../src/profile/migration.ts";
 import { FIXTURE_HOSTS, fixtureHost, fixturesMissing } from "../helpers/fixtures.ts";
 
 if (fixturesMissing) console.log(`skipping apply fixture tests: ${fixturesMissing}`);
@@ -31,7 +30,9 @@ describe("applyProfile on real hosts", () => {
           const a = findAdjustment(profile, e.function, e.index, r);
           if (!a) continue;
           // per-vCPU fields and nested-only bits are the two things apply sets over the profile
-          const nestedBits = cpuidFieldsFor(policy, e.function, e.index, r).filter((f) => f.nested).reduce((m, f) => m | bitMask32(f.lsb, f.msb), 0);
+          const nestedBits = cpuidFieldsFor(policy, e.function, e.index, r)
+            .filter((f) => f.nested)
+            .reduce((m, f) => m | bitMask32(f.lsb, f.msb), 0);
           const fixed = (~a.mask & ~topologyMask(host.vendor, e.function, e.index, r) & ~nestedBits) >>> 0;
           expect((e[r] & fixed) >>> 0).toBe((a.replacements & fixed) >>> 0);
         }
@@ -86,5 +87,3 @@ describe("applyProfile on real hosts", () => {
     expect(perCall).toBeLessThan(200);
   });
 });
-
-

@@ -53,8 +53,19 @@ export function profile(extra: Partial<Profile> = {}): Profile {
 export function passthroughProfile(h: HostCapture, extra: Partial<Profile> = {}): Profile {
   const cpuid: CpuidAdjustment[] = [];
   for (const e of h.cpuid)
-    for (const r of REGISTERS) cpuid.push({ leaf: e.function, subleaf: { start: e.index, end: e.index }, register: r, replacements: 0, mask: 0xffffffff });
-  return profile({ cpuid, msrs: h.featureMsrs.map((m) => ({ index: m.index, replacements: 0n, mask: 0xffff_ffff_ffff_ffffn })), ...extra });
+    for (const r of REGISTERS)
+      cpuid.push({
+        leaf: e.function,
+        subleaf: { start: e.index, end: e.index },
+        register: r,
+        replacements: 0,
+        mask: 0xffffffff,
+      });
+  return profile({
+    cpuid,
+    msrs: h.featureMsrs.map((m) => ({ index: m.index, replacements: 0n, mask: 0xffff_ffff_ffff_ffffn })),
+    ...extra,
+  });
 }
 
 export const emptyPolicy = (vendor: Vendor = "intel"): Policy => ({ vendor, cpuid: [], msrFields: [], msrs: [] });

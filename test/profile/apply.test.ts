@@ -6,7 +6,17 @@ import { CPUID_FLAG_SIGNIFICANT_INDEX, REGISTERS, findCpuid, isIndexedLeaf } fro
 import type { CpuidAdjustment } from "../../src/model/profile.ts";
 import { applyProfileWith } from "../../src/profile/apply.ts";
 import { filterDecision } from "../../src/profile/filter.ts";
-import { context, emptyPolicy, entry, host, INTEL_SIG, passthroughProfile, plainLeaves, profile, u32 } from "./apply-helpers.ts";
+import {
+  context,
+  emptyPolicy,
+  entry,
+  host,
+  INTEL_SIG,
+  passthroughProfile,
+  plainLeaves,
+  profile,
+  u32,
+} from "./apply-helpers.ts";
 
 const leaf0 = (maxBasic: number) => entry(0, 0, { eax: maxBasic, ...INTEL_SIG });
 const ext0 = (maxExt: number) => entry(0x80000000, 0, { eax: maxExt });
@@ -16,7 +26,10 @@ const hostAndProfile = fc
   .record({
     leaves: fc.uniqueArray(fc.constantFrom(...plainLeaves), { minLength: 1, maxLength: plainLeaves.length }),
     values: fc.array(fc.tuple(u32, u32, u32, u32), { minLength: plainLeaves.length, maxLength: plainLeaves.length }),
-    adjust: fc.array(fc.option(fc.tuple(u32, u32), { nil: undefined }), { minLength: 4 * plainLeaves.length, maxLength: 4 * plainLeaves.length }),
+    adjust: fc.array(fc.option(fc.tuple(u32, u32), { nil: undefined }), {
+      minLength: 4 * plainLeaves.length,
+      maxLength: 4 * plainLeaves.length,
+    }),
     kind: fc.constantFrom("profile" as const, "host" as const),
   })
   .map(({ leaves, values, adjust, kind }) => {
@@ -29,7 +42,14 @@ const hostAndProfile = fc
     h.cpuid.forEach((e, i) =>
       REGISTERS.forEach((r, k) => {
         const a = e.function === 0 || e.function === 0x80000000 ? [0, 0xffffffff] : adjust[(i * 4 + k) % adjust.length];
-        if (a) cpuid.push({ leaf: e.function, subleaf: { start: 0, end: 0xffffffff }, register: r, replacements: a[0]! & ~a[1]! & 0xffffffff, mask: a[1]! });
+        if (a)
+          cpuid.push({
+            leaf: e.function,
+            subleaf: { start: 0, end: 0xffffffff },
+            register: r,
+            replacements: a[0]! & ~a[1]! & 0xffffffff,
+            mask: a[1]!,
+          });
       }),
     );
     return { h, p: profile({ cpuid, kind }) };
@@ -85,7 +105,14 @@ describe("applyProfile: CPUID", () => {
   });
 
   test("entries above the guest's max basic or extended leaf are dropped", () => {
-    const h = host([leaf0(0x1f), entry(7, 0, { ebx: 1 }), entry(0xd, 0, { eax: 7 }), ext0(0x80000008), entry(0x80000001, 0, { ecx: 1 }), entry(0x80000008, 0, { eax: 0x3030 })]);
+    const h = host([
+      leaf0(0x1f),
+      entry(7, 0, { ebx: 1 }),
+      entry(0xd, 0, { eax: 7 }),
+      ext0(0x80000008),
+      entry(0x80000001, 0, { ecx: 1 }),
+      entry(0x80000008, 0, { eax: 0x3030 }),
+    ]);
     const p = passthroughProfile(h);
     // lower the max basic leaf to 7 and the max extended leaf to 0x80000001
     for (const a of p.cpuid) {
@@ -113,8 +140,27 @@ describe("applyProfile: CPUID", () => {
     const policy = {
       ...emptyPolicy(),
       cpuid: [
-        { leaf: 1, subleaves: { start: 0, end: 0 }, register: "ecx" as const, lsb: 5, msb: 5, name: "vmx", action: { kind: "inherit" as const }, compare: "subset" as const, nested: true },
-        { leaf: 1, subleaves: { start: 0, end: 0 }, register: "ecx" as const, lsb: 0, msb: 0, name: "pni", action: { kind: "inherit" as const }, compare: "subset" as const },
+        {
+          leaf: 1,
+          subleaves: { start: 0, end: 0 },
+          register: "ecx" as const,
+          lsb: 5,
+          msb: 5,
+          name: "vmx",
+          action: { kind: "inherit" as const },
+          compare: "subset" as const,
+          nested: true,
+        },
+        {
+          leaf: 1,
+          subleaves: { start: 0, end: 0 },
+          register: "ecx" as const,
+          lsb: 0,
+          msb: 0,
+          name: "pni",
+          action: { kind: "inherit" as const },
+          compare: "subset" as const,
+        },
       ],
     };
     const p = passthroughProfile(h);
@@ -144,7 +190,12 @@ describe("applyProfile: feature MSRs", () => {
   const h = host([leaf0(1)], { featureMsrs });
 
   test("values are (host & mask) | replacements, unadjusted ones 0, VMX capabilities only when nested", () => {
-    const p = profile({ msrs: [{ index: 0x10a, replacements: 0x4n, mask: 0x2000c000n }, { index: 0x480, replacements: 0n, mask: 0xffffffffffffffffn }] });
+    const p = profile({
+      msrs: [
+        { index: 0x10a, replacements: 0x4n, mask: 0x2000c000n },
+        { index: 0x480, replacements: 0n, mask: 0xffffffffffffffffn },
+      ],
+    });
     const plain = applyProfileWith(context(), p, h);
     expect(plain.msrs).toEqual([
       { index: 0x8b, value: 0n, crucial: false },
@@ -165,12 +216,19 @@ describe("applyProfile: feature MSRs", () => {
 
 describe("applyProfile: MSR filter", () => {
   const msrIndexList = [0x10, 0x3a, 0x48, 0x10a, 0x40000000, 0x40000001, 0x40000073, 0x4b564d00, 0xc0000080];
-  const h = host([leaf0(1)], { msrIndexList, featureMsrs: [{ index: 0x480, value: 1n }, { index: 0x10a, value: 0n }] });
+  const h = host([leaf0(1)], {
+    msrIndexList,
+    featureMsrs: [
+      { index: 0x480, value: 1n },
+      { index: 0x10a, value: 0n },
+    ],
+  });
   const permitted = [0x10, 0x48, 0x10a, 0x40000000, 0x40000001, 0x480, 0xc0000080];
 
   test("denies the known MSRs the profile does not permit; Hyper-V only with hyperv, VMX only with nested", () => {
     const p = profile({ permittedMsrs: permitted });
-    const decide = (opts: { hyperv?: boolean; nested?: boolean }, msr: number) => filterDecision(applyProfileWith(context(), p, h, opts).msrFilter!, msr, "read");
+    const decide = (opts: { hyperv?: boolean; nested?: boolean }, msr: number) =>
+      filterDecision(applyProfileWith(context(), p, h, opts).msrFilter!, msr, "read");
     expect(decide({}, 0x10)).toBe("allow");
     expect(decide({}, 0x3a)).toBe("deny");
     expect(decide({}, 0x4b564d00)).toBe("deny");

@@ -28,28 +28,71 @@ const u32 = fc.nat({ max: 0xffffffff });
 /** A host changed as fleets differ: register bits flipped, entries dropped, subleaves added, feature MSRs changed. */
 const hostChange = fc.record({
   // Mostly single bits: a register that fails in one field only is where a wrong mask would show.
-  flips: fc.array(fc.record({ at: fc.nat(), reg: fc.constantFrom(...REGS), bits: fc.oneof(fc.nat({ max: 31 }).map((b) => (1 << b) >>> 0), fc.nat({ max: 31 }).map((b) => (1 << b) >>> 0), u32) }), { maxLength: 6 }),
+  flips: fc.array(
+    fc.record({
+      at: fc.nat(),
+      reg: fc.constantFrom(...REGS),
+      bits: fc.oneof(
+        fc.nat({ max: 31 }).map((b) => (1 << b) >>> 0),
+        fc.nat({ max: 31 }).map((b) => (1 << b) >>> 0),
+        u32,
+      ),
+    }),
+    { maxLength: 6 },
+  ),
   drops: fc.array(fc.nat(), { maxLength: 3 }),
-  adds: fc.array(fc.record({ leaf: fc.constantFrom(...INDEXED_LEAVES), subleaf: fc.nat({ max: 70 }), values: fc.tuple(u32, u32, u32, u32) }), { maxLength: 4 }),
+  adds: fc.array(
+    fc.record({
+      leaf: fc.constantFrom(...INDEXED_LEAVES),
+      subleaf: fc.nat({ max: 70 }),
+      values: fc.tuple(u32, u32, u32, u32),
+    }),
+    { maxLength: 4 },
+  ),
   msrBits: fc.array(fc.record({ at: fc.nat(), bits: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }), { maxLength: 3 }),
 });
 
 function changeHost(base: HostCapture, c: typeof hostChange extends fc.Arbitrary<infer T> ? T : never): HostCapture {
   let cpuid: CpuidEntry[] = base.cpuid.map((e) => ({ ...e }));
-  for (const f of c.flips) if (cpuid.length) { const e = cpuid[f.at % cpuid.length]!; e[f.reg] = (e[f.reg] ^ f.bits) >>> 0; }
+  for (const f of c.flips)
+    if (cpuid.length) {
+      const e = cpuid[f.at % cpuid.length]!;
+      e[f.reg] = (e[f.reg] ^ f.bits) >>> 0;
+    }
   for (const d of c.drops) if (cpuid.length) cpuid = cpuid.filter((_, i) => i !== d % cpuid.length);
-  for (const a of c.adds) cpuid.push({ function: a.leaf, index: a.subleaf, flags: 1, eax: a.values[0], ebx: a.values[1], ecx: a.values[2], edx: a.values[3] });
+  for (const a of c.adds)
+    cpuid.push({
+      function: a.leaf,
+      index: a.subleaf,
+      flags: 1,
+      eax: a.values[0],
+      ebx: a.values[1],
+      ecx: a.values[2],
+      edx: a.values[3],
+    });
   const featureMsrs = base.featureMsrs.map((m) => ({ ...m }));
-  for (const m of c.msrBits) if (featureMsrs.length) { const x = featureMsrs[m.at % featureMsrs.length]!; x.value ^= m.bits; }
+  for (const m of c.msrBits)
+    if (featureMsrs.length) {
+      const x = featureMsrs[m.at % featureMsrs.length]!;
+      x.value ^= m.bits;
+    }
   return { ...base, cpuid, featureMsrs };
 }
 
 /** A profile changed: adjustments' masks and replacements flipped. */
 const bit = fc.nat({ max: 31 }).map((b) => (1 << b) >>> 0);
-const profileChange = fc.array(fc.record({ at: fc.nat(), mask: fc.oneof(fc.constant(0), bit, u32), repl: fc.oneof(bit, u32) }), { maxLength: 4 });
+const profileChange = fc.array(
+  fc.record({ at: fc.nat(), mask: fc.oneof(fc.constant(0), bit, u32), repl: fc.oneof(bit, u32) }),
+  { maxLength: 4 },
+);
 function changeProfile(base: Profile, c: { at: number; mask: number; repl: number }[]): Profile {
   const cpuid = base.cpuid.map((a) => ({ ...a }));
-  for (const x of c) if (cpuid.length) { const a = cpuid[x.at % cpuid.length]!; a.mask = (a.mask ^ x.mask) >>> 0; a.replacements = (a.replacements ^ x.repl) >>> 0; }
+  for (const x of c)
+    if (cpuid.length) {
+      const a = cpuid[x.at % cpuid.length]!;
+      a.mask = (a.mask ^ x.mask) >>> 0;
+      a.replacements = (a.replacements ^ x.repl) >>> 0;
+    }
   return { ...base, cpuid };
 }
 
@@ -70,12 +113,15 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
   });
 
   test("random hosts and profiles: the reference's report exactly", () => {
-    const hs = hosts(), ps = profiles();
+    const hs = hosts(),
+      ps = profiles();
     fc.assert(
       fc.property(fc.nat(), fc.nat(), hostChange, profileChange, fc.boolean(), (hi, pi, hc, pc, nested) => {
         const host = changeHost(hs[hi % hs.length]!, hc);
         const profile = changeProfile(ps[pi % ps.length]!, pc);
-        expect(compileCompatibility(profile, { nested }).check(host)).toEqual(checkCompatibility(profile, host, { nested }));
+        expect(compileCompatibility(profile, { nested }).check(host)).toEqual(
+          checkCompatibility(profile, host, { nested }),
+        );
       }),
       { numRuns: 1000 },
     );
@@ -84,32 +130,53 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
   test("every single bit of a profile's adjustments and of its host's registers and feature MSRs, flipped: the reference's report exactly", () => {
     // One field failing alone is where a wrong mask would show (elsewhere the failing register is evaluated field by field).
     const byName = new Map(hosts().map((h) => [h.vendor === "intel" ? "i" : "a", h] as const));
-    for (const [name, file] of [["skylake", "fingerprint_INTEL_SKYLAKE_6.1host.json"], ["epyc-milan", "fingerprint_AMD_MILAN_6.1host.json"]] as const) {
+    for (const [name, file] of [
+      ["skylake", "fingerprint_INTEL_SKYLAKE_6.1host.json"],
+      ["epyc-milan", "fingerprint_AMD_MILAN_6.1host.json"],
+    ] as const) {
       const host = loadHostFile(readFileSync(join(FIRECRACKER_HOSTS_DIR, file), "utf8"), file);
       const base = embeddedProfile(name)!;
       for (let i = 0; i < base.cpuid.length; i++)
         for (let b = 0; b < 32; b++) {
-          const profile = { ...base, cpuid: base.cpuid.map((a, k) => (k === i ? { ...a, replacements: (a.replacements ^ (1 << b)) >>> 0 } : a)) };
+          const profile = {
+            ...base,
+            cpuid: base.cpuid.map((a, k) => (k === i ? { ...a, replacements: (a.replacements ^ (1 << b)) >>> 0 } : a)),
+          };
           expect(compileCompatibility(profile).check(host)).toEqual(checkCompatibility(profile, host));
         }
       const compiled = compileCompatibility(base);
       for (let i = 0; i < host.cpuid.length; i++)
         for (const reg of REGS) {
           const e = host.cpuid[i]!;
-          if (!base.cpuid.some((a) => a.leaf === e.function && a.register === reg && e.index >= a.subleaf.start && e.index <= a.subleaf.end)) continue;
+          if (
+            !base.cpuid.some(
+              (a) =>
+                a.leaf === e.function && a.register === reg && e.index >= a.subleaf.start && e.index <= a.subleaf.end,
+            )
+          )
+            continue;
           for (let b = 0; b < 32; b++) {
-            const changed = { ...host, cpuid: host.cpuid.map((e, k) => (k === i ? { ...e, [reg]: (e[reg] ^ (1 << b)) >>> 0 } : e)) };
+            const changed = {
+              ...host,
+              cpuid: host.cpuid.map((e, k) => (k === i ? { ...e, [reg]: (e[reg] ^ (1 << b)) >>> 0 } : e)),
+            };
             expect(compiled.check(changed)).toEqual(checkCompatibility(base, changed));
           }
         }
       for (let i = 0; i < host.featureMsrs.length; i++)
         for (let b = 0n; b < 64n; b++) {
-          const changed = { ...host, featureMsrs: host.featureMsrs.map((m, k) => (k === i ? { ...m, value: m.value ^ (1n << b) } : m)) };
+          const changed = {
+            ...host,
+            featureMsrs: host.featureMsrs.map((m, k) => (k === i ? { ...m, value: m.value ^ (1n << b) } : m)),
+          };
           expect(compiled.check(changed)).toEqual(checkCompatibility(base, changed));
         }
       for (let i = 0; i < base.msrs.length; i++)
         for (let b = 0n; b < 64n; b++) {
-          const profile = { ...base, msrs: base.msrs.map((m, k) => (k === i ? { ...m, replacements: m.replacements ^ (1n << b) } : m)) };
+          const profile = {
+            ...base,
+            msrs: base.msrs.map((m, k) => (k === i ? { ...m, replacements: m.replacements ^ (1n << b) } : m)),
+          };
           expect(compileCompatibility(profile).check(host)).toEqual(checkCompatibility(profile, host));
         }
     }
@@ -121,7 +188,10 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
     const p = embeddedProfile("skylake")!;
     const compiled = compileCompatibility(p);
     const forward = hs.map((h) => compiled.check(h));
-    const backward = [...hs].reverse().map((h) => compiled.check(h)).reverse();
+    const backward = [...hs]
+      .reverse()
+      .map((h) => compiled.check(h))
+      .reverse();
     expect(backward).toEqual(forward);
   });
 });

@@ -1,18 +1,33 @@
 // compat: Cloud Hypervisor's IA32_ARCH_CAPABILITIES rule and the per-field reports.
 import { describe, expect, test } from "bun:test";
-import fc from "fast-check";
 import type { HostCapture } from "../../src/model/host.ts";
 import type { Profile } from "../../src/model/profile.ts";
 import { checkCompatibility } from "../../src/profile/compat.ts";
 
 const host = (arch: bigint | undefined, vendor: "intel" | "amd" = "intel"): HostCapture => ({
-  source: "kvm", vendor, vendorString: vendor === "intel" ? "GenuineIntel" : "AuthenticAMD", family: 6, model: 0x8f, stepping: 8, brand: null, kernel: null, microcode: null, kvm: null,
+  source: "kvm",
+  vendor,
+  vendorString: vendor === "intel" ? "GenuineIntel" : "AuthenticAMD",
+  family: 6,
+  model: 0x8f,
+  stepping: 8,
+  brand: null,
+  kernel: null,
+  microcode: null,
+  kvm: null,
   cpuid: [],
   featureMsrs: arch === undefined ? [] : [{ index: 0x10a, value: arch }],
   msrIndexList: [0x10a],
 });
 const profile = (arch: bigint, permitted: number[] = []): Profile => ({
-  name: "p", version: 1, vendor: "intel", kind: "profile", description: "", sourceHosts: [], toolVersion: "0", cpuid: [],
+  name: "p",
+  version: 1,
+  vendor: "intel",
+  kind: "profile",
+  description: "",
+  sourceHosts: [],
+  toolVersion: "0",
+  cpuid: [],
   msrs: [{ index: 0x10a, replacements: arch, mask: 0n }],
   permittedMsrs: permitted,
 });
@@ -22,7 +37,9 @@ describe("IA32_ARCH_CAPABILITIES rule", () => {
   test("good-news bits: the profile's must be on the host", () => {
     const r = checkCompatibility(profile(bits(5)), host(bits(0)));
     expect(r.compatible).toBe(false);
-    expect(r.problems).toEqual([expect.objectContaining({ kind: "arch-capabilities", name: "mds_no", msr: 0x10a, bit: 5 })]);
+    expect(r.problems).toEqual([
+      expect.objectContaining({ kind: "arch-capabilities", name: "mds_no", msr: 0x10a, bit: 5 }),
+    ]);
   });
   test("RSBA and RRSBA: the host's must be in the profile's", () => {
     expect(checkCompatibility(profile(bits(2, 19)), host(bits(19))).compatible).toBe(true);
@@ -37,11 +54,15 @@ describe("IA32_ARCH_CAPABILITIES rule", () => {
     const ok = checkCompatibility(profile(bits(17, 5)), host(immune));
     expect(ok.compatible).toBe(true);
     expect(ok.notes.join(" ")).toContain("FB_CLEAR");
-    expect(checkCompatibility(profile(bits(17)), host(bits(5, 13, 14, 15))).problems.map((p) => p.name)).toEqual(["fb_clear"]);
+    expect(checkCompatibility(profile(bits(17)), host(bits(5, 13, 14, 15))).problems.map((p) => p.name)).toEqual([
+      "fb_clear",
+    ]);
     expect(checkCompatibility(profile(bits(17, 20)), host(immune)).compatible).toBe(false);
   });
   test("a feature MSR the host does not offer is msr-missing", () => {
-    expect(checkCompatibility(profile(bits(5)), host(undefined)).problems).toEqual([expect.objectContaining({ kind: "msr-missing", msr: 0x10a })]);
+    expect(checkCompatibility(profile(bits(5)), host(undefined)).problems).toEqual([
+      expect.objectContaining({ kind: "msr-missing", msr: 0x10a }),
+    ]);
   });
 });
 
@@ -51,9 +72,15 @@ describe("checkCompatibility", () => {
     expect(r).toMatchObject({ compatible: false, problems: [{ kind: "vendor" }] });
   });
   test("a numeric field above the host is numeric-above", () => {
-    const p: Profile = { ...profile(0n), msrs: [], cpuid: [{ leaf: 0, subleaf: { start: 0, end: 0xffffffff }, register: "eax", replacements: 0x20, mask: 0 }] };
+    const p: Profile = {
+      ...profile(0n),
+      msrs: [],
+      cpuid: [{ leaf: 0, subleaf: { start: 0, end: 0xffffffff }, register: "eax", replacements: 0x20, mask: 0 }],
+    };
     const h = { ...host(0n), cpuid: [{ function: 0, index: 0, flags: 0, eax: 0x16, ebx: 0, ecx: 0, edx: 0 }] };
-    expect(checkCompatibility(p, h).problems).toEqual([expect.objectContaining({ kind: "numeric-above", name: "max_basic_leaf", leaf: 0 })]);
+    expect(checkCompatibility(p, h).problems).toEqual([
+      expect.objectContaining({ kind: "numeric-above", name: "max_basic_leaf", leaf: 0 }),
+    ]);
   });
   test("permitted MSRs the host lacks are a note, not a problem; implicit ones are not even noted", () => {
     const r = checkCompatibility(profile(0n, [0x2ff, 0x4b564d07]), host(0n));
@@ -62,7 +89,8 @@ describe("checkCompatibility", () => {
     expect(r.notes.join(" ")).not.toContain("0x2ff");
   });
   test("is pure: the same inputs give the same report", () => {
-    const p = profile(bits(5, 17)), h = host(bits(0, 8));
+    const p = profile(bits(5, 17)),
+      h = host(bits(0, 8));
     expect(checkCompatibility(p, h)).toEqual(checkCompatibility(structuredClone(p), structuredClone(h)));
   });
 });

@@ -24,7 +24,8 @@ function minimalRanges(points: readonly number[]): number {
   for (let i = 1; i <= p.length; i++) {
     let m = Infinity;
     for (let j = 0; j < i; j++) {
-      const lo = p[j]!, hi = p[i - 1]!;
+      const lo = p[j]!,
+        hi = p[i - 1]!;
       const straddles = lo < X2APIC_FIRST && hi > X2APIC_LAST;
       if (hi - lo + 1 <= MSR_FILTER_MAX_RANGE_MSRS && !straddles) m = Math.min(m, best[j]! + 1);
     }
@@ -119,7 +120,10 @@ describe("buildMsrFilter", () => {
   test("the last MSR index cannot be denied (KVM's range end would wrap) and says so; permitted it is fine", () => {
     expect(() => buildMsrFilter([0x10, 0xffffffff], [])).toThrow(/0xffffffff cannot be denied/);
     const f = buildMsrFilter([0x10, 0xfffffffe, 0xffffffff], [0xffffffff]);
-    expect(f.ranges.map((r) => [r.base, r.nmsrs])).toEqual([[0x10, 1], [0xfffffffe, 1]]);
+    expect(f.ranges.map((r) => [r.base, r.nmsrs])).toEqual([
+      [0x10, 1],
+      [0xfffffffe, 1],
+    ]);
     expect(filterDecision(f, 0xfffffffe, "write")).toBe("deny");
   });
 
@@ -139,12 +143,21 @@ describe("buildMsrFilter", () => {
 
 describe("filterDecision follows KVM's lookup", () => {
   const allowAll = (n: number) => new Uint8Array(bitmapBytes(n)).fill(0xff);
-  const range = (base: number, nmsrs: number, flags: number, bitmap = new Uint8Array(bitmapBytes(nmsrs))) => ({ base, nmsrs, flags, bitmap });
+  const range = (base: number, nmsrs: number, flags: number, bitmap = new Uint8Array(bitmapBytes(nmsrs))) => ({
+    base,
+    nmsrs,
+    flags,
+    bitmap,
+  });
 
   test("the first range containing the MSR with the access kind decides", () => {
     const f: MsrFilter = {
       flags: MSR_FILTER_DEFAULT_ALLOW,
-      ranges: [range(0x10, 8, MSR_FILTER_WRITE), range(0x10, 8, MSR_FILTER_READ, allowAll(8)), range(0x10, 8, MSR_FILTER_READ)],
+      ranges: [
+        range(0x10, 8, MSR_FILTER_WRITE),
+        range(0x10, 8, MSR_FILTER_READ, allowAll(8)),
+        range(0x10, 8, MSR_FILTER_READ),
+      ],
     };
     expect(filterDecision(f, 0x12, "write")).toBe("deny");
     expect(filterDecision(f, 0x12, "read")).toBe("allow");
@@ -165,7 +178,10 @@ describe("filterDecision follows KVM's lookup", () => {
   test("bit order: bit (msr - base) at byte idx/8, bit idx%8", () => {
     const bitmap = new Uint8Array(8);
     bitmap[1] = 0b0000_0100; // index 10 allowed
-    const f: MsrFilter = { flags: MSR_FILTER_DEFAULT_ALLOW, ranges: [range(0x100, 64, MSR_FILTER_READ | MSR_FILTER_WRITE, bitmap)] };
+    const f: MsrFilter = {
+      flags: MSR_FILTER_DEFAULT_ALLOW,
+      ranges: [range(0x100, 64, MSR_FILTER_READ | MSR_FILTER_WRITE, bitmap)],
+    };
     expect(filterDecision(f, 0x10a, "read")).toBe("allow");
     expect(filterDecision(f, 0x109, "read")).toBe("deny");
     expect(filterDecision(f, 0x10b, "write")).toBe("deny");

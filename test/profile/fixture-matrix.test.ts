@@ -9,7 +9,8 @@ import { checkCompatibility } from "../../src/profile/compat.ts";
 import { ALL_FIXTURE_HOSTS, allFixtureHosts, fixturesMissing } from "../helpers/fixtures.ts";
 
 const DIR = resolve(import.meta.dir, "../../profiles");
-const load = (name: string): Profile => parseProfile(parseJsonText(readFileSync(join(DIR, `${name}.json`), "utf8"), name), name);
+const load = (name: string): Profile =>
+  parseProfile(parseJsonText(readFileSync(join(DIR, `${name}.json`), "utf8"), name), name);
 
 const INTEL = ["skylake", "cascade-lake", "ice-lake", "sapphire-rapids", "granite-rapids"];
 const AMD = ["epyc-milan", "epyc-genoa"];
@@ -35,57 +36,71 @@ const REASONS: Record<string, string[]> = {
   "epyc-genoa on epyc-milan": ["avx512f", "xcr0_opmask", "phys_addr_bits"],
 };
 
-describe.skipIf(fixturesMissing !== undefined)(`profile × capture matrix${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`, () => {
-  const pairs = PROFILES.flatMap((p) => ALL_FIXTURE_HOSTS.map((h) => [p, h.label] as const));
-  test.each(pairs)("%s on %s", (p, label) => {
-    const h = allFixtureHosts().find((x) => x.label === label)!;
-    const report = checkCompatibility(load(p), h.host);
-    const want = expected(p, h.generation);
-    expect(report.compatible).toBe(want.ok);
-    if (!want.ok) {
-      expect(report.problems.length).toBeGreaterThan(0);
-      const names = report.problems.map((x) => x.name);
-      for (const n of [...want.names, ...(REASONS[`${p} on ${h.generation}`] ?? [])]) expect(names).toContain(n);
-      if (want.kinds) expect(report.problems.map((x): string => x.kind)).toEqual(want.kinds);
-    }
-  });
+describe.skipIf(fixturesMissing !== undefined)(
+  `profile × capture matrix${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`,
+  () => {
+    const pairs = PROFILES.flatMap((p) => ALL_FIXTURE_HOSTS.map((h) => [p, h.label] as const));
+    test.each(pairs)("%s on %s", (p, label) => {
+      const h = allFixtureHosts().find((x) => x.label === label)!;
+      const report = checkCompatibility(load(p), h.host);
+      const want = expected(p, h.generation);
+      expect(report.compatible).toBe(want.ok);
+      if (!want.ok) {
+        expect(report.problems.length).toBeGreaterThan(0);
+        const names = report.problems.map((x) => x.name);
+        for (const n of [...want.names, ...(REASONS[`${p} on ${h.generation}`] ?? [])]) expect(names).toContain(n);
+        if (want.kinds) expect(report.problems.map((x): string => x.kind)).toEqual(want.kinds);
+      }
+    });
 
-  test("arch-capabilities problems are reported as such (Sapphire Rapids profile on Ice Lake lacks FBSDP_NO)", () => {
-    const icx = allFixtureHosts().find((x) => x.label === "ice-lake-6.1")!.host;
-    const report = checkCompatibility(load("sapphire-rapids"), icx);
-    expect(report.problems.find((x) => x.name === "fbsdp_no")).toMatchObject({ kind: "arch-capabilities", msr: 0x10a, bit: 14 });
-    expect(report.problems.find((x) => x.name === "serialize")).toMatchObject({ kind: "feature-missing", leaf: 7, subleaf: 0, register: "edx", bit: 14 });
-  });
+    test("arch-capabilities problems are reported as such (Sapphire Rapids profile on Ice Lake lacks FBSDP_NO)", () => {
+      const icx = allFixtureHosts().find((x) => x.label === "ice-lake-6.1")!.host;
+      const report = checkCompatibility(load("sapphire-rapids"), icx);
+      expect(report.problems.find((x) => x.name === "fbsdp_no")).toMatchObject({
+        kind: "arch-capabilities",
+        msr: 0x10a,
+        bit: 14,
+      });
+      expect(report.problems.find((x) => x.name === "serialize")).toMatchObject({
+        kind: "feature-missing",
+        leaf: 7,
+        subleaf: 0,
+        register: "edx",
+        bit: 14,
+      });
+    });
 
-  test("newer Intel hosts report RRSBA; every Intel profile declares it, so none is refused for it", () => {
-    for (const p of INTEL) {
-      const msr = load(p).msrs.find((m) => m.index === 0x10a)!;
-      expect(((msr.replacements >> 19n) & 1n) === 1n && ((msr.replacements >> 2n) & 1n) === 1n).toBe(true);
-    }
-  });
+    test("newer Intel hosts report RRSBA; every Intel profile declares it, so none is refused for it", () => {
+      for (const p of INTEL) {
+        const msr = load(p).msrs.find((m) => m.index === 0x10a)!;
+        expect(((msr.replacements >> 19n) & 1n) === 1n && ((msr.replacements >> 2n) & 1n) === 1n).toBe(true);
+      }
+    });
 
-  test("ITS_NO: kept where every host the profile runs on reports it (Sapphire and Granite Rapids), dropped where a later generation lacks it (Skylake)", () => {
-    const itsNo = (p: string) => ((load(p).msrs.find((m) => m.index === 0x10a)!.replacements >> 62n) & 1n) === 1n;
-    expect(itsNo("sapphire-rapids")).toBe(true);
-    expect(itsNo("granite-rapids")).toBe(true);
-    expect(itsNo("skylake")).toBe(false);
-    expect(itsNo("ice-lake")).toBe(false);
-  });
+    test("ITS_NO: kept where every host the profile runs on reports it (Sapphire and Granite Rapids), dropped where a later generation lacks it (Skylake)", () => {
+      const itsNo = (p: string) => ((load(p).msrs.find((m) => m.index === 0x10a)!.replacements >> 62n) & 1n) === 1n;
+      expect(itsNo("sapphire-rapids")).toBe(true);
+      expect(itsNo("granite-rapids")).toBe(true);
+      expect(itsNo("skylake")).toBe(false);
+      expect(itsNo("ice-lake")).toBe(false);
+    });
 
-  test("AMD profiles use AMD's speculation-control bits, never Intel's 7.0 EDX ones", () => {
-    for (const p of AMD) {
-      const edx = load(p).cpuid.find((a) => a.leaf === 7 && a.register === "edx" && a.subleaf.start === 0)?.replacements ?? 0;
-      for (const bit of [26, 27, 28, 31]) expect({ p, bit, set: (edx >>> bit) & 1 }).toEqual({ p, bit, set: 0 });
-      const ebx = load(p).cpuid.find((a) => a.leaf === 0x80000008 && a.register === "ebx")!.replacements;
-      expect((ebx >>> 14) & 1).toBe(1); // amd_ibrs
-    }
-  });
+    test("AMD profiles use AMD's speculation-control bits, never Intel's 7.0 EDX ones", () => {
+      for (const p of AMD) {
+        const edx =
+          load(p).cpuid.find((a) => a.leaf === 7 && a.register === "edx" && a.subleaf.start === 0)?.replacements ?? 0;
+        for (const bit of [26, 27, 28, 31]) expect({ p, bit, set: (edx >>> bit) & 1 }).toEqual({ p, bit, set: 0 });
+        const ebx = load(p).cpuid.find((a) => a.leaf === 0x80000008 && a.register === "ebx")!.replacements;
+        expect((ebx >>> 14) & 1).toBe(1); // amd_ibrs
+      }
+    });
 
-  test("every profile's description states the kernel range", () => {
-    for (const p of PROFILES) expect(load(p).description).toContain("from Linux 5.10 on");
-  });
+    test("every profile's description states the kernel range", () => {
+      for (const p of PROFILES) expect(load(p).description).toContain("from Linux 5.10 on");
+    });
 
-  test("the host profile is compatible everywhere", () => {
-    for (const h of allFixtureHosts()) expect(checkCompatibility(load("host"), h.host).compatible).toBe(true);
-  });
-});
+    test("the host profile is compatible everywhere", () => {
+      for (const h of allFixtureHosts()) expect(checkCompatibility(load("host"), h.host).compatible).toBe(true);
+    });
+  },
+);

@@ -18,7 +18,9 @@ const title = (t: string) => (skip ? `${t} (skipped: ${fixturesMissing})` : t);
 const arbHost = fc
   .record({
     which: fc.integer({ min: 0, max: FIXTURE_HOSTS.length - 1 }),
-    clear: fc.array(fc.tuple(fc.nat(), fc.constantFrom(...REGISTERS), fc.integer({ min: 0, max: 31 })), { maxLength: 40 }),
+    clear: fc.array(fc.tuple(fc.nat(), fc.constantFrom(...REGISTERS), fc.integer({ min: 0, max: 31 })), {
+      maxLength: 40,
+    }),
   })
   .map(({ which, clear }): HostCapture => {
     const h = fixtureHost(FIXTURE_HOSTS[which]!.name);
@@ -32,7 +34,15 @@ const arbHost = fc
 
 describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
   test("is deterministic: same capture, byte-identical profile", () => {
-    fc.assert(fc.property(arbHost, (h) => serializeProfile(generateProfile(h, { name: "p" }).profile) === serializeProfile(generateProfile(structuredClone(h), { name: "p" }).profile)), { numRuns: 25 });
+    fc.assert(
+      fc.property(
+        arbHost,
+        (h) =>
+          serializeProfile(generateProfile(h, { name: "p" }).profile) ===
+          serializeProfile(generateProfile(structuredClone(h), { name: "p" }).profile),
+      ),
+      { numRuns: 25 },
+    );
   });
 
   test("fixed feature bits never exceed what the capture supports", () => {
@@ -41,7 +51,9 @@ describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
         const { profile } = generateProfile(h, { name: "p" });
         for (const f of policyFor(h.vendor).cpuid) {
           if (f.action.kind !== "inherit" || f.compare !== "subset") continue;
-          for (const e of h.cpuid.filter((x) => x.function === f.leaf && x.index >= f.subleaves.start && x.index <= f.subleaves.end)) {
+          for (const e of h.cpuid.filter(
+            (x) => x.function === f.leaf && x.index >= f.subleaves.start && x.index <= f.subleaves.end,
+          )) {
             const adj = findAdjustment(profile, e.function, e.index, f.register);
             const fieldBits = ((adj?.replacements ?? 0) >>> f.lsb) & ((1 << (f.msb - f.lsb + 1)) - 1 || 0xffffffff);
             const hostBits = (e[f.register] >>> f.lsb) & ((1 << (f.msb - f.lsb + 1)) - 1 || 0xffffffff);
@@ -60,7 +72,13 @@ describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
         const { profile } = generateProfile(h, { name: "p" });
         for (const f of policyFor(h.vendor).cpuid) {
           if (f.action.kind !== "static" || f.action.value !== 0) continue;
-          for (const a of profile.cpuid.filter((x) => x.leaf === f.leaf && x.register === f.register && x.subleaf.end >= f.subleaves.start && x.subleaf.start <= f.subleaves.end)) {
+          for (const a of profile.cpuid.filter(
+            (x) =>
+              x.leaf === f.leaf &&
+              x.register === f.register &&
+              x.subleaf.end >= f.subleaves.start &&
+              x.subleaf.start <= f.subleaves.end,
+          )) {
             const bits = ((a.replacements | a.mask) >>> f.lsb) & ((1 << (f.msb - f.lsb + 1)) - 1 || 0xffffffff);
             if (bits !== 0) return false;
           }
@@ -72,7 +90,10 @@ describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
   });
 
   test("a profile generated from a host is compatible with that host", () => {
-    fc.assert(fc.property(arbHost, (h) => checkCompatibility(generateProfile(h, { name: "p" }).profile, h).compatible), { numRuns: 25 });
+    fc.assert(
+      fc.property(arbHost, (h) => checkCompatibility(generateProfile(h, { name: "p" }).profile, h).compatible),
+      { numRuns: 25 },
+    );
   });
 
   test("clearing on the host a feature the profile sets makes it incompatible, naming that feature", () => {
@@ -87,7 +108,9 @@ describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
         });
         const f = candidates[pick % candidates.length]!;
         const cpuid = h.cpuid.map((e) =>
-          e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end ? { ...e, [f.register]: (e[f.register] & ~(1 << f.lsb)) >>> 0 } : e,
+          e.function === f.leaf && e.index >= f.subleaves.start && e.index <= f.subleaves.end
+            ? { ...e, [f.register]: (e[f.register] & ~(1 << f.lsb)) >>> 0 }
+            : e,
         );
         const report = checkCompatibility(profile, { ...h, cpuid });
         return !report.compatible && report.problems.some((p) => p.name === f.name && p.kind === "feature-missing");
@@ -105,14 +128,20 @@ describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
     expect(leaf7ebx.replacements & (1 << 11)).toBe(0); // rtm
     expect(leaf7ebx.replacements & (1 << 16)).toBe(1 << 16); // avx512f
     expect(findAdjustment(profile, 1, 0, "ecx")!.replacements & (1 << 21)).toBe(1 << 21);
-    expect(findAdjustment(profile, 0xb, 5, "edx")).toMatchObject({ mask: 0xffffffff, subleaf: { start: 0, end: 0xffffffff } });
+    expect(findAdjustment(profile, 0xb, 5, "edx")).toMatchObject({
+      mask: 0xffffffff,
+      subleaf: { start: 0, end: 0xffffffff },
+    });
     expect(summary.hidden.map((h) => h.name)).toEqual(expect.arrayContaining(["mpx", "hle", "rtm"]));
     expect(summary.hidden.find((h) => h.name === "mpx")!.why).toContain("MPX");
     expect(summary.kept).toEqual(expect.arrayContaining(["avx512f", "x2apic", "rsba", "rrsba"]));
     // Left to the host: the passthrough fields (topology, caches), never the features the profile fixes.
     expect(summary.leftToHost.length).toBeGreaterThan(0);
-    for (const name of [...summary.kept, ...summary.hidden.map((h) => h.name)]) expect(summary.leftToHost).not.toContain(name);
-    expect(profile.sourceHosts).toEqual([{ model: expect.stringContaining("Xeon"), microcode: "0x2007006", kernel: h.kernel }]);
+    for (const name of [...summary.kept, ...summary.hidden.map((h) => h.name)])
+      expect(summary.leftToHost).not.toContain(name);
+    expect(profile.sourceHosts).toEqual([
+      { model: expect.stringContaining("Xeon"), microcode: "0x2007006", kernel: h.kernel },
+    ]);
     expect(profile.permittedMsrs).toContain(0x4b564d01);
     expect(profile.permittedMsrs).toContain(0x2ff); // MTRR default type: implicit
     expect(profile.permittedMsrs).not.toContain(0xd90); // MPX BNDCFGS
@@ -122,18 +151,28 @@ describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
     for (const { name } of FIXTURE_HOSTS) {
       const { profile } = generateProfile(fixtureHost(name), { name });
       expect(profile.cpuid.filter((a) => a.mask === 0 && a.replacements === 0)).toEqual([]);
-      for (const a of profile.cpuid.filter((x) => [0x1, 0x4, 0xb, 0x80000001].includes(x.leaf))) expect(a.subleaf).toEqual({ start: 0, end: 0xffffffff });
+      for (const a of profile.cpuid.filter((x) => [0x1, 0x4, 0xb, 0x80000001].includes(x.leaf)))
+        expect(a.subleaf).toEqual({ start: 0, end: 0xffffffff });
     }
   });
 });
 
 describe("generate on synthetic captures", () => {
   const base: HostCapture = {
-    source: "kvm", vendor: "intel", vendorString: "GenuineIntel", family: 6, model: 0x55, stepping: 4, brand: null, kernel: null, microcode: null, kvm: null,
+    source: "kvm",
+    vendor: "intel",
+    vendorString: "GenuineIntel",
+    family: 6,
+    model: 0x55,
+    stepping: 4,
+    brand: null,
+    kernel: null,
+    microcode: null,
+    kvm: null,
     cpuid: [
       { function: 0, index: 0, flags: 0, eax: 7, ebx: 0x756e6547, ecx: 0x6c65746e, edx: 0x49656e69 },
       { function: 0x99, index: 0, flags: 0, eax: 1, ebx: 0, ecx: 0, edx: 0 },
-      { function: 7, index: 0, flags: 1, eax: 0, ebx: 1 << 22 | 1 << 15 | 1 << 12 | 1, ecx: 1 << 15, edx: 0 },
+      { function: 7, index: 0, flags: 1, eax: 0, ebx: (1 << 22) | (1 << 15) | (1 << 12) | 1, ecx: 1 << 15, edx: 0 },
     ],
     featureMsrs: [{ index: 0x12345, value: 1n }],
     msrIndexList: [0x10, 0x9999],
@@ -152,7 +191,13 @@ describe("generate on synthetic captures", () => {
   });
 
   test("adjacent identical subleaf ranges merge; different ones stay apart", () => {
-    const adj = (start: number, end: number, replacements: number) => ({ leaf: 4, subleaf: { start, end }, register: "eax" as const, replacements, mask: 0 });
+    const adj = (start: number, end: number, replacements: number) => ({
+      leaf: 4,
+      subleaf: { start, end },
+      register: "eax" as const,
+      replacements,
+      mask: 0,
+    });
     expect(mergeAdjacent([adj(2, 2, 5), adj(0, 1, 5), adj(3, 9, 6)])).toEqual([adj(0, 2, 5), adj(3, 9, 6)]);
   });
 

@@ -10,14 +10,26 @@ const entry: fc.Arbitrary<CpuidEntry> = fc.record({
   function: fc.constantFrom(0x1, 0x6, 0x7, 0xd, 0x14, 0x80000001, 0x80000007, 0x80000008, 0x40000001),
   index: fc.nat({ max: 2 }),
   flags: fc.constantFrom(0, CPUID_FLAG_SIGNIFICANT_INDEX),
-  eax: u32, ebx: u32, ecx: u32, edx: u32,
+  eax: u32,
+  ebx: u32,
+  ecx: u32,
+  edx: u32,
 });
 
 describe("osMsrNeedsOfTable", () => {
   test("the same needs as osMsrNeeds over tableAdvertises (first-match lookup), for both vendors", () => {
-    fc.assert(fc.property(fc.array(entry, { maxLength: 30 }), fc.constantFrom("intel" as const, "amd" as const), (table, vendor) => {
-      expect(structuredClone(osMsrNeedsOfTable(vendor, table))).toEqual(osMsrNeeds(vendor, (f) => tableAdvertises(table, f)));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(entry, { maxLength: 30 }),
+        fc.constantFrom("intel" as const, "amd" as const),
+        (table, vendor) => {
+          expect(structuredClone(osMsrNeedsOfTable(vendor, table))).toEqual(
+            osMsrNeeds(vendor, (f) => tableAdvertises(table, f)),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
   test("computed once per table and vendor, and frozen", () => {
     const table: CpuidEntry[] = [{ function: 1, index: 0, flags: 0, eax: 0, ebx: 0, ecx: 0xffffffff, edx: 0xffffffff }];

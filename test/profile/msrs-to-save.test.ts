@@ -41,7 +41,7 @@ describe("msrsToSave in applyProfile's result", () => {
         });
         const permitted = [...c.indexList.filter((_, i) => c.keep[i] ?? false), ...c.extra];
         const p = profile({ kind: c.kind, permittedMsrs: permitted });
-        let config;
+        let config: ReturnType<typeof applyProfileWith>;
         try {
           config = applyProfileWith(context(), p, h, { hyperv: c.hyperv, nested: c.nested });
         } catch {
@@ -57,7 +57,11 @@ describe("msrsToSave in applyProfile's result", () => {
         }
         const saved = new Set(save);
         for (const m of [...c.indexList, ...c.featureMsrs, ...c.extra])
-          if (filterDecision(config.msrFilter!, m, "read") === "deny" || filterDecision(config.msrFilter!, m, "write") === "deny") expect(saved.has(m)).toBe(false);
+          if (
+            filterDecision(config.msrFilter!, m, "read") === "deny" ||
+            filterDecision(config.msrFilter!, m, "write") === "deny"
+          )
+            expect(saved.has(m)).toBe(false);
         if (c.kind === "host") expect(save).toEqual(sortedUnique(c.indexList));
         else for (const m of c.indexList) if (!permitted.includes(m)) expect(saved.has(m)).toBe(false);
       }),
@@ -68,11 +72,15 @@ describe("msrsToSave in applyProfile's result", () => {
 
   test("the same inputs give the same list, whatever the order of the index list and permitted set", () => {
     fc.assert(
-      fc.property(fc.uniqueArray(msrIndex, { maxLength: 30 }), fc.array(msrIndex, { maxLength: 30 }), (list, permitted) => {
-        const a = msrsToSave(list, permitted);
-        expect(msrsToSave([...list].reverse(), [...permitted].reverse())).toEqual(a);
-        expect(a).toEqual(sortedUnique(list.filter((m) => permitted.includes(m))));
-      }),
+      fc.property(
+        fc.uniqueArray(msrIndex, { maxLength: 30 }),
+        fc.array(msrIndex, { maxLength: 30 }),
+        (list, permitted) => {
+          const a = msrsToSave(list, permitted);
+          expect(msrsToSave([...list].reverse(), [...permitted].reverse())).toEqual(a);
+          expect(a).toEqual(sortedUnique(list.filter((m) => permitted.includes(m))));
+        },
+      ),
     );
   });
 

@@ -33,14 +33,22 @@ describe("profiles.lock", () => {
   });
   test.each(EMBEDDED.map((e) => e.name))("%s: CPUID + MSR data is at most 1 KB deflated", (name) => {
     const j = profileToJson(parseProfile(parseJsonText(read(name), name), name)) as { cpuid: unknown; msrs: unknown };
-    const bytes = deflateSync(new TextEncoder().encode(JSON.stringify({ cpuid: j.cpuid, msrs: j.msrs })), { level: 9 }).length;
+    const bytes = deflateSync(new TextEncoder().encode(JSON.stringify({ cpuid: j.cpuid, msrs: j.msrs })), {
+      level: 9,
+    }).length;
     expect(bytes).toBeLessThanOrEqual(1024);
   });
 });
 
-describe.skipIf(fixturesMissing !== undefined)(`regeneration${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`, () => {
-  test.each(EMBEDDED.map((e) => [e.name, e] as const))("%s regenerates byte-identical from the captures it is built over", (name, e) => {
-    expect(e.files.length).toBe(e.name.startsWith("epyc-milan") ? 4 : e.files.length);
-    expect(embeddedProfileText(e, FIRECRACKER_HOSTS_DIR)).toBe(read(name));
-  });
-});
+describe.skipIf(fixturesMissing !== undefined)(
+  `regeneration${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`,
+  () => {
+    test.each(EMBEDDED.map((e) => [e.name, e] as const))(
+      "%s regenerates byte-identical from the captures it is built over",
+      (name, e) => {
+        expect(e.files.length).toBe(e.name.startsWith("epyc-milan") ? 4 : e.files.length);
+        expect(embeddedProfileText(e, FIRECRACKER_HOSTS_DIR)).toBe(read(name));
+      },
+    );
+  },
+);

@@ -16,7 +16,9 @@ if (!qemu) console.log("qemu-crosscheck: skipped, qemu-system-x86_64 is not inst
 
 /** Does QEMU accept this property name (in any of its spellings)? */
 function known(props: Record<string, unknown>, name: string): boolean {
-  return [name, name.replaceAll("_", "-"), name.replaceAll(".", "-"), name.replaceAll("-", "_")].some((n) => n in props);
+  return [name, name.replaceAll("_", "-"), name.replaceAll(".", "-"), name.replaceAll("-", "_")].some(
+    (n) => n in props,
+  );
 }
 
 describeQemu("embedded profiles vs QEMU named models", () => {
@@ -51,7 +53,9 @@ describeQemu("embedded profiles vs QEMU named models", () => {
         // against, so check what `export qemu` does instead: it falls back to a model this QEMU has.
         const v = (await qmp!.execute("query-version")) as { qemu: { major: number; minor: number } };
         const out = profileToQemuCpu(profile!, chooseQemuTable(`${v.qemu.major}.${v.qemu.minor}`)!);
-        console.log(`${profileName}: this QEMU has no ${model} model; export qemu uses ${out.model} with ${out.flags.length} flags`);
+        console.log(
+          `${profileName}: this QEMU has no ${model} model; export qemu uses ${out.model} with ${out.flags.length} flags`,
+        );
         expect(models.has(out.model)).toBe(true);
         expect(out.model.startsWith(`${model}-`)).toBe(false);
         return;
@@ -65,7 +69,10 @@ describeQemu("embedded profiles vs QEMU named models", () => {
       const unexplained: string[] = [];
       const absentProperty: string[] = [];
       const report: string[] = [`${profileName} vs QEMU ${model} (-accel ${accel}):`];
-      for (const [side, names] of [["profile", diff.onlyInProfile], ["qemu", diff.onlyInQemu]] as const) {
+      for (const [side, names] of [
+        ["profile", diff.onlyInProfile],
+        ["qemu", diff.onlyInQemu],
+      ] as const) {
         for (const f of names) {
           const e = table[f];
           const q = qemuNameOf(f);
@@ -80,7 +87,10 @@ describeQemu("embedded profiles vs QEMU named models", () => {
           }
         }
       }
-      const actual = new Set([...diff.onlyInProfile.map((f) => `profile:${f}`), ...diff.onlyInQemu.map((f) => `qemu:${f}`)]);
+      const actual = new Set([
+        ...diff.onlyInProfile.map((f) => `profile:${f}`),
+        ...diff.onlyInQemu.map((f) => `qemu:${f}`),
+      ]);
       const stale = applies.filter(([f, e]) => !actual.has(`${e.side}:${f}`)).map(([f, e]) => `${e.side}:${f}`);
       if (stale.length) report.push(`  explained but not a difference: ${stale.join(" ")}`);
       console.log(report.join("\n"));

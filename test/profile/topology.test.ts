@@ -24,7 +24,9 @@ const intelHost = host([
 const amdHost = { ...intelHost, vendor: "amd" as const };
 const amdProfile = { ...passthroughProfile(intelHost), vendor: "amd" as const };
 
-const topologyArb = fc.integer({ min: 1, max: 4096 }).chain((n) => fc.record({ vcpuCount: fc.constant(n), vcpuId: fc.integer({ min: 0, max: n - 1 }) }));
+const topologyArb = fc
+  .integer({ min: 1, max: 4096 })
+  .chain((n) => fc.record({ vcpuCount: fc.constant(n), vcpuId: fc.integer({ min: 0, max: n - 1 }) }));
 
 describe("per-vCPU CPUID fields (one socket, one thread per core)", () => {
   test("APIC ids follow the vCPU id and counts follow the vCPU count (Intel)", () => {
@@ -38,7 +40,8 @@ describe("per-vCPU CPUID fields (one socket, one thread per core)", () => {
         expect((l1.edx >>> 28) & 1).toBe(vcpuCount > 1 ? 1 : 0);
         for (const sub of [0, 3]) expect(findCpuid(t, 4, sub)!.eax >>> 26).toBe(Math.min(vcpuCount - 1, 63));
         for (const leaf of [0xb, 0x1f]) {
-          const smt = findCpuid(t, leaf, 0)!, core = findCpuid(t, leaf, 1)!;
+          const smt = findCpuid(t, leaf, 0)!,
+            core = findCpuid(t, leaf, 1)!;
           expect([smt.eax, smt.ebx, smt.ecx, smt.edx]).toEqual([0, 1, 0x100, vcpuId]);
           expect([core.eax, core.ebx, core.ecx, core.edx]).toEqual([coreIdBits(vcpuCount), vcpuCount, 0x201, vcpuId]);
         }
@@ -66,6 +69,8 @@ describe("per-vCPU CPUID fields (one socket, one thread per core)", () => {
 
   test("leaves the host lacks are not invented", () => {
     const h = host([entry(0, 0, { eax: 1, ...INTEL_SIG }), entry(1, 0)]);
-    expect(applyProfileWith(context(), passthroughProfile(h), h, { vcpuCount: 4 }).cpuid.map((e) => e.function)).toEqual([0, 1]);
+    expect(
+      applyProfileWith(context(), passthroughProfile(h), h, { vcpuCount: 4 }).cpuid.map((e) => e.function),
+    ).toEqual([0, 1]);
   });
 });

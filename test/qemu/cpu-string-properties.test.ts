@@ -27,34 +27,44 @@ for (const table of QEMU_MODEL_TABLES) {
     for (const f of table.kvmDefaults.on) s.add(f);
     for (const f of table.kvmDefaults.off) s.delete(f);
     return s;
-}
+  }
 
-describe(`profileToQemuCpu over random profiles, QEMU ${table.version}`, () => {
-  test("model + flags == the profile on every expressible feature; flags <= features flipped", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: models.length - 1 }), fc.uniqueArray(fc.constantFrom(...qemuProps), { maxLength: 12 }), (mi, flips) => {
-        const base = models[mi]!;
-        const wanted = kvmFeatures(base);
-        for (const p of flips) for (const f of named.filter((x) => x.qemu === p)) wanted.has(f.linux) ? wanted.delete(f.linux) : wanted.add(f.linux);
-        const profile = profileFromFixedBits(
-          VENDOR[base.vendor as keyof typeof VENDOR],
-          named.map((f) => ({ bit: f.bit, on: wanted.has(f.linux) })),
-          { name: "random", description: "", where: "test" },
-        );
-        const out = profileToQemuCpu(profile, table);
-        const chosen = table.models.find((m) => m.name === out.model)!;
-        const result = kvmFeatures(chosen);
-        const { model, props: flags } = parseQemuCpu(out.cpu);
-        expect(model).toBe(out.model);
-        for (const f of named) if (f.qemu! in flags && typeof flags[f.qemu!] === "boolean") flags[f.qemu!] ? result.add(f.linux) : result.delete(f.linux);
-        const inexpressible = new Set(out.inexpressible.map((i) => i.feature));
-        for (const f of named) if (!inexpressible.has(f.linux)) expect([f.linux, result.has(f.linux)]).toEqual([f.linux, wanted.has(f.linux)]);
-        expect(out.flags.length).toBeLessThanOrEqual(flips.length);
-      }),
-      { numRuns: 60 },
-    );
-  }, 30_000);
-});
+  describe(`profileToQemuCpu over random profiles, QEMU ${table.version}`, () => {
+    test("model + flags == the profile on every expressible feature; flags <= features flipped", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: models.length - 1 }),
+          fc.uniqueArray(fc.constantFrom(...qemuProps), { maxLength: 12 }),
+          (mi, flips) => {
+            const base = models[mi]!;
+            const wanted = kvmFeatures(base);
+            for (const p of flips)
+              for (const f of named.filter((x) => x.qemu === p))
+                wanted.has(f.linux) ? wanted.delete(f.linux) : wanted.add(f.linux);
+            const profile = profileFromFixedBits(
+              VENDOR[base.vendor as keyof typeof VENDOR],
+              named.map((f) => ({ bit: f.bit, on: wanted.has(f.linux) })),
+              { name: "random", description: "", where: "test" },
+            );
+            const out = profileToQemuCpu(profile, table);
+            const chosen = table.models.find((m) => m.name === out.model)!;
+            const result = kvmFeatures(chosen);
+            const { model, props: flags } = parseQemuCpu(out.cpu);
+            expect(model).toBe(out.model);
+            for (const f of named)
+              if (f.qemu! in flags && typeof flags[f.qemu!] === "boolean")
+                flags[f.qemu!] ? result.add(f.linux) : result.delete(f.linux);
+            const inexpressible = new Set(out.inexpressible.map((i) => i.feature));
+            for (const f of named)
+              if (!inexpressible.has(f.linux))
+                expect([f.linux, result.has(f.linux)]).toEqual([f.linux, wanted.has(f.linux)]);
+            expect(out.flags.length).toBeLessThanOrEqual(flips.length);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    }, 30_000);
+  });
 }
 
 describe("profileToLibvirtCpu over random profiles", () => {
@@ -66,27 +76,31 @@ describe("profileToLibvirtCpu over random profiles", () => {
 
   test("model + require/disable == the profile; features <= flips; import(export) fixes the same bits", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: lvModels.length - 1 }), fc.uniqueArray(fc.constantFrom(...unique.map((f) => f.name)), { maxLength: 12 }), (mi, flips) => {
-        const base = lvModels[mi]!;
-        const wanted = new Set(base.features);
-        for (const n of flips) wanted.has(n) ? wanted.delete(n) : wanted.add(n);
-        const profile = profileFromFixedBits(
-          base.vendor === "Intel" ? "intel" : "amd",
-          unique.map((f) => ({ bit: f.bit, on: wanted.has(f.name) })),
-          { name: "random", description: "", where: "test" },
-        );
-        const cpu = profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP);
-        const chosen = LIBVIRT_CPU_MAP.models.find((m) => m.name === cpu.model)!;
-        const result = new Set(chosen.features);
-        for (const f of cpu.features) f.policy === "require" ? result.add(f.name) : result.delete(f.name);
-        // What the profile holds: a feature MSR the vendor's policy does not adjust stays 0 (split-lock-detect, ...).
-        const holds = (f: (typeof unique)[number]) => profileBitState(profile, f.bit) === 1;
-        const lost = unique.filter((f) => holds(f) !== wanted.has(f.name)).length;
-        for (const f of unique) expect([f.name, result.has(f.name)]).toEqual([f.name, holds(f)]);
-        expect(cpu.features.length).toBeLessThanOrEqual(flips.length + lost);
-        const back = profileFromLibvirtXml(formatLibvirtCpu(cpu), "x.xml", LIBVIRT_CPU_MAP);
-        for (const f of unique) expect([f.name, profileBitState(back, f.bit)]).toEqual([f.name, holds(f) ? 1 : 0]);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: lvModels.length - 1 }),
+        fc.uniqueArray(fc.constantFrom(...unique.map((f) => f.name)), { maxLength: 12 }),
+        (mi, flips) => {
+          const base = lvModels[mi]!;
+          const wanted = new Set(base.features);
+          for (const n of flips) wanted.has(n) ? wanted.delete(n) : wanted.add(n);
+          const profile = profileFromFixedBits(
+            base.vendor === "Intel" ? "intel" : "amd",
+            unique.map((f) => ({ bit: f.bit, on: wanted.has(f.name) })),
+            { name: "random", description: "", where: "test" },
+          );
+          const cpu = profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP);
+          const chosen = LIBVIRT_CPU_MAP.models.find((m) => m.name === cpu.model)!;
+          const result = new Set(chosen.features);
+          for (const f of cpu.features) f.policy === "require" ? result.add(f.name) : result.delete(f.name);
+          // What the profile holds: a feature MSR the vendor's policy does not adjust stays 0 (split-lock-detect, ...).
+          const holds = (f: (typeof unique)[number]) => profileBitState(profile, f.bit) === 1;
+          const lost = unique.filter((f) => holds(f) !== wanted.has(f.name)).length;
+          for (const f of unique) expect([f.name, result.has(f.name)]).toEqual([f.name, holds(f)]);
+          expect(cpu.features.length).toBeLessThanOrEqual(flips.length + lost);
+          const back = profileFromLibvirtXml(formatLibvirtCpu(cpu), "x.xml", LIBVIRT_CPU_MAP);
+          for (const f of unique) expect([f.name, profileBitState(back, f.bit)]).toEqual([f.name, holds(f) ? 1 : 0]);
+        },
+      ),
       { numRuns: 60 },
     );
   });

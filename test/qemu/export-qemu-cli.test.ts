@@ -34,25 +34,34 @@ describe("export qemu", () => {
     const lines = r.stderr.trim().split("\n").filter(Boolean);
     const which = QEMU_MODEL_TABLES.length > 1 ? 1 : 0;
     expect(lines.length).toBe(out.inexpressible.length + which + out.notes.length);
-    for (const [i, l] of lines.slice(0, out.inexpressible.length).entries()) expect(l).toContain(`cannot express ${out.inexpressible[i]!.feature}`);
+    for (const [i, l] of lines.slice(0, out.inexpressible.length).entries())
+      expect(l).toContain(`cannot express ${out.inexpressible[i]!.feature}`);
     if (which) expect(lines[out.inexpressible.length]).toContain(`models of QEMU ${chosen.version}`);
     expect(lines.slice(out.inexpressible.length + which)).toEqual(out.notes.map((n) => `export qemu: note: ${n}`));
   }, 30_000);
 
   test("--format args, --json", () => {
-    const out = profileToQemuCpu(embeddedProfile("ice-lake")!, chooseQemuTable(undefined, embeddedProfile("ice-lake")!)!);
+    const out = profileToQemuCpu(
+      embeddedProfile("ice-lake")!,
+      chooseQemuTable(undefined, embeddedProfile("ice-lake")!)!,
+    );
     expect(cpuprof(["export", "qemu", "ice-lake", "--format", "args"]).stdout).toBe(`-accel kvm -cpu ${out.cpu}\n`);
     const j = JSON.parse(cpuprof(["export", "qemu", "ice-lake", "--json"]).stdout);
     expect(j.model).toBe(out.model);
     expect(j.cpu).toBe(out.cpu);
     expect(j.qemuVersion).toBe(out.qemuVersion);
-    const v72 = JSON.parse(cpuprof(["export", "qemu", "ice-lake", "--json", "--qemu-version", QEMU_MODEL_TABLES[0]!.version]).stdout);
+    const v72 = JSON.parse(
+      cpuprof(["export", "qemu", "ice-lake", "--json", "--qemu-version", QEMU_MODEL_TABLES[0]!.version]).stdout,
+    );
     expect(v72.qemuVersion).toBe(QEMU_MODEL_TABLES[0]!.version);
     expect(j.inexpressible.map((i: { feature: string }) => i.feature)).toEqual(out.inexpressible.map((i) => i.feature));
   }, 30_000);
 
   test("--strict fails (exit 1, nothing on stdout) when something is inexpressible", () => {
-    const out = profileToQemuCpu(embeddedProfile("epyc-genoa")!, chooseQemuTable(undefined, embeddedProfile("epyc-genoa")!)!);
+    const out = profileToQemuCpu(
+      embeddedProfile("epyc-genoa")!,
+      chooseQemuTable(undefined, embeddedProfile("epyc-genoa")!)!,
+    );
     const r = cpuprof(["export", "qemu", "epyc-genoa", "--strict"]);
     expect(r.code).toBe(out.inexpressible.length ? 1 : 0);
     if (out.inexpressible.length) expect(r.stdout).toBe("");
@@ -63,7 +72,8 @@ describe("export qemu", () => {
       const profile = embeddedProfile(name)!;
       if (profile.kind === "host") continue;
       const out = profileToQemuCpu(profile, table);
-      const invtsc = profileBitState(profile, { kind: "cpuid", leaf: 0x80000007, subleaf: 0, register: "edx", bit: 8 }) === 1;
+      const invtsc =
+        profileBitState(profile, { kind: "cpuid", leaf: 0x80000007, subleaf: 0, register: "edx", bit: 8 }) === 1;
       expect([name, out.notes.some((n) => n.startsWith("invtsc:"))]).toEqual([name, invtsc]);
     }
   });
@@ -90,7 +100,9 @@ describe("chooseQemuTable", () => {
   test("default: the oldest QEMU that knows the profile's generation, else the newest", () => {
     expect(chooseQemuTable(undefined, embeddedProfile("skylake")!, tables)?.version).toBe(base.version);
     expect(chooseQemuTable(undefined, embeddedProfile("ice-lake")!, tables)?.version).toBe(older.version);
-    const unknown = base.models.some((m) => m.family === 6 && m.model === 0xad) ? undefined : embeddedProfile("granite-rapids")!;
+    const unknown = base.models.some((m) => m.family === 6 && m.model === 0xad)
+      ? undefined
+      : embeddedProfile("granite-rapids")!;
     if (unknown) expect(chooseQemuTable(undefined, unknown, tables)?.version).toBe(base.version);
   });
 
@@ -106,5 +118,9 @@ test("every model table: QEMU's accelerator-dependent defaults agree, and the ta
     expect(t.generatedFrom.startsWith(`${t.version}.`)).toBe(true);
     expect(t.kvmDefaults.on).toEqual(QEMU_MODEL_TABLES[0]!.kvmDefaults.on);
   }
-  expect(QEMU_MODEL_TABLES.map((t) => t.version)).toEqual([...QEMU_MODEL_TABLES.map((t) => t.version)].sort((a, b) => Number(a.split(".")[0]) - Number(b.split(".")[0]) || Number(a.split(".")[1]) - Number(b.split(".")[1])));
+  expect(QEMU_MODEL_TABLES.map((t) => t.version)).toEqual(
+    [...QEMU_MODEL_TABLES.map((t) => t.version)].sort(
+      (a, b) => Number(a.split(".")[0]) - Number(b.split(".")[0]) || Number(a.split(".")[1]) - Number(b.split(".")[1]),
+    ),
+  );
 });

@@ -11,7 +11,12 @@ import { signatureOf } from "../../src/model/vendor.ts";
 import { SIGNATURE_MASK } from "../../src/formats/feature-profile.ts";
 import { applyProfile, type VcpuConfig } from "../../src/profile/apply.ts";
 import { chooseQemuTable, parseQemuCpu, profileToQemuCpu } from "../../src/qemu/cpu-string.ts";
-import { qemuModelFeatures, qemuNamedFeatures, qemuPropertyKnown, type FeatureBit } from "../../src/qemu/model-features.ts";
+import {
+  qemuModelFeatures,
+  qemuNamedFeatures,
+  qemuPropertyKnown,
+  type FeatureBit,
+} from "../../src/qemu/model-features.ts";
 import type { QemuModelTable } from "../../src/qemu/models.ts";
 import { Qmp, findQemu } from "../../src/qemu/qmp.ts";
 import { fixturesMissing } from "../helpers/fixtures.ts";
@@ -24,7 +29,8 @@ const binaries = [qemu ?? "", ...(process.env.CPUPROF_QEMU_EXTRA ?? "").split(":
 
 /** A named feature's value in an applied vCPU config (what the guest reads). */
 function guestBit(config: VcpuConfig, where: FeatureBit): boolean {
-  if (where.kind === "msr") return (((config.msrs.find((m) => m.index === where.index)?.value ?? 0n) >> BigInt(where.bit)) & 1n) === 1n;
+  if (where.kind === "msr")
+    return (((config.msrs.find((m) => m.index === where.index)?.value ?? 0n) >> BigInt(where.bit)) & 1n) === 1n;
   const e =
     config.cpuid.find((x) => x.function === where.leaf && x.index === where.subleaf) ??
     (where.subleaf === 0 ? config.cpuid.find((x) => x.function === where.leaf) : undefined);
@@ -41,7 +47,10 @@ for (const binary of binaries)
     beforeAll(async () => {
       // -accel kvm as `export qemu --format args` says; without a usable /dev/kvm, TCG, where the
       // properties whose default depends on the accelerator (and QEMU's cleared KVM PV features) are left out.
-      const k = existsSync("/dev/kvm") && process.env.CPUPROF_QEMU_ACCEL !== "tcg" ? await Qmp.start(binary, "kvm").catch(() => null) : null;
+      const k =
+        existsSync("/dev/kvm") && process.env.CPUPROF_QEMU_ACCEL !== "tcg"
+          ? await Qmp.start(binary, "kvm").catch(() => null)
+          : null;
       if (k) accel = "kvm";
       else console.log("export-qemu: -accel kvm unavailable, comparing under TCG (KVM PV features excluded)");
       qmp = k ?? (await Qmp.start(binary, "tcg"));
@@ -76,14 +85,21 @@ for (const binary of binaries)
             if (!qemuPropertyKnown(maxProps, f.qemu!)) continue;
             if (accel === "tcg" && (f.linux.startsWith("kvm_feature_") || accelDependent.has(f.linux))) continue;
             const guest = guestBit(config, f.bit);
-            if (guest !== expanded.has(f.linux) && !inexpressible.has(f.linux)) differences.push(`${f.linux}: guest ${guest ? 1 : 0}, QEMU ${guest ? 0 : 1}`);
+            if (guest !== expanded.has(f.linux) && !inexpressible.has(f.linux))
+              differences.push(`${f.linux}: guest ${guest ? 1 : 0}, QEMU ${guest ? 0 : 1}`);
           }
           expect({ file, cpu: out.cpu, differences }).toEqual({ file, cpu: out.cpu, differences: [] });
           // family/model/stepping: the guest's (the profile fixes CPUID 1.EAX) is QEMU's
           const sig = signatureOf(config.cpuid)!;
-          const fixesSignature = profile.cpuid.some((a) => a.leaf === 1 && a.register === "eax" && (a.mask & SIGNATURE_MASK) === 0);
+          const fixesSignature = profile.cpuid.some(
+            (a) => a.leaf === 1 && a.register === "eax" && (a.mask & SIGNATURE_MASK) === 0,
+          );
           if (fixesSignature)
-            expect({ family: expandedProps.family, model: expandedProps.model, stepping: expandedProps.stepping }).toEqual({ ...sig });
+            expect({
+              family: expandedProps.family,
+              model: expandedProps.model,
+              stepping: expandedProps.stepping,
+            }).toEqual({ ...sig });
         }
       }, 30_000);
     }

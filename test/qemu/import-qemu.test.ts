@@ -42,7 +42,12 @@ const accelDependent = new Set(QEMU_MODEL_TABLES.flatMap((t) => [...t.kvmDefault
     return [...f].filter((x) => accel === "kvm" || !(x.startsWith("kvm_feature_") || accelDependent.has(x))).sort();
   }
 
-  for (const cpu of ["Skylake-Server-v4", "EPYC-Milan", "Icelake-Server-v6,-avx512vnni,+pku", "Cascadelake-Server-v5"]) {
+  for (const cpu of [
+    "Skylake-Server-v4",
+    "EPYC-Milan",
+    "Icelake-Server-v6,-avx512vnni,+pku",
+    "Cascadelake-Server-v5",
+  ]) {
     test(`${cpu}: import then export gives an equivalent -cpu value`, async () => {
       const file = join(dir, "p.json");
       const imp = cpuprof(["import", "qemu", cpu, "-o", file]);

@@ -116,7 +116,7 @@ describe("hand-picked nasty documents", () => {
   test("deep nesting, binary garbage, truncation, empty files", () => {
     const texts = [
       "[".repeat(200_000) + "]".repeat(200_000),
-      '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000),
+      `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`,
       "[".repeat(100_000),
       "",
       "\u0000\u0001\u001b[2J\xff\xfe",
@@ -133,7 +133,9 @@ describe("hand-picked nasty documents", () => {
 
   test("hex strings upper-case, padded, out of range and negative are refused naming the path", () => {
     for (const target of ["profile", "host"] as const) {
-      const own = seeds.find((s) => s.target === target && s.label.startsWith(target === "host" ? "synthetic:own" : "embedded"))!;
+      const own = seeds.find(
+        (s) => s.target === target && s.label.startsWith(target === "host" ? "synthetic:own" : "embedded"),
+      )!;
       for (const how of ["upper", "pad", "overflow", "strip", "negative", "space", "empty", "prefixOnly"] as const) {
         // every string node in turn would be slow; a spread of them is enough
         for (const at of [3, 17, 41, 97, 211]) {
@@ -161,12 +163,20 @@ describe("command lines", () => {
     const dir = prepareCliDir();
     try {
       await fc.assert(
-        fc.asyncProperty(cliCase(seeds, commands.map((c) => c.name)), async (c) => {
-          const run = resolveCli(c, dir);
-          const problem = cliProblem(await runMain(run.argv, dir, run.stdin), run.argv) ?? run.after();
-          if (problem !== undefined)
-            throw new Error(`${problem}\nargv: ${JSON.stringify(run.argv)} (input ${c.inputKind}, output ${c.outputKind})\n@IN: ${showCase(c.input)}`);
-        }),
+        fc.asyncProperty(
+          cliCase(
+            seeds,
+            commands.map((c) => c.name),
+          ),
+          async (c) => {
+            const run = resolveCli(c, dir);
+            const problem = cliProblem(await runMain(run.argv, dir, run.stdin), run.argv) ?? run.after();
+            if (problem !== undefined)
+              throw new Error(
+                `${problem}\nargv: ${JSON.stringify(run.argv)} (input ${c.inputKind}, output ${c.outputKind})\n@IN: ${showCase(c.input)}`,
+              );
+          },
+        ),
         { numRuns: 120, endOnFailure: true },
       );
     } finally {
@@ -203,7 +213,11 @@ describe("command lines", () => {
         const out = join(dir, `out-${k}.json`);
         writeFileSync(input, line.input);
         const argv = line.argv(input, out);
-        const proc = Bun.spawn([BUN, join(REPO, "src/cli/main.ts"), ...argv], { stdout: "pipe", stderr: "pipe", cwd: dir });
+        const proc = Bun.spawn([BUN, join(REPO, "src/cli/main.ts"), ...argv], {
+          stdout: "pipe",
+          stderr: "pipe",
+          cwd: dir,
+        });
         const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
         return { argv, code, stderr, outExists: existsSync(out) };
       });

@@ -6,7 +6,19 @@
 // case must hold: it parses, or it throws an InputError whose message is one terminal-safe line
 // naming the file (and a JSON path for structure errors).
 import fc from "fast-check";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CpuprofError, InputError } from "../../src/errors.ts";
@@ -40,7 +52,15 @@ const readJson = (path: string): unknown => JSON.parse(readFileSync(path, "utf8"
 
 /** A small synthetic host (GenuineIntel) so every target has seeds without the fixtures. */
 function syntheticHost(): HostCapture {
-  const e = (fn: number, index: number, eax: number, ebx = 0, ecx = 0, edx = 0, flags = 0) => ({ function: fn, index, flags, eax, ebx, ecx, edx });
+  const e = (fn: number, index: number, eax: number, ebx = 0, ecx = 0, edx = 0, flags = 0) => ({
+    function: fn,
+    index,
+    flags,
+    eax,
+    ebx,
+    ecx,
+    edx,
+  });
   return {
     source: "kvm",
     vendor: "intel",
@@ -51,7 +71,10 @@ function syntheticHost(): HostCapture {
     brand: "Intel(R) Xeon(R) Synthetic CPU @ 2.50GHz",
     kernel: "6.1.0-fuzz",
     microcode: "0x2007006",
-    kvm: { apiVersion: 12, capabilities: { GET_MSR_FEATURES: 1, X86_USER_SPACE_MSR: 1, X86_MSR_FILTER: 1, ENFORCE_PV_FEATURE_CPUID: 1 } },
+    kvm: {
+      apiVersion: 12,
+      capabilities: { GET_MSR_FEATURES: 1, X86_USER_SPACE_MSR: 1, X86_MSR_FILTER: 1, ENFORCE_PV_FEATURE_CPUID: 1 },
+    },
     cpuid: [
       e(0, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69),
       e(1, 0, 0x50654, 0x800, 0xfffa3203, 0x178bfbff),
@@ -69,7 +92,7 @@ function syntheticHost(): HostCapture {
   };
 }
 
-const bits = (n: bigint, width: number) => "0b" + n.toString(2).padStart(width, "0");
+const bits = (n: bigint, width: number) => `0b${n.toString(2).padStart(width, "0")}`;
 
 /** A Firecracker fingerprint with the same CPUID and MSRs as `h`. */
 function fingerprintOf(h: HostCapture): object {
@@ -80,12 +103,15 @@ function fingerprintOf(h: HostCapture): object {
     guest_cpu_config: {
       kvm_capabilities: [],
       cpuid_modifiers: h.cpuid.map((e) => ({
-        leaf: "0x" + e.function.toString(16),
-        subleaf: "0x" + e.index.toString(16),
+        leaf: `0x${e.function.toString(16)}`,
+        subleaf: `0x${e.index.toString(16)}`,
         flags: e.flags,
-        modifiers: (["eax", "ebx", "ecx", "edx"] as const).map((register) => ({ register, bitmap: bits(BigInt(e[register] >>> 0), 32) })),
+        modifiers: (["eax", "ebx", "ecx", "edx"] as const).map((register) => ({
+          register,
+          bitmap: bits(BigInt(e[register] >>> 0), 32),
+        })),
       })),
-      msr_modifiers: h.featureMsrs.map((m) => ({ addr: "0x" + m.index.toString(16), bitmap: bits(m.value, 64) })),
+      msr_modifiers: h.featureMsrs.map((m) => ({ addr: `0x${m.index.toString(16)}`, bitmap: bits(m.value, 64) })),
     },
   };
 }
@@ -101,8 +127,17 @@ export function loadSeeds(): Seed[] {
     seeds.push({ target: "profile", label: `embedded:${name}`, doc: JSON.parse(serializeProfile(p)) });
     if (p.kind === "profile") {
       const chv = exportChv(p);
-      seeds.push({ target: "chv", label: `chv-export:${name}`, doc: JSON.parse(chv.cpuid), msrDoc: JSON.parse(chv.msr) });
-      seeds.push({ target: "template", label: `template-export:${name}`, doc: JSON.parse(exportFirecrackerTemplate(p)) });
+      seeds.push({
+        target: "chv",
+        label: `chv-export:${name}`,
+        doc: JSON.parse(chv.cpuid),
+        msrDoc: JSON.parse(chv.msr),
+      });
+      seeds.push({
+        target: "template",
+        label: `template-export:${name}`,
+        doc: JSON.parse(exportFirecrackerTemplate(p)),
+      });
     }
   }
   const synth = syntheticHost();
@@ -112,7 +147,9 @@ export function loadSeeds(): Seed[] {
   seeds.push({ target: "host", label: "synthetic:dump", doc: (fp as { guest_cpu_config: unknown }).guest_cpu_config });
   if (!fixturesMissing) {
     const hostsDir = join(FIXTURES_DIR, "hosts/firecracker");
-    for (const f of readdirSync(hostsDir).filter((f) => f.endsWith(".json")).sort()) {
+    for (const f of readdirSync(hostsDir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()) {
       const doc = readJson(join(hostsDir, f)) as { guest_cpu_config: unknown };
       seeds.push({ target: "host", label: `fixture:${f}`, doc });
       seeds.push({ target: "host", label: `fixture-dump:${f}`, doc: doc.guest_cpu_config });
@@ -120,12 +157,16 @@ export function loadSeeds(): Seed[] {
     }
     const tplDir = join(FIXTURES_DIR, "firecracker-templates");
     if (existsSync(tplDir))
-      for (const f of readdirSync(tplDir).filter((f) => f.endsWith(".json") && f !== "schema.json").sort())
+      for (const f of readdirSync(tplDir)
+        .filter((f) => f.endsWith(".json") && f !== "schema.json")
+        .sort())
         seeds.push({ target: "template", label: `fixture:${f}`, doc: readJson(join(tplDir, f)) });
     const chvDir = join(FIXTURES_DIR, "cloud-hypervisor");
     const chvMsr = chvMsrSeed(seeds);
     if (existsSync(chvDir))
-      for (const f of readdirSync(chvDir).filter((f) => f.endsWith(".json")).sort())
+      for (const f of readdirSync(chvDir)
+        .filter((f) => f.endsWith(".json"))
+        .sort())
         seeds.push({ target: "chv", label: `fixture:${f}`, doc: readJson(join(chvDir, f)), msrDoc: chvMsr });
   }
   seedCache = seeds;
@@ -150,7 +191,8 @@ interface NodeRef {
 function walk(value: unknown, path: Path, out: NodeRef[]): void {
   out.push({ path, value });
   if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i], out));
-  else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, [...path, k], out);
+  else if (value !== null && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) walk(v, [...path, k], out);
 }
 
 function nodesOf(doc: unknown): NodeRef[] {
@@ -187,26 +229,97 @@ export const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.constantFrom<unknown>(
-      null, true, false, 0, -1, 1.5, -0.5, 2 ** 31, 2 ** 32, 2 ** 53 + 2, 2 ** 64, 1e308, -1e308, Number.MAX_SAFE_INTEGER,
-      "", "0x", "0X1F", "0xABC", "0xabC", "0x0001", "0x00000000", "0x1ffffffff", "0x10000000000000000", "0x" + "f".repeat(17),
-      "0x" + "f".repeat(200), "-0x1", " 0x1", "0x1 ", "0x1\n", "0xg", "1e3", "12", "0b", "0b" + "2".repeat(32), "0b" + "1".repeat(33),
-      "0b" + "x".repeat(32), "0b" + "1".repeat(64), "0b" + "_".repeat(64), "0b" + "1".repeat(31), "EAX", "eax", "Intel", "AMD", "intel",
-      "cpuprof-host", "cpuprof-profile", "GenuineIntel", "\u001b[31mred\u001b[0m", "a\u202eb", "a\rb", "x\u0000y", "\ud800",
-      [], {}, [[[]]], { leaf: "0x0" }, [null], ["0x1", "0x1"],
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1.5,
+      -0.5,
+      2 ** 31,
+      2 ** 32,
+      2 ** 53 + 2,
+      2 ** 64,
+      1e308,
+      -1e308,
+      Number.MAX_SAFE_INTEGER,
+      "",
+      "0x",
+      "0X1F",
+      "0xABC",
+      "0xabC",
+      "0x0001",
+      "0x00000000",
+      "0x1ffffffff",
+      "0x10000000000000000",
+      `0x${"f".repeat(17)}`,
+      `0x${"f".repeat(200)}`,
+      "-0x1",
+      " 0x1",
+      "0x1 ",
+      "0x1\n",
+      "0xg",
+      "1e3",
+      "12",
+      "0b",
+      `0b${"2".repeat(32)}`,
+      `0b${"1".repeat(33)}`,
+      `0b${"x".repeat(32)}`,
+      `0b${"1".repeat(64)}`,
+      `0b${"_".repeat(64)}`,
+      `0b${"1".repeat(31)}`,
+      "EAX",
+      "eax",
+      "Intel",
+      "AMD",
+      "intel",
+      "cpuprof-host",
+      "cpuprof-profile",
+      "GenuineIntel",
+      "\u001b[31mred\u001b[0m",
+      "a\u202eb",
+      "a\rb",
+      "x\u0000y",
+      "\ud800",
+      [],
+      {},
+      [[[]]],
+      { leaf: "0x0" },
+      [null],
+      ["0x1", "0x1"],
     ),
   },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true }), fc.bigInt({ min: 0n, max: (1n << 70n) }).map((b) => "0x" + b.toString(16))) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.integer(),
+      fc.double({ noNaN: true }),
+      fc.bigInt({ min: 0n, max: 1n << 70n }).map((b) => `0x${b.toString(16)}`),
+    ),
+  },
 );
 
 /** Raw JSON text spliced in where a node was: things JSON.stringify cannot write. */
 export const rawText: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("1e400", "-1e400", "-0", "123456789012345678901234567890", "0.000000000000000000001", "1E2", '"\\ud800"', '"\\u0000"', '"\\u001b[2J"'),
-  fc.record({ depth: fc.integer({ min: 10, max: 20_000 }), open: fc.constantFrom("[", '{"a":', '{"leaf":[') }).map(({ depth, open }) => {
-    const close = open === "[" ? "]" : open === '{"a":' ? "}" : "]}";
-    return open.repeat(depth) + "0" + close.repeat(depth);
-  }),
+  fc.constantFrom(
+    "1e400",
+    "-1e400",
+    "-0",
+    "123456789012345678901234567890",
+    "0.000000000000000000001",
+    "1E2",
+    '"\\ud800"',
+    '"\\u0000"',
+    '"\\u001b[2J"',
+  ),
+  fc
+    .record({ depth: fc.integer({ min: 10, max: 20_000 }), open: fc.constantFrom("[", '{"a":', '{"leaf":[') })
+    .map(({ depth, open }) => {
+      const close = open === "[" ? "]" : open === '{"a":' ? "}" : "]}";
+      return `${open.repeat(depth)}0${close.repeat(depth)}`;
+    }),
   fc.integer({ min: 1000, max: 200_000 }).map((n) => JSON.stringify("a".repeat(n))),
 );
 
@@ -220,7 +333,17 @@ export type JsonOp =
   | { kind: "raw"; at: number; raw: string }
   | { kind: "revalue"; at: number; value: bigint };
 
-type HexTweak = "upper" | "pad" | "overflow" | "strip" | "negative" | "space" | "empty" | "prefixOnly" | "bitmapX" | "bitmapShort";
+type HexTweak =
+  | "upper"
+  | "pad"
+  | "overflow"
+  | "strip"
+  | "negative"
+  | "space"
+  | "empty"
+  | "prefixOnly"
+  | "bitmapX"
+  | "bitmapShort";
 
 const at = fc.nat();
 export const jsonOp: fc.Arbitrary<JsonOp> = fc.oneof(
@@ -231,11 +354,30 @@ export const jsonOp: fc.Arbitrary<JsonOp> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("hex" as const),
       at,
-      how: fc.constantFrom<HexTweak>("upper", "pad", "overflow", "strip", "negative", "space", "empty", "prefixOnly", "bitmapX", "bitmapShort"),
+      how: fc.constantFrom<HexTweak>(
+        "upper",
+        "pad",
+        "overflow",
+        "strip",
+        "negative",
+        "space",
+        "empty",
+        "prefixOnly",
+        "bitmapX",
+        "bitmapShort",
+      ),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("dupElement" as const), at, pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("addKey" as const), at, key: fc.oneof(fc.constantFrom("extra", "__proto__", "format", "leaf", ""), fc.string({ maxLength: 8 })), value: nastyValue }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("addKey" as const),
+      at,
+      key: fc.oneof(fc.constantFrom("extra", "__proto__", "format", "leaf", ""), fc.string({ maxLength: 8 })),
+      value: nastyValue,
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("dupKey" as const), at, pick: fc.nat(), value: nastyValue }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("raw" as const), at, raw: rawText }) },
 );
@@ -244,13 +386,17 @@ export const jsonOp: fc.Arbitrary<JsonOp> = fc.oneof(
 export const revalueOp: fc.Arbitrary<JsonOp> = fc.record({
   kind: fc.constant("revalue" as const),
   at,
-  value: fc.oneof(fc.bigInt({ min: 0n, max: 0xffn }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.constantFrom(0n, 1n, 0xffffffffn, (1n << 64n) - 1n)),
+  value: fc.oneof(
+    fc.bigInt({ min: 0n, max: 0xffn }),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    fc.constantFrom(0n, 1n, 0xffffffffn, (1n << 64n) - 1n),
+  ),
 });
 
 function revalue(old: unknown, value: bigint): unknown {
   if (typeof old === "number") return Number(value % 256n);
   if (typeof old !== "string") return old;
-  if (/^0x[0-9a-f]+$/.test(old)) return "0x" + (BigInt(old) > 0xffffffffn ? value : value & 0xffffffffn).toString(16);
+  if (/^0x[0-9a-f]+$/.test(old)) return `0x${(BigInt(old) > 0xffffffffn ? value : value & 0xffffffffn).toString(16)}`;
   if (/^0b[01x_]+$/.test(old)) {
     const alphabet = old.includes("x") ? "01x" : "01";
     let v = value;
@@ -270,23 +416,25 @@ function revalue(old: unknown, value: bigint): unknown {
 function tweakHex(s: string, how: HexTweak): string {
   switch (how) {
     case "upper":
-      return s.startsWith("0x") ? "0x" + s.slice(2).toUpperCase() + (/[a-f]/.test(s.slice(2)) ? "" : "A") : s.toUpperCase();
+      return s.startsWith("0x")
+        ? `0x${s.slice(2).toUpperCase()}${/[a-f]/.test(s.slice(2)) ? "" : "A"}`
+        : s.toUpperCase();
     case "pad":
-      return s.startsWith("0x") ? "0x000" + s.slice(2) : "000" + s;
+      return s.startsWith("0x") ? `0x000${s.slice(2)}` : `000${s}`;
     case "overflow":
-      return s + "00000000000000000";
+      return `${s}00000000000000000`;
     case "strip":
       return s.replace(/^0[xXb]/, "");
     case "negative":
-      return "-" + s;
+      return `-${s}`;
     case "space":
-      return " " + s + " ";
+      return ` ${s} `;
     case "empty":
       return "";
     case "prefixOnly":
       return s.slice(0, 2);
     case "bitmapX":
-      return s.startsWith("0b") ? s.slice(0, -1) + "x" : s + "x";
+      return s.startsWith("0b") ? `${s.slice(0, -1)}x` : `${s}x`;
     case "bitmapShort":
       return s.slice(0, -1);
   }
@@ -312,24 +460,47 @@ function applyOp(state: Applied, op: JsonOp): Applied {
       return { ...state, doc: setAt(state.doc, n.path, structuredClone(op.value)) };
     }
     case "hex": {
-      const n = pick(nodes.filter((x) => typeof x.value === "string"), op.at);
+      const n = pick(
+        nodes.filter((x) => typeof x.value === "string"),
+        op.at,
+      );
       return n ? { ...state, doc: setAt(state.doc, n.path, tweakHex(n.value as string, op.how)) } : state;
     }
     case "dupElement": {
-      const n = pick(nodes.filter((x) => Array.isArray(x.value) && x.value.length > 0), op.at);
+      const n = pick(
+        nodes.filter((x) => Array.isArray(x.value) && x.value.length > 0),
+        op.at,
+      );
       if (!n) return state;
       const arr = n.value as unknown[];
       arr.splice(op.pick % arr.length, 0, structuredClone(arr[op.pick % arr.length]));
       return state;
     }
     case "addKey": {
-      const n = pick(nodes.filter((x) => x.value !== null && typeof x.value === "object" && !Array.isArray(x.value)), op.at);
+      const n = pick(
+        nodes.filter((x) => x.value !== null && typeof x.value === "object" && !Array.isArray(x.value)),
+        op.at,
+      );
       if (!n) return state;
-      Object.defineProperty(n.value, op.key, { value: structuredClone(op.value), enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(n.value, op.key, {
+        value: structuredClone(op.value),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
       return state;
     }
     case "dupKey": {
-      const n = pick(nodes.filter((x) => x.value !== null && typeof x.value === "object" && !Array.isArray(x.value) && Object.keys(x.value).length > 0), op.at);
+      const n = pick(
+        nodes.filter(
+          (x) =>
+            x.value !== null &&
+            typeof x.value === "object" &&
+            !Array.isArray(x.value) &&
+            Object.keys(x.value).length > 0,
+        ),
+        op.at,
+      );
       if (!n) return state;
       const obj = n.value as Record<string, unknown>;
       const key = pick(Object.keys(obj), op.pick)!;
@@ -341,7 +512,10 @@ function applyOp(state: Applied, op: JsonOp): Applied {
       return { raws, doc: setAt(state.doc, n.path, RAW_MARK(raws.length - 1)) };
     }
     case "revalue": {
-      const n = pick(nodes.filter((x) => typeof x.value === "number" || (typeof x.value === "string" && /^0[xb]/.test(x.value))), op.at);
+      const n = pick(
+        nodes.filter((x) => typeof x.value === "number" || (typeof x.value === "string" && /^0[xb]/.test(x.value))),
+        op.at,
+      );
       return n ? { ...state, doc: setAt(state.doc, n.path, revalue(n.value, op.value)) } : state;
     }
     case "raw": {
@@ -370,7 +544,14 @@ export type TextOp =
 
 export const textOp: fc.Arbitrary<TextOp> = fc.oneof(
   fc.record({ kind: fc.constant("truncate" as const), at }),
-  fc.record({ kind: fc.constant("insert" as const), at, s: fc.oneof(fc.constantFrom(",", "]", "}", '"', "\\", "\u0000", "\ufeff", "{", ":"), fc.string({ unit: "binary", maxLength: 8 })) }),
+  fc.record({
+    kind: fc.constant("insert" as const),
+    at,
+    s: fc.oneof(
+      fc.constantFrom(",", "]", "}", '"', "\\", "\u0000", "\ufeff", "{", ":"),
+      fc.string({ unit: "binary", maxLength: 8 }),
+    ),
+  }),
   fc.record({ kind: fc.constant("cut" as const), at, len: fc.integer({ min: 1, max: 64 }) }),
   fc.record({ kind: fc.constant("flip" as const), at, code: fc.integer({ min: 0, max: 0xffff }) }),
 );
@@ -409,7 +590,15 @@ export interface FuzzCase {
 }
 
 /** Byte sequences that are not UTF-8: a stray continuation, an overlong NUL, a truncated sequence, a surrogate, 0xff. */
-const INVALID_UTF8: readonly number[][] = [[0x80], [0xc0, 0x80], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xff], [0xf5, 0x80, 0x80, 0x80], [0xe9]];
+const INVALID_UTF8: readonly number[][] = [
+  [0x80],
+  [0xc0, 0x80],
+  [0xe2, 0x82],
+  [0xed, 0xa0, 0x80],
+  [0xff],
+  [0xf5, 0x80, 0x80, 0x80],
+  [0xe9],
+];
 
 /** File names: mostly plain, sometimes with spaces, unicode, control characters, or very long. */
 export const fileName: fc.Arbitrary<string> = fc.oneof(
@@ -417,8 +606,14 @@ export const fileName: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-      "my host.json", "héte-ünïcode.json", "evil\nname.json", "evil\u001b[31m.json", "cr\rname.json", "rlo\u202ename.json",
-      "nel\u0085.json", "x".repeat(300) + ".json",
+      "my host.json",
+      "héte-ünïcode.json",
+      "evil\nname.json",
+      "evil\u001b[31m.json",
+      "cr\rname.json",
+      "rlo\u202ename.json",
+      "nel\u0085.json",
+      `${"x".repeat(300)}.json`,
     ),
   },
   { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 30 }) },
@@ -448,7 +643,7 @@ function withBigArray(doc: unknown, item: string, count: number): string {
   const copy = structuredClone(doc) as Record<string, unknown>;
   const arr = nodesOf(copy).find((n) => Array.isArray(n.value) && n.path.length > 0);
   const mark = JSON.stringify(RAW_MARK(0));
-  const big = "[" + (item + ",").repeat(count - 1) + item + "]";
+  const big = `[${(`${item},`).repeat(count - 1)}${item}]`;
   if (arr) return JSON.stringify(setAt(copy, arr.path, RAW_MARK(0))).replace(mark, big);
   if (copy && typeof copy === "object" && !Array.isArray(copy)) {
     copy.big = RAW_MARK(0);
@@ -491,7 +686,7 @@ export function fuzzCase(seeds: Seed[], options: CaseOptions = {}): fc.Arbitrary
       const useMsr = s.target === "chv" && chv.withMsr && chv.mutateMsr && s.msrDoc !== undefined;
       let text = mutateDoc(useMsr ? s.msrDoc : s.doc, ops, indent);
       for (const t of textOps) text = applyTextOp(text, t);
-      const how = `mutated ${s.label}${useMsr ? " (msr file)" : ""}: ${describeOps(ops)}${textOps.length ? " then " + JSON.stringify(textOps) : ""}`;
+      const how = `mutated ${s.label}${useMsr ? " (msr file)" : ""}: ${describeOps(ops)}${textOps.length ? ` then ${JSON.stringify(textOps)}` : ""}`;
       // now and then a document goes to the wrong parser (a profile given as a host, ...)
       const t = crossTarget ?? s.target;
       return makeCase(t, how, file, text, s, chv, useMsr);
@@ -508,16 +703,39 @@ export function fuzzCase(seeds: Seed[], options: CaseOptions = {}): fc.Arbitrary
         fc.uint8Array({ maxLength: 2048 }).map((b) => new TextDecoder().decode(b)),
         fc.uint8Array({ maxLength: 2048 }).map((b) => String.fromCharCode(...b)),
         fc.string({ unit: "binary", maxLength: 200 }),
-        fc.constantFrom("", " ", "null", "[]", "{}", "0", '""', "true", "\ufeff{}", "{\"format\":", "[".repeat(100_000), '{"a":'.repeat(50_000)),
+        fc.constantFrom(
+          "",
+          " ",
+          "null",
+          "[]",
+          "{}",
+          "0",
+          '""',
+          "true",
+          "\ufeff{}",
+          '{"format":',
+          "[".repeat(100_000),
+          '{"a":'.repeat(50_000),
+        ),
       ),
     })
-    .map(({ target, file, seed, chv, text }) => makeCase(target, "whole-document garbage", file, text, seeds[seed]!, chv, false));
+    .map(({ target, file, seed, chv, text }) =>
+      makeCase(target, "whole-document garbage", file, text, seeds[seed]!, chv, false),
+    );
 
   const mild = fc
     .record({ seed: seedIdx, ops: fc.array(revalueOp, { minLength: 1, maxLength: 6 }), file: fileName, chv: chvExtras })
     .map(({ seed, ops, file, chv }) => {
       const s = seeds[seed]!;
-      return makeCase(s.target, `revalued ${s.label}: ${describeOps(ops)}`, file, mutateDoc(s.doc, ops, false), s, chv, false);
+      return makeCase(
+        s.target,
+        `revalued ${s.label}: ${describeOps(ops)}`,
+        file,
+        mutateDoc(s.doc, ops, false),
+        s,
+        chv,
+        false,
+      );
     });
 
   const valid = fc.record({ seed: seedIdx, file: fileName, chv: chvExtras }).map(({ seed, file, chv }) => {
@@ -533,17 +751,37 @@ export function fuzzCase(seeds: Seed[], options: CaseOptions = {}): fc.Arbitrary
       const good = new TextEncoder().encode(JSON.stringify(s.doc));
       const i = at % (good.length + 1);
       const bytes = new Uint8Array([...good.subarray(0, i), ...bad, ...good.subarray(i)]);
-      return { ...makeCase(s.target, `invalid UTF-8 ${JSON.stringify(bad)} at byte ${i} of ${s.label}`, file, "", s, chv, false), bytes, mustRefuse: "invalid UTF-8" };
+      return {
+        ...makeCase(
+          s.target,
+          `invalid UTF-8 ${JSON.stringify(bad)} at byte ${i} of ${s.label}`,
+          file,
+          "",
+          s,
+          chv,
+          false,
+        ),
+        bytes,
+        mustRefuse: "invalid UTF-8",
+      };
     });
 
   // a seed with one of its objects' keys written twice (JSON.parse would keep the last silently)
   const duplicateKey = fc
-    .record({ seed: seedIdx, op: fc.record({ kind: fc.constant("dupKey" as const), at, pick: fc.nat(), value: nastyValue }), file: fileName, chv: chvExtras })
+    .record({
+      seed: seedIdx,
+      op: fc.record({ kind: fc.constant("dupKey" as const), at, pick: fc.nat(), value: nastyValue }),
+      file: fileName,
+      chv: chvExtras,
+    })
     .map(({ seed, op, file, chv }) => {
       const s = seeds[seed]!;
       const text = mutateDoc(s.doc, [op], false);
       const changed = text !== JSON.stringify(s.doc);
-      return { ...makeCase(s.target, `duplicate key in ${s.label}: ${describeOps([op])}`, file, text, s, chv, false), ...(changed ? { mustRefuse: "a duplicate key" } : {}) };
+      return {
+        ...makeCase(s.target, `duplicate key in ${s.label}: ${describeOps([op])}`, file, text, s, chv, false),
+        ...(changed ? { mustRefuse: "a duplicate key" } : {}),
+      };
     });
 
   const arbs: fc.WeightedArbitrary<FuzzCase>[] = [
@@ -558,7 +796,11 @@ export function fuzzCase(seeds: Seed[], options: CaseOptions = {}): fc.Arbitrary
     arbs.push({
       weight: options.hugeWeight,
       arbitrary: fc
-        .record({ seed: seedIdx, kind: fc.constantFrom<HugeKind>("pad10mb", "array10mb", "arrayUnderLimit", "string10mb"), chv: chvExtras })
+        .record({
+          seed: seedIdx,
+          kind: fc.constantFrom<HugeKind>("pad10mb", "array10mb", "arrayUnderLimit", "string10mb"),
+          chv: chvExtras,
+        })
         .map(({ seed, kind, chv }) => {
           const s = seeds[seed]!;
           return makeCase(s.target, `huge ${kind} of ${s.label}`, "huge.json", hugeText(s.doc, kind), s, chv, false);
@@ -571,8 +813,9 @@ function describeOps(ops: readonly JsonOp[]): string {
   return ops
     .map((o) => {
       const short = { ...o } as Record<string, unknown>;
-      if (typeof short.raw === "string" && short.raw.length > 60) short.raw = short.raw.slice(0, 60) + `…(${(o as { raw: string }).raw.length} chars)`;
-      return JSON.stringify(short, (_, v) => (typeof v === "bigint" ? "0x" + v.toString(16) : v));
+      if (typeof short.raw === "string" && short.raw.length > 60)
+        short.raw = `${short.raw.slice(0, 60)}…(${(o as { raw: string }).raw.length} chars)`;
+      return JSON.stringify(short, (_, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v));
     })
     .join(", ");
 }
@@ -588,7 +831,16 @@ function makeCase(
 ): FuzzCase {
   if (target !== "chv") return { target, how, file, text, vendor: chv.vendor ?? "intel" };
   const seedMsr = seed.msrDoc === undefined ? undefined : JSON.stringify(seed.msrDoc);
-  if (textIsMsr) return { target, how, file: "cpuid.json", text: JSON.stringify(seed.doc), msrFile: file, msrText: text, vendor: chv.vendor };
+  if (textIsMsr)
+    return {
+      target,
+      how,
+      file: "cpuid.json",
+      text: JSON.stringify(seed.doc),
+      msrFile: file,
+      msrText: text,
+      vendor: chv.vendor,
+    };
   return {
     target,
     how,
@@ -610,7 +862,12 @@ export function parseCase(c: FuzzCase): unknown {
     case "template":
       return importFirecrackerTemplate(c.text, c.file, { vendor: c.vendor ?? "intel", name: "fuzz-template" });
     case "chv":
-      return importChv(c.text, c.msrText, { name: "fuzz-chv", cpuidFile: c.file, msrFile: c.msrFile, vendor: c.vendor });
+      return importChv(c.text, c.msrText, {
+        name: "fuzz-chv",
+        cpuidFile: c.file,
+        msrFile: c.msrFile,
+        vendor: c.vendor,
+      });
   }
 }
 
@@ -627,7 +884,7 @@ export function errorProblem(e: unknown, files: readonly string[]): string | und
   if (UNSAFE_CHARS.test(msg)) return `message has a newline or control character: ${JSON.stringify(msg.slice(0, 400))}`;
   if (msg.length > 2000) return `message is ${msg.length} characters long`;
   if (/\bat .*:\d+:\d+/.test(msg)) return `message looks like a stack trace: ${JSON.stringify(msg.slice(0, 400))}`;
-  const named = files.map((f) => printable(f, 200) + ": ").find((prefix) => msg.startsWith(prefix));
+  const named = files.map((f) => `${printable(f, 200)}: `).find((prefix) => msg.startsWith(prefix));
   if (named === undefined) return `message does not start with the file name: ${JSON.stringify(msg.slice(0, 400))}`;
   const rest = msg.slice(named.length);
   if (!/^(not valid JSON|not valid UTF-8|larger than|not a host capture)/.test(rest) && !/\$(?=[.[:\s]|$)/.test(rest))
@@ -648,8 +905,14 @@ export function checkCase(c: FuzzCase): { parsed: boolean; problem?: string } {
 
 /** A case, shortened for a failure report. */
 export function showCase(c: FuzzCase): string {
-  const clip = (s: string | undefined) => (s === undefined ? undefined : s.length > 600 ? s.slice(0, 600) + `…(${s.length} chars)` : s);
-  return JSON.stringify({ ...c, text: clip(c.text), msrText: clip(c.msrText), bytes: c.bytes ? `${c.bytes.length} bytes` : undefined });
+  const clip = (s: string | undefined) =>
+    s === undefined ? undefined : s.length > 600 ? `${s.slice(0, 600)}…(${s.length} chars)` : s;
+  return JSON.stringify({
+    ...c,
+    text: clip(c.text),
+    msrText: clip(c.msrText),
+    bytes: c.bytes ? `${c.bytes.length} bytes` : undefined,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -671,19 +934,81 @@ export interface CliCase {
 
 export const INPUT_KINDS = ["file", "symlink", "stdin", "dev-stdin", "dev-zero", "dev-null", "directory"] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
-export const OUTPUT_KINDS = ["new", "existing-0600", "symlink", "dangling-symlink", "stdout", "null-device", "full-device", "missing-dir", "directory"] as const;
+export const OUTPUT_KINDS = [
+  "new",
+  "existing-0600",
+  "symlink",
+  "dangling-symlink",
+  "stdout",
+  "null-device",
+  "full-device",
+  "missing-dir",
+  "directory",
+] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 const OPTIONS = [
-  "--name", "--host", "--from", "-o", "--json", "--vendor", "--allow", "--description", "--strict", "--format", "--profile",
-  "--profiles", "--to", "--vcpus", "--vcpu-id", "--msr-filter", "--nested", "--hyperv", "--", "-", "--bogus", "-x", "--name=",
-  "--format=kvm-cpuid2", "--format=xml", "--vcpus=0", "--vcpu-id=0x10", "-oj",
+  "--name",
+  "--host",
+  "--from",
+  "-o",
+  "--json",
+  "--vendor",
+  "--allow",
+  "--description",
+  "--strict",
+  "--format",
+  "--profile",
+  "--profiles",
+  "--to",
+  "--vcpus",
+  "--vcpu-id",
+  "--msr-filter",
+  "--nested",
+  "--hyperv",
+  "--",
+  "-",
+  "--bogus",
+  "-x",
+  "--name=",
+  "--format=kvm-cpuid2",
+  "--format=xml",
+  "--vcpus=0",
+  "--vcpu-id=0x10",
+  "-oj",
 ];
 
 const VALUES = [
-  ...CLI_FILE_TOKENS, ...CLI_FILE_TOKENS, "skylake", "host", "epyc-genoa", "sapphire-rapids", "intel", "amd", "chv", "firecracker",
-  "json", "text", "kvm-cpuid2", "kvm-msrs", "msr-filter", "qemu", "on", "off", "0", "1", "-1", "0x10", "4097", "99999999999999999999",
-  "my-profile", "Bad_Name", "a".repeat(70), "kvm-runtime", "hypervisor", "",
+  ...CLI_FILE_TOKENS,
+  ...CLI_FILE_TOKENS,
+  "skylake",
+  "host",
+  "epyc-genoa",
+  "sapphire-rapids",
+  "intel",
+  "amd",
+  "chv",
+  "firecracker",
+  "json",
+  "text",
+  "kvm-cpuid2",
+  "kvm-msrs",
+  "msr-filter",
+  "qemu",
+  "on",
+  "off",
+  "0",
+  "1",
+  "-1",
+  "0x10",
+  "4097",
+  "99999999999999999999",
+  "my-profile",
+  "Bad_Name",
+  "a".repeat(70),
+  "kvm-runtime",
+  "hypervisor",
+  "",
 ];
 
 /** Random tokens never hold '/', so a write they name stays inside the runner's working directory. */
@@ -711,9 +1036,14 @@ export function cliCase(seeds: Seed[], commandNames: readonly string[]): fc.Arbi
     inputs.set(t, fuzzCase(of.length ? of : seeds, { mildWeight: 60 }));
   }
   const usual = fc
-    .record({ line: fc.constantFrom(...USUAL_LINES), extra: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: token }) })
+    .record({
+      line: fc.constantFrom(...USUAL_LINES),
+      extra: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: token }),
+    })
     .chain(({ line, extra }) =>
-      inputs.get(line.input)!.map((input) => ({ argv: extra === null ? [...line.argv] : [...line.argv, extra], input })),
+      inputs
+        .get(line.input)!
+        .map((input) => ({ argv: extra === null ? [...line.argv] : [...line.argv, extra], input })),
     );
   const second = seeds.filter((s) => s.target === "host" || s.target === "profile");
   return fc
@@ -724,8 +1054,14 @@ export function cliCase(seeds: Seed[], commandNames: readonly string[]): fc.Arbi
     .chain(({ line, second: i }) =>
       fc
         .record({
-          inputKind: fc.oneof({ weight: 12, arbitrary: fc.constant<InputKind>("file") }, { weight: 6, arbitrary: fc.constantFrom(...INPUT_KINDS) }),
-          outputKind: fc.oneof({ weight: 6, arbitrary: fc.constant<OutputKind>("new") }, { weight: 9, arbitrary: fc.constantFrom(...OUTPUT_KINDS) }),
+          inputKind: fc.oneof(
+            { weight: 12, arbitrary: fc.constant<InputKind>("file") },
+            { weight: 6, arbitrary: fc.constantFrom(...INPUT_KINDS) },
+          ),
+          outputKind: fc.oneof(
+            { weight: 6, arbitrary: fc.constant<OutputKind>("new") },
+            { weight: 9, arbitrary: fc.constantFrom(...OUTPUT_KINDS) },
+          ),
         })
         .map((kinds) => ({ argv: line.argv, input: line.input, input2: JSON.stringify(second[i]!.doc), ...kinds })),
     );
@@ -793,7 +1129,8 @@ function deviceNode(dir: string, name: string, minor: number): string | undefine
 export function resolveCli(c: CliCase, dir: string): ResolvedCli {
   const inFile = join(dir, "in.json");
   const out = join(dir, "out.json");
-  for (const f of ["out.json", "out-link.json", "dangling-target.json"]) rmSync(join(dir, f), { force: true, recursive: true });
+  for (const f of ["out.json", "out-link.json", "dangling-target.json"])
+    rmSync(join(dir, f), { force: true, recursive: true });
   rmSync(join(dir, "in-link.json"), { force: true });
   writeFileSync(inFile, c.input.bytes ?? c.input.text);
   writeFileSync(join(dir, "in2.json"), c.input2);
@@ -832,25 +1169,36 @@ export function resolveCli(c: CliCase, dir: string): ResolvedCli {
     case "existing-0600":
       writeFileSync(out, "previous\n");
       chmodSync(out, 0o600);
-      after = () => ((statSync(out).mode & 0o7777) === 0o600 ? undefined : `mode of an existing -o file changed to ${(statSync(out).mode & 0o7777).toString(8)}`);
+      after = () =>
+        (statSync(out).mode & 0o7777) === 0o600
+          ? undefined
+          : `mode of an existing -o file changed to ${(statSync(out).mode & 0o7777).toString(8)}`;
       break;
     case "symlink":
       writeFileSync(out, "previous\n");
       symlinkSync("out.json", join(dir, "out-link.json"));
       outPath = join(dir, "out-link.json");
-      after = () => (lstatSync(outPath).isSymbolicLink() ? undefined : "-o replaced a symlink instead of writing through it");
+      after = () =>
+        lstatSync(outPath).isSymbolicLink() ? undefined : "-o replaced a symlink instead of writing through it";
       break;
     case "dangling-symlink":
       symlinkSync("dangling-target.json", join(dir, "out-link.json"));
       outPath = join(dir, "out-link.json");
-      after = () => (lstatSync(outPath).isSymbolicLink() ? undefined : "-o replaced a dangling symlink instead of creating its target");
+      after = () =>
+        lstatSync(outPath).isSymbolicLink()
+          ? undefined
+          : "-o replaced a dangling symlink instead of creating its target";
       break;
     case "stdout":
       outPath = "-";
       break;
     case "null-device":
     case "full-device": {
-      const node = deviceNode(dir, c.outputKind === "null-device" ? "null-node" : "full-node", c.outputKind === "null-device" ? 3 : 7);
+      const node = deviceNode(
+        dir,
+        c.outputKind === "null-device" ? "null-node" : "full-node",
+        c.outputKind === "null-device" ? 3 : 7,
+      );
       if (node !== undefined) {
         outPath = node;
         after = () => (lstatSync(node).isCharacterDevice() ? undefined : `-o replaced the device node ${node}`);
@@ -865,7 +1213,13 @@ export function resolveCli(c: CliCase, dir: string): ResolvedCli {
       after = () => (lstatSync(outPath).isDirectory() ? undefined : "-o replaced a directory");
       break;
   }
-  const map: Record<string, string> = { "@IN": inPath, "@IN2": join(dir, "in2.json"), "@OUT": outPath, "@DIR": dir, "@MISSING": join(dir, "missing.json") };
+  const map: Record<string, string> = {
+    "@IN": inPath,
+    "@IN2": join(dir, "in2.json"),
+    "@OUT": outPath,
+    "@DIR": dir,
+    "@MISSING": join(dir, "missing.json"),
+  };
   const argv = c.argv.map((a) => (Object.hasOwn(map, a) ? map[a]! : a));
   return {
     argv,
@@ -886,7 +1240,8 @@ export function cliProblem(o: CliOutcome, argv: readonly string[]): string | und
     const err = e as Error;
     return `main threw ${err?.constructor?.name ?? typeof e}: ${String(err?.stack ?? err).slice(0, 1500)}`;
   }
-  if (UNSAFE_CHARS.test(e.message)) return `error message has a newline or control character: ${JSON.stringify(e.message.slice(0, 400))}`;
+  if (UNSAFE_CHARS.test(e.message))
+    return `error message has a newline or control character: ${JSON.stringify(e.message.slice(0, 400))}`;
   if (e.message.length > 2000) return `error message is ${e.message.length} characters long`;
   if (e.exitCode === 2 && !(e instanceof InputError)) return `exit 2 from a ${e.constructor.name}`;
   void argv;

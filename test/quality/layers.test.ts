@@ -6,7 +6,10 @@ import { join, relative } from "node:path";
 import { REPO, sourceFiles } from "../helpers/sources.ts";
 
 const SRC = join(REPO, "src");
-const files = sourceFiles(SRC, /\.ts$/).map((path) => ({ path: relative(SRC, path), text: readFileSync(path, "utf8") }));
+const files = sourceFiles(SRC, /\.ts$/).map((path) => ({
+  path: relative(SRC, path),
+  text: readFileSync(path, "utf8"),
+}));
 
 /** Every module specifier a file imports or re-exports. */
 function importsOf(text: string): string[] {
@@ -39,14 +42,20 @@ describe("layers keep the promises of their header comments", () => {
   test("no code outside src/policy reads a policy table's arrays directly", () => {
     const reads = files
       .filter((f) => !f.path.startsWith("policy/"))
-      .flatMap((f) => [...f.text.matchAll(/\bpolicy\.(cpuid|msrFields|msrs)\b/g)].map((m) => `${f.path}: policy.${m[1]}`));
+      .flatMap((f) =>
+        [...f.text.matchAll(/\bpolicy\.(cpuid|msrFields|msrs)\b/g)].map((m) => `${f.path}: policy.${m[1]}`),
+      );
     expect(reads).toEqual([]);
   });
 
   test("only src/fields reads the compare rules (subset, superset, le, eq) by name", () => {
     const readers = files
       .filter((f) => !f.path.startsWith("fields/") && !f.path.startsWith("policy/"))
-      .flatMap((f) => [...f.text.matchAll(/compare\s*[!=]==\s*"(subset|superset|le|eq|none)"|case\s+"(subset|superset)"/g)].map((m) => `${f.path}: ${m[0]}`));
+      .flatMap((f) =>
+        [...f.text.matchAll(/compare\s*[!=]==\s*"(subset|superset|le|eq|none)"|case\s+"(subset|superset)"/g)].map(
+          (m) => `${f.path}: ${m[0]}`,
+        ),
+      );
     expect(readers).toEqual([]);
   });
 });

@@ -95,7 +95,15 @@ export function soak(options: SoakOptions): SoakResult {
     options.onProgress?.(i + 1);
   }
   const msPerIteration = options.count ? (performance.now() - started) / options.count : 0;
-  return { profile: profile.name, iterations: options.count, guestRuns, guestErrors, before, after: settledResources(), msPerIteration };
+  return {
+    profile: profile.name,
+    iterations: options.count,
+    guestRuns,
+    guestErrors,
+    before,
+    after: settledResources(),
+    msPerIteration,
+  };
 }
 
 /** What grew that must not: fds and shared mappings (a leaked vCPU or guest memory). */

@@ -28,7 +28,8 @@ function brandLeaves(brand: string): number[] {
   const bytes = new Uint8Array(48);
   for (let i = 0; i < Math.min(brand.length, 47); i++) bytes[i] = brand.charCodeAt(i) & 0xff;
   const words: number[] = [];
-  for (let i = 0; i < 48; i += 4) words.push((bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) >>> 0);
+  for (let i = 0; i < 48; i += 4)
+    words.push((bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) >>> 0);
   return words;
 }
 
@@ -43,19 +44,29 @@ beforeAll(() => {
   // a Firecracker fingerprint whose CPUID brand leaves hold ESC, CR and C1 bytes, and whose kernel is evil
   const fp = structuredClone(seeds.find((s) => s.label === "synthetic:fingerprint")!.doc) as {
     kernel_version: string;
-    guest_cpu_config: { cpuid_modifiers: { leaf: string; subleaf: string; flags: number; modifiers: { register: string; bitmap: string }[] }[] };
+    guest_cpu_config: {
+      cpuid_modifiers: {
+        leaf: string;
+        subleaf: string;
+        flags: number;
+        modifiers: { register: string; bitmap: string }[];
+      }[];
+    };
   };
   fp.kernel_version = EVIL.slice(0, 40);
   const words = brandLeaves("Intel\u001b[2J\u001b]0;x\u0007\r\u009b\u0085 Xeon");
   for (let k = 0; k < 3; k++)
     fp.guest_cpu_config.cpuid_modifiers.push({
-      leaf: "0x" + (0x80000002 + k).toString(16),
+      leaf: `0x${(0x80000002 + k).toString(16)}`,
       subleaf: "0x0",
       flags: 0,
-      modifiers: (["eax", "ebx", "ecx", "edx"] as const).map((register, r) => ({ register, bitmap: "0b" + words[k * 4 + r]!.toString(2).padStart(32, "0") })),
+      modifiers: (["eax", "ebx", "ecx", "edx"] as const).map((register, r) => ({
+        register,
+        bitmap: `0b${words[k * 4 + r]!.toString(2).padStart(32, "0")}`,
+      })),
     });
   const leaf0 = fp.guest_cpu_config.cpuid_modifiers.find((m) => m.leaf === "0x80000000")!;
-  leaf0.modifiers[0]!.bitmap = "0b" + (0x80000008).toString(2).padStart(32, "0");
+  leaf0.modifiers[0]!.bitmap = `0b${(0x80000008).toString(2).padStart(32, "0")}`;
   files.fingerprint = join(dir, "evil-fingerprint.json");
   writeFileSync(files.fingerprint, JSON.stringify(fp));
 
@@ -85,7 +96,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(argv: string[]): Promise<{ code: number; out: string }> {
   const proc = Bun.spawn([BUN, join(REPO, "src/cli/main.ts"), ...argv], { stdout: "pipe", stderr: "pipe", cwd: dir });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, out: stdout + stderr };
 }
 
@@ -93,7 +108,10 @@ describe("no control characters from input reach the terminal", () => {
   const cases: [string, () => string[]][] = [
     ["host --from (own capture: brand, kernel, vendor string)", () => ["host", "--from", files.host!]],
     ["host --from (fingerprint: brand from CPUID bytes, kernel)", () => ["host", "--from", files.fingerprint!]],
-    ["generate --host -o (summary names the brand)", () => ["generate", "--name", "evil", "--host", files.host!, "-o", join(dir, "gen.json")]],
+    [
+      "generate --host -o (summary names the brand)",
+      () => ["generate", "--name", "evil", "--host", files.host!, "-o", join(dir, "gen.json")],
+    ],
     ["show (description, source hosts, tool version)", () => ["show", files.profile!]],
     ["diff of two evil hosts", () => ["diff", files.host!, files.fingerprint!]],
     ["diff of an evil profile", () => ["diff", files.profile!, "skylake"]],
@@ -103,30 +121,47 @@ describe("no control characters from input reach the terminal", () => {
     ["apply", () => ["apply", files.profile!, "--host", files.host!]],
     ["baseline", () => ["baseline", files.host!, files.fingerprint!, "--name", "evil", "-o", join(dir, "base.json")]],
     ["error naming a file with control characters", () => ["show", files.evilName!]],
-    ["error naming a missing file with control characters", () => ["host", "--from", files.evilName! + "\u001b[0m"]],
+    ["error naming a missing file with control characters", () => ["host", "--from", `${files.evilName!}\u001b[0m`]],
     ["unknown command with control characters", () => ["\u001b[31mnope\r"]],
     ["diff naming files with control characters", () => ["diff", files.evilNamedHost!, "skylake"]],
     ["diff --json naming files with control characters", () => ["diff", files.evilNamedHost!, "skylake", "--json"]],
-    ["matrix labelling hosts by hostile file names", () => ["matrix", files.evilNamedHost!, files.host!, "--profiles", "skylake"]],
+    [
+      "matrix labelling hosts by hostile file names",
+      () => ["matrix", files.evilNamedHost!, files.host!, "--profiles", "skylake"],
+    ],
     ["export chv: the 'wrote' lines name a hostile directory", () => ["export", "chv", "skylake", files.evilDir!]],
     ["an unknown option with control characters", () => ["show", "--\u001b[31mx"]],
   ];
   const fixtureCases: [string, () => string[]][] = [
-    ["baseline error naming hosts of different vendors by hostile file names", () => ["baseline", files.evilIntel!, files.evilAmd!, "--name", "x"]],
+    [
+      "baseline error naming hosts of different vendors by hostile file names",
+      () => ["baseline", files.evilIntel!, files.evilAmd!, "--name", "x"],
+    ],
     ["matrix of fixture hosts under hostile names", () => ["matrix", files.evilIntel!, files.evilAmd!]],
   ];
   for (const [name, argv] of fixtureCases)
-    test.skipIf(fixturesMissing !== undefined)(`${name}${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`, async () => {
-      const { code, out } = await run(argv());
-      expect(code).toBeLessThan(4);
-      const bad = out.match(UNSAFE_OUTPUT);
-      expect(bad ? `${JSON.stringify(bad[0])} at ${bad.index}: ${JSON.stringify(out.slice(Math.max(0, bad.index! - 60), bad.index! + 20))}` : "clean").toBe("clean");
-    });
+    test.skipIf(fixturesMissing !== undefined)(
+      `${name}${fixturesMissing ? ` (skipped: ${fixturesMissing})` : ""}`,
+      async () => {
+        const { code, out } = await run(argv());
+        expect(code).toBeLessThan(4);
+        const bad = out.match(UNSAFE_OUTPUT);
+        expect(
+          bad
+            ? `${JSON.stringify(bad[0])} at ${bad.index}: ${JSON.stringify(out.slice(Math.max(0, bad.index! - 60), bad.index! + 20))}`
+            : "clean",
+        ).toBe("clean");
+      },
+    );
   for (const [name, argv] of cases)
     test(name, async () => {
       const { code, out } = await run(argv());
       expect(code).toBeLessThan(4);
       const bad = out.match(UNSAFE_OUTPUT);
-      expect(bad ? `${JSON.stringify(bad[0])} at ${bad.index}: ${JSON.stringify(out.slice(Math.max(0, bad.index! - 60), bad.index! + 20))}` : "clean").toBe("clean");
+      expect(
+        bad
+          ? `${JSON.stringify(bad[0])} at ${bad.index}: ${JSON.stringify(out.slice(Math.max(0, bad.index! - 60), bad.index! + 20))}`
+          : "clean",
+      ).toBe("clean");
     });
 });

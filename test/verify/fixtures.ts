@@ -14,8 +14,24 @@ const VENDOR_REGS: Record<Vendor, { ebx: number; edx: number; ecx: number }> = {
   amd: { ebx: 0x68747541, edx: 0x69746e65, ecx: 0x444d4163 }, // AuthenticAMD
 };
 
-export function entry(fn: number, index: number, flags: number, eax: number, ebx: number, ecx: number, edx: number): CpuidEntry {
-  return { function: fn >>> 0, index: index >>> 0, flags, eax: eax >>> 0, ebx: ebx >>> 0, ecx: ecx >>> 0, edx: edx >>> 0 };
+export function entry(
+  fn: number,
+  index: number,
+  flags: number,
+  eax: number,
+  ebx: number,
+  ecx: number,
+  edx: number,
+): CpuidEntry {
+  return {
+    function: fn >>> 0,
+    index: index >>> 0,
+    flags,
+    eax: eax >>> 0,
+    ebx: ebx >>> 0,
+    ecx: ecx >>> 0,
+    edx: edx >>> 0,
+  };
 }
 
 /** A small but realistic applied table: max basic 0xd, max extended 0x80000008, KVM signature leaves. */
@@ -49,18 +65,18 @@ export function sampleHost(vendor: Vendor): Pick<HostCapture, "vendor" | "featur
       { index: 0x345, value: 0n },
     ],
     msrIndexList: [
-      0x10, 0x11, 0x12, 0x34, 0x3b, 0x48, 0x8b, 0xce, 0x10a, 0x140, 0x174, 0x175, 0x176, 0x17a, 0x17b, 0x1a0, 0x1d9, 0x1db,
-      0x1dc, 0x1dd, 0x1de, 0x1fc, 0x277, 0x345, 0x6e0, 0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04,
-      0x4b564d05, 0x4b564d06, 0x4b564d07, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102, 0xc0010015,
-      0xc0010117, 0xc001011f,
+      0x10, 0x11, 0x12, 0x34, 0x3b, 0x48, 0x8b, 0xce, 0x10a, 0x140, 0x174, 0x175, 0x176, 0x17a, 0x17b, 0x1a0, 0x1d9,
+      0x1db, 0x1dc, 0x1dd, 0x1de, 0x1fc, 0x277, 0x345, 0x6e0, 0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03,
+      0x4b564d04, 0x4b564d05, 0x4b564d06, 0x4b564d07, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102,
+      0xc0010015, 0xc0010117, 0xc001011f,
     ],
   };
 }
 
 /** Permits the architectural basics and the feature MSRs; denies the KVM PV MSRs, LBRs, MTRRs and the rest. */
 export const SAMPLE_PERMITTED: readonly number[] = [
-  0x10, 0x3b, 0x48, 0x8b, 0xce, 0x10a, 0x174, 0x175, 0x176, 0x1a0, 0x277, 0x345, 0x6e0, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
-  0xc0000102,
+  0x10, 0x3b, 0x48, 0x8b, 0xce, 0x10a, 0x174, 0x175, 0x176, 0x1a0, 0x277, 0x345, 0x6e0, 0xc0000081, 0xc0000082,
+  0xc0000083, 0xc0000084, 0xc0000102,
 ];
 
 export function sampleConfig(vendor: Vendor, table: CpuidEntry[] = sampleTable(vendor)): ProbedConfig {
@@ -73,6 +89,9 @@ export function sampleConfig(vendor: Vendor, table: CpuidEntry[] = sampleTable(v
       { index: 0x10a, value: 0x0c000069n },
     ],
     // a safe config: it also permits what a guest OS uses for the table's features (guest-msrs.ts)
-    msrFilter: buildMsrFilter(knownMsrsOf(host), [...SAMPLE_PERMITTED, ...osMsrNeeds(vendor, (f) => tableAdvertises(table, f)).needed.map((n) => n.msr)]),
+    msrFilter: buildMsrFilter(knownMsrsOf(host), [
+      ...SAMPLE_PERMITTED,
+      ...osMsrNeeds(vendor, (f) => tableAdvertises(table, f)).needed.map((n) => n.msr),
+    ]),
   };
 }

@@ -25,16 +25,33 @@ function hidingProfile(h: HostCapture, hidden: readonly Bit[], permittedMsrs: nu
   const cpuid: CpuidAdjustment[] = [];
   for (const e of h.cpuid)
     for (const register of REGISTERS) {
-      const clear = hidden.filter((b) => b.leaf === e.function && b.subleaf === e.index && b.register === register).reduce((m, b) => m | (1 << b.bit), 0);
-      cpuid.push({ leaf: e.function, subleaf: { start: e.index, end: e.index }, register, replacements: 0, mask: ~clear >>> 0 });
+      const clear = hidden
+        .filter((b) => b.leaf === e.function && b.subleaf === e.index && b.register === register)
+        .reduce((m, b) => m | (1 << b.bit), 0);
+      cpuid.push({
+        leaf: e.function,
+        subleaf: { start: e.index, end: e.index },
+        register,
+        replacements: 0,
+        mask: ~clear >>> 0,
+      });
     }
   return {
-    name: "verify-test", version: 1, vendor: h.vendor, kind: "profile", description: "hides a few features", sourceHosts: [], toolVersion: "test",
-    cpuid, msrs: [{ index: 0x8b, replacements: 0x1234n, mask: 0n }], permittedMsrs,
+    name: "verify-test",
+    version: 1,
+    vendor: h.vendor,
+    kind: "profile",
+    description: "hides a few features",
+    sourceHosts: [],
+    toolVersion: "test",
+    cpuid,
+    msrs: [{ index: 0x8b, replacements: 0x1234n, mask: 0n }],
+    permittedMsrs,
   };
 }
 
-const bitOf = (t: readonly CpuidEntry[], b: Bit) => ((t.find((e) => e.function === b.leaf && e.index === b.subleaf)?.[b.register] ?? 0) >>> b.bit) & 1;
+const bitOf = (t: readonly CpuidEntry[], b: Bit) =>
+  ((t.find((e) => e.function === b.leaf && e.index === b.subleaf)?.[b.register] ?? 0) >>> b.bit) & 1;
 
 describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${kvmSkipReason})`}`, () => {
   const h = host!;
@@ -45,7 +62,10 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     { leaf: 0x80000001, subleaf: 0, register: "ecx", bit: 0, name: "lahf_lm" },
   ];
   const HIDDEN = CANDIDATES.filter((b) => live && bitOf(h.cpuid, b) === 1); // only features this host's KVM supports
-  const PERMITTED = [0x10, 0x3b, 0x8b, 0xce, 0x10a, 0x174, 0x175, 0x176, 0x277, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102];
+  const PERMITTED = [
+    0x10, 0x3b, 0x8b, 0xce, 0x10a, 0x174, 0x175, 0x176, 0x277, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+    0xc0000102,
+  ];
   const profile = live ? hidingProfile(h, HIDDEN, PERMITTED) : null;
 
   test("a profile hiding features KVM supports: each is hidden in the guest, or reported as the hypervisor's rewrite", () => {
@@ -60,7 +80,11 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     // x2apic is emulated by KVM itself, so even kvm_pvm honours hiding it
     if (HIDDEN.some((b) => b.name === "x2apic")) expect(r.differences.some((d) => d.name === "x2apic")).toBe(false);
     // nothing the profile hides is reported as silently exposed: every difference is runtime, rewrite or an MSR finding
-    expect(r.differences.filter((d) => d.class === "feature-exposed" || d.class === "field-mismatch" || d.class === "out-of-range")).toEqual([]);
+    expect(
+      r.differences.filter(
+        (d) => d.class === "feature-exposed" || d.class === "field-mismatch" || d.class === "out-of-range",
+      ),
+    ).toEqual([]);
   });
 
   test("a denied MSR faults, a permitted one reads back the value the profile sets, all as promised", () => {
@@ -84,13 +108,21 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     for (const table of [config.cpuid, config.cpuid.map((e) => (e.function === 0 ? { ...e, ...intelLeaf0 } : e))]) {
       const vendor = table === config.cpuid ? h.vendor : "intel";
       const maxBasic = table.find((e) => e.function === 0)!.eax;
-      const queries = { cpuid: [{ function: maxBasic + 1, index: 0 }, { function: 0x80000099, index: 0 }, { function: 0x99, index: 1 }], msrs: [] };
+      const queries = {
+        cpuid: [
+          { function: maxBasic + 1, index: 0 },
+          { function: 0x80000099, index: 0 },
+          { function: 0x99, index: 1 },
+        ],
+        msrs: [],
+      };
       const report = runGuestProbe({ cpuid: table, msrs: [], filter: null }, queries);
       const kvmTable = report.kvmCpuid; // compare against KVM's own table so the hypervisor's rewrites cancel out
       for (const o of report.cpuid) {
         const { function: fn, index, ...regs } = o;
         const want = expectedCpuid(kvmTable, vendor, fn, index);
-        if (fn === 0x99 || fn === maxBasic + 1) // runtime XSAVE sizes may sit in 0xD; compare the rest
+        if (fn === 0x99 || fn === maxBasic + 1)
+          // runtime XSAVE sizes may sit in 0xD; compare the rest
           expect({ ...regs, ebx: 0 }).toEqual({ ...want, ebx: 0 });
         else expect(regs).toEqual(want);
       }
@@ -112,7 +144,10 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
   test("KVM refusing the profile's table becomes a failed result naming the ioctl, not a crash", () => {
     // 0x80000008 EAX[15:8] must be 48 or 57: KVM refuses this table, so the check fails with the reason
     const broken: Profile = { ...hostProfileOf(h), name: "broken" };
-    const r = verifyProfile(broken, { ...h, cpuid: h.cpuid.map((e) => (e.function === 0x80000008 ? { ...e, eax: (e.eax & ~0xff00) | (40 << 8) } : e)) });
+    const r = verifyProfile(broken, {
+      ...h,
+      cpuid: h.cpuid.map((e) => (e.function === 0x80000008 ? { ...e, eax: (e.eax & ~0xff00) | (40 << 8) } : e)),
+    });
     expect(r.passed).toBe(false);
     expect(r.guest).toBeNull();
     expect(r.error).toMatch(/KVM_SET_CPUID2/);
@@ -125,7 +160,11 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     expect(spinning.passed).toBe(false);
     expect(spinning.guest).toBeNull();
     const rip = `0x${GUEST.code.toString(16)}`;
-    expect(spinning.error).toMatch(new RegExp(`^guest probe did not finish within 50 ms: the guest never exited to cpuprof \\(RIP ${rip}, after \\d+ KVM_RUN calls\\)$`));
+    expect(spinning.error).toMatch(
+      new RegExp(
+        `^guest probe did not finish within 50 ms: the guest never exited to cpuprof \\(RIP ${rip}, after \\d+ KVM_RUN calls\\)$`,
+      ),
+    );
     const tripleFault = verifyProfile(profile, h, { probe: { alterImage: entry([0x0f, 0x0b]) } }); // ud2, no #UD gate
     expect(tripleFault.passed).toBe(false);
     expect(tripleFault.error).toBe(`guest probe stopped with SHUTDOWN at RIP ${rip}`);
@@ -139,7 +178,11 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     expect(h.msrIndexList).toContain(0x6e0); // this KVM knows the MSR, so the filter can deny it
     const good = verifyProfile(own, h);
     expect(good.differences.filter((d) => d.class === "os-msr-fault")).toEqual([]);
-    const broken: Profile = { ...own, name: "no-tsc-deadline", permittedMsrs: own.permittedMsrs.filter((m) => m !== 0x6e0) };
+    const broken: Profile = {
+      ...own,
+      name: "no-tsc-deadline",
+      permittedMsrs: own.permittedMsrs.filter((m) => m !== 0x6e0),
+    };
     const r = verifyProfile(broken, h);
     expect(r.passed).toBe(false);
     const d = r.differences.find((x) => x.msr === 0x6e0);
@@ -150,5 +193,4 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     const allowed = verifyProfile(broken, h, { allow: ["hypervisor-rewrite", "msr-readable"] });
     expect(allowed.passed).toBe(false);
   });
-
 });

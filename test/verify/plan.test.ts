@@ -5,7 +5,8 @@ import { buildMsrFilter, filterDecision, knownMsrsOf } from "../../src/profile/f
 import { MAX_CPUID_PROBES, MAX_MSR_PROBES, planProbe } from "../../src/verify/plan.ts";
 import { entry, SAMPLE_PERMITTED, sampleConfig, sampleHost, sampleTable } from "./fixtures.ts";
 
-const has = (qs: { function: number; index: number }[], fn: number, index: number) => qs.some((q) => q.function === fn && q.index === index);
+const has = (qs: { function: number; index: number }[], fn: number, index: number) =>
+  qs.some((q) => q.function === fn && q.index === index);
 
 describe("planProbe", () => {
   const config = sampleConfig("intel");
@@ -13,7 +14,8 @@ describe("planProbe", () => {
   const plan = planProbe(config, host, SAMPLE_PERMITTED);
 
   test("asks CPUID for every leaf/subleaf of the applied table", () => {
-    for (const e of config.cpuid) expect(has(plan.cpuid, e.function, (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) !== 0 ? e.index : 0)).toBe(true);
+    for (const e of config.cpuid)
+      expect(has(plan.cpuid, e.function, (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) !== 0 ? e.index : 0)).toBe(true);
   });
 
   test("asks just past each limit: max basic, max extended, max hypervisor, max subleaf of indexed leaves", () => {
@@ -41,7 +43,10 @@ describe("planProbe", () => {
   });
 
   test("stays within 512 probes of each kind for a huge table and a huge permitted list", () => {
-    const big = [...sampleTable("intel"), ...Array.from({ length: 900 }, (_, i) => entry(0x4, i, CPUID_FLAG_SIGNIFICANT_INDEX, 1, 2, 3, 4))];
+    const big = [
+      ...sampleTable("intel"),
+      ...Array.from({ length: 900 }, (_, i) => entry(0x4, i, CPUID_FLAG_SIGNIFICANT_INDEX, 1, 2, 3, 4)),
+    ];
     const manyKnown = { ...host, msrIndexList: Array.from({ length: 2000 }, (_, i) => 0x1000 + i) };
     const p = planProbe({ ...config, cpuid: big }, manyKnown, manyKnown.msrIndexList);
     expect(p.cpuid.length).toBeLessThanOrEqual(MAX_CPUID_PROBES);
@@ -58,7 +63,8 @@ describe("planProbe", () => {
         const denied = known.filter((m) => filterDecision(filter, m, "read") === "deny");
         // each maximal run of consecutive denied indices within `known`'s order has at least one probe
         const probed = new Set(p.msrs);
-        let runHasProbe = true, inRun = false;
+        let runHasProbe = true,
+          inRun = false;
         for (let m = known[0]!; m <= 0x3000; m++) {
           const d = filterDecision(filter, m, "read") === "deny";
           if (d && !inRun) runHasProbe = false;

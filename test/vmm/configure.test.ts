@@ -2,7 +2,16 @@
 import { describe, expect, test } from "bun:test";
 import { captureLiveHost } from "../../src/host/live.ts";
 import { kvmVendorModule } from "../../src/host/kvm-module.ts";
-import { GuestMemory, KVM_CAP, Kvm, MSR_EXIT_REASON, MSR_FILTER_DEFAULT_ALLOW, MSR_FILTER_READ, type MsrFilter, type Vcpu } from "../../src/kvm/index.ts";
+import {
+  GuestMemory,
+  KVM_CAP,
+  Kvm,
+  MSR_EXIT_REASON,
+  MSR_FILTER_DEFAULT_ALLOW,
+  MSR_FILTER_READ,
+  type MsrFilter,
+  type Vcpu,
+} from "../../src/kvm/index.ts";
 import { generateProfile } from "../../src/profile/generate.ts";
 import { applyProfile } from "../../src/profile/apply.ts";
 import { buildMsrFilter } from "../../src/profile/filter.ts";
@@ -71,31 +80,49 @@ describe("configureVm", () => {
     using kvm = Kvm.open();
     using g = rdmsrVm(kvm);
     const range = (base: number) => ({ flags: MSR_FILTER_READ, base, nmsrs: 1, bitmap: new Uint8Array(8) });
-    const filter: MsrFilter = { flags: MSR_FILTER_DEFAULT_ALLOW, ranges: Array.from({ length: 17 }, (_, i) => range(0x1000 * i)) };
+    const filter: MsrFilter = {
+      flags: MSR_FILTER_DEFAULT_ALLOW,
+      ranges: Array.from({ length: 17 }, (_, i) => range(0x1000 * i)),
+    };
     const e = thrown(() => configureVm(g.vm, { msrFilter: filter }));
     expect(e).toBeInstanceOf(MsrFilterRangesError);
-    expect(e.message).toBe("MSR filter has 17 ranges, KVM accepts at most 16 (KVM_MSR_FILTER_MAX_RANGES); permit more MSRs or fewer scattered ones");
+    expect(e.message).toBe(
+      "MSR filter has 17 ranges, KVM accepts at most 16 (KVM_MSR_FILTER_MAX_RANGES); permit more MSRs or fewer scattered ones",
+    );
     expect(configureVm(g.vm, { msrFilter: null })).toEqual({ filterRanges: 0 });
   });
 });
 
 describe("configureVcpu", () => {
-  onDevice("a refused crucial MSR is a CrucialMsrRefusedError naming MSR, value and what KVM kept; the values after it are still set", () => {
-    const host = captureLiveHost();
-    using kvm = Kvm.open();
-    using vm = kvm.createVm();
-    const vcpu = vm.createVcpu(0);
-    // bit 63 of IA32_ARCH_CAPABILITIES is reserved: no KVM accepts it
-    const bad = 1n << 63n;
-    const e = thrown(() => configureVcpu(vcpu, { cpuid: host.cpuid, msrs: [{ index: ARCH_CAPABILITIES, value: bad }, { index: UCODE_REV, value: 0x1234n }] }));
-    expect(e).toBeInstanceOf(CrucialMsrRefusedError);
-    const c = e as CrucialMsrRefusedError;
-    expect(c.refusals).toHaveLength(1);
-    expect(c.refusals[0]).toMatchObject({ index: ARCH_CAPABILITIES, value: bad, crucial: true });
-    expect(c.message).toStartWith("vCPU 0: KVM refused crucial MSR arch_capabilities (0x10a) = 0x8000000000000000: KVM_SET_MSRS refused it, the vCPU holds 0x");
-    expect(c.exitCode).toBe(1);
-    expect(vcpu.getMsrs([UCODE_REV])[0]!.value).toBe(0x1234n);
-  });
+  onDevice(
+    "a refused crucial MSR is a CrucialMsrRefusedError naming MSR, value and what KVM kept; the values after it are still set",
+    () => {
+      const host = captureLiveHost();
+      using kvm = Kvm.open();
+      using vm = kvm.createVm();
+      const vcpu = vm.createVcpu(0);
+      // bit 63 of IA32_ARCH_CAPABILITIES is reserved: no KVM accepts it
+      const bad = 1n << 63n;
+      const e = thrown(() =>
+        configureVcpu(vcpu, {
+          cpuid: host.cpuid,
+          msrs: [
+            { index: ARCH_CAPABILITIES, value: bad },
+            { index: UCODE_REV, value: 0x1234n },
+          ],
+        }),
+      );
+      expect(e).toBeInstanceOf(CrucialMsrRefusedError);
+      const c = e as CrucialMsrRefusedError;
+      expect(c.refusals).toHaveLength(1);
+      expect(c.refusals[0]).toMatchObject({ index: ARCH_CAPABILITIES, value: bad, crucial: true });
+      expect(c.message).toStartWith(
+        "vCPU 0: KVM refused crucial MSR arch_capabilities (0x10a) = 0x8000000000000000: KVM_SET_MSRS refused it, the vCPU holds 0x",
+      );
+      expect(c.exitCode).toBe(1);
+      expect(vcpu.getMsrs([UCODE_REV])[0]!.value).toBe(0x1234n);
+    },
+  );
 
   onDevice("a non-crucial refusal is reported, not thrown", () => {
     const host = captureLiveHost();
@@ -104,33 +131,42 @@ describe("configureVcpu", () => {
     const vcpu = vm.createVcpu(0);
     const setup = configureVcpu(vcpu, {
       cpuid: host.cpuid,
-      msrs: [{ index: UCODE_REV, value: 0x55n }, { index: ARCH_CAPABILITIES, value: 1n << 63n, crucial: false }, { index: PAT, value: 0x0006060606060606n }],
+      msrs: [
+        { index: UCODE_REV, value: 0x55n },
+        { index: ARCH_CAPABILITIES, value: 1n << 63n, crucial: false },
+        { index: PAT, value: 0x0006060606060606n },
+      ],
     });
     expect(setup.refused.map((r) => [r.index, r.crucial])).toEqual([[ARCH_CAPABILITIES, false]]);
     expect(setup).toMatchObject({ msrsSet: 2, firstRefused: 1 });
     expect(vcpu.getMsrs([UCODE_REV, PAT]).map((m) => m.value)).toEqual([0x55n, 0x0006060606060606n]);
   });
 
-  onDevice(`the host profile's own IA32_ARCH_CAPABILITIES: refused by kvm_pvm (a typed error), accepted by other KVMs (this host: ${kvmVendorModule() ?? "unknown"})`, () => {
-    const host = captureLiveHost();
-    const config = applyProfile(hostProfileOf(host), host);
-    const value = config.msrs.find((m) => m.index === ARCH_CAPABILITIES)?.value;
-    using kvm = Kvm.open();
-    using vm = kvm.createVm();
-    const vcpu = vm.createVcpu(0);
-    if (kvmVendorModule() !== "kvm_pvm" || value === undefined || value === 0n) {
-      expect(configureVcpu(vcpu, config).refused.filter((r) => r.crucial)).toEqual([]);
-      return;
-    }
-    const e = thrown(() => configureVcpu(vcpu, config));
-    expect(e).toBeInstanceOf(CrucialMsrRefusedError);
-    expect((e as CrucialMsrRefusedError).refusals.map((r) => [r.index, r.value])).toEqual([[ARCH_CAPABILITIES, value]]);
-    expect(e.message).toContain(`arch_capabilities (0x10a) = 0x${value.toString(16)}: KVM_SET_MSRS refused it`);
-    // a checker can ask for the refusal as data instead
-    using vm2 = kvm.createVm();
-    const setup = configureVcpu(vm2.createVcpu(0), config, { crucial: "report" });
-    expect(setup.refused.map((r) => r.index)).toEqual([ARCH_CAPABILITIES]);
-  });
+  onDevice(
+    `the host profile's own IA32_ARCH_CAPABILITIES: refused by kvm_pvm (a typed error), accepted by other KVMs (this host: ${kvmVendorModule() ?? "unknown"})`,
+    () => {
+      const host = captureLiveHost();
+      const config = applyProfile(hostProfileOf(host), host);
+      const value = config.msrs.find((m) => m.index === ARCH_CAPABILITIES)?.value;
+      using kvm = Kvm.open();
+      using vm = kvm.createVm();
+      const vcpu = vm.createVcpu(0);
+      if (kvmVendorModule() !== "kvm_pvm" || value === undefined || value === 0n) {
+        expect(configureVcpu(vcpu, config).refused.filter((r) => r.crucial)).toEqual([]);
+        return;
+      }
+      const e = thrown(() => configureVcpu(vcpu, config));
+      expect(e).toBeInstanceOf(CrucialMsrRefusedError);
+      expect((e as CrucialMsrRefusedError).refusals.map((r) => [r.index, r.value])).toEqual([
+        [ARCH_CAPABILITIES, value],
+      ]);
+      expect(e.message).toContain(`arch_capabilities (0x10a) = 0x${value.toString(16)}: KVM_SET_MSRS refused it`);
+      // a checker can ask for the refusal as data instead
+      using vm2 = kvm.createVm();
+      const setup = configureVcpu(vm2.createVcpu(0), config, { crucial: "report" });
+      expect(setup.refused.map((r) => r.index)).toEqual([ARCH_CAPABILITIES]);
+    },
+  );
 });
 
 describe("saveMsrs / restoreMsrs", () => {
@@ -142,7 +178,12 @@ describe("saveMsrs / restoreMsrs", () => {
     using a = kvm.createVm();
     const src = a.createVcpu(0);
     configureVcpu(src, config, { crucial: "report" });
-    expect(src.setMsrs([{ index: STAR, value: 0x0023001000000000n }, { index: SYSENTER_CS, value: 0x10n }])).toBe(2);
+    expect(
+      src.setMsrs([
+        { index: STAR, value: 0x0023001000000000n },
+        { index: SYSENTER_CS, value: 0x10n },
+      ]),
+    ).toBe(2);
     const saved = saveMsrs(src, config);
     expect(saved.msrs.map((m) => m.index)).toEqual(config.msrsToSave);
     expect(saved.vcpuId).toBe(0);
@@ -176,7 +217,9 @@ describe("saveMsrs / restoreMsrs", () => {
     const e = thrown(() => restoreMsrs(dst, narrow, saved));
     expect(e).toBeInstanceOf(SavedMsrsMismatchError);
     expect((e as SavedMsrsMismatchError).extra).toEqual(extra);
-    expect(e.message).toStartWith(`cannot restore ${extra.length} saved MSR(s) outside this configuration's msrsToSave`);
+    expect(e.message).toStartWith(
+      `cannot restore ${extra.length} saved MSR(s) outside this configuration's msrsToSave`,
+    );
     expect(e.message).toContain(`${msrName(extra[0]!)} (0x${extra[0]!.toString(16)})`);
     expect(dst.getMsrs([PAT])[0]!.value).not.toBe(0x0006060606060606n);
   });
@@ -191,6 +234,8 @@ describe("saveMsrs / restoreMsrs", () => {
     // a non-canonical LSTAR: KVM refuses it even from the host
     const e = thrown(() => restoreMsrs(vcpu, config, { msrs: [{ index: LSTAR, value: 1n << 63n }] }));
     expect(e).toBeInstanceOf(MsrRestoreRefusedError);
-    expect(e.message).toStartWith("vCPU 0: restore failed: lstar (0xc0000082) = 0x8000000000000000: KVM_SET_MSRS refused it, the vCPU holds 0x");
+    expect(e.message).toStartWith(
+      "vCPU 0: restore failed: lstar (0xc0000082) = 0x8000000000000000: KVM_SET_MSRS refused it, the vCPU holds 0x",
+    );
   });
 });

@@ -1,4 +1,13 @@
-import { boolOpt, choiceOpt, expectPositionals, intOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import {
+  boolOpt,
+  choiceOpt,
+  expectPositionals,
+  intOpt,
+  parseCommandArgs,
+  stringOpt,
+  optionsHelp,
+  type OptionSpec,
+} from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, refuseBinaryOnTerminal, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
@@ -14,13 +23,25 @@ const BINARY_FORMATS = ["kvm-cpuid2", "kvm-msrs", "msr-filter"] as const;
 const FORMATS = ["text", "json", "kvm-cpuid2", "kvm-msrs", "msr-filter", "msrs-to-save", "firecracker"] as const;
 
 const options = {
-  host: { type: "string", arg: "FILE", help: `host capture (cpuprof or Firecracker format); default: this host's /dev/kvm` },
-  "vcpu-id": { type: "string", arg: "N", help: `vCPU id: initial APIC id in 1.EBX, x2APIC id in 0xB/0x1F, AMD 0x8000001E (default 0)` },
+  host: {
+    type: "string",
+    arg: "FILE",
+    help: `host capture (cpuprof or Firecracker format); default: this host's /dev/kvm`,
+  },
+  "vcpu-id": {
+    type: "string",
+    arg: "N",
+    help: `vCPU id: initial APIC id in 1.EBX, x2APIC id in 0xB/0x1F, AMD 0x8000001E (default 0)`,
+  },
   vcpus: { type: "string", arg: "N", help: `vCPU count: logical processor counts (default 1)` },
   hyperv: { type: "boolean", help: `keep the Hyper-V synthetic MSRs permitted (denied by default)` },
   nested: { type: "boolean", help: `keep VMX/SVM and the VMX capability MSRs (dropped by default)` },
   "msr-filter": { type: "string", arg: "on|off", help: `off leaves the filter out (default on)` },
-  format: { type: "string", arg: "F", help: `text (default), json, kvm-cpuid2 (struct kvm_cpuid2 for KVM_SET_CPUID2),\nkvm-msrs (struct kvm_msrs for KVM_SET_MSRS), msr-filter (struct kvm_msr_filter,\neach range's bitmap field holding the byte offset of its bitmap in the file),\nmsrs-to-save (the MSRs a VMM saves and restores for this guest: this host's\nKVM_GET_MSR_INDEX_LIST that the profile permits, one 0x index per line),\nfirecracker (a Firecracker custom CPU template)` },
+  format: {
+    type: "string",
+    arg: "F",
+    help: `text (default), json, kvm-cpuid2 (struct kvm_cpuid2 for KVM_SET_CPUID2),\nkvm-msrs (struct kvm_msrs for KVM_SET_MSRS), msr-filter (struct kvm_msr_filter,\neach range's bitmap field holding the byte offset of its bitmap in the file),\nmsrs-to-save (the MSRs a VMM saves and restores for this guest: this host's\nKVM_GET_MSR_INDEX_LIST that the profile permits, one 0x index per line),\nfirecracker (a Firecracker custom CPU template)`,
+  },
   json: { type: "boolean", help: `same as --format json` },
   o: { type: "string", short: "o", arg: "FILE", help: `write the output to FILE (atomically)` },
 } satisfies OptionSpec;
@@ -71,8 +92,13 @@ export const applyCommand: Command = {
     if (!config.report.compatible) {
       // Nothing is written; with --json the report itself is the answer on stdout.
       if (format === "json") {
-        await emit(stableJson({ profile: profile.name, host: hostLabel(host), compatible: false, report: config.report }), undefined);
-        writeStderr(`apply: ${profile.name} is incompatible with the host (${config.report.problems.length} problems): the JSON report is on stdout`);
+        await emit(
+          stableJson({ profile: profile.name, host: hostLabel(host), compatible: false, report: config.report }),
+          undefined,
+        );
+        writeStderr(
+          `apply: ${profile.name} is incompatible with the host (${config.report.problems.length} problems): the JSON report is on stdout`,
+        );
       } else writeStderr(formatReport(profile.name, host, config.report).trimEnd());
       return EXIT.failed;
     }

@@ -47,7 +47,10 @@ export const baselineCommand: Command = {
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("baseline: --name NAME is required (see 'cpuprof baseline --help')");
     checkProfileName(name, "baseline: --name");
-    if (p.positionals.length === 0) throw new InputError("baseline: expected captures: files, directories, globs or - for stdin (see 'cpuprof baseline --help')");
+    if (p.positionals.length === 0)
+      throw new InputError(
+        "baseline: expected captures: files, directories, globs or - for stdin (see 'cpuprof baseline --help')",
+      );
     // A baseline of a capture and its duplicates is the baseline of the capture: each distinct one counts once.
     const set = readCaptures(p.positionals, "baseline");
     const hosts = set.unique.map((u) => u.host);
@@ -65,7 +68,10 @@ export const baselineCommand: Command = {
       else {
         const d = describeProfile(result.profile);
         const distinct = set.total === hosts.length ? "" : `, ${hosts.length} distinct`;
-        await emit(`baseline ${name} of ${set.total} hosts${distinct} (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`, undefined);
+        await emit(
+          `baseline ${name} of ${set.total} hosts${distinct} (${result.profile.vendor}): ${d.features.length} features\n${wrapList(d.features)}`,
+          undefined,
+        );
       }
     } else await emit(text, undefined);
     for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);

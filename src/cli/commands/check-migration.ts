@@ -15,7 +15,11 @@ const options = {
   from: { type: "string", arg: "SRC", help: `source host capture (cpuprof or Firecracker format)` },
   to: { type: "string", arg: "DST", help: `destination host capture` },
   profile: { type: "string", arg: "P", help: `an embedded profile name or a profile file` },
-  saved: { type: "string", arg: "FILE", help: `a vCPU's saved MSR values (JSON, as saveMsrs gives; see the README's\nlibrary section): can DST restore them under P? Every saved MSR must be\nknown to DST and in its msrsToSave under P, and every crucial value (the\nfeature MSRs; IA32_ARCH_CAPABILITIES by Cloud Hypervisor's rule) one DST\ncan offer. Without --to, DST is this host's /dev/kvm; --from adds the\nhost check above` },
+  saved: {
+    type: "string",
+    arg: "FILE",
+    help: `a vCPU's saved MSR values (JSON, as saveMsrs gives; see the README's\nlibrary section): can DST restore them under P? Every saved MSR must be\nknown to DST and in its msrsToSave under P, and every crucial value (the\nfeature MSRs; IA32_ARCH_CAPABILITIES by Cloud Hypervisor's rule) one DST\ncan offer. Without --to, DST is this host's /dev/kvm; --from adds the\nhost check above`,
+  },
   json: { type: "boolean", help: `machine-readable result: "safe" true or false, as the text says safe or NOT SAFE` },
 } satisfies OptionSpec;
 
@@ -49,14 +53,27 @@ export const checkMigrationCommand: Command = {
     const savedFile = stringOpt(p, "saved");
     if (savedFile !== undefined) return checkSaved(savedFile, from, to, stringOpt(p, "profile"), boolOpt(p, "json"));
     if (from === undefined || to === undefined)
-      throw new InputError("check-migration: --from SRC and --to DST are required (see 'cpuprof check-migration --help')");
+      throw new InputError(
+        "check-migration: --from SRC and --to DST are required (see 'cpuprof check-migration --help')",
+      );
     const src = loadHostArg(from);
     const dst = loadHostArg(to);
     const profileArg = stringOpt(p, "profile");
     const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
     const report = checkMigration(src, dst, profile);
     // "safe" in JSON as in the text: one word for one verdict.
-    if (boolOpt(p, "json")) await emit(stableJson({ from, to, profile: profile?.name ?? null, safe: report.compatible, problems: report.problems, notes: report.notes }), undefined);
+    if (boolOpt(p, "json"))
+      await emit(
+        stableJson({
+          from,
+          to,
+          profile: profile?.name ?? null,
+          safe: report.compatible,
+          problems: report.problems,
+          notes: report.notes,
+        }),
+        undefined,
+      );
     else {
       let out = `${hostLabel(src)} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (no profile)"}: ${report.compatible ? "safe" : `NOT${KEEP}SAFE`}\n`;
       out += report.problems.map((x) => `  ${x.kind === "vendor" ? "" : `${x.side}: `}${problemLine(x)}\n`).join("");
@@ -68,7 +85,13 @@ export const checkMigrationCommand: Command = {
 };
 
 /** --saved: the destination (a file, or this host) against a vCPU's saved MSRs, plus the host check when --from is given. */
-async function checkSaved(savedFile: string, from: string | undefined, to: string | undefined, profileArg: string | undefined, json: boolean): Promise<number> {
+async function checkSaved(
+  savedFile: string,
+  from: string | undefined,
+  to: string | undefined,
+  profileArg: string | undefined,
+  json: boolean,
+): Promise<number> {
   const saved = parseSavedMsrs(readInputFile(savedFile), inputName(savedFile));
   const profile = profileArg === undefined ? undefined : loadProfileArg(profileArg);
   const dst = loadHostArg(to);
@@ -77,11 +100,29 @@ async function checkSaved(savedFile: string, from: string | undefined, to: strin
   const hosts = src ? checkMigration(src, dst, profile) : { problems: [], notes: [] };
   const problems = [...hosts.problems, ...savedReport.problems];
   const compatible = problems.length === 0;
-  if (json) await emit(stableJson({ saved: savedFile, from: from ?? null, to: to ?? null, profile: profile?.name ?? null, savedMsrs: saved.msrs.length, safe: compatible, problems, notes: hosts.notes }), undefined);
+  if (json)
+    await emit(
+      stableJson({
+        saved: savedFile,
+        from: from ?? null,
+        to: to ?? null,
+        profile: profile?.name ?? null,
+        savedMsrs: saved.msrs.length,
+        safe: compatible,
+        problems,
+        notes: hosts.notes,
+      }),
+      undefined,
+    );
   else {
     const what = `${saved.msrs.length} saved MSRs${src ? ` from ${hostLabel(src)}` : ""} -> ${hostLabel(dst)}${profile ? ` under ${profile.name}` : " (host profile)"}`;
     const notes = hosts.notes.map((n) => `  note: ${printable(n, 240)}\n`).join("");
-    await emit(foldText(`${what}: ${compatible ? "safe" : `NOT${KEEP}SAFE`}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`), undefined);
+    await emit(
+      foldText(
+        `${what}: ${compatible ? "safe" : `NOT${KEEP}SAFE`}\n${problems.map((x) => `  ${problemLine(x)}\n`).join("")}${notes}`,
+      ),
+      undefined,
+    );
   }
   return compatible ? EXIT.ok : EXIT.failed;
 }

@@ -1,6 +1,14 @@
 import { join } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
-import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import {
+  boolOpt,
+  choiceOpt,
+  expectPositionals,
+  parseCommandArgs,
+  stringOpt,
+  optionsHelp,
+  type OptionSpec,
+} from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emit, emitAll, emitDocument, writeStderr } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
@@ -15,10 +23,21 @@ import { formatKubevirtCpu, formatLibvirtCpu, profileToLibvirtCpu } from "../../
 
 const options = {
   o: { type: "string", short: "o", arg: "FILE", help: `write to FILE (atomically) instead of stdout` },
-  "qemu-version": { type: "string", arg: "V", help: `(qemu) the QEMU release whose models to use: ${qemuVersions().join(", ")}\n(cpuprof carries the model tables of these releases, generated from\nthe real QEMU; default: the oldest that has a model of the profile's\nfamily and model, else the newest)` },
-  format: { type: "string", arg: "cpu|args", help: `(qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'\n(the flags assume QEMU's -accel kvm defaults: kvmclock on, ...)` },
+  "qemu-version": {
+    type: "string",
+    arg: "V",
+    help: `(qemu) the QEMU release whose models to use: ${qemuVersions().join(", ")}\n(cpuprof carries the model tables of these releases, generated from\nthe real QEMU; default: the oldest that has a model of the profile's\nfamily and model, else the newest)`,
+  },
+  format: {
+    type: "string",
+    arg: "cpu|args",
+    help: `(qemu) cpu: the -cpu value (default); args: '-accel kvm -cpu VALUE'\n(the flags assume QEMU's -accel kvm defaults: kvmclock on, ...)`,
+  },
   strict: { type: "boolean", help: `(qemu, libvirt, kubevirt) an inexpressible feature is an error (exit 1)` },
-  json: { type: "boolean", help: `JSON on stdout, also with -o (what was written to FILE): qemu, libvirt,\nkubevirt: model, flags/features, what could not be expressed;\nfirecracker: the template; chv: the two files written` },
+  json: {
+    type: "boolean",
+    help: `JSON on stdout, also with -o (what was written to FILE): qemu, libvirt,\nkubevirt: model, flags/features, what could not be expressed;\nfirecracker: the template; chv: the two files written`,
+  },
 } satisfies OptionSpec;
 
 const help = `Usage: cpuprof export chv PROFILE DIR [--json]
@@ -46,8 +65,16 @@ ${optionsHelp(options)}
 ${EXIT_CODES_HELP}`;
 
 /** Inexpressible features: one stderr line each; with --strict, the export fails (exit 1) and prints nothing. Notes: stderr, never fatal. */
-function reportInexpressible(engine: string, list: readonly Inexpressible[], strict: boolean, notes: readonly string[]): boolean {
-  for (const i of list) writeStderr(`export ${engine}: ${strict ? "error" : "warning"}: cannot express ${i.feature}${i.qemu ? ` (${i.qemu})` : ""}: ${i.reason}`);
+function reportInexpressible(
+  engine: string,
+  list: readonly Inexpressible[],
+  strict: boolean,
+  notes: readonly string[],
+): boolean {
+  for (const i of list)
+    writeStderr(
+      `export ${engine}: ${strict ? "error" : "warning"}: cannot express ${i.feature}${i.qemu ? ` (${i.qemu})` : ""}: ${i.reason}`,
+    );
   if (strict && list.length > 0) return true;
   for (const n of notes) writeStderr(`export ${engine}: note: ${n}`);
   return false;
@@ -79,7 +106,12 @@ export const exportCommand: Command = {
         { path: cpuidFile, data: files.cpuid },
         { path: msrFile, data: files.msr },
       ]);
-      await emit(boolOpt(p, "json") ? stableJson({ written: [cpuidFile, msrFile] }) : `wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`, undefined);
+      await emit(
+        boolOpt(p, "json")
+          ? stableJson({ written: [cpuidFile, msrFile] })
+          : `wrote ${printable(cpuidFile, 300)}\nwrote ${printable(msrFile, 300)}\n`,
+        undefined,
+      );
       return 0;
     }
     if (kind === "firecracker") {
@@ -93,11 +125,16 @@ export const exportCommand: Command = {
       const format = choiceOpt("export", p, "format", ["cpu", "args"] as const) ?? "cpu";
       const requested = stringOpt(p, "qemu-version");
       if (requested !== undefined && !chooseQemuTable(requested))
-        throw new InputError(`export: --qemu-version '${printable(requested, 40)}': cpuprof has QEMU model tables for ${qemuVersions().join(", ")}`);
+        throw new InputError(
+          `export: --qemu-version '${printable(requested, 40)}': cpuprof has QEMU model tables for ${qemuVersions().join(", ")}`,
+        );
       const profile = loadProfileArg(profileArg!);
       const table = chooseQemuTable(requested, profile)!;
       const out = profileToQemuCpu(profile, table);
-      const which = requested === undefined && qemuVersions().length > 1 ? [`models of QEMU ${table.version} (--qemu-version chooses: ${qemuVersions().join(", ")})`] : [];
+      const which =
+        requested === undefined && qemuVersions().length > 1
+          ? [`models of QEMU ${table.version} (--qemu-version chooses: ${qemuVersions().join(", ")})`]
+          : [];
       if (reportInexpressible("qemu", out.inexpressible, boolOpt(p, "strict"), [...which, ...out.notes])) return 1;
       const text = boolOpt(p, "json")
         ? stableJson({ profile: profile.name, ...out })
@@ -111,15 +148,21 @@ export const exportCommand: Command = {
       const [, profileArg] = expectPositionals("export", p, 2, 2, `${kind} PROFILE`);
       const profile = loadProfileArg(profileArg!);
       const cpu = profileToLibvirtCpu(profile, LIBVIRT_CPU_MAP);
-      if (reportInexpressible(kind, cpu.inexpressible, boolOpt(p, "strict"), kind === "kubevirt" ? [] : cpu.notes)) return 1;
+      if (reportInexpressible(kind, cpu.inexpressible, boolOpt(p, "strict"), kind === "kubevirt" ? [] : cpu.notes))
+        return 1;
       const text = boolOpt(p, "json")
         ? stableJson({ profile: profile.name, ...cpu })
         : kind === "libvirt"
           ? formatLibvirtCpu(cpu)
-          : formatKubevirtCpu(cpu, `cpuprof export kubevirt ${profile.name} (libvirt ${cpu.libvirtVersion} CPU map): spec.template.spec.domain.cpu`);
+          : formatKubevirtCpu(
+              cpu,
+              `cpuprof export kubevirt ${profile.name} (libvirt ${cpu.libvirtVersion} CPU map): spec.template.spec.domain.cpu`,
+            );
       await emitDocument(text, stringOpt(p, "o"), boolOpt(p, "json"));
       return 0;
     }
-    throw new InputError(`export: expected 'chv', 'firecracker', 'qemu', 'libvirt' or 'kubevirt' (see 'cpuprof export --help')`);
+    throw new InputError(
+      `export: expected 'chv', 'firecracker', 'qemu', 'libvirt' or 'kubevirt' (see 'cpuprof export --help')`,
+    );
   },
 };

@@ -11,9 +11,16 @@ import { generateProfile } from "../../profile/generate.ts";
 
 const options = {
   name: { type: "string", arg: "NAME", help: `profile name, kebab-case (e.g. my-fleet, skylake-v2)` },
-  host: { type: "string", arg: "FILE", help: `a host capture (cpuprof or Firecracker format); default: this host's /dev/kvm` },
+  host: {
+    type: "string",
+    arg: "FILE",
+    help: `a host capture (cpuprof or Firecracker format); default: this host's /dev/kvm`,
+  },
   description: { type: "string", arg: "TEXT", help: `one line saying what the profile is for` },
-  strict: { type: "boolean", help: `fail (exit 2) when the host has leaves, bits or feature MSRs the policy does not know` },
+  strict: {
+    type: "boolean",
+    help: `fail (exit 2) when the host has leaves, bits or feature MSRs the policy does not know`,
+  },
   o: { type: "string", short: "o", arg: "FILE", help: `write the profile to FILE (atomically) and print the summary` },
   json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o)` },
 } satisfies OptionSpec;
@@ -45,14 +52,20 @@ export const generateCommand: Command = {
     if (name === undefined) throw new InputError("generate: --name NAME is required (see 'cpuprof generate --help')");
     checkProfileName(name, "generate: --name");
     const host = loadHostArg(stringOpt(p, "host"));
-    const result = generateProfile(host, { name, description: stringOpt(p, "description"), strict: boolOpt(p, "strict") });
+    const result = generateProfile(host, {
+      name,
+      description: stringOpt(p, "description"),
+      strict: boolOpt(p, "strict"),
+    });
     const out = stringOpt(p, "o");
     const summary =
       `profile ${name} (${result.profile.vendor}) from ${host.brand !== null ? printable(host.brand, 80) : `${host.vendor} family ${host.family} model ${host.model}`}\n` +
       `kept (${result.summary.kept.length}):\n${wrapList(result.summary.kept)}` +
       `hidden (${result.summary.hidden.length}):\n${formatHidden(result.summary.hidden)}` +
       `left to the host the VM runs on (${result.summary.leftToHost.length}):\n${wrapList(result.summary.leftToHost)}` +
-      (result.unknown.length ? `unknown to the policy, hidden (${result.unknown.length}):\n${wrapList(result.unknown.map((u) => u.text))}` : "");
+      (result.unknown.length
+        ? `unknown to the policy, hidden (${result.unknown.length}):\n${wrapList(result.unknown.map((u) => u.text))}`
+        : "");
     if (out !== undefined) {
       await emit(serializeProfile(result.profile), out);
       if (!boolOpt(p, "json")) await emit(summary, undefined);
@@ -61,7 +74,8 @@ export const generateCommand: Command = {
       await emit(serializeProfile(result.profile), undefined);
       if (stderrIsTty()) writeStderr(summary.trimEnd());
     }
-    if (!stderrIsTty() || out !== undefined) for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
+    if (!stderrIsTty() || out !== undefined)
+      for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
     return 0;
   },
 };

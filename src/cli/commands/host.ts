@@ -9,9 +9,21 @@ import { table } from "../table.ts";
 import { printable } from "../../model/document.ts";
 
 const options = {
-  from: { type: "string", arg: "FILE", help: `import a capture instead of reading /dev/kvm: cpuprof's own format,\nor a Firecracker cpu-template-helper fingerprint or template dump` },
-  json: { type: "boolean", help: `print the capture as JSON (the format every other command reads); with\n-o, print on stdout the JSON written to FILE` },
-  o: { type: "string", short: "o", arg: "FILE", help: `write the JSON capture to FILE (atomically) and print the summary` },
+  from: {
+    type: "string",
+    arg: "FILE",
+    help: `import a capture instead of reading /dev/kvm: cpuprof's own format,\nor a Firecracker cpu-template-helper fingerprint or template dump`,
+  },
+  json: {
+    type: "boolean",
+    help: `print the capture as JSON (the format every other command reads); with\n-o, print on stdout the JSON written to FILE`,
+  },
+  o: {
+    type: "string",
+    short: "o",
+    arg: "FILE",
+    help: `write the JSON capture to FILE (atomically) and print the summary`,
+  },
 } satisfies OptionSpec;
 
 const help = `Usage: cpuprof host [--from FILE] [--json] [-o FILE]
@@ -39,7 +51,14 @@ export function hostSummary(h: HostCapture): string {
     ["microcode", h.microcode ?? "-"],
     ["source", h.source],
     ["kvm api", h.kvm ? String(h.kvm.apiVersion) : "-"],
-    ["capabilities", h.kvm ? Object.entries(h.kvm.capabilities).map(([k, v]) => `${k}=${v}`).join(" ") : "-"],
+    [
+      "capabilities",
+      h.kvm
+        ? Object.entries(h.kvm.capabilities)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")
+        : "-",
+    ],
     ["cpuid entries", String(h.cpuid.length)],
     ["feature msrs", h.featureMsrs.map((m) => `${msrName(m.index)}=${hex64(m.value)}`).join(" ") || "-"],
     ["msr index list", `${h.msrIndexList.length} MSRs`],

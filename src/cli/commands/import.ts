@@ -1,4 +1,13 @@
-import { boolOpt, choiceOpt, expectPositionals, parseCommandArgs, stringOpt, type Parsed, optionsHelp, type OptionSpec } from "../args.ts";
+import {
+  boolOpt,
+  choiceOpt,
+  expectPositionals,
+  parseCommandArgs,
+  stringOpt,
+  type Parsed,
+  optionsHelp,
+  type OptionSpec,
+} from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
 import { emitDocument } from "../io.ts";
 import { inputName, readInputFile } from "../io.ts";
@@ -18,12 +27,16 @@ import { profileNameFrom } from "../../formats/feature-profile.ts";
 
 async function importEngine(kind: "qemu" | "libvirt", p: Parsed): Promise<number> {
   const [, arg] = expectPositionals("import", p, 2, 2, kind === "qemu" ? "qemu MODEL" : "libvirt FILE");
-  if (stringOpt(p, "vendor") !== undefined) throw new InputError(`import: --vendor does not apply to ${kind} (the model names its vendor)`);
+  if (stringOpt(p, "vendor") !== undefined)
+    throw new InputError(`import: --vendor does not apply to ${kind} (the model names its vendor)`);
   const given = stringOpt(p, "name");
   if (given !== undefined) checkProfileName(given, "import: --name");
   if (kind === "qemu") {
     const binary = stringOpt(p, "qemu") ?? QEMU_BINARY;
-    if (!Bun.which(binary)) throw new EnvironmentError(`import qemu: '${printable(binary, 120)}' not found (install qemu-system-x86 or pass --qemu BIN)`);
+    if (!Bun.which(binary))
+      throw new EnvironmentError(
+        `import qemu: '${printable(binary, 120)}' not found (install qemu-system-x86 or pass --qemu BIN)`,
+      );
     const e = await expandQemuCpu(binary, arg!);
     const table = chooseQemuTable(e.qemuVersion) ?? QEMU_MODEL_TABLES[QEMU_MODEL_TABLES.length - 1]!;
     const profile = profileFromQemuExpansion(e.props, {
@@ -46,7 +59,10 @@ const options = {
   vendor: { type: "string", arg: "intel|amd", help: `the profile's vendor` },
   o: { type: "string", short: "o", arg: "FILE", help: `write the profile to FILE (atomically)` },
   qemu: { type: "string", arg: "BIN", help: `(qemu) the QEMU to ask (default: qemu-system-x86_64 on PATH)` },
-  json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o; with -o, what\nwas written to FILE)` },
+  json: {
+    type: "boolean",
+    help: `print the profile JSON on stdout (the default without -o; with -o, what\nwas written to FILE)`,
+  },
 } satisfies OptionSpec;
 
 const help = `Usage: cpuprof import chv NAME.cpuid.json [NAME.msr.json] --name N [--vendor intel|amd] [-o FILE] [--json]
@@ -79,7 +95,8 @@ export const importCommand: Command = {
   async run(argv) {
     const p = parseCommandArgs("import", argv, options);
     const [kind] = p.positionals;
-    if (kind !== "qemu" && stringOpt(p, "qemu") !== undefined) throw new InputError("import: --qemu applies to 'import qemu' only");
+    if (kind !== "qemu" && stringOpt(p, "qemu") !== undefined)
+      throw new InputError("import: --qemu applies to 'import qemu' only");
     if (kind === "qemu" || kind === "libvirt") return importEngine(kind, p);
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("import: --name N is required (see 'cpuprof import --help')");
@@ -99,7 +116,11 @@ export const importCommand: Command = {
     if (kind === "firecracker") {
       const [, file] = expectPositionals("import", p, 2, 2, "firecracker TEMPLATE.json");
       if (vendor === undefined) throw new InputError("import: firecracker templates need --vendor intel|amd");
-      await emitDocument(serializeProfile(importFirecrackerTemplate(readInputFile(file!), inputName(file!), { vendor, name })), stringOpt(p, "o"), boolOpt(p, "json"));
+      await emitDocument(
+        serializeProfile(importFirecrackerTemplate(readInputFile(file!), inputName(file!), { vendor, name })),
+        stringOpt(p, "o"),
+        boolOpt(p, "json"),
+      );
       return 0;
     }
     throw new InputError(`import: expected 'chv', 'firecracker', 'qemu' or 'libvirt' (see 'cpuprof import --help')`);

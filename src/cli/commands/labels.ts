@@ -7,9 +7,18 @@ import { formatFeatureFile, nodeLabels } from "../../fleet/labels.ts";
 import { stableJson } from "../../model/document.ts";
 
 const options = {
-  host: { type: "string", arg: "FILE", help: `a host capture (cpuprof or Firecracker format) instead of this host's /dev/kvm` },
+  host: {
+    type: "string",
+    arg: "FILE",
+    help: `a host capture (cpuprof or Firecracker format) instead of this host's /dev/kvm`,
+  },
   json: { type: "boolean", help: `the labels as a JSON object` },
-  o: { type: "string", short: "o", arg: "FILE", help: `write to FILE atomically (NFD never reads a half-written file)` },
+  o: {
+    type: "string",
+    short: "o",
+    arg: "FILE",
+    help: `write to FILE atomically (NFD never reads a half-written file)`,
+  },
 } satisfies OptionSpec;
 
 const help = `Usage: cpuprof labels [PROFILE...] [--host FILE] [--json] [-o FILE]
@@ -35,12 +44,21 @@ export const labelsCommand: Command = {
   options,
   async run(argv) {
     const p = parseCommandArgs("labels", argv, options);
-    const profiles = p.positionals.length ? p.positionals.map((a) => loadProfileArg(a)) : embeddedProfileNames().map((n) => embeddedProfile(n)!);
+    const profiles = p.positionals.length
+      ? p.positionals.map((a) => loadProfileArg(a))
+      : embeddedProfileNames().map((n) => embeddedProfile(n)!);
     const host = loadHostArg(stringOpt(p, "host"));
     const l = nodeLabels(host, profiles);
-    for (const n of l.unlabellable) writeStderr(`labels: warning: profile '${n}' is compatible but its name is too long for a label (63 characters with 'profile.')`);
+    for (const n of l.unlabellable)
+      writeStderr(
+        `labels: warning: profile '${n}' is compatible but its name is too long for a label (63 characters with 'profile.')`,
+      );
     const json = boolOpt(p, "json");
-    await emitDocument(json ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l), stringOpt(p, "o"), json);
+    await emitDocument(
+      json ? stableJson(Object.fromEntries(l.labels.map((x) => [x.name, x.value]))) : formatFeatureFile(l),
+      stringOpt(p, "o"),
+      json,
+    );
     return 0;
   },
 };

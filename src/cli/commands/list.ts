@@ -28,13 +28,26 @@ export const listCommand: Command = {
     expectPositionals("list", p, 0, 0, "no positional arguments");
     const rows = embeddedProfileInfo().map((info) => {
       const prof = embeddedProfile(info.name)!;
-      return { name: info.name, vendor: prof.kind === "host" ? "any" : prof.vendor, version: prof.version, kind: prof.kind, compressedBytes: info.compressedBytes, description: prof.description };
+      return {
+        name: info.name,
+        vendor: prof.kind === "host" ? "any" : prof.vendor,
+        version: prof.version,
+        kind: prof.kind,
+        compressedBytes: info.compressedBytes,
+        description: prof.description,
+      };
     });
     if (boolOpt(p, "json")) await emit(stableJson(rows), undefined);
     else
       await emit(
         table(
-          rows.map((r) => [r.name, r.vendor, String(r.version), `${r.compressedBytes} B`, printable(r.description, 90)]),
+          rows.map((r) => [
+            r.name,
+            r.vendor,
+            String(r.version),
+            `${r.compressedBytes} B`,
+            printable(r.description, 90),
+          ]),
           ["NAME", "VENDOR", "VERSION", "SIZE", "DESCRIPTION"],
           { overflow: "cut" },
         ),

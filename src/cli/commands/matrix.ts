@@ -10,7 +10,12 @@ import { formatMatrix } from "../matrix-format.ts";
 import { stableJson } from "../../model/document.ts";
 
 const options = {
-  profiles: { type: "string", multiple: true, arg: "P", help: `profiles to check (embedded names or files; repeat the option or\nseparate with commas); default: every embedded profile` },
+  profiles: {
+    type: "string",
+    multiple: true,
+    arg: "P",
+    help: `profiles to check (embedded names or files; repeat the option or\nseparate with commas); default: every embedded profile`,
+  },
   json: { type: "boolean", help: `machine-readable matrix` },
 } satisfies OptionSpec;
 
@@ -40,14 +45,20 @@ export const matrixCommand: Command = {
   options,
   async run(argv) {
     const p = parseCommandArgs("matrix", argv, options);
-    if (p.positionals.length === 0) throw new InputError("matrix: expected captures: files, directories, globs or - for stdin (see 'cpuprof matrix --help')");
+    if (p.positionals.length === 0)
+      throw new InputError(
+        "matrix: expected captures: files, directories, globs or - for stdin (see 'cpuprof matrix --help')",
+      );
     const set = readCaptures(p.positionals, "matrix");
     const labels = captureLabels(set);
     const hosts = set.unique.map((u, i) => ({ label: labels[i]!, host: u.host, count: u.count }));
-    const names = listOpt(p, "profiles").flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
-    const profiles = (names.length ? names.map((n) => loadProfileArg(n)) : embeddedProfileNames().map((n) => embeddedProfile(n)!)).map(
-      (profile) => ({ name: profile.name, profile }),
-    );
+    const names = listOpt(p, "profiles")
+      .flatMap((x) => x.split(","))
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const profiles = (
+      names.length ? names.map((n) => loadProfileArg(n)) : embeddedProfileNames().map((n) => embeddedProfile(n)!)
+    ).map((profile) => ({ name: profile.name, profile }));
     const m = compatibilityMatrix(hosts, profiles);
     await emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
     return m.everyHostRunsEveryProfile ? EXIT.ok : EXIT.failed;

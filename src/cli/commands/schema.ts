@@ -27,7 +27,8 @@ export const schemaCommand: Command = {
   async run(argv) {
     const p = parseCommandArgs("schema", argv, options);
     const [kind] = expectPositionals("schema", p, 1, 1, "profile or host");
-    if (!(SCHEMA_KINDS as readonly string[]).includes(kind!)) throw new InputError("schema: expected 'profile' or 'host'");
+    if (!(SCHEMA_KINDS as readonly string[]).includes(kind!))
+      throw new InputError("schema: expected 'profile' or 'host'");
     await emitDocument(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"), boolOpt(p, "json"));
     return 0;
   },

@@ -58,7 +58,8 @@ export const showCommand: Command = {
     out += `\nfeatures (${d.features.length}):\n${wrapList(d.features)}`;
     out += `left to the host (${d.host.length}):\n${wrapList(d.host)}`;
     if (d.fixed.length) out += `fixed fields:\n${wrapList(d.fixed.map((f) => `${f.name}=${f.to}`))}`;
-    if (d.msrs.length) out += `feature MSRs:\n` + d.msrs.map((m) => `  ${m.name}: ${m.value} (mask ${m.mask})\n`).join("");
+    if (d.msrs.length)
+      out += `feature MSRs:\n${d.msrs.map((m) => `  ${m.name}: ${m.value} (mask ${m.mask})\n`).join("")}`;
     out += `permitted MSRs (${d.permittedMsrs.length}):\n${wrapList(d.permittedMsrs)}`;
     await emit(foldText(out), undefined);
     return 0;

@@ -1,6 +1,6 @@
 import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP, type Command } from "../command.ts";
-import { emit, progressWanted, writeStderr } from "../io.ts";
+import { emit, progressWanted } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel } from "../report.ts";
 import { foldText, table, TEXT_WIDTH, wrapList } from "../table.ts";
@@ -13,7 +13,12 @@ import { Kvm } from "../../kvm/index.ts";
 
 const options = {
   host: { type: "string", arg: "FILE", help: `check against a capture file: compatibility only, no guest check` },
-  allow: { type: "string", multiple: true, arg: "CLASSES", help: `difference classes to accept (comma-separated or repeated), e.g.\n--allow hypervisor-rewrite for a hypervisor's known quirks` },
+  allow: {
+    type: "string",
+    multiple: true,
+    arg: "CLASSES",
+    help: `difference classes to accept (comma-separated or repeated), e.g.\n--allow hypervisor-rewrite for a hypervisor's known quirks`,
+  },
   json: { type: "boolean", help: `machine-readable results (no progress output)` },
   "vcpu-id": { type: "string", arg: "N", help: `as for 'cpuprof apply'` },
   vcpus: { type: "string", arg: "N", help: `as for 'cpuprof apply'` },
@@ -71,7 +76,11 @@ const CANNOT_ENFORCE: Record<string, string> = {
 function diffSummary(diffs: readonly Difference[]): string {
   const counts = new Map<string, number>();
   for (const d of diffs) counts.set(d.class, (counts.get(d.class) ?? 0) + 1);
-  return DIFFERENCE_CLASSES.filter((c) => counts.has(c)).map((c) => `${counts.get(c)} ${c}`).join(", ") || "none";
+  return (
+    DIFFERENCE_CLASSES.filter((c) => counts.has(c))
+      .map((c) => `${counts.get(c)} ${c}`)
+      .join(", ") || "none"
+  );
 }
 
 function guestCell(r: VerifyResult): string {
@@ -109,7 +118,10 @@ export const verifyCommand: Command = {
   options,
   async run(argv) {
     const p = parseCommandArgs("verify", argv, options);
-    const allow = listOpt(p, "allow").flatMap((a) => a.split(",")).map((a) => a.trim()).filter(Boolean);
+    const allow = listOpt(p, "allow")
+      .flatMap((a) => a.split(","))
+      .map((a) => a.trim())
+      .filter(Boolean);
     parseAllow(allow); // bad class names are bad input, before any work
     const json = boolOpt(p, "json");
     const profiles = p.positionals.map(loadProfileArg);
@@ -126,7 +138,9 @@ export const verifyCommand: Command = {
       vcpuCount: intOpt("verify", p, "vcpus", 1, 4096),
       nested: boolOpt(p, "nested"),
       hyperv: boolOpt(p, "hyperv"),
-      onProfile: progress ? (name, i, n) => process.stderr.write(`\r\x1b[Kverifying ${name} (${i + 1}/${n})…`) : undefined,
+      onProfile: progress
+        ? (name, i, n) => process.stderr.write(`\r\x1b[Kverifying ${name} (${i + 1}/${n})…`)
+        : undefined,
     };
     let results: VerifyResult[];
     let passed: boolean;
@@ -143,18 +157,27 @@ export const verifyCommand: Command = {
     }
     if (progress) process.stderr.write("\r\x1b[K");
     if (json) {
-      await emit(stableJson({ host: hostLabel(host), kvmModule: module, enforcesProfiles: module ? !CANNOT_ENFORCE[module] : null, passed, results }), undefined);
+      await emit(
+        stableJson({
+          host: hostLabel(host),
+          kvmModule: module,
+          enforcesProfiles: module ? !CANNOT_ENFORCE[module] : null,
+          passed,
+          results,
+        }),
+        undefined,
+      );
     } else {
       // A hypervisor that rewrites what a VMM sets cannot enforce a profile: the first thing to know.
       let out = module && CANNOT_ENFORCE[module] ? `${foldText(`note: ${CANNOT_ENFORCE[module]}`)}\n` : "";
       out += `host: ${hostLabel(host)}${module ? ` (/dev/kvm from ${module})` : hostFile ? ` (capture ${printable(hostFile, 120)}: compatibility only)` : ""}`;
-      out = foldText(out + "\n") + "\n";
+      out = `${foldText(`${out}\n`)}\n`;
       out += table(
         results.map((r) => [r.profile, compatCell(r), guestCell(r), r.guest ? diffSummary(r.differences) : "-"]),
         ["PROFILE", "COMPATIBLE", "GUEST CHECK", "DIFFERENCES"],
       );
       const more = results.map((r) => details(r)).filter(Boolean);
-      if (more.length) out += "\n" + more.join("");
+      if (more.length) out += `\n${more.join("")}`;
       out += `\n${passed ? "verify: every check held" : "verify: FAILED"}${allow.length ? ` (allowed: ${allow.join(", ")})` : ""}\n`;
       await emit(out, undefined);
     }
