@@ -41,19 +41,9 @@ export interface CompiledCompatibility {
   check(host: HostCapture): CompatReport;
 }
 
-/** The field properties the mask compiler understands; a field with any other is evaluated field by field. */
-const MASKED_FIELD_KEYS: ReadonlySet<string> = new Set([
-  "leaf",
-  "subleaves",
-  "register",
-  "lsb",
-  "msb",
-  "name",
-  "action",
-  "compare",
-  "nested",
-  "why",
-]);
+/** The field properties the mask compiler understands (a policy rule's, types.ts FieldRule, and its place); a field with any other is evaluated field by field. */
+const RULE_KEYS = ["lsb", "msb", "name", "action", "compare", "nested", "why"] as const;
+const MASKED_FIELD_KEYS: ReadonlySet<string> = new Set(["leaf", "subleaves", "register", ...RULE_KEYS]);
 
 function maskable(field: CpuidField): boolean {
   if (!hasMaskForm(field.compare)) return false;
@@ -103,16 +93,7 @@ interface CompiledMsrCheck {
   masks: { value: bigint; fixed: bigint; rules: RuleMasks<bigint> } | null;
 }
 
-const MSR_FIELD_KEYS: ReadonlySet<string> = new Set([
-  "index",
-  "lsb",
-  "msb",
-  "name",
-  "action",
-  "compare",
-  "nested",
-  "why",
-]);
+const MSR_FIELD_KEYS: ReadonlySet<string> = new Set(["index", ...RULE_KEYS]);
 
 function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
   const value = check.adj.replacements & check.fixed;
