@@ -127,6 +127,38 @@ export function parseWith<TSchema extends v.GenericSchema>(
   throw new InputError(formatIssue(file, result.issues[0]));
 }
 
+/**
+ * One kind of document cpuprof reads and writes (a host capture, a profile): its schema, how the validated wire
+ * form becomes the model (with the checks a schema cannot express), and the model's wire form. Every document
+ * is read by parseDocument and written by serializeDocument, so a writer emits only what its reader accepts.
+ */
+export interface DocumentCodec<TSchema extends v.GenericSchema, T> {
+  schema: TSchema;
+  /** The model of a validated wire form; throws InputError naming `file` where it is inconsistent. */
+  fromWire(wire: v.InferOutput<TSchema>, file: string): T;
+  /** The wire form, with a fixed key order so the same value is the same bytes. */
+  toWire(value: T): object;
+}
+
+export function parseDocument<TSchema extends v.GenericSchema, T>(
+  codec: DocumentCodec<TSchema, T>,
+  data: unknown,
+  file: string,
+): T {
+  return codec.fromWire(parseWith(codec.schema, data, file), file);
+}
+
+/** The document's text, after reading its wire form back as its reader would (`what` names it in an error). */
+export function serializeDocument<TSchema extends v.GenericSchema, T>(
+  codec: DocumentCodec<TSchema, T>,
+  value: T,
+  what: string,
+): string {
+  const wire = codec.toWire(value);
+  parseDocument(codec, wire, what);
+  return stableJson(wire);
+}
+
 // Reusable field schemas.
 // Regex and length (not only a check function) so the generated JSON Schema carries them too.
 export const CANONICAL_HEX_RE = /^0x(0|[1-9a-f][0-9a-f]*)$/;

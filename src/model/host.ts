@@ -3,7 +3,16 @@ import * as v from "valibot";
 import { InputError } from "../errors.ts";
 import { sortCpuid, type CpuidEntry } from "./cpuid.ts";
 import { hex32, hex64 } from "./hex.ts";
-import { hexString, hexU32, hexU64, parseWith, printable, stableJson, vendorName } from "./document.ts";
+import {
+  type DocumentCodec,
+  hexString,
+  hexU32,
+  hexU64,
+  parseDocument,
+  printable,
+  serializeDocument,
+  vendorName,
+} from "./document.ts";
 import { VENDOR_STRINGS, vendorStringOf, type Vendor } from "./vendor.ts";
 
 export const HOST_FORMAT = "cpuprof-host";
@@ -108,26 +117,7 @@ export function normaliseHost(h: HostCapture): HostCapture {
 }
 
 export function parseHostCapture(data: unknown, file: string): HostCapture {
-  const w = parseWith(hostCaptureSchema, data, file);
-  const host: HostCapture = {
-    source: w.source,
-    vendor: w.vendor,
-    vendorString: w.vendorString,
-    family: w.family,
-    model: w.model,
-    stepping: w.stepping,
-    brand: w.brand,
-    kernel: w.kernel,
-    microcode: w.microcode,
-    ...(w.bios !== undefined ? { bios: w.bios } : {}),
-    kvm: w.kvm,
-    cpuid: w.cpuid,
-    featureMsrs: w.featureMsrs,
-    msrIndexList: w.msrIndexList,
-  };
-  assertUniqueHost(host, file);
-  assertConsistentHost(host, file);
-  return normaliseHost(host);
+  return parseDocument(HOST_CODEC, data, file);
 }
 
 export function assertUniqueHost(h: HostCapture, file: string): void {
@@ -205,7 +195,32 @@ export function hostToJson(h: HostCapture): object {
 
 /** The capture as its file, validated first as `parseHostCapture` reads it: we write only what we read. */
 export function serializeHost(h: HostCapture): string {
-  const json = hostToJson(h);
-  parseHostCapture(json, "the host capture to write");
-  return stableJson(json);
+  return serializeDocument(HOST_CODEC, h, "the host capture to write");
 }
+
+/** The host capture as a document: read by parseHostCapture, written by serializeHost. */
+const HOST_CODEC: DocumentCodec<typeof hostCaptureSchema, HostCapture> = {
+  schema: hostCaptureSchema,
+  fromWire(w, file) {
+    const host: HostCapture = {
+      source: w.source,
+      vendor: w.vendor,
+      vendorString: w.vendorString,
+      family: w.family,
+      model: w.model,
+      stepping: w.stepping,
+      brand: w.brand,
+      kernel: w.kernel,
+      microcode: w.microcode,
+      ...(w.bios !== undefined ? { bios: w.bios } : {}),
+      kvm: w.kvm,
+      cpuid: w.cpuid,
+      featureMsrs: w.featureMsrs,
+      msrIndexList: w.msrIndexList,
+    };
+    assertUniqueHost(host, file);
+    assertConsistentHost(host, file);
+    return normaliseHost(host);
+  },
+  toWire: hostToJson,
+};

@@ -5,7 +5,17 @@ import * as v from "valibot";
 import { InputError } from "../errors.ts";
 import { REGISTERS, type Register } from "./cpuid.ts";
 import { hex32, hex64, parseHex32 } from "./hex.ts";
-import { hexString, hexU32, hexU64, parseWith, printable, registerName, stableJson, vendorName } from "./document.ts";
+import {
+  type DocumentCodec,
+  hexString,
+  hexU32,
+  hexU64,
+  parseDocument,
+  printable,
+  registerName,
+  serializeDocument,
+  vendorName,
+} from "./document.ts";
 import type { Vendor } from "./vendor.ts";
 
 export const PROFILE_FORMAT = "cpuprof-profile";
@@ -310,22 +320,7 @@ export function checkProfile(
 }
 
 export function parseProfile(data: unknown, file: string): Profile {
-  const w = parseWith(profileSchema, data, file);
-  const v2 = w.formatVersion === 1 ? undefined : expandCpuidV2(w.cpuid);
-  const p: Profile = {
-    name: w.name,
-    version: w.version,
-    vendor: w.vendor,
-    kind: w.kind,
-    description: w.description,
-    sourceHosts: w.sourceHosts,
-    toolVersion: w.toolVersion,
-    cpuid: w.formatVersion === 1 ? w.cpuid : v2!.cpuid,
-    msrs: w.msrs,
-    permittedMsrs: w.formatVersion === 1 ? w.permittedMsrs : expandMsrRanges(w.permittedMsrs, file),
-  };
-  checkProfile(p, file, v2?.paths);
-  return normaliseProfile(p);
+  return parseDocument(PROFILE_CODEC, data, file);
 }
 
 export function profileToJson(p: Profile): object {
@@ -356,10 +351,31 @@ export function profileToJson(p: Profile): object {
  * cpuprof never writes a profile it would refuse to read (exit 2, naming the JSON path).
  */
 export function serializeProfile(p: Profile): string {
-  const json = profileToJson(p);
-  parseProfile(json, `the profile to write (${printable(p.name, 64)})`);
-  return stableJson(json);
+  return serializeDocument(PROFILE_CODEC, p, `the profile to write (${printable(p.name, 64)})`);
 }
+
+/** The profile as a document: read by parseProfile, written by serializeProfile. */
+const PROFILE_CODEC: DocumentCodec<typeof profileSchema, Profile> = {
+  schema: profileSchema,
+  fromWire(w, file) {
+    const v2 = w.formatVersion === 1 ? undefined : expandCpuidV2(w.cpuid);
+    const p: Profile = {
+      name: w.name,
+      version: w.version,
+      vendor: w.vendor,
+      kind: w.kind,
+      description: w.description,
+      sourceHosts: w.sourceHosts,
+      toolVersion: w.toolVersion,
+      cpuid: w.formatVersion === 1 ? w.cpuid : v2!.cpuid,
+      msrs: w.msrs,
+      permittedMsrs: w.formatVersion === 1 ? w.permittedMsrs : expandMsrRanges(w.permittedMsrs, file),
+    };
+    checkProfile(p, file, v2?.paths);
+    return normaliseProfile(p);
+  },
+  toWire: profileToJson,
+};
 
 /** The adjustment that applies to (leaf, subleaf, register), if any. */
 export function findAdjustment(

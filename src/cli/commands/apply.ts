@@ -1,14 +1,6 @@
-import {
-  boolOpt,
-  choiceOpt,
-  expectPositionals,
-  intOpt,
-  parseCommandArgs,
-  stringOpt,
-  optionsHelp,
-  type OptionSpec,
-} from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, choiceOpt, expectPositionals, intOpt, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit, refuseBinaryOnTerminal, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { formatReport, formatGuestChanges, hostLabel } from "../report.ts";
@@ -68,12 +60,11 @@ Examples:
 
 ${EXIT_CODES_HELP}`;
 
-export const applyCommand: Command = {
+export const applyCommand = defineCommand({
   name: "apply",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("apply", argv, options);
+  async run(p) {
     const [profileArg] = expectPositionals("apply", p, 1, 1, "one PROFILE (an embedded name or a file)");
     const format = boolOpt(p, "json") ? "json" : (choiceOpt("apply", p, "format", FORMATS) ?? "text");
     const filterChoice = choiceOpt("apply", p, "msr-filter", ["on", "off"] as const) ?? "on";
@@ -127,4 +118,4 @@ export const applyCommand: Command = {
     }
     return EXIT.ok;
   },
-};
+});

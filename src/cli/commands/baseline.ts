@@ -1,5 +1,6 @@
-import { boolOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { readCaptures } from "../captures.ts";
 import { emit, writeStderr } from "../io.ts";
 import { wrapList } from "../table.ts";
@@ -38,12 +39,11 @@ Example:
 
 ${EXIT_CODES_HELP}`;
 
-export const baselineCommand: Command = {
+export const baselineCommand = defineCommand({
   name: "baseline",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("baseline", argv, options);
+  async run(p) {
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("baseline: --name NAME is required (see 'cpuprof baseline --help')");
     checkProfileName(name, "baseline: --name");
@@ -77,4 +77,4 @@ export const baselineCommand: Command = {
     for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
     return 0;
   },
-};
+});

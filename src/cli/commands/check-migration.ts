@@ -1,5 +1,6 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, expectPositionals, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit, inputName, readInputFile } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel, problemLine } from "../report.ts";
@@ -41,12 +42,11 @@ Exit 0 when the migration is safe, 1 when it is not.
 
 ${EXIT_CODES_HELP}`;
 
-export const checkMigrationCommand: Command = {
+export const checkMigrationCommand = defineCommand({
   name: "check-migration",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("check-migration", argv, options);
+  async run(p) {
     expectPositionals("check-migration", p, 0, 0, "no positional arguments");
     const from = stringOpt(p, "from");
     const to = stringOpt(p, "to");
@@ -82,7 +82,7 @@ export const checkMigrationCommand: Command = {
     }
     return report.compatible ? EXIT.ok : EXIT.failed;
   },
-};
+});
 
 /** --saved: the destination (a file, or this host) against a vCPU's saved MSRs, plus the host check when --from is given. */
 async function checkSaved(

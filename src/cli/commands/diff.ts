@@ -1,7 +1,8 @@
-import { boolOpt, expectPositionals, listOpt, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
+import { boolOpt, expectPositionals, listOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { InputError } from "../../errors.ts";
 import { DIFF_PARTS, DRIFT_FIELDS, hostDrift, type DiffPart, type DriftField } from "../../fleet/host-drift.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit } from "../io.ts";
 import { loadHostOrProfileArg } from "../inputs.ts";
 import { EXIT } from "../../errors.ts";
@@ -39,12 +40,11 @@ Exit 0 when A and B are equal, 1 when they differ.
 
 ${EXIT_CODES_HELP}`;
 
-export const diffCommand: Command = {
+export const diffCommand = defineCommand({
   name: "diff",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("diff", argv, options);
+  async run(p) {
     const [a, b] = expectPositionals("diff", p, 2, 2, "two arguments A and B");
     const asked = listOpt(p, "fields")
       .flatMap((x) => x.split(","))
@@ -96,4 +96,4 @@ export const diffCommand: Command = {
     }
     return equal ? EXIT.ok : EXIT.failed;
   },
-};
+});

@@ -1,15 +1,8 @@
 import { join } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
-import {
-  boolOpt,
-  choiceOpt,
-  expectPositionals,
-  parseCommandArgs,
-  stringOpt,
-  optionsHelp,
-  type OptionSpec,
-} from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, choiceOpt, expectPositionals, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit, emitAll, emitDocument, writeStderr } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { InputError } from "../../errors.ts";
@@ -80,12 +73,11 @@ function reportInexpressible(
   return false;
 }
 
-export const exportCommand: Command = {
+export const exportCommand = defineCommand({
   name: "export",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("export", argv, options);
+  async run(p) {
     const [kind] = p.positionals;
     if (kind !== "qemu" && (stringOpt(p, "qemu-version") !== undefined || stringOpt(p, "format") !== undefined))
       throw new InputError("export: --qemu-version and --format apply to 'export qemu' only");
@@ -165,4 +157,4 @@ export const exportCommand: Command = {
       `export: expected 'chv', 'firecracker', 'qemu', 'libvirt' or 'kubevirt' (see 'cpuprof export --help')`,
     );
   },
-};
+});

@@ -1,5 +1,6 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, expectPositionals, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit, stderrIsTty, writeStderr } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { wrapList } from "../table.ts";
@@ -41,12 +42,11 @@ Examples:
 
 ${EXIT_CODES_HELP}`;
 
-export const generateCommand: Command = {
+export const generateCommand = defineCommand({
   name: "generate",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("generate", argv, options);
+  async run(p) {
     expectPositionals("generate", p, 0, 0, "no positional arguments");
     const name = stringOpt(p, "name");
     if (name === undefined) throw new InputError("generate: --name NAME is required (see 'cpuprof generate --help')");
@@ -78,4 +78,4 @@ export const generateCommand: Command = {
       for (const u of result.unknown) writeStderr(`warning: hidden, unknown to the policy: ${u.text}`);
     return 0;
   },
-};
+});

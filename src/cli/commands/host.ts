@@ -1,5 +1,6 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, expectPositionals, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit, emitDocument } from "../io.ts";
 import { loadHostArg } from "../inputs.ts";
 import { serializeHost, type HostCapture } from "../../model/host.ts";
@@ -66,12 +67,11 @@ export function hostSummary(h: HostCapture): string {
   return table(rows);
 }
 
-export const hostCommand: Command = {
+export const hostCommand = defineCommand({
   name: "host",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("host", argv, options);
+  async run(p) {
     expectPositionals("host", p, 0, 0, "no positional arguments");
     const host = loadHostArg(stringOpt(p, "from"));
     const out = stringOpt(p, "o");
@@ -80,4 +80,4 @@ export const hostCommand: Command = {
     if (!json) await emit(hostSummary(host), undefined);
     return 0;
   },
-};
+});

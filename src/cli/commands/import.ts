@@ -2,13 +2,13 @@ import {
   boolOpt,
   choiceOpt,
   expectPositionals,
-  parseCommandArgs,
   stringOpt,
   type Parsed,
   optionsHelp,
   type OptionSpec,
 } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emitDocument } from "../io.ts";
 import { inputName, readInputFile } from "../io.ts";
 import { EnvironmentError, InputError } from "../../errors.ts";
@@ -88,12 +88,11 @@ ${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
-export const importCommand: Command = {
+export const importCommand = defineCommand({
   name: "import",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("import", argv, options);
+  async run(p) {
     const [kind] = p.positionals;
     if (kind !== "qemu" && stringOpt(p, "qemu") !== undefined)
       throw new InputError("import: --qemu applies to 'import qemu' only");
@@ -125,4 +124,4 @@ export const importCommand: Command = {
     }
     throw new InputError(`import: expected 'chv', 'firecracker', 'qemu' or 'libvirt' (see 'cpuprof import --help')`);
   },
-};
+});

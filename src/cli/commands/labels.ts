@@ -1,5 +1,6 @@
-import { boolOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emitDocument, writeStderr } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { embeddedProfile, embeddedProfileNames } from "../../embedded/profiles.ts";
@@ -38,12 +39,11 @@ Example (on every node, e.g. from deploy/kubernetes/cpuprof-labels.yaml):
 
 ${EXIT_CODES_HELP}`;
 
-export const labelsCommand: Command = {
+export const labelsCommand = defineCommand({
   name: "labels",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("labels", argv, options);
+  async run(p) {
     const profiles = p.positionals.length
       ? p.positionals.map((a) => loadProfileArg(a))
       : embeddedProfileNames().map((n) => embeddedProfile(n)!);
@@ -61,4 +61,4 @@ export const labelsCommand: Command = {
     );
     return 0;
   },
-};
+});

@@ -1,5 +1,6 @@
-import { boolOpt, expectPositionals, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, expectPositionals, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit } from "../io.ts";
 import { table } from "../table.ts";
 import { embeddedProfile, embeddedProfileInfo } from "../../embedded/profiles.ts";
@@ -19,12 +20,11 @@ ${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
-export const listCommand: Command = {
+export const listCommand = defineCommand({
   name: "list",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("list", argv, options);
+  async run(p) {
     expectPositionals("list", p, 0, 0, "no positional arguments");
     const rows = embeddedProfileInfo().map((info) => {
       const prof = embeddedProfile(info.name)!;
@@ -55,4 +55,4 @@ export const listCommand: Command = {
       );
     return 0;
   },
-};
+});

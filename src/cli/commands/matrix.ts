@@ -1,5 +1,6 @@
-import { boolOpt, listOpt, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, listOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { captureLabels, readCaptures } from "../captures.ts";
 import { emit } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
@@ -39,12 +40,11 @@ profile (the default list has both vendors' profiles: use --profiles for one fle
 
 ${EXIT_CODES_HELP}`;
 
-export const matrixCommand: Command = {
+export const matrixCommand = defineCommand({
   name: "matrix",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("matrix", argv, options);
+  async run(p) {
     if (p.positionals.length === 0)
       throw new InputError(
         "matrix: expected captures: files, directories, globs or - for stdin (see 'cpuprof matrix --help')",
@@ -63,4 +63,4 @@ export const matrixCommand: Command = {
     await emit(boolOpt(p, "json") ? stableJson(m) : formatMatrix(m), undefined);
     return m.everyHostRunsEveryProfile ? EXIT.ok : EXIT.failed;
   },
-};
+});

@@ -1,5 +1,6 @@
-import { boolOpt, expectPositionals, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, expectPositionals, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emitDocument } from "../io.ts";
 import { InputError } from "../../errors.ts";
 import { stableJson } from "../../model/document.ts";
@@ -20,16 +21,15 @@ ${optionsHelp(options)}
 
 ${EXIT_CODES_HELP}`;
 
-export const schemaCommand: Command = {
+export const schemaCommand = defineCommand({
   name: "schema",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("schema", argv, options);
+  async run(p) {
     const [kind] = expectPositionals("schema", p, 1, 1, "profile or host");
     if (!(SCHEMA_KINDS as readonly string[]).includes(kind!))
       throw new InputError("schema: expected 'profile' or 'host'");
     await emitDocument(stableJson(jsonSchemaFor(kind as SchemaKind)), stringOpt(p, "o"), boolOpt(p, "json"));
     return 0;
   },
-};
+});

@@ -1,5 +1,6 @@
-import { boolOpt, expectPositionals, parseCommandArgs, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, expectPositionals, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit } from "../io.ts";
 import { loadProfileArg } from "../inputs.ts";
 import { foldText, table, wrapList } from "../table.ts";
@@ -29,12 +30,11 @@ function madeFrom(hosts: readonly { model: string; count?: number }[]): string {
   return [...byModel].map(([model, n]) => printable(model, 80) + (n > 1 ? ` x${n}` : "")).join("; ");
 }
 
-export const showCommand: Command = {
+export const showCommand = defineCommand({
   name: "show",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("show", argv, options);
+  async run(p) {
     const [arg] = expectPositionals("show", p, 1, 1, "one PROFILE");
     const profile = loadProfileArg(arg!);
     if (boolOpt(p, "json")) {
@@ -64,4 +64,4 @@ export const showCommand: Command = {
     await emit(foldText(out), undefined);
     return 0;
   },
-};
+});

@@ -1,5 +1,6 @@
-import { boolOpt, intOpt, listOpt, parseCommandArgs, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
-import { EXIT_CODES_HELP, type Command } from "../command.ts";
+import { boolOpt, intOpt, listOpt, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
+import { EXIT_CODES_HELP } from "../command.ts";
+import { defineCommand } from "../define-command.ts";
 import { emit, progressWanted } from "../io.ts";
 import { loadHostArg, loadProfileArg } from "../inputs.ts";
 import { hostLabel } from "../report.ts";
@@ -112,12 +113,11 @@ function details(r: VerifyResult): string {
   return out;
 }
 
-export const verifyCommand: Command = {
+export const verifyCommand = defineCommand({
   name: "verify",
   help,
   options,
-  async run(argv) {
-    const p = parseCommandArgs("verify", argv, options);
+  async run(p) {
     const allow = listOpt(p, "allow")
       .flatMap((a) => a.split(","))
       .map((a) => a.trim())
@@ -183,4 +183,4 @@ export const verifyCommand: Command = {
     }
     return passed ? EXIT.ok : EXIT.failed;
   },
-};
+});
