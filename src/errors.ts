@@ -15,39 +15,32 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export class CpuprofError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-  ) {
+  /** The exit code of this kind of error; each subclass names its own. */
+  static readonly exit: ExitCode = EXIT.failed;
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode?: ExitCode) {
     super(message);
     this.name = new.target.name;
+    this.exitCode = exitCode ?? (new.target as typeof CpuprofError).exit;
   }
 }
 
 /** The user gave us something we cannot use (exit 2). */
 export class InputError extends CpuprofError {
-  constructor(message: string) {
-    super(message, EXIT.badInput);
-  }
+  static override readonly exit = EXIT.badInput;
 }
 
 /** The machine lacks something we need (exit 3). */
 export class EnvironmentError extends CpuprofError {
-  constructor(message: string) {
-    super(message, EXIT.environment);
-  }
+  static override readonly exit = EXIT.environment;
 }
 
 /** An output could not be written (exit 4); any previous file is left as it was. */
 export class OutputError extends CpuprofError {
-  constructor(message: string) {
-    super(message, EXIT.output);
-  }
+  static override readonly exit = EXIT.output;
 }
 
 /** The guest check could not complete: the probe guest stopped unexpectedly (exit 1). */
 export class GuestError extends CpuprofError {
-  constructor(message: string) {
-    super(message, EXIT.failed);
-  }
+  static override readonly exit = EXIT.failed;
 }
