@@ -18,17 +18,23 @@ function key(leaf: number, subleaf: number | null, register: Register, bit: numb
   return `${leaf}.${subleaf ?? "-"}.${register}.${bit}`;
 }
 
-const BY_LOCATION: ReadonlyMap<string, CpuidFeature> = new Map(
-  CPUID_FEATURES.map((f) => [key(f.leaf, f.subleaf, f.register, f.bit), f]),
-);
+// The lookup maps are built on first use, not at module load: a command that loads the catalogue
+// may ask it nothing (or only by location), and cold start-up pays for every top-level statement.
+let byLocation: ReadonlyMap<string, CpuidFeature> | undefined;
+function byLocationMap(): ReadonlyMap<string, CpuidFeature> {
+  return (byLocation ??= new Map(CPUID_FEATURES.map((f) => [key(f.leaf, f.subleaf, f.register, f.bit), f])));
+}
 
-const BY_NAME: ReadonlyMap<string, CpuidFeature[]> = (() => {
+let byName: ReadonlyMap<string, CpuidFeature[]> | undefined;
+function byNameMap(): ReadonlyMap<string, CpuidFeature[]> {
+  if (byName) return byName;
   const m = new Map<string, CpuidFeature[]>();
   for (const f of CPUID_FEATURES)
     for (const n of new Set([f.linux, f.qemu].filter((x): x is string => x !== null)))
       m.set(n, [...(m.get(n) ?? []), f]);
+  byName = m;
   return m;
-})();
+}
 
 /** The catalogue entry for one CPUID bit: the subleaf-specific one, else the leaf-wide one. */
 export function cpuidFeatureAt(
@@ -37,7 +43,8 @@ export function cpuidFeatureAt(
   register: Register,
   bit: number,
 ): CpuidFeature | undefined {
-  return BY_LOCATION.get(key(leaf, subleaf, register, bit)) ?? BY_LOCATION.get(key(leaf, null, register, bit));
+  const m = byLocationMap();
+  return m.get(key(leaf, subleaf, register, bit)) ?? m.get(key(leaf, null, register, bit));
 }
 
 /** `0x7.0.ebx[16]`: leaf in hex, subleaf in decimal, register, bit. */
@@ -57,7 +64,7 @@ export function cpuidBitQemuName(leaf: number, subleaf: number, register: Regist
 
 /** Every catalogue entry named `name` in Linux or QEMU spelling (AMD's 0x80000001 EDX aliases share the 1.EDX name; QEMU's `kvmclock` names two bits). */
 export function findCpuidFeature(name: string): CpuidFeature[] {
-  return [...(BY_NAME.get(name.trim().toLowerCase()) ?? [])];
+  return [...(byNameMap().get(name.trim().toLowerCase()) ?? [])];
 }
 
 /** Named single bits of one register, by bit number. */
@@ -162,7 +169,7 @@ export interface CpuidFeatureBit {
  * refer to features by name are checked by their tests.
  */
 export const cpuidFeatureBit = memoByKey((name: string): CpuidFeatureBit => {
-  const f = (BY_NAME.get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
+  const f = (byNameMap().get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
   if (!f) throw new Error(`'${name}' is not a CPUID feature in the catalogue`);
   return { leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit };
 });
