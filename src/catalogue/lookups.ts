@@ -20,6 +20,10 @@ export interface CpuidFeatureBit {
   bit: number;
 }
 
+const REGISTER_NUMBER: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
+/** Subleaves a catalogue entry may name (key() has room for 0..MAX_SUBLEAF-1); none above has one. */
+const MAX_SUBLEAF = 4095;
+
 /** Every lookup, over one set of tables. */
 export function catalogueOver(tables: CatalogueTables) {
   const CPUID_FEATURES = tables.cpuidFeatures;
@@ -28,15 +32,25 @@ export function catalogueOver(tables: CatalogueTables) {
   const MSR_BIT_FIELDS = tables.msrBitFields;
 
   /** Lookup key; `subleaf` null for a non-indexed leaf's entry. */
-  function key(leaf: number, subleaf: number | null, register: Register, bit: number): string {
-    return `${leaf}.${subleaf ?? "-"}.${register}.${bit}`;
+  // A number, not a string: building a string key per lookup was most of a cold verify's classify
+  // (thousands of lookups run once each, in the interpreter). leaf * 2^19 + slot stays below 2^51.
+  function key(leaf: number, subleaf: number | null, register: Register, bit: number): number {
+    const slot = ((subleaf === null ? 0 : subleaf + 1) * 4 + REGISTER_NUMBER[register]) * 32 + bit;
+    return leaf * 0x80000 + slot;
   }
 
   // The lookup maps are built on first use, not at module load: a command that loads the catalogue
   // may ask it nothing (or only by location), and cold start-up pays for every top-level statement.
-  let byLocation: ReadonlyMap<string, CpuidFeature> | undefined;
-  function byLocationMap(): ReadonlyMap<string, CpuidFeature> {
-    return (byLocation ??= new Map(CPUID_FEATURES.map((f) => [key(f.leaf, f.subleaf, f.register, f.bit), f])));
+  let byLocation: ReadonlyMap<number, CpuidFeature> | undefined;
+  function byLocationMap(): ReadonlyMap<number, CpuidFeature> {
+    if (byLocation) return byLocation;
+    const m = new Map<number, CpuidFeature>();
+    for (const f of CPUID_FEATURES) {
+      if (f.subleaf !== null && f.subleaf >= MAX_SUBLEAF) throw new Error(`catalogue: subleaf ${f.subleaf} too large`);
+      m.set(key(f.leaf, f.subleaf, f.register, f.bit), f);
+    }
+    byLocation = m;
+    return m;
   }
 
   let byName: ReadonlyMap<string, CpuidFeature[]> | undefined;
@@ -53,7 +67,9 @@ export function catalogueOver(tables: CatalogueTables) {
   /** The catalogue entry for one CPUID bit: the subleaf-specific one, else the leaf-wide one. */
   function cpuidFeatureAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidFeature | undefined {
     const m = byLocationMap();
-    return m.get(key(leaf, subleaf, register, bit)) ?? m.get(key(leaf, null, register, bit));
+    if (!(bit >= 0 && bit < 32)) return undefined; // key() packs bits 0-31 only; the catalogue has no other
+    const specific = subleaf >= 0 && subleaf < MAX_SUBLEAF ? m.get(key(leaf, subleaf, register, bit)) : undefined;
+    return specific ?? m.get(key(leaf, null, register, bit));
   }
 
   /** `0x7.0.ebx[16]`: leaf in hex, subleaf in decimal, register, bit. */
