@@ -48,58 +48,47 @@ export interface HostCapture {
   msrIndexList: number[];
 }
 
-// The schema is built on first use, not at module load: the live capture (verify's usual input)
-// imports this module and never validates a document.
-function buildHostCaptureSchema() {
-  const cpuidEntrySchema = v.strictObject({
-    function: hexU32,
-    index: hexU32,
-    flags: hexU32,
-    eax: hexU32,
-    ebx: hexU32,
-    ecx: hexU32,
-    edx: hexU32,
-  });
+const cpuidEntrySchema = v.strictObject({
+  function: hexU32,
+  index: hexU32,
+  flags: hexU32,
+  eax: hexU32,
+  ebx: hexU32,
+  ecx: hexU32,
+  edx: hexU32,
+});
 
-  const smallInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
-  const text = v.pipe(v.string(), v.maxLength(256));
+const smallInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
+const text = v.pipe(v.string(), v.maxLength(256));
 
-  return v.strictObject({
-    format: v.literal(HOST_FORMAT),
-    formatVersion: v.literal(HOST_FORMAT_VERSION),
-    source: v.picklist(CAPTURE_SOURCES),
-    vendor: vendorName,
-    vendorString: text,
-    family: smallInt,
-    model: smallInt,
-    stepping: smallInt,
-    brand: v.nullable(text),
-    kernel: v.nullable(text),
-    microcode: v.nullable(hexString),
-    bios: v.optional(v.nullable(text)),
-    kvm: v.nullable(
-      v.strictObject({
-        apiVersion: smallInt,
-        capabilities: v.strictObject({
-          GET_MSR_FEATURES: smallInt,
-          X86_USER_SPACE_MSR: smallInt,
-          X86_MSR_FILTER: smallInt,
-          ENFORCE_PV_FEATURE_CPUID: smallInt,
-        }),
+export const hostCaptureSchema = v.strictObject({
+  format: v.literal(HOST_FORMAT),
+  formatVersion: v.literal(HOST_FORMAT_VERSION),
+  source: v.picklist(CAPTURE_SOURCES),
+  vendor: vendorName,
+  vendorString: text,
+  family: smallInt,
+  model: smallInt,
+  stepping: smallInt,
+  brand: v.nullable(text),
+  kernel: v.nullable(text),
+  microcode: v.nullable(hexString),
+  bios: v.optional(v.nullable(text)),
+  kvm: v.nullable(
+    v.strictObject({
+      apiVersion: smallInt,
+      capabilities: v.strictObject({
+        GET_MSR_FEATURES: smallInt,
+        X86_USER_SPACE_MSR: smallInt,
+        X86_MSR_FILTER: smallInt,
+        ENFORCE_PV_FEATURE_CPUID: smallInt,
       }),
-    ),
-    cpuid: v.pipe(v.array(cpuidEntrySchema), v.minLength(1, "at least one CPUID entry"), v.maxLength(4096)),
-    featureMsrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(4096)),
-    msrIndexList: v.pipe(v.array(hexU32), v.maxLength(65536)),
-  });
-}
-
-let hostSchema: ReturnType<typeof buildHostCaptureSchema> | undefined;
-
-/** The host capture document's schema (valibot). */
-export function hostCaptureSchema(): ReturnType<typeof buildHostCaptureSchema> {
-  return (hostSchema ??= buildHostCaptureSchema());
-}
+    }),
+  ),
+  cpuid: v.pipe(v.array(cpuidEntrySchema), v.minLength(1, "at least one CPUID entry"), v.maxLength(4096)),
+  featureMsrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(4096)),
+  msrIndexList: v.pipe(v.array(hexU32), v.maxLength(65536)),
+});
 
 /** Firmware version and revision (Firecracker's bios_version/bios_revision, /sys/class/dmi/id bios_version/bios_release) as one string ("1.0 rev 4.14"), kept so `diff` can report firmware drift. */
 export function biosOf(version: string | undefined, revision: string | undefined): string | null {
@@ -119,7 +108,7 @@ export function normaliseHost(h: HostCapture): HostCapture {
 }
 
 export function parseHostCapture(data: unknown, file: string): HostCapture {
-  const w = parseWith(hostCaptureSchema(), data, file);
+  const w = parseWith(hostCaptureSchema, data, file);
   const host: HostCapture = {
     source: w.source,
     vendor: w.vendor,
