@@ -28,7 +28,7 @@ const classify = await import("../src/verify/classify.ts");
 mark("load: verify/plan, guest, verify/classify");
 
 const profile = embedded.embeddedProfile("host")!;
-mark("embedded profile 'host' (inflate, parse)");
+mark("embedded profile 'host' (parsed at bundle time: JSON.parse)");
 using kvm = kvmLayer.Kvm.open();
 const host = live.captureLiveHost({ kvm });
 mark("live capture");

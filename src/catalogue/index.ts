@@ -1,168 +1,43 @@
 // Names for CPUID bits and MSR bits, so reports say `avx512f`, not `0x7.0.ebx[16]`.
-import type { Register } from "../model/cpuid.ts";
-import { hex32 } from "../model/hex.ts";
-import { memoByKey } from "../model/memo.ts";
-import { CPUID_FEATURES } from "./cpuid-features.ts";
-import { CPUID_FIELDS } from "./cpuid-fields.ts";
-import { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
+import { catalogueJson } from "./macro.ts" with { type: "macro" };
+import { catalogueOver } from "./lookups.ts";
 import type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
 
 export type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
-export { CPUID_FEATURES } from "./cpuid-features.ts";
-export { CPUID_FIELDS } from "./cpuid-fields.ts";
-export { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
+export type { CpuidFeatureBit } from "./lookups.ts";
 export { KVM_FEATURE_MSR_INDICES, isKvmFeatureMsr } from "./feature-msrs.ts";
 
-/** Lookup key; `subleaf` null for a non-indexed leaf's entry. */
-function key(leaf: number, subleaf: number | null, register: Register, bit: number): string {
-  return `${leaf}.${subleaf ?? "-"}.${register}.${bit}`;
-}
+// The tables (cpuid-features.ts, cpuid-fields.ts, msrs.ts) as the bundler evaluated them (macro.ts):
+// one JSON.parse at start instead of evaluating the table modules, about 0.5 ms of a cold start.
+const TABLES = JSON.parse(catalogueJson()) as {
+  cpuidFeatures: CpuidFeature[];
+  cpuidFields: CpuidField[];
+  msrNames: [number, string][];
+  msrBitFields: MsrBitField[];
+};
+export const CPUID_FEATURES: readonly CpuidFeature[] = TABLES.cpuidFeatures;
+export const CPUID_FIELDS: readonly CpuidField[] = TABLES.cpuidFields;
+export const MSR_NAMES: ReadonlyMap<number, string> = new Map(TABLES.msrNames);
+export const MSR_BIT_FIELDS: readonly MsrBitField[] = TABLES.msrBitFields;
 
-const BY_LOCATION: ReadonlyMap<string, CpuidFeature> = new Map(
-  CPUID_FEATURES.map((f) => [key(f.leaf, f.subleaf, f.register, f.bit), f]),
-);
-
-const BY_NAME: ReadonlyMap<string, CpuidFeature[]> = (() => {
-  const m = new Map<string, CpuidFeature[]>();
-  for (const f of CPUID_FEATURES)
-    for (const n of new Set([f.linux, f.qemu].filter((x): x is string => x !== null)))
-      m.set(n, [...(m.get(n) ?? []), f]);
-  return m;
-})();
-
-/** The catalogue entry for one CPUID bit: the subleaf-specific one, else the leaf-wide one. */
-export function cpuidFeatureAt(
-  leaf: number,
-  subleaf: number,
-  register: Register,
-  bit: number,
-): CpuidFeature | undefined {
-  return BY_LOCATION.get(key(leaf, subleaf, register, bit)) ?? BY_LOCATION.get(key(leaf, null, register, bit));
-}
-
-/** `0x7.0.ebx[16]`: leaf in hex, subleaf in decimal, register, bit. */
-export function cpuidBitLocation(leaf: number, subleaf: number, register: Register, bit: number): string {
-  return `${hex32(leaf)}.${subleaf}.${register}[${bit}]`;
-}
-
-/** Linux spelling of a CPUID bit, or its location when the catalogue has no name for it. */
-export function cpuidBitName(leaf: number, subleaf: number, register: Register, bit: number): string {
-  return cpuidFeatureAt(leaf, subleaf, register, bit)?.linux ?? cpuidBitLocation(leaf, subleaf, register, bit);
-}
-
-/** QEMU `-cpu` property for a CPUID bit, when QEMU has one. */
-export function cpuidBitQemuName(leaf: number, subleaf: number, register: Register, bit: number): string | undefined {
-  return cpuidFeatureAt(leaf, subleaf, register, bit)?.qemu ?? undefined;
-}
-
-/** Every catalogue entry named `name` in Linux or QEMU spelling (AMD's 0x80000001 EDX aliases share the 1.EDX name; QEMU's `kvmclock` names two bits). */
-export function findCpuidFeature(name: string): CpuidFeature[] {
-  return [...(BY_NAME.get(name.trim().toLowerCase()) ?? [])];
-}
-
-/** Named single bits of one register, by bit number. */
-export function namedCpuidBits(leaf: number, subleaf: number, register: Register): CpuidFeature[] {
-  const out: CpuidFeature[] = [];
-  for (let bit = 0; bit < 32; bit++) {
-    const f = cpuidFeatureAt(leaf, subleaf, register, bit);
-    if (f) out.push(f);
-  }
-  return out;
-}
-
-/** The multi-bit field (max_basic_leaf, family, phys_addr_bits, ...) holding a bit, if one is catalogued. */
-export function cpuidFieldAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidField | undefined {
-  return CPUID_FIELDS.find(
-    (f) =>
-      f.leaf === leaf &&
-      (f.subleaf === null || (subleaf >= f.subleaf && subleaf <= (f.lastSubleaf ?? f.subleaf))) &&
-      f.register === register &&
-      bit >= f.lsb &&
-      bit <= f.msb,
-  );
-}
-
-/** `avx512f`, a field name such as `family`, or the location `0x7.0.ebx[16]` / `0x1.0.eax[5:4]`. */
-export function cpuidBitsName(leaf: number, subleaf: number, register: Register, lsb: number, msb: number): string {
-  if (lsb === msb) return cpuidBitName(leaf, subleaf, register, lsb);
-  const f = cpuidFieldAt(leaf, subleaf, register, lsb);
-  if (f && f.lsb === lsb && f.msb === msb) return f.name;
-  return `${hex32(leaf)}.${subleaf}.${register}[${msb}:${lsb}]`;
-}
-
-/**
- * The catalogue's split of one register: its single-bit features, its multi-bit fields, and each run of bits it
- * does not name (named by location), ascending. Tables that rule a whole register take their names from here.
- */
-export function cpuidPieces(
-  leaf: number,
-  subleaf: number,
-  register: Register,
-): { lsb: number; msb: number; name: string }[] {
-  const out: { lsb: number; msb: number; name: string }[] = [];
-  let run = -1;
-  const endRun = (msb: number) => {
-    if (run >= 0) out.push({ lsb: run, msb, name: cpuidBitsName(leaf, subleaf, register, run, msb) });
-    run = -1;
-  };
-  for (let bit = 0; bit < 32; bit++) {
-    const feature = cpuidFeatureAt(leaf, subleaf, register, bit);
-    const field = feature ? undefined : cpuidFieldAt(leaf, subleaf, register, bit);
-    if (!feature && !field) {
-      if (run < 0) run = bit;
-      continue;
-    }
-    endRun(bit - 1);
-    if (feature) out.push({ lsb: bit, msb: bit, name: feature.linux });
-    else {
-      out.push({ lsb: field!.lsb, msb: field!.msb, name: field!.name });
-      bit = field!.msb;
-    }
-  }
-  endRun(31);
-  return out;
-}
-
-/** An MSR's name (`arch_capabilities`), or its index in hex. */
-export function msrName(index: number): string {
-  return MSR_NAMES.get(index >>> 0) ?? hex32(index);
-}
-
-/** The named bit or field of an MSR holding `bit`, if any. */
-export function msrFieldAt(index: number, bit: number): MsrBitField | undefined {
-  return MSR_BIT_FIELDS.find((f) => f.index === index >>> 0 && bit >= f.lsb && bit <= f.msb);
-}
-
-/** A single-bit MSR feature's name (`rrsba`), or `0x10a[19]` style when unnamed or part of a wider field. */
-export function msrBitName(index: number, bit: number): string {
-  const f = msrFieldAt(index, bit);
-  return f && f.lsb === f.msb ? f.name : `${hex32(index)}[${bit}]`;
-}
-
-export function msrBitQemuName(index: number, bit: number): string | undefined {
-  const f = msrFieldAt(index, bit);
-  return f && f.lsb === f.msb ? f.qemu : undefined;
-}
-
-/** Named bits and fields of one MSR, lowest first. */
-export function namedMsrFields(index: number): MsrBitField[] {
-  return MSR_BIT_FIELDS.filter((f) => f.index === index >>> 0).sort((a, b) => a.lsb - b.lsb);
-}
-
-export interface CpuidFeatureBit {
-  leaf: number;
-  subleaf: number;
-  register: Register;
-  bit: number;
-}
-
-/**
- * Where the feature of this Linux name lives (subleaf 0 for a non-indexed leaf); a name AMD repeats in
- * 0x80000001 EDX resolves to its leaf-1 bit. Throws for a name the catalogue does not have: tables that
- * refer to features by name are checked by their tests.
- */
-export const cpuidFeatureBit = memoByKey((name: string): CpuidFeatureBit => {
-  const f = (BY_NAME.get(name) ?? []).filter((x) => x.linux === name).sort((a, b) => a.leaf - b.leaf)[0];
-  if (!f) throw new Error(`'${name}' is not a CPUID feature in the catalogue`);
-  return { leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit };
+const catalogue = catalogueOver({
+  cpuidFeatures: CPUID_FEATURES,
+  cpuidFields: CPUID_FIELDS,
+  msrNames: MSR_NAMES,
+  msrBitFields: MSR_BIT_FIELDS,
 });
+export const cpuidFeatureAt = catalogue.cpuidFeatureAt;
+export const cpuidBitLocation = catalogue.cpuidBitLocation;
+export const cpuidBitName = catalogue.cpuidBitName;
+export const cpuidBitQemuName = catalogue.cpuidBitQemuName;
+export const findCpuidFeature = catalogue.findCpuidFeature;
+export const namedCpuidBits = catalogue.namedCpuidBits;
+export const cpuidFieldAt = catalogue.cpuidFieldAt;
+export const cpuidBitsName = catalogue.cpuidBitsName;
+export const cpuidPieces = catalogue.cpuidPieces;
+export const msrName = catalogue.msrName;
+export const msrFieldAt = catalogue.msrFieldAt;
+export const msrBitName = catalogue.msrBitName;
+export const msrBitQemuName = catalogue.msrBitQemuName;
+export const namedMsrFields = catalogue.namedMsrFields;
+export const cpuidFeatureBit = catalogue.cpuidFeatureBit;

@@ -1,45 +1,14 @@
 // Resolving command-line arguments to domain objects: profiles (embedded name or file)
 // and hosts (capture file or the live /dev/kvm). `-` is stdin wherever a file is.
-import { existsSync } from "node:fs";
-import { InputError } from "../errors.ts";
-import { embeddedProfile, embeddedProfileNames } from "../embedded/profiles.ts";
 import { loadHostFile } from "../formats/host-file.ts";
 import { captureLiveHost } from "../host/live.ts";
-import { parseJsonText, printable } from "../model/document.ts";
+import { parseJsonText } from "../model/document.ts";
 import type { HostCapture } from "../model/host.ts";
 import { parseProfile, type Profile } from "../model/profile.ts";
-import { inputName, readInputFile, writeStderr } from "./io.ts";
+import { inputName, readInputFile } from "./io.ts";
+import { profileSource } from "./profile-input.ts";
 
-/**
- * The rule for PROFILE arguments, in one place: a path (it has a '/', e.g. ./skylake, or is '-')
- * is always a file; a bare name is an embedded profile when there is one of that name, else a
- * file. A bare name that is both warns and takes the embedded profile, never silently.
- */
-export function profileSource(arg: string): { kind: "embedded"; profile: Profile } | { kind: "file"; path: string } {
-  const isPath = arg === "-" || arg.includes("/");
-  const embedded = isPath ? undefined : embeddedProfile(arg);
-  if (embedded) {
-    if (existsSync(arg))
-      writeStderr(
-        `warning: '${printable(arg, 80)}' is the embedded profile; write './${printable(arg, 80)}' for the file of that name`,
-      );
-    return { kind: "embedded", profile: embedded };
-  }
-  if (arg !== "-" && !existsSync(arg))
-    throw new InputError(
-      isPath
-        ? `${printable(arg, 200)}: no such file`
-        : `unknown profile '${printable(arg, 80)}': not an embedded profile (${embeddedProfileNames().join(", ")}) and no such file`,
-    );
-  return { kind: "file", path: arg };
-}
-
-/** An embedded profile by name, or a profile JSON file (see profileSource for which). */
-export function loadProfileArg(arg: string): Profile {
-  const source = profileSource(arg);
-  if (source.kind === "embedded") return source.profile;
-  return parseProfile(parseJsonText(readInputFile(arg), inputName(arg)), inputName(arg));
-}
+export { loadProfileArg, profileSource } from "./profile-input.ts";
 
 /** A host capture file (cpuprof or Firecracker format), or, without one, the live host. */
 export function loadHostArg(file: string | undefined): HostCapture {

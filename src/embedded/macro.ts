@@ -4,6 +4,7 @@
 // (about 70 B less per profile once deflated); profiles.ts restores the exact source bytes.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parseProfile } from "../model/profile.ts";
 
 export function compressedProfiles(): Record<string, string> {
   const dir = resolve(import.meta.dir, "../../profiles");
@@ -15,6 +16,25 @@ export function compressedProfiles(): Record<string, string> {
     out[file.slice(0, -".json".length)] = Buffer.from(
       Bun.deflateSync(new TextEncoder().encode(compact), { level: 9, memLevel: 9 }),
     ).toString("base64");
+  }
+  return out;
+}
+
+/**
+ * Each profile as parseProfile returns it (validated and normalised here, at bundle time), as JSON with
+ * the 64-bit MSR values written as hex strings: the executable needs no schema validation to load one.
+ * A profile the schema rejects fails the build.
+ */
+export function parsedProfiles(): Record<string, string> {
+  const dir = resolve(import.meta.dir, "../../profiles");
+  const out: Record<string, string> = {};
+  for (const file of readdirSync(dir).sort()) {
+    if (!file.endsWith(".json")) continue;
+    const name = file.slice(0, -".json".length);
+    const profile = parseProfile(JSON.parse(readFileSync(join(dir, file), "utf8")), `profiles/${file}`);
+    out[name] = JSON.stringify(profile, (_key, value) =>
+      typeof value === "bigint" ? `0x${value.toString(16)}` : value,
+    );
   }
   return out;
 }

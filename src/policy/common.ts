@@ -18,6 +18,7 @@ import {
   permit,
 } from "./rows.ts";
 import { WHY } from "./why.ts";
+import { ARCH_CAPABILITIES, FB_CLEAR_BIT } from "./arch-capabilities.ts";
 
 const ALL = ALL_SUBLEAVES;
 
@@ -442,12 +443,6 @@ export const COMMON_CPUID: readonly CpuidField[] = [
     hidden(31, "brs", WHY.pmu),
   ]),
 ];
-
-/** IA32_ARCH_CAPABILITIES: KVM emulates it on both vendors (with synthesised *_NO bits). */
-export const ARCH_CAPABILITIES = 0x10a;
-/** The bits Cloud Hypervisor's FB_CLEAR exception requires on the host: MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO. */
-export const FB_CLEAR_BIT = 17;
-export const FB_CLEAR_EXCEPTION_HOST_BITS: readonly number[] = [5, 8, 13, 14, 15];
 
 export const COMMON_MSR_FIELDS: readonly MsrField[] = [
   ...msrFields(0x8b, [

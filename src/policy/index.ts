@@ -2,37 +2,49 @@
 import type { Register } from "../model/cpuid.ts";
 import { memoByObject } from "../model/memo.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { AMD_POLICY } from "./amd.ts";
-import { INTEL_POLICY } from "./intel.ts";
+import { policyTableJson } from "./macro.ts" with { type: "macro" };
 import type { CpuidField, MsrField, MsrRule, Policy } from "./types.ts";
 
 export type { Action, Compare, CpuidField, FieldRule, MsrField, MsrRule, Policy, SubleafRange } from "./types.ts";
 
-const POLICIES: Record<Vendor, Policy> = { intel: INTEL_POLICY, amd: AMD_POLICY };
+// Each table is built from its rows (intel.ts, amd.ts) at bundle time and parsed on first use:
+// building them at start-up cost about 2.5 ms of a cold `verify host`, parsing one about 0.3 ms.
+const TABLE_JSON: Record<Vendor, string> = { intel: policyTableJson("intel"), amd: policyTableJson("amd") };
+const POLICIES: Partial<Record<Vendor, Policy>> = {};
 
 export function policyFor(vendor: Vendor): Policy {
-  return POLICIES[vendor];
+  return (POLICIES[vendor] ??= JSON.parse(TABLE_JSON[vendor]) as Policy);
 }
 
-interface PolicyIndex {
-  cpuidByLeaf: Map<number, CpuidField[]>;
-  msrFieldsByIndex: Map<number, MsrField[]>;
-  msrRules: MsrRule[];
-  /** Each index any rule covers -> the first such rule in msrRules' order (what a scan would find). */
-  msrRuleByIndex: Map<number, MsrRule>;
-}
+// Each index is built on first use, by appending (not copying a leaf's list per field): a cold
+// `verify host` builds them once, in the interpreter, and needs only some of them.
+const cpuidByLeafOf = memoByObject((policy: Policy): Map<number, CpuidField[]> => {
+  const byLeaf = new Map<number, CpuidField[]>();
+  for (const f of policy.cpuid) {
+    const list = byLeaf.get(f.leaf);
+    if (list) list.push(f);
+    else byLeaf.set(f.leaf, [f]);
+  }
+  return byLeaf;
+});
 
-const indexOf = memoByObject((policy: Policy): PolicyIndex => {
-  const cpuidByLeaf = new Map<number, CpuidField[]>();
-  for (const f of policy.cpuid) cpuidByLeaf.set(f.leaf, [...(cpuidByLeaf.get(f.leaf) ?? []), f]);
-  const msrFieldsByIndex = new Map<number, MsrField[]>();
-  for (const f of policy.msrFields) msrFieldsByIndex.set(f.index, [...(msrFieldsByIndex.get(f.index) ?? []), f]);
-  for (const list of msrFieldsByIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
+const msrFieldsByIndexOf = memoByObject((policy: Policy): Map<number, MsrField[]> => {
+  const byIndex = new Map<number, MsrField[]>();
+  for (const f of policy.msrFields) {
+    const list = byIndex.get(f.index);
+    if (list) list.push(f);
+    else byIndex.set(f.index, [f]);
+  }
+  for (const list of byIndex.values()) list.sort((a, b) => a.lsb - b.lsb);
+  return byIndex;
+});
+
+/** Each index any rule covers -> the first such rule in ascending-index order (what a scan would find). */
+const msrRuleByIndexOf = memoByObject((policy: Policy): Map<number, MsrRule> => {
   const msrRules = [...policy.msrs].sort((a, b) => a.index - b.index);
-  const msrRuleByIndex = new Map<number, MsrRule>();
-  for (const r of msrRules)
-    for (let i = r.index; i <= (r.last ?? r.index); i++) if (!msrRuleByIndex.has(i)) msrRuleByIndex.set(i, r);
-  return { cpuidByLeaf, msrFieldsByIndex, msrRules, msrRuleByIndex };
+  const byIndex = new Map<number, MsrRule>();
+  for (const r of msrRules) for (let i = r.index; i <= (r.last ?? r.index); i++) if (!byIndex.has(i)) byIndex.set(i, r);
+  return byIndex;
 });
 
 /** Every CPUID field of the table, in table order. */
@@ -52,12 +64,12 @@ export function msrRulesIn(policy: Policy): readonly MsrRule[] {
 
 /** Every field of one leaf (any subleaf, any register). */
 export function cpuidFieldsOfLeaf(policy: Policy, leaf: number): readonly CpuidField[] {
-  return indexOf(policy).cpuidByLeaf.get(leaf) ?? [];
+  return cpuidByLeafOf(policy).get(leaf) ?? [];
 }
 
 /** The leaves the table knows, ascending. */
 export function cpuidLeavesOf(policy: Policy): number[] {
-  return [...indexOf(policy).cpuidByLeaf.keys()].sort((a, b) => a - b);
+  return [...cpuidByLeafOf(policy).keys()].sort((a, b) => a - b);
 }
 
 /** The fields covering (leaf, subleaf, register), by ascending bit. */
@@ -69,17 +81,17 @@ export function cpuidFieldsFor(policy: Policy, leaf: number, subleaf: number, re
 
 /** The fields of one feature MSR, by ascending bit; empty when the table does not know it. */
 export function msrFieldsFor(policy: Policy, index: number): readonly MsrField[] {
-  return indexOf(policy).msrFieldsByIndex.get(index) ?? [];
+  return msrFieldsByIndexOf(policy).get(index) ?? [];
 }
 
 /** The feature MSRs the table has fields for, ascending. */
 export function featureMsrsOf(policy: Policy): number[] {
-  return [...indexOf(policy).msrFieldsByIndex.keys()].sort((a, b) => a - b);
+  return [...msrFieldsByIndexOf(policy).keys()].sort((a, b) => a - b);
 }
 
 /** The access rule for one MSR (a rule may cover a block), or undefined when the table does not know it. */
 export function msrRuleFor(policy: Policy, index: number): MsrRule | undefined {
-  return indexOf(policy).msrRuleByIndex.get(index);
+  return msrRuleByIndexOf(policy).get(index);
 }
 
 /** Every index a rule covers (blocks expanded). */
@@ -89,7 +101,7 @@ export function msrRuleIndices(rule: MsrRule): number[] {
   return out;
 }
 
-export { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "./common.ts";
+export { ARCH_CAPABILITIES, FB_CLEAR_BIT, FB_CLEAR_EXCEPTION_HOST_BITS } from "./arch-capabilities.ts";
 export {
   LEAF_GATES,
   leafGateOf,

@@ -1,6 +1,6 @@
 // Row builders for the policy tables: each table reads as data (bit, name, rule, why),
 // these helpers only fill in the leaf/register/MSR that every row of a block shares.
-import { cpuidPieces } from "../catalogue/index.ts";
+import { sourceCatalogue } from "../catalogue/source.ts";
 import type { Register } from "../model/cpuid.ts";
 import type { Action, Compare, CpuidField, FieldRule, MsrField, MsrRule, SubleafRange } from "./types.ts";
 
@@ -117,7 +117,7 @@ export function cataloguedRegister(
     leaf,
     subleaves,
     register,
-    cpuidPieces(leaf, first, register).map((p) => rule([p.lsb, p.msb], p.name)),
+    sourceCatalogue.cpuidPieces(leaf, first, register).map((p) => rule([p.lsb, p.msb], p.name)),
   );
 }
 

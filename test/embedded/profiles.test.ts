@@ -21,7 +21,11 @@ describe("embedded profiles", () => {
     (name) => {
       const text = readFileSync(join(DIR, `${name}.json`), "utf8");
       expect(embeddedProfileText(name)).toBe(text);
-      expect(embeddedProfile(name)).toEqual(parseProfile(parseJsonText(text, name), name));
+      const parsed = parseProfile(parseJsonText(text, name), name);
+      expect(embeddedProfile(name)).toEqual(parsed);
+      // parsed at bundle time (src/embedded/macro.ts): exactly parseProfile's result, key order and bigints included
+      expect(Bun.deepEquals(embeddedProfile(name), parsed, true)).toBe(true);
+      expect(JSON.stringify(Object.keys(embeddedProfile(name)!))).toBe(JSON.stringify(Object.keys(parsed)));
     },
   );
   test("an unknown name is undefined, not an error", () => {

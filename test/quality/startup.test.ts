@@ -44,6 +44,27 @@ describe("start-up guards", () => {
     expect(text).not.toContain("worker_threads");
   });
 
+  test("the catalogue and policy tables and the embedded profiles are built at bundle time, not at start", () => {
+    // Their macros (src/catalogue/macro.ts, src/policy/macro.ts, src/embedded/macro.ts) evaluate the
+    // table modules and run parseProfile in the bundler; the executable parses JSON. Building them at
+    // start cost a cold `verify host` about 3.5 ms (README, Performance).
+    const text = bundle(join(REPO, "src/cli/main.ts"));
+    expect(text).toContain("// src/catalogue/index.ts");
+    expect(text).toContain("// src/policy/index.ts");
+    for (const tableModule of [
+      "src/catalogue/cpuid-features.ts",
+      "src/catalogue/cpuid-fields.ts",
+      "src/catalogue/msrs.ts",
+      "src/policy/rows.ts",
+      "src/policy/common.ts",
+      "src/policy/intel.ts",
+      "src/policy/amd.ts",
+    ])
+      expect(text).not.toContain(`// ${tableModule}`);
+    // embeddedProfile parses what the macro parsed: no schema validation on verify's path for it
+    expect(readFileSync(join(REPO, "src/embedded/profiles.ts"), "utf8")).not.toMatch(/\bparseProfile\(/);
+  });
+
   test("what start-up links, as scripts/build.ts splits the executable: no node built-in, no FFI, no schema library", () => {
     // The entry chunk and the chunks it imports statically are evaluated before any command runs;
     // every command's own modules are chunks loaded when it runs.

@@ -2,11 +2,12 @@ import { boolOpt, intOpt, listOpt, stringOpt, optionsHelp, type OptionSpec } fro
 import { EXIT_CODES_HELP } from "../command.ts";
 import { defineCommand } from "../define-command.ts";
 import { emit, progressWanted } from "../io.ts";
-import { loadHostArg, loadProfileArg } from "../inputs.ts";
+import { loadProfileArg } from "../profile-input.ts";
 import { hostLabel } from "../report.ts";
 import { foldText, table, TEXT_WIDTH, wrapList } from "../table.ts";
 import { EXIT } from "../../errors.ts";
 import { kvmVendorModule } from "../../host/kvm-module.ts";
+import { captureLiveHost } from "../../host/live.ts";
 import { printable, stableJson } from "../../model/document.ts";
 import { DIFFERENCE_CLASSES, type Difference } from "../../verify/difference.ts";
 import { parseAllow, verifyAll, verifyProfile, type VerifyOptions, type VerifyResult } from "../../verify/run.ts";
@@ -126,7 +127,8 @@ export const verifyCommand = defineCommand({
     const json = boolOpt(p, "json");
     const profiles = p.positionals.map(loadProfileArg);
     const hostFile = stringOpt(p, "host");
-    const host = loadHostArg(hostFile);
+    // The capture-file readers load only for --host: the live host is verify's usual input.
+    const host = hostFile === undefined ? captureLiveHost() : (await import("../inputs.ts")).loadHostArg(hostFile);
     const progress = !json && progressWanted();
     const module = hostFile === undefined ? kvmVendorModule() : null;
     using kvm = hostFile === undefined ? Kvm.open() : undefined;
