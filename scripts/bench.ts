@@ -281,13 +281,7 @@ if (fixtureHosts.length === 0) {
 if (!hasKvm) goal("in-process runGuestProbe (median)", "-", "<= 3 ms", null);
 else {
   const { readFileSync: read } = await import("node:fs");
-  const { captureLiveHost } = await import("../src/host/live.ts");
-  const { applyProfile } = await import("../src/profile/apply.ts");
-  const { hostProfileOf } = await import("../src/profile/migration.ts");
-  const { knownMsrsOf } = await import("../src/profile/filter.ts");
-  const { planProbe } = await import("../src/verify/plan.ts");
-  const { runGuestProbe } = await import("../src/guest/index.ts");
-  const { Kvm, backgroundClosesSettled } = await import("../src/kvm/index.ts");
+  const { PROBE_PHASES: phaseNames, timeGuestChecks } = await import("./probe-phases.ts");
   const fds = () => readdirSync("/proc/self/fd").length;
   // Shared mappings are ours (guest RAM, kvm_run); private anonymous ones come and go with runtime threads.
   const sharedMaps = () =>
@@ -295,35 +289,9 @@ else {
       .split("\n")
       .filter((l) => / [r-][w-][x-]s /.test(l)).length;
   const timers = () => (read("/proc/self/timers", "utf8").match(/^ID: /gm) ?? []).length;
-  const host = captureLiveHost();
-  const config = applyProfile(hostProfileOf(host), host);
-  const plan = planProbe(config, host, knownMsrsOf(host));
   const count = Number(process.env.CPUPROF_BENCH_GUESTS ?? 10_000);
-  using kvm = Kvm.open();
   const before = { fds: fds(), maps: sharedMaps(), timers: timers() };
-  const phaseNames = ["memory", "vm", "vcpu", "setup", "runs", "read", "teardown"] as const;
-  const phases = new Map<string, number[]>(phaseNames.map((p) => [p, []]));
-  const times: number[] = [];
-  const wallStart = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    let last = t;
-    runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, plan, {
-      kvm,
-      onPhase: (p) => {
-        const now = performance.now();
-        phases.get(p)!.push(now - last);
-        last = now;
-      },
-    });
-    const end = performance.now();
-    phases.get("teardown")!.push(end - last);
-    times.push(end - t);
-  }
-  // runGuestProbe returns once the results are read; the VM's fds close on I/O threads (the kernel's
-  // teardown overlaps with the next check), so the leak counts wait for those closes.
-  await backgroundClosesSettled();
-  const wallPerCheck = (performance.now() - wallStart) / count;
+  const { plan, phases, times, wallPerCheck } = await timeGuestChecks(count);
   const after = { fds: fds(), maps: sharedMaps(), timers: timers() };
   console.log(
     `\n## guest checks (${count} in one process; ${plan.cpuid.length} CPUID and ${plan.msrs.length} MSR probes each)`,

@@ -22,6 +22,7 @@ import { filterDecision, knownMsrsOf } from "../../src/profile/filter.ts";
 import { generateProfile } from "../../src/profile/generate.ts";
 import { guestMsrProblems, tableAdvertises } from "../../src/profile/guest-msrs.ts";
 import { FIXTURES_DIR, allFixtureHosts, fixturesMissing } from "../helpers/fixtures.ts";
+import { host, profile } from "./apply-helpers.ts";
 
 const fixtureTest = fixturesMissing ? test.skip : test;
 if (fixturesMissing) console.log(`skip: guest safety over fixture hosts: ${fixturesMissing}`);
@@ -155,18 +156,7 @@ describe("the MSR filter lets a guest OS use what the profile advertises, and no
   );
 
   test("apply refuses a profile that permits the MSR of a feature it hides", () => {
-    const p: Profile = {
-      name: "leaky",
-      version: 1,
-      vendor: "intel",
-      kind: "profile",
-      description: "",
-      sourceHosts: [],
-      toolVersion: "0",
-      cpuid: [],
-      msrs: [],
-      permittedMsrs: [0x6e0],
-    };
+    const p = profile({ name: "leaky", permittedMsrs: [0x6e0] });
     const problems = guestMsrProblems(p);
     expect(problems.find((x) => x.msr === 0x6e0)).toMatchObject({
       kind: "os-msr-permitted",
@@ -253,25 +243,15 @@ describe("baselines across kernels", () => {
 
 describe("guest_phys_addr_bits: 0 means the same as phys_addr_bits", () => {
   const eax = (pa: number, va: number, gpa: number) => (pa | (va << 8) | (gpa << 16)) >>> 0;
-  const base = (a: number): HostCapture => ({
-    source: "kvm",
-    vendor: "amd",
-    vendorString: "AuthenticAMD",
-    family: 0x19,
-    model: 1,
-    stepping: 1,
-    brand: null,
-    kernel: null,
-    microcode: null,
-    kvm: null,
-    cpuid: [
-      { function: 0, index: 0, flags: 0, eax: 0xd, ebx: 0x68747541, ecx: 0x444d4163, edx: 0x69746e65 },
-      { function: 0x80000000, index: 0, flags: 0, eax: 0x80000008, ebx: 0, ecx: 0, edx: 0 },
-      { function: 0x80000008, index: 0, flags: 0, eax: a, ebx: 0, ecx: 0, edx: 0 },
-    ],
-    featureMsrs: [],
-    msrIndexList: [],
-  });
+  const base = (a: number): HostCapture =>
+    host(
+      [
+        { function: 0, index: 0, flags: 0, eax: 0xd, ebx: 0x68747541, ecx: 0x444d4163, edx: 0x69746e65 },
+        { function: 0x80000000, index: 0, flags: 0, eax: 0x80000008, ebx: 0, ecx: 0, edx: 0 },
+        { function: 0x80000008, index: 0, flags: 0, eax: a, ebx: 0, ecx: 0, edx: 0 },
+      ],
+      { vendor: "amd", vendorString: "AuthenticAMD", family: 0x19, model: 1, stepping: 1 },
+    );
   const profileOf = (a: number) => generateProfile(base(a), { name: "p" }).profile;
   const names = (p: Profile, h: HostCapture) => checkCompatibility(p, h).problems.map((x) => x.name);
 
