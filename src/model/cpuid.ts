@@ -35,6 +35,49 @@ export function findCpuid(entries: readonly CpuidEntry[], fn: number, index = 0)
   );
 }
 
+export interface CpuidIndex {
+  /** findCpuid: the first entry of the function whose index matches or is not significant. */
+  find(fn: number, index: number): CpuidEntry | undefined;
+  /** The first entry of the function, whatever its index. */
+  first(fn: number): CpuidEntry | undefined;
+}
+
+const cpuidIndexes = new WeakMap<readonly CpuidEntry[], CpuidIndex>();
+
+/**
+ * findCpuid through positions indexed once per table object, for a table read many times and never changed
+ * after the first lookup (verify resolves every probe against the applied and the observed table).
+ */
+export function cpuidIndexOf(table: readonly CpuidEntry[]): CpuidIndex {
+  let ix = cpuidIndexes.get(table);
+  if (!ix) {
+    // `fn/*` (index not significant) or `fn/index` -> position of the first such entry; fn -> its first entry
+    const byKey = new Map<string, number>();
+    const byFunction = new Map<number, number>();
+    for (let i = 0; i < table.length; i++) {
+      const e = table[i]!,
+        fn = e.function >>> 0;
+      const key = (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 ? `${fn}/*` : `${fn}/${e.index >>> 0}`;
+      if (!byKey.has(key)) byKey.set(key, i);
+      if (!byFunction.has(fn)) byFunction.set(fn, i);
+    }
+    ix = {
+      find(fn, index) {
+        const a = byKey.get(`${fn >>> 0}/*`),
+          b = byKey.get(`${fn >>> 0}/${index >>> 0}`);
+        const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
+        return at === undefined ? undefined : table[at];
+      },
+      first(fn) {
+        const at = byFunction.get(fn >>> 0);
+        return at === undefined ? undefined : table[at];
+      },
+    };
+    cpuidIndexes.set(table, ix);
+  }
+  return ix;
+}
+
 /** Where one CPUID bit is. */
 export interface CpuidBitLocation {
   leaf: number;

@@ -6,7 +6,7 @@ import { cpuidFeatureBit as featureBit, msrName } from "../catalogue/index.ts";
 import { guestOsMsrsFor, osMsrIndices, type GuestOsMsrUse } from "../catalogue/guest-os-msrs.ts";
 import { bitSet } from "../fields/bits.ts";
 import { viewOfProfile } from "../fields/view.ts";
-import { CPUID_FLAG_SIGNIFICANT_INDEX, cpuidBitIn, type CpuidEntry } from "../model/cpuid.ts";
+import { cpuidBitIn, cpuidIndexOf, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
@@ -70,11 +70,11 @@ export function osMsrNeedsOfTable(
   if (!byVendor) tableNeeds.set(table, (byVendor = new Map()));
   let needs = byVendor.get(vendor);
   if (!needs) {
-    const find = cpuidFinder(table);
+    const { find } = cpuidIndexOf(table);
     const r = osMsrNeeds(vendor, (name) => {
       const b = featureBit(name);
       const e = find(b.leaf, b.subleaf);
-      return e !== undefined && ((e[b.register] >>> b.bit) & 1) === 1;
+      return e !== undefined && bitSet(e[b.register], b.bit);
     });
     needs = Object.freeze({ needed: Object.freeze(r.needed), unused: Object.freeze(r.unused) });
     byVendor.set(vendor, needs);
@@ -86,21 +86,6 @@ const tableNeeds = new WeakMap<
   readonly CpuidEntry[],
   Map<Vendor, { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] }>
 >();
-
-/** findCpuid over one table through an index made once: the first entry of the function whose index matches or is not significant. */
-function cpuidFinder(table: readonly CpuidEntry[]): (fn: number, index: number) => CpuidEntry | undefined {
-  const first = new Map<string, number>();
-  table.forEach((e, i) => {
-    const key = (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 ? `${e.function}/*` : `${e.function}/${e.index}`;
-    if (!first.has(key)) first.set(key, i);
-  });
-  return (fn, index) => {
-    const a = first.get(`${fn}/*`),
-      b = first.get(`${fn}/${index}`);
-    const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
-    return at === undefined ? undefined : table[at];
-  };
-}
 
 /**
  * The permitted list of a profile: `candidates` (what a source host knows, or what a file lists), plus every MSR

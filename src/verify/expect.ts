@@ -1,6 +1,6 @@
 // The promise: what a guest running the applied vCPU config should see, modelled on KVM's own lookup
 // (kvm_cpuid and get_out_of_range_cpuid_entry in arch/x86/kvm/cpuid.c; kvm_msr_allowed for the filter).
-import { CPUID_FLAG_SIGNIFICANT_INDEX, type CpuidEntry } from "../model/cpuid.ts";
+import { cpuidIndexOf, type CpuidEntry } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Vendor } from "../model/vendor.ts";
 import type { MsrFilter } from "../kvm/index.ts";
@@ -37,47 +37,11 @@ export interface ProbedConfig {
 
 const ZERO: CpuidRegs = { eax: 0, ebx: 0, ecx: 0, edx: 0 };
 
-/** Where a table's entries are, by first match: verify resolves every probe against the same two tables. */
-interface TableIndex {
-  /** `fn/*` (index not significant) or `fn/index` -> position of the first such entry. */
-  byKey: Map<string, number>;
-  /** function -> position of its first entry. */
-  byFunction: Map<number, number>;
-}
-
-const indexes = new WeakMap<readonly CpuidEntry[], TableIndex>();
-
-/** Built once per table object (the tables verify resolves against are never changed after applyProfile or the run). */
-function indexOf(table: readonly CpuidEntry[]): TableIndex {
-  let ix = indexes.get(table);
-  if (!ix) {
-    ix = { byKey: new Map(), byFunction: new Map() };
-    for (let i = 0; i < table.length; i++) {
-      const e = table[i]!,
-        fn = e.function >>> 0;
-      const key = (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 ? `${fn}/*` : `${fn}/${e.index >>> 0}`;
-      if (!ix.byKey.has(key)) ix.byKey.set(key, i);
-      if (!ix.byFunction.has(fn)) ix.byFunction.set(fn, i);
-    }
-    indexes.set(table, ix);
-  }
-  return ix;
-}
-
 /** kvm_find_cpuid_entry_index: the first entry with the function whose index matches or is not significant. */
-function findEntry(table: readonly CpuidEntry[], fn: number, index: number): CpuidEntry | undefined {
-  const { byKey } = indexOf(table);
-  const a = byKey.get(`${fn}/*`),
-    b = byKey.get(`${fn}/${index}`);
-  const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
-  return at === undefined ? undefined : table[at];
-}
+const findEntry = (table: readonly CpuidEntry[], fn: number, index: number) => cpuidIndexOf(table).find(fn, index);
 
 /** kvm_find_cpuid_entry (index not significant): the first entry with the function. */
-function firstEntry(table: readonly CpuidEntry[], fn: number): CpuidEntry | undefined {
-  const at = indexOf(table).byFunction.get(fn >>> 0);
-  return at === undefined ? undefined : table[at];
-}
+const firstEntry = (table: readonly CpuidEntry[], fn: number) => cpuidIndexOf(table).first(fn);
 
 /** The leaf whose EAX bounds `fn`'s class: basic, each 0x100-wide hypervisor sub-class, extended, Centaur. */
 export function classBaseOf(fn: number): number {
