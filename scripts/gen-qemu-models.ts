@@ -5,6 +5,7 @@
 // Expansions are taken under TCG; the properties whose default differs under KVM (QEMU's
 // kvm_default_props / tcg_default_props) are recorded from a KVM expansion when /dev/kvm works.
 import { existsSync } from "node:fs";
+import type { QemuModel } from "../src/qemu/models.ts";
 import { Qmp } from "../src/qemu/qmp.ts";
 import { qemuModelFeatures, qemuNamedFeatures, qemuPropertyKnown } from "../src/qemu/model-features.ts";
 
@@ -27,15 +28,7 @@ const named = qemuNamedFeatures().filter((f) => f.qemu !== null);
 const props = named.filter((f) => qemuPropertyKnown(maxProps, f.qemu!)).map((f) => f.linux);
 
 const SKIP = new Set(["base", "max", "host"]);
-const models: {
-  name: string;
-  vendor: string;
-  family: number;
-  model: number;
-  stepping: number;
-  deprecated: boolean;
-  features: string[];
-}[] = [];
+const models: QemuModel[] = [];
 const aliases: Record<string, string> = {};
 const kvmOn = new Set<string>();
 const kvmOff = new Set<string>();
