@@ -1,4 +1,5 @@
 // fields: the one split of registers and feature MSRs, the views, and the baseline's rules built from the split.
+import { profile as testProfile } from "../profile/apply-helpers.ts";
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { cpuidBitsName } from "../../src/catalogue/index.ts";
@@ -7,7 +8,6 @@ import { registerRule } from "../../src/fields/combine.ts";
 import { splitMsr, splitRegister, unknownBits32 } from "../../src/fields/split.ts";
 import { featureView, tableView } from "../../src/fields/view.ts";
 import { REGISTERS, findCpuid, type CpuidEntry, type Register } from "../../src/model/cpuid.ts";
-import type { Profile } from "../../src/model/profile.ts";
 import { cpuidFieldsFor, featureMsrsOf, policyFor } from "../../src/policy/index.ts";
 
 const VENDORS = ["intel", "amd"] as const;
@@ -131,14 +131,7 @@ describe("views", () => {
   test("a profile view fixes the bits its adjustment does not leave to the host; a register no adjustment matches is 0", () => {
     fc.assert(
       fc.property(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 5 }), (replacements, mask, subleaf) => {
-        const profile = {
-          name: "p",
-          version: 1,
-          vendor: "intel",
-          kind: "profile",
-          description: "",
-          sourceHosts: [],
-          toolVersion: "0",
+        const profile = testProfile({
           cpuid: [
             {
               leaf: 7,
@@ -148,9 +141,7 @@ describe("views", () => {
               mask: mask >>> 0,
             },
           ],
-          msrs: [],
-          permittedMsrs: [],
-        } as Profile;
+        });
         const v = featureView(profile);
         const inside = subleaf >= 1 && subleaf <= 3;
         expect(v.register(7, subleaf, "ebx")).toEqual(

@@ -3,34 +3,19 @@ import { describe, expect, test } from "bun:test";
 import type { HostCapture } from "../../src/model/host.ts";
 import type { Profile } from "../../src/model/profile.ts";
 import { checkCompatibility } from "../../src/profile/compat.ts";
+import { host as testHost, profile as testProfile } from "./apply-helpers.ts";
 
-const host = (arch: bigint | undefined, vendor: "intel" | "amd" = "intel"): HostCapture => ({
-  source: "kvm",
-  vendor,
-  vendorString: vendor === "intel" ? "GenuineIntel" : "AuthenticAMD",
-  family: 6,
-  model: 0x8f,
-  stepping: 8,
-  brand: null,
-  kernel: null,
-  microcode: null,
-  kvm: null,
-  cpuid: [],
-  featureMsrs: arch === undefined ? [] : [{ index: 0x10a, value: arch }],
-  msrIndexList: [0x10a],
-});
-const profile = (arch: bigint, permitted: number[] = []): Profile => ({
-  name: "p",
-  version: 1,
-  vendor: "intel",
-  kind: "profile",
-  description: "",
-  sourceHosts: [],
-  toolVersion: "0",
-  cpuid: [],
-  msrs: [{ index: 0x10a, replacements: arch, mask: 0n }],
-  permittedMsrs: permitted,
-});
+const host = (arch: bigint | undefined, vendor: "intel" | "amd" = "intel"): HostCapture =>
+  testHost([], {
+    vendor,
+    vendorString: vendor === "intel" ? "GenuineIntel" : "AuthenticAMD",
+    model: 0x8f,
+    stepping: 8,
+    featureMsrs: arch === undefined ? [] : [{ index: 0x10a, value: arch }],
+    msrIndexList: [0x10a],
+  });
+const profile = (arch: bigint, permitted: number[] = []): Profile =>
+  testProfile({ name: "p", msrs: [{ index: 0x10a, replacements: arch, mask: 0n }], permittedMsrs: permitted });
 const bits = (...b: number[]) => b.reduce((v, n) => v | (1n << BigInt(n)), 0n);
 
 describe("IA32_ARCH_CAPABILITIES rule", () => {
