@@ -199,8 +199,8 @@ function msrAdjustments(policy: Policy, host: HostCapture, unknown: UnknownItem[
 
 /**
  * The MSRs the guest may access (guest-msrs.ts reconcilePermittedMsrs): what the policy permits, the MSRs a
- * guest OS uses for the features the profile advertises, none of a hidden feature's. Hyper-V and nested-only
- * MSRs, and the ones KVM emulates without listing them, come from what this host knows.
+ * guest OS uses for the features the profile advertises, none of a hidden feature's. The only MSRs that depend
+ * on this host are the Hyper-V and nested-only ones: permitted where this host knows them (or KVM emulates them).
  */
 export function permittedMsrsFor(
   policy: Policy,
@@ -211,7 +211,8 @@ export function permittedMsrsFor(
   const known = knownMsrSet(host);
   const candidates: number[] = [];
   for (const rule of msrRulesIn(policy)) {
-    if (rule.access !== "permitted") continue;
+    // every other permitted rule is added by reconcilePermittedMsrs whatever the host knows
+    if (rule.access !== "permitted" || !(rule.hyperv || rule.nested)) continue;
     for (const i of msrRuleIndices(rule)) if (rule.implicit || known.has(i)) candidates.push(i);
   }
   for (const i of [...known].sort((a, b) => a - b))
