@@ -11,27 +11,16 @@
 //
 // Input: `-` is stdin; every input (file, pipe, device) is read with the same 8 MiB cap and must
 // be UTF-8.
-import {
-  closeSync,
-  fchmodSync,
-  fchownSync,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  lstatSync,
-  openSync,
-  readSync,
-  readdirSync,
-  readlinkSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-  type Stats,
-} from "node:fs";
+import type { Stats } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { InputError, OutputError } from "../errors.ts";
 import { MAX_DOCUMENT_BYTES, printable } from "../model/document.ts";
+import { isTty, writeFully } from "../kvm/posix.ts";
+
+// node:fs is linked on first use: linking it costs about 0.85 ms, and a command that reads no file
+// and writes only to stdout and stderr (verify, show, list) never needs it.
+let nodeFs: typeof import("node:fs") | undefined;
+const fs = (): typeof import("node:fs") => (nodeFs ??= process.getBuiltinModule("node:fs"));
 
 // ---------------------------------------------------------------------------------------------
 // Output
@@ -42,7 +31,7 @@ let cleanupInstalled = false;
 function removePendingTemps(): void {
   for (const t of pendingTemps) {
     try {
-      unlinkSync(t);
+      fs().unlinkSync(t);
     } catch {
       /* already gone */
     }
@@ -85,7 +74,7 @@ export function removeStaleTemps(target: string): void {
   const prefix = tempPrefix(target);
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = fs().readdirSync(dir);
   } catch {
     return;
   }
@@ -96,7 +85,7 @@ export function removeStaleTemps(target: string): void {
     const path = join(dir, name);
     if (pendingTemps.has(path) || processAlive(pid)) continue;
     try {
-      unlinkSync(path);
+      fs().unlinkSync(path);
     } catch {
       /* someone else removed it */
     }
@@ -148,7 +137,7 @@ export function resolveOutputTarget(path: string): OutputTarget {
     const l = lstatOrUndefined(current);
     if (l === undefined) return { kind: "atomic", path: current, existing: undefined };
     if (l.isSymbolicLink()) {
-      const link = readlinkSync(current);
+      const link = fs().readlinkSync(current);
       current = isAbsolute(link) ? link : join(dirname(current), link);
       continue;
     }
@@ -160,7 +149,7 @@ export function resolveOutputTarget(path: string): OutputTarget {
 
 function statOrUndefined(path: string): Stats | undefined {
   try {
-    return statSync(path);
+    return fs().statSync(path);
   } catch {
     return undefined;
   }
@@ -168,7 +157,7 @@ function statOrUndefined(path: string): Stats | undefined {
 
 function lstatOrUndefined(path: string): Stats | undefined {
   try {
-    return lstatSync(path);
+    return fs().lstatSync(path);
   } catch {
     return undefined;
   }
@@ -186,7 +175,7 @@ function writeAll(fd: number, bytes: Uint8Array, hooks: AtomicWriteHooks): void 
     let done = 0;
     while (done < chunk.byteLength) {
       try {
-        done += writeSync(fd, chunk, done);
+        done += fs().writeSync(fd, chunk, done);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
           sleepMs(1);
@@ -222,7 +211,7 @@ function prepareTemp(
   let fd: number;
   try {
     // A new file gets 0666 less the umask, as any other tool's output would.
-    fd = openSync(temp, "wx", 0o666);
+    fd = fs().openSync(temp, "wx", 0o666);
   } catch (e) {
     throw new OutputError(`cannot write ${printable(shown, 200)}: ${errnoText(e)}`);
   }
@@ -230,29 +219,29 @@ function prepareTemp(
   try {
     if (existing) {
       // Owner first: chown clears set-id bits, which the chmod then restores.
-      if (process.getuid?.() === 0) fchownSync(fd, existing.uid, existing.gid);
-      fchmodSync(fd, existing.mode & 0o7777);
+      if (process.getuid?.() === 0) fs().fchownSync(fd, existing.uid, existing.gid);
+      fs().fchmodSync(fd, existing.mode & 0o7777);
     }
     writeAll(fd, bytes, hooks);
-    fsyncSync(fd);
+    fs().fsyncSync(fd);
   } catch (e) {
     discard(temp, fd);
     if (e instanceof OutputError) throw e;
     throw new OutputError(`cannot write ${printable(shown, 200)}: ${errnoText(e)}`);
   }
-  closeSync(fd);
+  fs().closeSync(fd);
   return { target, temp };
 }
 
 function discard(temp: string, fd?: number): void {
   if (fd !== undefined)
     try {
-      closeSync(fd);
+      fs().closeSync(fd);
     } catch {
       /* already closed */
     }
   try {
-    unlinkSync(temp);
+    fs().unlinkSync(temp);
   } catch {
     /* never created */
   }
@@ -262,12 +251,12 @@ function discard(temp: string, fd?: number): void {
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
+    fd = fs().openSync(dir, "r");
+    fs().fsyncSync(fd);
   } catch {
     // Some file systems refuse fsync on a directory (EINVAL); the rename itself has happened.
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined) fs().closeSync(fd);
   }
 }
 
@@ -280,7 +269,7 @@ async function signalCheckpoint(): Promise<void> {
 function writeThrough(shown: string, path: string, bytes: Uint8Array, hooks: AtomicWriteHooks): void {
   let fd: number;
   try {
-    fd = openSync(path, "w");
+    fd = fs().openSync(path, "w");
   } catch (e) {
     throw new OutputError(`cannot write ${printable(shown, 200)}: ${errnoText(e)}`);
   }
@@ -289,7 +278,7 @@ function writeThrough(shown: string, path: string, bytes: Uint8Array, hooks: Ato
   } catch (e) {
     throw new OutputError(`cannot write ${printable(shown, 200)}: ${errnoText(e)}`);
   } finally {
-    closeSync(fd);
+    fs().closeSync(fd);
   }
 }
 
@@ -391,7 +380,7 @@ function commitAll(prepared: readonly (Prepared & { shown: string; existed: bool
         const backup = p.existed ? `${p.temp}.old` : undefined;
         if (backup) {
           // link(2) through node's fs: the backup shares the old file's inode.
-          linkSync(p.target, backup);
+          fs().linkSync(p.target, backup);
           pendingTemps.add(backup);
         }
         backups.push({ target: p.target, backup });
@@ -399,13 +388,13 @@ function commitAll(prepared: readonly (Prepared & { shown: string; existed: bool
     const done: number[] = [];
     for (const [i, p] of prepared.entries()) {
       try {
-        renameSync(p.temp, p.target);
+        fs().renameSync(p.temp, p.target);
       } catch (e) {
         for (const j of done) {
           const b = backups[j]!;
           try {
-            if (b.backup) renameSync(b.backup, b.target);
-            else unlinkSync(b.target);
+            if (b.backup) fs().renameSync(b.backup, b.target);
+            else fs().unlinkSync(b.target);
           } catch {
             /* best effort: the original error is what the user needs */
           }
@@ -423,7 +412,7 @@ function commitAll(prepared: readonly (Prepared & { shown: string; existed: bool
     for (const b of backups)
       if (b.backup) {
         try {
-          unlinkSync(b.backup);
+          fs().unlinkSync(b.backup);
         } catch {
           /* restored or never made */
         }
@@ -469,26 +458,17 @@ export function emitAll(outputs: readonly { path: string; data: string | Uint8Ar
 }
 
 export function writeStdout(data: string | Uint8Array): void {
-  const bytes = toBytes(data);
-  let off = 0;
-  while (off < bytes.byteLength) {
-    try {
-      off += writeSync(1, bytes, off);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EAGAIN") {
-        sleepMs(1);
-        continue;
-      }
-      if (code === "EPIPE") return; // reader went away (e.g. `| head`): not our error
-      throw new OutputError(`cannot write to standard output: ${errnoText(e)}`);
-    }
+  try {
+    writeFully(1, toBytes(data), () => sleepMs(1));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") return; // reader went away (e.g. `| head`): not our error
+    throw new OutputError(`cannot write to standard output: ${errnoText(e)}`);
   }
 }
 
 export function writeStderr(line: string): void {
   try {
-    writeSync(2, line.endsWith("\n") ? line : `${line}\n`);
+    writeFully(2, toBytes(line.endsWith("\n") ? line : `${line}\n`), () => sleepMs(1));
   } catch {
     /* nothing sensible to do */
   }
@@ -558,13 +538,13 @@ export function readInputBytes(path: string, maxBytes = MAX_DOCUMENT_BYTES): Uin
     owned = false;
   } else {
     try {
-      fd = openSync(path, "r");
+      fd = fs().openSync(path, "r");
     } catch (e) {
       throw new InputError(`${name}: cannot read (${errnoText(e)})`);
     }
   }
   try {
-    const st = fstatSync(fd);
+    const st = fs().fstatSync(fd);
     if (st.isDirectory()) throw new InputError(`${name}: is a directory`);
     if (st.isFile() && st.size > maxBytes) throw new InputError(`${name}: larger than ${maxBytes} bytes (8 MiB)`);
     let buf = new Uint8Array(Math.min(maxBytes + 1, st.isFile() ? st.size + 1 : 1 << 16));
@@ -578,7 +558,7 @@ export function readInputBytes(path: string, maxBytes = MAX_DOCUMENT_BYTES): Uin
       }
       let n: number;
       try {
-        n = readSync(fd, buf, len, buf.byteLength - len, null);
+        n = fs().readSync(fd, buf, len, buf.byteLength - len, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
           sleepMs(1);
@@ -592,7 +572,7 @@ export function readInputBytes(path: string, maxBytes = MAX_DOCUMENT_BYTES): Uin
     if (len > maxBytes) throw new InputError(`${name}: larger than ${maxBytes} bytes (8 MiB)`);
     return buf.subarray(0, len);
   } finally {
-    if (owned) closeSync(fd);
+    if (owned) fs().closeSync(fd);
   }
 }
 
@@ -631,16 +611,11 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 /**
- * True when `fd` is a terminal: what it is opened on is a tty device (pseudo-terminal, virtual
- * console, serial line or /dev/tty itself). Asked of /proc, not of process.stdout/stderr: touching
+ * True when `fd` is a terminal (isatty). Asked of the fd itself, not of process.stdout/stderr: touching
  * those makes Bun build a node stream, about 1.5 ms of every run's start-up (see the bench).
  */
 export function isTerminal(fd: number): boolean {
-  try {
-    return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(readlinkSync(`/proc/self/fd/${fd}`));
-  } catch {
-    return false;
-  }
+  return isTty(fd);
 }
 
 /** True when stderr, where progress goes, is a terminal. */

@@ -1,8 +1,8 @@
 // PROFILE arguments: an embedded profile by name, or a profile file. Apart from inputs.ts (host
 // arguments), so that a command taking profiles and only the live host (verify) does not load the
 // capture-file readers (Firecracker formats and their schemas).
-import { existsSync } from "node:fs";
 import { InputError } from "../errors.ts";
+import { pathExists } from "../kvm/posix.ts";
 import { embeddedProfile, embeddedProfileNames } from "../embedded/profiles.ts";
 import { parseJsonText, printable } from "../model/document.ts";
 import { parseProfile, type Profile } from "../model/profile.ts";
@@ -17,13 +17,13 @@ export function profileSource(arg: string): { kind: "embedded"; profile: Profile
   const isPath = arg === "-" || arg.includes("/");
   const embedded = isPath ? undefined : embeddedProfile(arg);
   if (embedded) {
-    if (existsSync(arg))
+    if (pathExists(arg))
       writeStderr(
         `warning: '${printable(arg, 80)}' is the embedded profile; write './${printable(arg, 80)}' for the file of that name`,
       );
     return { kind: "embedded", profile: embedded };
   }
-  if (arg !== "-" && !existsSync(arg))
+  if (arg !== "-" && !pathExists(arg))
     throw new InputError(
       isPath
         ? `${printable(arg, 200)}: no such file`

@@ -1,7 +1,7 @@
 // Live host capture: what this machine's /dev/kvm offers, as a HostCapture.
-import { readFileSync } from "node:fs";
 import { EnvironmentError } from "../errors.ts";
 import { KVM_CAP, Kvm } from "../kvm/index.ts";
+import { readKernelText } from "../kvm/posix.ts";
 import { CAPABILITY_NAMES, normaliseHost, type CapabilityName, type HostCapture } from "../model/host.ts";
 import { cpuIdentityOf } from "../model/vendor.ts";
 import { biosOf } from "../model/host.ts";
@@ -13,13 +13,8 @@ export const CAPTURE_REQUIRES: readonly CapabilityName[] = ["GET_MSR_FEATURES"];
 export const PROC_OSRELEASE = "/proc/sys/kernel/osrelease";
 export const PROC_CPUINFO = "/proc/cpuinfo";
 
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
+/** Through libc rather than node:fs, which verify's path does not otherwise link (posix.ts). */
+const readText = readKernelText;
 
 export function captureLiveHost(options: { kvm?: Kvm } = {}): HostCapture {
   const owned = options.kvm ? undefined : Kvm.open();

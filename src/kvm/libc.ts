@@ -29,6 +29,9 @@ function load() {
       returns: FFIType.u64,
     },
     munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+    read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    access: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   });
 }
@@ -87,6 +90,23 @@ function result(value: number): SysResult {
 export function sysOpen(path: string, flags: number): SysResult {
   const bytes = new TextEncoder().encode(`${path}\0`);
   return result(libc().open(bytes, flags));
+}
+
+/** read(2) into `buf` from `offset`: the byte count (0 at end of file), or -1 with errno. */
+export function sysRead(fd: number, buf: Uint8Array, offset = 0): SysResult {
+  if (offset >= buf.byteLength) return { value: 0, errno: 0 };
+  return result(Number(libc().read(fd, buf.subarray(offset), buf.byteLength - offset)));
+}
+
+/** write(2) of `bytes` from `offset`: the byte count written, or -1 with errno. */
+export function sysWrite(fd: number, bytes: Uint8Array, offset = 0): SysResult {
+  if (offset >= bytes.byteLength) return { value: 0, errno: 0 };
+  return result(Number(libc().write(fd, bytes.subarray(offset), bytes.byteLength - offset)));
+}
+
+/** access(2) with F_OK: 0 when the path exists (symlinks followed), or -1 with errno. */
+export function sysAccess(path: string): SysResult {
+  return result(libc().access(new TextEncoder().encode(`${path}\0`), 0));
 }
 
 export function sysClose(fd: number): SysResult {

@@ -7,6 +7,7 @@ import { parseHex32, parseHex64 } from "./hex.ts";
 /** Largest document we read; anything bigger is refused before parsing. */
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 
+import { once } from "./memo.ts";
 import { printable } from "./printable.ts";
 export { printable };
 
@@ -133,7 +134,8 @@ export function parseWith<TSchema extends v.GenericSchema>(
  * is read by parseDocument and written by serializeDocument, so a writer emits only what its reader accepts.
  */
 export interface DocumentCodec<TSchema extends v.GenericSchema, T> {
-  schema: TSchema;
+  /** Built on first use (fieldSchemas says why). */
+  schema: () => TSchema;
   /** The model of a validated wire form; throws InputError naming `file` where it is inconsistent. */
   fromWire(wire: v.InferOutput<TSchema>, file: string): T;
   /** The wire form, with a fixed key order so the same value is the same bytes. */
@@ -145,7 +147,7 @@ export function parseDocument<TSchema extends v.GenericSchema, T>(
   data: unknown,
   file: string,
 ): T {
-  return codec.fromWire(parseWith(codec.schema, data, file), file);
+  return codec.fromWire(parseWith(codec.schema(), data, file), file);
 }
 
 /** The document's text, after reading its wire form back as its reader would (`what` names it in an error). */
@@ -162,11 +164,6 @@ export function serializeDocument<TSchema extends v.GenericSchema, T>(
 // Reusable field schemas.
 // Regex and length (not only a check function) so the generated JSON Schema carries them too.
 export const CANONICAL_HEX_RE = /^0x(0|[1-9a-f][0-9a-f]*)$/;
-export const hexString = v.pipe(
-  v.string(),
-  v.maxLength(130),
-  v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
-);
 /** A canonical hex string of at most `bits` bits, parsed to its value (number for 32 bits, bigint for 64). */
 function hexOfWidth<T>(bits: 32 | 64, parse: (s: string) => T | undefined) {
   const what = `a ${bits}-bit hex value`;
@@ -178,10 +175,22 @@ function hexOfWidth<T>(bits: 32 | 64, parse: (s: string) => T | undefined) {
     v.transform((s) => parse(s)!),
   );
 }
-export const hexU32 = hexOfWidth(32, parseHex32);
-export const hexU64 = hexOfWidth(64, parseHex64);
-export const registerName = v.picklist(["eax", "ebx", "ecx", "edx"]);
-export const vendorName = v.picklist(["intel", "amd"]);
+
+/**
+ * The field schemas documents share, built on first use, as every document schema is: building valibot
+ * schemas is start-up time (about 0.5 ms cold) that a command reading no document (`verify host`) never needs.
+ */
+export const fieldSchemas = once(() => ({
+  hexString: v.pipe(
+    v.string(),
+    v.maxLength(130),
+    v.regex(CANONICAL_HEX_RE, "a lower-case 0x hex string without padding"),
+  ),
+  hexU32: hexOfWidth(32, parseHex32),
+  hexU64: hexOfWidth(64, parseHex64),
+  registerName: v.picklist(["eax", "ebx", "ecx", "edx"]),
+  vendorName: v.picklist(["intel", "amd"]),
+}));
 
 /**
  * Deterministic JSON: fixed key order comes from how objects are built; 2-space indent, final newline.

@@ -3,16 +3,8 @@ import * as v from "valibot";
 import { InputError } from "../errors.ts";
 import { sortCpuid, type CpuidEntry } from "./cpuid.ts";
 import { hex32, hex64 } from "./hex.ts";
-import {
-  type DocumentCodec,
-  hexString,
-  hexU32,
-  hexU64,
-  parseDocument,
-  printable,
-  serializeDocument,
-  vendorName,
-} from "./document.ts";
+import { type DocumentCodec, fieldSchemas, parseDocument, printable, serializeDocument } from "./document.ts";
+import { once } from "./memo.ts";
 import { VENDOR_STRINGS, vendorStringOf, type Vendor } from "./vendor.ts";
 
 export const HOST_FORMAT = "cpuprof-host";
@@ -57,46 +49,49 @@ export interface HostCapture {
   msrIndexList: number[];
 }
 
-const cpuidEntrySchema = v.strictObject({
-  function: hexU32,
-  index: hexU32,
-  flags: hexU32,
-  eax: hexU32,
-  ebx: hexU32,
-  ecx: hexU32,
-  edx: hexU32,
-});
+/** The capture's schema, built on first use (fieldSchemas in document.ts says why). */
+export const hostCaptureSchema = once(() => {
+  const { hexString, hexU32, hexU64, vendorName } = fieldSchemas();
+  const cpuidEntrySchema = v.strictObject({
+    function: hexU32,
+    index: hexU32,
+    flags: hexU32,
+    eax: hexU32,
+    ebx: hexU32,
+    ecx: hexU32,
+    edx: hexU32,
+  });
 
-const smallInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
-const text = v.pipe(v.string(), v.maxLength(256));
-
-export const hostCaptureSchema = v.strictObject({
-  format: v.literal(HOST_FORMAT),
-  formatVersion: v.literal(HOST_FORMAT_VERSION),
-  source: v.picklist(CAPTURE_SOURCES),
-  vendor: vendorName,
-  vendorString: text,
-  family: smallInt,
-  model: smallInt,
-  stepping: smallInt,
-  brand: v.nullable(text),
-  kernel: v.nullable(text),
-  microcode: v.nullable(hexString),
-  bios: v.optional(v.nullable(text)),
-  kvm: v.nullable(
-    v.strictObject({
-      apiVersion: smallInt,
-      capabilities: v.strictObject({
-        GET_MSR_FEATURES: smallInt,
-        X86_USER_SPACE_MSR: smallInt,
-        X86_MSR_FILTER: smallInt,
-        ENFORCE_PV_FEATURE_CPUID: smallInt,
+  const smallInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
+  const text = v.pipe(v.string(), v.maxLength(256));
+  return v.strictObject({
+    format: v.literal(HOST_FORMAT),
+    formatVersion: v.literal(HOST_FORMAT_VERSION),
+    source: v.picklist(CAPTURE_SOURCES),
+    vendor: vendorName,
+    vendorString: text,
+    family: smallInt,
+    model: smallInt,
+    stepping: smallInt,
+    brand: v.nullable(text),
+    kernel: v.nullable(text),
+    microcode: v.nullable(hexString),
+    bios: v.optional(v.nullable(text)),
+    kvm: v.nullable(
+      v.strictObject({
+        apiVersion: smallInt,
+        capabilities: v.strictObject({
+          GET_MSR_FEATURES: smallInt,
+          X86_USER_SPACE_MSR: smallInt,
+          X86_MSR_FILTER: smallInt,
+          ENFORCE_PV_FEATURE_CPUID: smallInt,
+        }),
       }),
-    }),
-  ),
-  cpuid: v.pipe(v.array(cpuidEntrySchema), v.minLength(1, "at least one CPUID entry"), v.maxLength(4096)),
-  featureMsrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(4096)),
-  msrIndexList: v.pipe(v.array(hexU32), v.maxLength(65536)),
+    ),
+    cpuid: v.pipe(v.array(cpuidEntrySchema), v.minLength(1, "at least one CPUID entry"), v.maxLength(4096)),
+    featureMsrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(4096)),
+    msrIndexList: v.pipe(v.array(hexU32), v.maxLength(65536)),
+  });
 });
 
 /** Firmware version and revision (Firecracker's bios_version/bios_revision, /sys/class/dmi/id bios_version/bios_release) as one string ("1.0 rev 4.14"), kept so `diff` can report firmware drift. */
@@ -199,7 +194,7 @@ export function serializeHost(h: HostCapture): string {
 }
 
 /** The host capture as a document: read by parseHostCapture, written by serializeHost. */
-const HOST_CODEC: DocumentCodec<typeof hostCaptureSchema, HostCapture> = {
+const HOST_CODEC: DocumentCodec<ReturnType<typeof hostCaptureSchema>, HostCapture> = {
   schema: hostCaptureSchema,
   fromWire(w, file) {
     const host: HostCapture = {

@@ -15,8 +15,9 @@ const SOURCES = {
 
 export function jsonSchemaFor(kind: SchemaKind): object {
   const { schema, title } = SOURCES[kind];
+  // (each entry's schema is built on first use)
   // errorMode "ignore": transforms and custom checks have no JSON Schema form; they are listed in the description.
-  const body = toJsonSchema(schema, { errorMode: "ignore" }) as Record<string, unknown>;
+  const body = toJsonSchema(schema(), { errorMode: "ignore" }) as Record<string, unknown>;
   const { $schema, ...rest } = body;
   return {
     $schema: $schema ?? "http://json-schema.org/draft-07/schema#",

@@ -19,3 +19,16 @@ export function memoByObject<K extends object, T>(compute: (obj: K) => T): (obj:
     return v;
   };
 }
+
+/** `compute` run on the first call only; later calls return its value. */
+export function once<T>(compute: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = compute();
+      done = true;
+    }
+    return value;
+  };
+}

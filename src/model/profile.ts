@@ -5,17 +5,8 @@ import * as v from "valibot";
 import { InputError } from "../errors.ts";
 import { REGISTERS, type Register } from "./cpuid.ts";
 import { hex32, hex64, parseHex32 } from "./hex.ts";
-import {
-  type DocumentCodec,
-  hexString,
-  hexU32,
-  hexU64,
-  parseDocument,
-  printable,
-  registerName,
-  serializeDocument,
-  vendorName,
-} from "./document.ts";
+import { type DocumentCodec, fieldSchemas, parseDocument, printable, serializeDocument } from "./document.ts";
+import { once } from "./memo.ts";
 import type { Vendor } from "./vendor.ts";
 
 export const PROFILE_FORMAT = "cpuprof-profile";
@@ -82,102 +73,112 @@ export function checkProfileName(name: string, where?: string): string {
   return name;
 }
 
-const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
-
 /** One MSR ("0x10") or an inclusive range of them ("0x200-0x21f", start below end). */
 const MSR_RANGE_RE = /^(0x(?:0|[1-9a-f][0-9a-f]{0,7}))(?:-(0x(?:0|[1-9a-f][0-9a-f]{0,7})))?$/;
-const msrRange = v.pipe(
-  v.string(),
-  v.regex(MSR_RANGE_RE, 'an MSR ("0x10") or a range of MSRs ("0x200-0x21f") in lower-case 0x hex without padding'),
-  v.transform((s) => {
-    const m = MSR_RANGE_RE.exec(s)!;
-    const start = parseHex32(m[1]!);
-    const end = m[2] === undefined ? start : parseHex32(m[2]);
-    return { start: start ?? -1, end: end ?? -1 };
-  }),
-  v.check((r) => r.start >= 0 && r.end >= 0, "32-bit MSR indices"),
-  v.check((r) => r.start <= r.end, "a range whose start is not above its end"),
-);
 
-const profileFields = {
-  format: v.literal(PROFILE_FORMAT),
-  name: v.pipe(v.string(), v.regex(PROFILE_NAME_RE, "a kebab-case name")),
-  version: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
-  vendor: vendorName,
-  kind: v.picklist(["profile", "host"]),
-  description: text(1024),
-  sourceHosts: v.pipe(
+/** The profile document's schemas, built on first use (fieldSchemas in document.ts says why). */
+function buildProfileSchemas() {
+  const { hexString, hexU32, hexU64, registerName, vendorName } = fieldSchemas();
+  const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+
+  const msrRange = v.pipe(
+    v.string(),
+    v.regex(MSR_RANGE_RE, 'an MSR ("0x10") or a range of MSRs ("0x200-0x21f") in lower-case 0x hex without padding'),
+    v.transform((s) => {
+      const m = MSR_RANGE_RE.exec(s)!;
+      const start = parseHex32(m[1]!);
+      const end = m[2] === undefined ? start : parseHex32(m[2]);
+      return { start: start ?? -1, end: end ?? -1 };
+    }),
+    v.check((r) => r.start >= 0 && r.end >= 0, "32-bit MSR indices"),
+    v.check((r) => r.start <= r.end, "a range whose start is not above its end"),
+  );
+
+  const profileFields = {
+    format: v.literal(PROFILE_FORMAT),
+    name: v.pipe(v.string(), v.regex(PROFILE_NAME_RE, "a kebab-case name")),
+    version: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
+    vendor: vendorName,
+    kind: v.picklist(["profile", "host"]),
+    description: text(1024),
+    sourceHosts: v.pipe(
+      v.array(
+        v.strictObject({
+          model: text(256),
+          microcode: v.nullable(hexString),
+          kernel: v.nullable(text(256)),
+          count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(Number.MAX_SAFE_INTEGER))),
+        }),
+      ),
+      v.maxLength(10_000),
+    ),
+    toolVersion: text(64),
+    msrs: v.pipe(v.array(v.strictObject({ index: hexU32, replacements: hexU64, mask: hexU64 })), v.maxLength(4096)),
+  };
+
+  /** Version 1's CPUID form, Cloud Hypervisor's: one entry per (leaf, subleaf range, register). */
+  const cpuidV1 = v.pipe(
     v.array(
       v.strictObject({
-        model: text(256),
-        microcode: v.nullable(hexString),
-        kernel: v.nullable(text(256)),
-        count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(Number.MAX_SAFE_INTEGER))),
-      }),
-    ),
-    v.maxLength(10_000),
-  ),
-  toolVersion: text(64),
-  msrs: v.pipe(v.array(v.strictObject({ index: hexU32, replacements: hexU64, mask: hexU64 })), v.maxLength(4096)),
-};
-
-/** Version 1's CPUID form, Cloud Hypervisor's: one entry per (leaf, subleaf range, register). */
-const cpuidV1 = v.pipe(
-  v.array(
-    v.strictObject({
-      leaf: hexU32,
-      subleaf: v.strictObject({ start: hexU32, end: hexU32 }),
-      register: registerName,
-      replacements: hexU32,
-      mask: hexU32,
-    }),
-  ),
-  v.maxLength(8192),
-);
-
-/** A register's adjustment in version 2: "0xR" (replacements R, mask 0) or ["0xR", "0xM"]. */
-const registerAdjustment = v.union([hexU32, v.tuple([hexU32, hexU32])]);
-
-/**
- * Version 2's CPUID form: one entry per (leaf, subleaf range) with the registers it adjusts;
- * no subleaf means every subleaf (0x0-0xffffffff). The same adjustments as version 1, in fewer bytes.
- */
-const cpuidV2 = v.pipe(
-  v.array(
-    v.pipe(
-      v.strictObject({
         leaf: hexU32,
-        subleaf: v.optional(v.strictObject({ start: hexU32, end: hexU32 })),
-        eax: v.optional(registerAdjustment),
-        ebx: v.optional(registerAdjustment),
-        ecx: v.optional(registerAdjustment),
-        edx: v.optional(registerAdjustment),
+        subleaf: v.strictObject({ start: hexU32, end: hexU32 }),
+        register: registerName,
+        replacements: hexU32,
+        mask: hexU32,
       }),
-      v.check((g) => REGISTERS.some((r) => g[r] !== undefined), "at least one of eax, ebx, ecx, edx"),
     ),
-  ),
-  v.maxLength(8192),
-  // The same bound as version 1: at most 8192 adjustments in all.
-  v.check(
-    (gs) => gs.reduce((n, g) => n + REGISTERS.filter((r) => g[r] !== undefined).length, 0) <= 8192,
-    "<=8192 register adjustments in all",
-  ),
-);
+    v.maxLength(8192),
+  );
 
-export const profileSchema = v.variant("formatVersion", [
-  v.strictObject({
-    ...profileFields,
-    formatVersion: v.literal(PROFILE_FORMAT_VERSION),
-    cpuid: cpuidV2,
-    permittedMsrs: v.pipe(v.array(msrRange), v.maxLength(MAX_PERMITTED_MSRS)),
-  }),
-  v.strictObject({
-    ...profileFields,
-    formatVersion: v.literal(1),
-    cpuid: cpuidV1,
-    permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(MAX_PERMITTED_MSRS)),
-  }),
-]);
+  /** A register's adjustment in version 2: "0xR" (replacements R, mask 0) or ["0xR", "0xM"]. */
+  const registerAdjustment = v.union([hexU32, v.tuple([hexU32, hexU32])]);
+
+  /**
+   * Version 2's CPUID form: one entry per (leaf, subleaf range) with the registers it adjusts;
+   * no subleaf means every subleaf (0x0-0xffffffff). The same adjustments as version 1, in fewer bytes.
+   */
+  const cpuidV2 = v.pipe(
+    v.array(
+      v.pipe(
+        v.strictObject({
+          leaf: hexU32,
+          subleaf: v.optional(v.strictObject({ start: hexU32, end: hexU32 })),
+          eax: v.optional(registerAdjustment),
+          ebx: v.optional(registerAdjustment),
+          ecx: v.optional(registerAdjustment),
+          edx: v.optional(registerAdjustment),
+        }),
+        v.check((g) => REGISTERS.some((r) => g[r] !== undefined), "at least one of eax, ebx, ecx, edx"),
+      ),
+    ),
+    v.maxLength(8192),
+    // The same bound as version 1: at most 8192 adjustments in all.
+    v.check(
+      (gs) => gs.reduce((n, g) => n + REGISTERS.filter((r) => g[r] !== undefined).length, 0) <= 8192,
+      "<=8192 register adjustments in all",
+    ),
+  );
+
+  const profile = v.variant("formatVersion", [
+    v.strictObject({
+      ...profileFields,
+      formatVersion: v.literal(PROFILE_FORMAT_VERSION),
+      cpuid: cpuidV2,
+      permittedMsrs: v.pipe(v.array(msrRange), v.maxLength(MAX_PERMITTED_MSRS)),
+    }),
+    v.strictObject({
+      ...profileFields,
+      formatVersion: v.literal(1),
+      cpuid: cpuidV1,
+      permittedMsrs: v.pipe(v.array(hexU32), v.maxLength(MAX_PERMITTED_MSRS)),
+    }),
+  ]);
+  return { cpuidV2, profile };
+}
+
+const profileSchemas = once(buildProfileSchemas);
+export const profileSchema = () => profileSchemas().profile;
+type CpuidV2Group = v.InferOutput<ReturnType<typeof buildProfileSchemas>["cpuidV2"]>[number];
 
 const ALL_SUBLEAVES = { start: 0, end: 0xffffffff } as const;
 
@@ -190,7 +191,7 @@ interface CpuidPaths {
 }
 
 /** Version 2 entries -> adjustments (registers in eax..edx order) and their JSON paths. */
-function expandCpuidV2(groups: readonly v.InferOutput<typeof cpuidV2>[number][]): {
+function expandCpuidV2(groups: readonly CpuidV2Group[]): {
   cpuid: CpuidAdjustment[];
   paths: CpuidPaths;
 } {
@@ -355,7 +356,7 @@ export function serializeProfile(p: Profile): string {
 }
 
 /** The profile as a document: read by parseProfile, written by serializeProfile. */
-const PROFILE_CODEC: DocumentCodec<typeof profileSchema, Profile> = {
+const PROFILE_CODEC: DocumentCodec<ReturnType<typeof profileSchema>, Profile> = {
   schema: profileSchema,
   fromWire(w, file) {
     const v2 = w.formatVersion === 1 ? undefined : expandCpuidV2(w.cpuid);

@@ -2,7 +2,8 @@
 // with a migration, and what `cpuprof check-migration --saved FILE` reads. One writer, one reader.
 import * as v from "valibot";
 import { InputError } from "../errors.ts";
-import { hexU32, hexU64, parseJsonText, parseWith, stableJson } from "../model/document.ts";
+import { fieldSchemas, parseJsonText, parseWith, stableJson } from "../model/document.ts";
+import { once } from "../model/memo.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 
 export const SAVED_MSRS_FORMAT = "cpuprof-saved-msrs";
@@ -15,11 +16,15 @@ export interface SavedMsrs {
   msrs: { index: number; value: bigint }[];
 }
 
-export const savedMsrsSchema = v.strictObject({
-  format: v.literal(SAVED_MSRS_FORMAT),
-  formatVersion: v.literal(SAVED_MSRS_FORMAT_VERSION),
-  vcpuId: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
-  msrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(65536)),
+/** Built on first use (fieldSchemas in model/document.ts says why). */
+export const savedMsrsSchema = once(() => {
+  const { hexU32, hexU64 } = fieldSchemas();
+  return v.strictObject({
+    format: v.literal(SAVED_MSRS_FORMAT),
+    formatVersion: v.literal(SAVED_MSRS_FORMAT_VERSION),
+    vcpuId: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+    msrs: v.pipe(v.array(v.strictObject({ index: hexU32, value: hexU64 })), v.maxLength(65536)),
+  });
 });
 
 export function serializeSavedMsrs(saved: SavedMsrs): string {
@@ -33,7 +38,7 @@ export function serializeSavedMsrs(saved: SavedMsrs): string {
 
 /** Parses and checks a saved-MSRs document (duplicates refused, order normalised). */
 export function parseSavedMsrs(text: string, file: string): SavedMsrs {
-  const w = parseWith(savedMsrsSchema, parseJsonText(text, file), file);
+  const w = parseWith(savedMsrsSchema(), parseJsonText(text, file), file);
   const seen = new Set<number>();
   for (const [i, m] of w.msrs.entries()) {
     if (seen.has(m.index)) throw new InputError(`${file}: $.msrs[${i}]: duplicate MSR ${hex32(m.index)}`);

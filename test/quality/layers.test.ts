@@ -17,13 +17,17 @@ function importsOf(text: string): string[] {
 }
 
 /** The files outside `dir` that import a module of `dir` other than its index.ts, with what they import. */
-function aroundTheIndex(dir: string, exempt: ReadonlySet<string> = new Set()): string[] {
+function aroundTheIndex(
+  dir: string,
+  exempt: ReadonlySet<string> = new Set(),
+  entries: ReadonlySet<string> = new Set([`${dir}/index.ts`]),
+): string[] {
   const out: string[] = [];
   for (const f of files) {
     if (f.path.startsWith(`${dir}/`) || exempt.has(f.path)) continue;
     for (const spec of importsOf(f.text)) {
       const target = relative(SRC, join(SRC, f.path, "..", spec));
-      if (target.startsWith(`${dir}/`) && target !== `${dir}/index.ts`) out.push(`${f.path} imports ${target}`);
+      if (target.startsWith(`${dir}/`) && !entries.has(target)) out.push(`${f.path} imports ${target}`);
     }
   }
   return out;
@@ -32,7 +36,8 @@ function aroundTheIndex(dir: string, exempt: ReadonlySet<string> = new Set()): s
 describe("layers keep the promises of their header comments", () => {
   test("only src/kvm touches its own files: everything above imports src/kvm/index.ts", () => {
     // src/guest is reworked in parallel by its owner (issue 14): its type-only imports move to the index there.
-    expect(aroundTheIndex("kvm", new Set(["guest/types.ts"]))).toEqual([]);
+    // posix.ts is its second entry: the stdio and kernel-file calls every command makes without loading KVM.
+    expect(aroundTheIndex("kvm", new Set(["guest/types.ts"]), new Set(["kvm/index.ts", "kvm/posix.ts"]))).toEqual([]);
   });
 
   test("the policy tables are imported only through src/policy/index.ts", () => {

@@ -128,10 +128,11 @@ export const verifyCommand = defineCommand({
     const profiles = p.positionals.map(loadProfileArg);
     const hostFile = stringOpt(p, "host");
     // The capture-file readers load only for --host: the live host is verify's usual input.
-    const host = hostFile === undefined ? captureLiveHost() : (await import("../inputs.ts")).loadHostArg(hostFile);
+    // One /dev/kvm fd for the capture and every guest check.
+    using kvm = hostFile === undefined ? Kvm.open() : undefined;
+    const host = kvm ? captureLiveHost({ kvm }) : (await import("../inputs.ts")).loadHostArg(hostFile!);
     const progress = !json && progressWanted();
     const module = hostFile === undefined ? kvmVendorModule() : null;
-    using kvm = hostFile === undefined ? Kvm.open() : undefined;
     const verifyOptions: VerifyOptions = {
       allow,
       guest: hostFile === undefined,
