@@ -40,7 +40,7 @@ const report = guest.runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, fil
   kvm,
   onPhase: (phase) => mark(`guest check: ${phase}`),
 });
-mark("guest check: teardown (VM fds close in the background)");
+mark("guest check: teardown (VM and vCPU fds closed)");
 classify.classify(config, host, report);
 mark("classify");
 console.log(JSON.stringify(marks));

@@ -1,5 +1,4 @@
 // An owned file descriptor: closed exactly once, by dispose() or `using`.
-import { close } from "node:fs";
 import { ERRNO } from "./errno.ts";
 import { KvmError } from "./error.ts";
 import { KVM_IOCTLS, type IoctlName } from "./ioctls.ts";
@@ -46,30 +45,7 @@ export class OwnedFd implements Disposable {
     sysClose(fd);
   }
 
-  /**
-   * Closes the fd on the runtime's I/O thread pool and returns at once: closing a VM fd destroys the VM
-   * in the kernel (about 0.5 ms here), which then overlaps with what the caller does next.
-   * backgroundClosesSettled() waits for every such close.
-   */
-  disposeInBackground(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    pendingCloses++;
-    close(fd, () => {
-      if (--pendingCloses === 0) for (const w of closeWaiters.splice(0)) w();
-    });
-  }
-
   [Symbol.dispose](): void {
     this.dispose();
   }
-}
-
-let pendingCloses = 0;
-const closeWaiters: (() => void)[] = [];
-
-/** Resolves once every disposeInBackground() close has completed (at once when none is pending). */
-export function backgroundClosesSettled(): Promise<void> {
-  return pendingCloses === 0 ? Promise.resolve() : new Promise((resolve) => closeWaiters.push(resolve));
 }

@@ -87,16 +87,6 @@ export class Vm implements Disposable {
     this.#fd.dispose();
   }
 
-  /**
-   * As dispose(), but the vCPU and VM fds are closed on the runtime's I/O threads: the kernel's VM
-   * teardown (most of the cost of a short-lived VM) overlaps with the caller's next work. The VM is
-   * unusable at once; backgroundClosesSettled() (fd.ts) waits for the closes.
-   */
-  disposeInBackground(): void {
-    for (const v of this.#vcpus.splice(0)) v.disposeInBackground();
-    this.#fd.disposeInBackground();
-  }
-
   [Symbol.dispose](): void {
     this.dispose();
   }
