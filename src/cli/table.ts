@@ -4,7 +4,11 @@
 /** The width human output keeps within. */
 export const TEXT_WIDTH = 100;
 
-const len = (s: string) => [...s].length;
+/** A high surrogate: the string has characters beyond the BMP, which count once but take two code units. */
+const ASTRAL = /[\uD800-\uDBFF]/;
+
+/** Length in characters (code points). Cheap on the common all-BMP text: this runs per word of every report. */
+const len = (s: string) => (ASTRAL.test(s) ? [...s].length : s.length);
 
 /** One line folded at spaces to `width`, continuation lines indented by `hang` spaces. */
 export function fold(line: string, width = TEXT_WIDTH, hang = 4): string[] {
@@ -12,12 +16,26 @@ export function fold(line: string, width = TEXT_WIDTH, hang = 4): string[] {
   const lead = /^ */.exec(line)![0];
   const words = line.slice(lead.length).split(" ");
   const out: string[] = [];
+  // The current line, its length, and whether it has a word yet (more than blanks), kept as it grows.
   let cur = lead;
+  let curLen = lead.length;
+  let hasWord = false;
   for (const w of words) {
-    if (cur.trim() && len(cur) + 1 + len(w) > width) {
+    const wLen = len(w);
+    const blank = w.trim() === "";
+    if (hasWord && curLen + 1 + wLen > width) {
       out.push(cur);
       cur = " ".repeat(hang) + w;
-    } else cur = cur.trim() ? `${cur} ${w}` : cur + w;
+      curLen = hang + wLen;
+      hasWord = !blank;
+    } else if (hasWord) {
+      cur = `${cur} ${w}`;
+      curLen += 1 + wLen;
+    } else {
+      cur += w;
+      curLen += wLen;
+      hasWord = !blank;
+    }
   }
   out.push(cur);
   return out;
