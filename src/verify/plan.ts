@@ -1,6 +1,6 @@
 // What the guest check asks: every CPUID leaf/subleaf the config installs, the out-of-range probes that
 // exercise KVM's fallback rules, every permitted MSR the host knows and a sample of the denied ones.
-import { CPUID_FLAG_SIGNIFICANT_INDEX, compareCpuidKey, findCpuid, type CpuidEntry } from "../model/cpuid.ts";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, compareCpuidKey, cpuidIndexOf, type CpuidEntry } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { MsrFilter, MsrFilterRange } from "../kvm/index.ts";
 import { filterDecision, isX2apicMsr, knownMsrSet, rangeDecidesAlone } from "../profile/filter.ts";
@@ -27,7 +27,7 @@ const HYPERVISOR_PROBES: readonly number[] = [0x4000_0000, 0x4000_0001, 0x4000_0
 
 /** The queries ascending by (function, index), each once, as u32. */
 function uniqueSorted(qs: readonly CpuidQuery[]): CpuidQuery[] {
-  const sorted = isSortedBy(qs, compareCpuidKey) ? qs : [...qs].sort(compareCpuidKey);
+  const sorted = isSorted(qs) ? qs : [...qs].sort(compareCpuidKey);
   const out: CpuidQuery[] = [];
   let last: CpuidQuery | undefined;
   for (const q of sorted) {
@@ -40,8 +40,13 @@ function uniqueSorted(qs: readonly CpuidQuery[]): CpuidQuery[] {
   return out;
 }
 
-function isSortedBy<T>(xs: readonly T[], compare: (a: T, b: T) => number): boolean {
-  for (let i = 1; i < xs.length; i++) if (compare(xs[i - 1]!, xs[i]!) > 0) return false;
+/** Whether compareCpuidKey already orders `qs` (an applied table is sorted: the common case, without a call per pair). */
+function isSorted(qs: readonly CpuidQuery[]): boolean {
+  for (let i = 1; i < qs.length; i++) {
+    const a = qs[i - 1]!,
+      b = qs[i]!;
+    if (a.function > b.function || (a.function === b.function && a.index > b.index)) return false;
+  }
   return true;
 }
 
@@ -70,8 +75,9 @@ function mergeDisjoint(a: readonly CpuidQuery[], b: readonly CpuidQuery[]): Cpui
 /** Queries just past each limit of the table: max basic, max extended, max hypervisor, max subleaf of indexed leaves. */
 export function outOfRangeQueries(table: readonly CpuidEntry[]): CpuidQuery[] {
   const qs: CpuidQuery[] = [];
+  const { find } = cpuidIndexOf(table); // findCpuid, through the index verify builds of the applied table anyway
   for (const base of [0, 0x8000_0000, 0x4000_0000]) {
-    const max = findCpuid(table, base)?.eax;
+    const max = find(base, 0)?.eax;
     if (max !== undefined && max >>> 0 < 0xffff_ffff && classOf(max >>> 0) === classOf(base))
       qs.push({ function: (max >>> 0) + 1, index: 0 });
     else qs.push({ function: base + 1, index: 0 });
