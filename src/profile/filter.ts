@@ -138,3 +138,23 @@ export function filterDecision(filter: MsrFilter, msr: number, access: MsrAccess
   }
   return (filter.flags & MSR_FILTER_DEFAULT_DENY) !== 0 ? "deny" : "allow";
 }
+
+/**
+ * Whether range `k`'s own bitmap decides `access` to each of its MSRs (a clear bit denies), as filterDecision
+ * would: the range is not empty, does not wrap, filters `access`, holds no x2APIC MSR, and no earlier range that
+ * filters `access` overlaps it. Lets a caller read the bitmap instead of asking MSR by MSR.
+ */
+export function rangeDecidesAlone(filter: MsrFilter, k: number, access: MsrAccess): boolean {
+  const counts = (r: MsrFilterRange) =>
+    r.nmsrs > 0 && (r.base >>> 0) + r.nmsrs < 0x1_0000_0000 && (r.flags & ACCESS_FLAG[access]) !== 0;
+  const r = filter.ranges[k]!;
+  if (!counts(r)) return false;
+  const first = r.base >>> 0,
+    end = first + r.nmsrs;
+  if (first <= X2APIC_MSRS.last && end > X2APIC_MSRS.first) return false;
+  for (let j = 0; j < k; j++) {
+    const o = filter.ranges[j]!;
+    if (counts(o) && o.base >>> 0 < end && first < (o.base >>> 0) + o.nmsrs) return false;
+  }
+  return true;
+}

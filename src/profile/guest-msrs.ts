@@ -3,10 +3,12 @@
 // generate, baseline and every import build their permitted list through reconcilePermittedMsrs;
 // apply refuses a profile for which guestMsrProblems is not empty.
 import { cpuidFeatureBit as featureBit, msrName } from "../catalogue/index.ts";
-import { guestOsMsrsFor, osMsrIndices, type GuestOsMsrUse } from "../catalogue/guest-os-msrs.ts";
+import { GUEST_OS_MSRS, guestOsMsrsFor, osMsrIndices, type GuestOsMsrUse } from "../catalogue/guest-os-msrs.ts";
+import type { CompiledGuestOsMsrs } from "../catalogue/guest-os-msrs-compiled.ts";
+import { compiledGuestOsMsrsJson } from "../catalogue/guest-os-msrs-macro.ts" with { type: "macro" };
 import { bitSet } from "../fields/bits.ts";
 import { viewOfProfile } from "../fields/view.ts";
-import { cpuidBitIn, cpuidIndexOf, type CpuidEntry } from "../model/cpuid.ts";
+import { REGISTERS, cpuidBitIn, cpuidIndexOf, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
 import type { Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
@@ -57,35 +59,74 @@ export function osMsrNeeds(
   return { needed: all.filter((n) => n.needed).map(strip), unused: all.filter((n) => !n.needed).map(strip) };
 }
 
+/** What osMsrNeeds returns, as a read-only value shared by every caller that asks of the same table. */
+export type OsMsrNeedsView = { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] };
+
 /**
  * osMsrNeeds(vendor, (f) => tableAdvertises(table, f)), computed once per table object and vendor: verify
- * asks it of the same applied table three times (plan, and twice in classify), ~0.35 ms each in a cold
- * process. The table must not change after the first call; the result is frozen, to be read only.
+ * asks it of the same applied table three times (plan, and twice in classify). The table must not change
+ * after the first call; the result is shared, to be read only (readonly types; freezing its arrays cost
+ * ~0.1 ms of a cold process).
  */
-export function osMsrNeedsOfTable(
-  vendor: Vendor,
-  table: readonly CpuidEntry[],
-): { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] } {
+export function osMsrNeedsOfTable(vendor: Vendor, table: readonly CpuidEntry[]): OsMsrNeedsView {
   let byVendor = tableNeeds.get(table);
   if (!byVendor) tableNeeds.set(table, (byVendor = new Map()));
   let needs = byVendor.get(vendor);
-  if (!needs) {
-    const { find } = cpuidIndexOf(table);
-    const r = osMsrNeeds(vendor, (name) => {
-      const b = featureBit(name);
-      const e = find(b.leaf, b.subleaf);
-      return e !== undefined && bitSet(e[b.register], b.bit);
-    });
-    needs = Object.freeze({ needed: Object.freeze(r.needed), unused: Object.freeze(r.unused) });
-    byVendor.set(vendor, needs);
-  }
+  if (!needs) byVendor.set(vendor, (needs = Object.freeze(needsFromCompiled(compiledFor(vendor), table))));
   return needs;
 }
 
-const tableNeeds = new WeakMap<
-  readonly CpuidEntry[],
-  Map<Vendor, { readonly needed: readonly OsMsrNeed[]; readonly unused: readonly OsMsrNeed[] }>
->();
+const tableNeeds = new WeakMap<readonly CpuidEntry[], Map<Vendor, OsMsrNeedsView>>();
+
+// The guest-OS table compiled at bundle time (feature positions instead of names, MSRs as ascending runs),
+// parsed on first use: looking the features up by name built the catalogue's name index in a cold verify.
+const COMPILED_JSON = compiledGuestOsMsrsJson();
+let compiled: Record<Vendor, CompiledGuestOsMsrs> | undefined;
+function compiledFor(vendor: Vendor): CompiledGuestOsMsrs {
+  compiled ??= JSON.parse(COMPILED_JSON) as Record<Vendor, CompiledGuestOsMsrs>;
+  return compiled[vendor];
+}
+
+/** osMsrNeeds over what `table` advertises, from the compiled rows: bit tests, then one object per MSR. */
+export function needsFromCompiled(
+  c: CompiledGuestOsMsrs,
+  table: readonly CpuidEntry[],
+): { needed: OsMsrNeed[]; unused: OsMsrNeed[] } {
+  const { find } = cpuidIndexOf(table);
+  const entries: (CpuidEntry | undefined)[] = [];
+  for (let s = 0; s < c.leaves.length; s += 2) entries.push(find(c.leaves[s]!, c.leaves[s + 1]!));
+  const uses: GuestOsMsrUse[] = [];
+  const featuresOf: string[][] = [];
+  const neededRow: boolean[] = [];
+  for (const { row, bits } of c.rows) {
+    const use = GUEST_OS_MSRS[row]!;
+    const features: string[] = [];
+    for (let k = 0; k < bits.length; k += 3) {
+      const e = entries[bits[k]!];
+      if (e !== undefined && ((e[REGISTERS[bits[k + 1]!]!] >>> bits[k + 2]!) & 1) === 1)
+        features.push(use.anyOf[k / 3]!);
+    }
+    uses.push(use);
+    featuresOf.push(features);
+    neededRow.push(bits.length === 0 || features.length > 0);
+  }
+  const needed: OsMsrNeed[] = [];
+  const unused: OsMsrNeed[] = [];
+  for (const run of c.runs) {
+    // an MSR in several rows takes the first that needs it, else its first row
+    let r = run[2]!;
+    for (let i = 2; i < run.length; i++)
+      if (neededRow[run[i]!]) {
+        r = run[i]!;
+        break;
+      }
+    const into = neededRow[r] ? needed : unused;
+    const use = uses[r]!,
+      features = featuresOf[r]!;
+    for (let msr = run[0]!; msr <= run[1]!; msr++) into.push({ msr, use, features });
+  }
+  return { needed, unused };
+}
 
 /**
  * The permitted list of a profile: `candidates` (what a source host knows, or what a file lists), plus every MSR
