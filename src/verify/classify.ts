@@ -9,7 +9,7 @@ import { vendorOf } from "../model/vendor.ts";
 import type { Difference, DifferenceClass } from "./difference.ts";
 import { msrExpectationsOf, resolveCpuid, type CpuidResolution, type ProbedConfig } from "./expect.ts";
 import { runtimeFieldsOf } from "./kvm-runtime.ts";
-import { cpuidBitSet, gateBitNames, gateOf, msrGateOpen } from "./msr-gates.ts";
+import { gateBitNames, gateOf, msrGateOpen } from "./msr-gates.ts";
 import { cpuidBitsName, msrName } from "../catalogue/index.ts";
 import { leafGateOf, leafGatesOf } from "../policy/index.ts";
 import { filterDecision } from "../profile/filter.ts";
@@ -278,8 +278,7 @@ function refusedMsrs(config: ProbedConfig, view: GuestView): Difference[] {
   const unset = refusedSet ? 0 : config.msrs.length - done - 1;
   return refused.map((r) => {
     const gate = gateOf(r.index);
-    const rewritten =
-      gate?.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
+    const rewritten = gate !== undefined && msrGateOpen(config.cpuid, r.index) && !msrGateOpen(view.kvmCpuid, r.index);
     const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
     return {
       class: rewritten ? "hypervisor-rewrite" : "msr-value",
