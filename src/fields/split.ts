@@ -5,9 +5,9 @@ import { cpuidBitName, cpuidFeatureAt, msrBitName } from "../catalogue/index.ts"
 import type { Register } from "../model/cpuid.ts";
 import type { Vendor } from "../model/vendor.ts";
 import {
-  cpuidFieldsFor,
   msrFieldsFor,
   policyFor,
+  vendorCpuidFieldsFor,
   type Action,
   type CpuidField,
   type MsrField,
@@ -71,13 +71,15 @@ function unknownBit(bit: number, name: string, alias: boolean): Field {
 
 /**
  * Fields covering every bit, ordered by lsb: policy fields first (a field overlapping an earlier one is
- * left out, so no bit has two fields), then each uncovered bit alone.
+ * left out, so no bit has two fields), then each uncovered bit alone. With `wanted` (32-bit only), only
+ * the fields holding one of its bits are made: the rest of the split is never built.
  */
 function cover<F extends { lsb: number; msb: number }>(
   policy: readonly F[],
   width: 32 | 64,
   known: (f: F) => Field,
   unknown: (bit: number) => Field,
+  wanted = -1,
 ): Field[] {
   const claimed = new Array<boolean>(width).fill(false);
   const out: Field[] = [];
@@ -87,30 +89,49 @@ function cover<F extends { lsb: number; msb: number }>(
     for (let b = f.lsb; b <= f.msb; b++) free &&= !claimed[b];
     if (!free) continue;
     for (let b = f.lsb; b <= f.msb; b++) claimed[b] = true;
-    out.push(known(f));
+    if (wanted === -1 || (wanted & bitMask32(f.lsb, f.msb)) !== 0) out.push(known(f));
   }
-  for (let b = 0; b < width; b++) if (!claimed[b]) out.push(unknown(b));
+  for (let b = 0; b < width; b++)
+    if (!claimed[b] && (wanted === -1 || ((wanted >>> b) & 1) === 1)) out.push(unknown(b));
   return out.sort((a, b) => a.lsb - b.lsb);
 }
 
 const isAlias = (leaf: number, subleaf: number, register: Register, bit: number) =>
   cpuidFeatureAt(leaf, subleaf, register, bit)?.aliasOfLeaf1Edx === true;
 
-const registerSplit = memoByKey((key) => {
-  const [vendor, leaf, subleaf, register] = key.split(":") as [Vendor, string, string, Register];
-  const l = Number(leaf),
-    s = Number(subleaf);
+/** The split of one register, or (`wanted` not -1) only its fields holding a bit of `wanted`. */
+function coverRegister(vendor: Vendor, l: number, s: number, register: Register, wanted: number): Field[] {
   return cover(
-    cpuidFieldsFor(policyFor(vendor), l, s, register),
+    vendorCpuidFieldsFor(vendor, l, s, register),
     32,
     (f) => fromPolicy(f, f.lsb === f.msb && isAlias(l, s, register, f.lsb)),
     (bit) => unknownBit(bit, cpuidBitName(l, s, register, bit), isAlias(l, s, register, bit)),
+    wanted,
   );
+}
+
+const registerSplit = memoByKey((key) => {
+  const [vendor, leaf, subleaf, register] = key.split(":") as [Vendor, string, string, Register];
+  return coverRegister(vendor, Number(leaf), Number(subleaf), register, -1);
 });
 
 /** The named fields of one CPUID register (every bit covered once), by ascending lsb. */
 export function splitRegister(vendor: Vendor, leaf: number, subleaf: number, register: Register): readonly Field[] {
   return registerSplit(`${vendor}:${leaf >>> 0}:${subleaf >>> 0}:${register}`);
+}
+
+/**
+ * The fields of splitRegister that hold a bit of `bits` (not 0), the same fields in the same order, built without
+ * the rest of the split: a cold verify splits only the bits a guest saw differ, once each.
+ */
+export function splitRegisterBits(
+  vendor: Vendor,
+  leaf: number,
+  subleaf: number,
+  register: Register,
+  bits: number,
+): Field[] {
+  return coverRegister(vendor, leaf >>> 0, subleaf >>> 0, register, bits | 0);
 }
 
 const msrSplit = memoByKey((key) => {

@@ -51,20 +51,28 @@ const cpuidIndexes = new WeakMap<readonly CpuidEntry[], CpuidIndex>();
 export function cpuidIndexOf(table: readonly CpuidEntry[]): CpuidIndex {
   let ix = cpuidIndexes.get(table);
   if (!ix) {
-    // `fn/*` (index not significant) or `fn/index` -> position of the first such entry; fn -> its first entry
-    const byKey = new Map<string, number>();
+    // Number keys only (this runs cold, once per table, and then once per probe): fn -> position of its first
+    // entry whose index is not significant; fn -> index -> position of its first entry with that significant index;
+    // fn -> its first entry.
+    const anyIndex = new Map<number, number>();
+    const byIndex = new Map<number, Map<number, number>>();
     const byFunction = new Map<number, number>();
     for (let i = 0; i < table.length; i++) {
       const e = table[i]!,
         fn = e.function >>> 0;
-      const key = (e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 ? `${fn}/*` : `${fn}/${e.index >>> 0}`;
-      if (!byKey.has(key)) byKey.set(key, i);
+      if ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0) {
+        if (!anyIndex.has(fn)) anyIndex.set(fn, i);
+      } else {
+        let m = byIndex.get(fn);
+        if (!m) byIndex.set(fn, (m = new Map()));
+        if (!m.has(e.index >>> 0)) m.set(e.index >>> 0, i);
+      }
       if (!byFunction.has(fn)) byFunction.set(fn, i);
     }
     ix = {
       find(fn, index) {
-        const a = byKey.get(`${fn >>> 0}/*`),
-          b = byKey.get(`${fn >>> 0}/${index >>> 0}`);
+        const a = anyIndex.get(fn >>> 0),
+          b = byIndex.get(fn >>> 0)?.get(index >>> 0);
         const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
         return at === undefined ? undefined : table[at];
       },

@@ -1,15 +1,15 @@
 // Compares what the guest saw with the promise, bit field by bit field, and names every difference.
 import { REGISTERS, type CpuidEntry, type Register } from "../model/cpuid.ts";
 import { bitMask32, bitSet, fieldValue, highestBit, lowestBit } from "../fields/bits.ts";
-import { fieldMask32, splitRegister } from "../fields/split.ts";
+import { splitRegisterBits } from "../fields/split.ts";
 import { hex32, hex64 } from "../model/hex.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { vendorOf } from "../model/vendor.ts";
 import type { Difference, DifferenceClass } from "./difference.ts";
-import { expectedMsr, resolveCpuid, type CpuidResolution, type ProbedConfig } from "./expect.ts";
+import { msrExpectationsOf, resolveCpuid, type CpuidResolution, type ProbedConfig } from "./expect.ts";
 import { runtimeFieldsOf } from "./kvm-runtime.ts";
-import { cpuidBitSet, gateBitNames, gateOf } from "./msr-gates.ts";
+import { gateBitNames, gateOf, msrGateOpen } from "./msr-gates.ts";
 import { cpuidBitsName, msrName } from "../catalogue/index.ts";
 import { leafGateOf, leafGatesOf } from "../policy/index.ts";
 import { filterDecision } from "../profile/filter.ts";
@@ -37,13 +37,13 @@ interface Unit {
 }
 
 /**
- * Splits the differing bits of a register into reportable units, from the one split of the register (src/fields):
- * named single-bit features, named multi-bit fields (whole), and runs of adjacent bits no name covers.
+ * Splits the differing bits of a register into reportable units, from the one split of the register (src/fields),
+ * of which only the fields holding a differing bit are built: named single-bit features, named multi-bit fields
+ * (whole), and runs of adjacent bits no name covers.
  */
 function unitsOf(vendor: Vendor, diff: number, leaf: number, subleaf: number, register: Register): Unit[] {
   const units: Unit[] = [];
-  for (const f of splitRegister(vendor, leaf, subleaf, register)) {
-    if ((diff & fieldMask32(f)) === 0) continue;
+  for (const f of splitRegisterBits(vendor, leaf, subleaf, register, diff)) {
     if (f.named) {
       units.push(
         f.lsb === f.msb
@@ -72,18 +72,20 @@ function outOfRangeExplanation(vendor: Vendor, res: CpuidResolution): string {
 
 function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): Difference[] {
   const out: Difference[] = [];
-  const gatesOpen = leafGatesOf(config.cpuid);
+  let gatesOpen: ((leaf: number, subleaf: number) => boolean) | undefined;
   for (const o of view.cpuid) {
     const fn = o.function >>> 0,
       idx = o.index >>> 0;
     const promised = resolveCpuid(config.cpuid, vendor, fn, idx);
+    const p = promised.regs;
+    // Most answers are exactly the promise: only a word that differs is looked at further (issue 15).
+    if (((p.eax ^ o.eax) | (p.ebx ^ o.ebx) | (p.ecx ^ o.ecx) | (p.edx ^ o.edx)) === 0) continue;
     const kvm = resolveCpuid(view.kvmCpuid, vendor, fn, idx).regs;
     for (const reg of REGISTERS) {
-      const exp = promised.regs[reg] >>> 0,
+      const exp = p[reg] >>> 0,
         obs = o[reg] >>> 0;
       let diff = (exp ^ obs) >>> 0;
       if (diff === 0) continue;
-      const at = { leaf: fn, subleaf: idx, register: reg };
       if (promised.source) {
         for (const f of runtimeFieldsOf(promised.source.function, promised.source.index, reg)) {
           const mask = bitMask32(f.lsb, f.msb);
@@ -92,13 +94,16 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
           out.push({
             class: "kvm-runtime",
             name: f.name,
-            ...at,
+            leaf: fn,
+            subleaf: idx,
+            register: reg,
             bits: { lsb: f.lsb, msb: f.msb },
             expected: hex32(fieldValue(f, exp)),
             observed: hex32(fieldValue(f, obs)),
             explanation: `expected: ${f.reason}`,
           });
         }
+        if (diff === 0) continue;
       }
       for (const u of unitsOf(vendor, diff, fn, idx, reg)) {
         const mask = bitMask32(u.lsb, u.msb);
@@ -112,7 +117,7 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
         } else if (promised.rule !== "entry") {
           cls = "out-of-range";
           explanation = outOfRangeExplanation(vendor, promised);
-        } else if (!gatesOpen(fn, idx)) {
+        } else if (!(gatesOpen ??= leafGatesOf(config.cpuid))(fn, idx)) {
           cls = "hidden-leaf";
           explanation = `${leafGateOf(fn, idx)!.why}; the guest sees it non-zero`;
         } else if (u.feature) {
@@ -127,7 +132,9 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
         out.push({
           class: cls,
           name: u.name ?? cpuidBitsName(fn, idx, reg, u.lsb, u.msb),
-          ...at,
+          leaf: fn,
+          subleaf: idx,
+          register: reg,
           bits: { lsb: u.lsb, msb: u.msb },
           expected: hex32(e),
           observed: hex32(ob),
@@ -141,7 +148,9 @@ function classifyCpuid(config: ProbedConfig, vendor: Vendor, view: GuestView): D
 
 /** The MSRs a guest OS uses for what `table` shows, with the features that make it use each. */
 function osNeeds(table: readonly CpuidEntry[], vendor: Vendor): Map<number, OsMsrNeed> {
-  return new Map(osMsrNeedsOfTable(vendor, table).needed.map((n) => [n.msr, n]));
+  const needs = new Map<number, OsMsrNeed>();
+  for (const n of osMsrNeedsOfTable(vendor, table).needed) needs.set(n.msr, n);
+  return needs;
 }
 
 const usedBecause = (n: OsMsrNeed) =>
@@ -149,25 +158,22 @@ const usedBecause = (n: OsMsrNeed) =>
     ? `the guest sees ${n.features.join(", ")}, so a guest OS uses this MSR`
     : "every x86-64 guest OS uses this MSR";
 
-function classifyMsrs(
-  config: ProbedConfig,
-  host: Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">,
-  view: GuestView,
-): Difference[] {
+const observedOf = (o: GuestView["msrs"][number]) => (o.outcome === "fault" ? "fault" : hex64(o.value));
+
+/**
+ * Most MSRs read or fault as promised: what names and explains a difference (the MSR's name, the observed value
+ * in hex, the gate's bit names) is made only for those that do not.
+ */
+function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed>, view: GuestView): Difference[] {
   const out: Difference[] = [];
-  const needs = osNeeds(config.cpuid, host.vendor);
+  const expectedMsr = msrExpectationsOf(config);
   for (const o of view.msrs) {
     const msr = o.index >>> 0;
-    const exp = expectedMsr(config, host, msr);
-    const name = msrName(msr);
-    const observed = o.outcome === "fault" ? "fault" : hex64(o.value);
-    const base = { name, msr };
+    const exp = expectedMsr(msr);
     const gate = gateOf(msr);
-    const gateIn = (table: readonly CpuidEntry[]) =>
-      gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
-    const gateNames = gate ? gateBitNames(gate) : "";
     // write-only MSRs (PRED_CMD, FLUSH_CMD) fault on RDMSR by design; writeOnlyMsrs checks them
-    const need = needs.get(msr)?.use.access === "write-only" ? undefined : needs.get(msr);
+    const used = needs.get(msr);
+    const need = used?.use.access === "write-only" ? undefined : used;
     // What a guest OS will do comes first: a fault the profile itself causes (the filter) is still a fault to the OS.
     // KVM gates that need vCPU setup the probe never does (MCG_CTL) are not the profile's doing.
     if (
@@ -177,62 +183,71 @@ function classifyMsrs(
       !(exp.why === "cpuid-gate" && gate?.anyOf.length === 0)
     ) {
       const rewritten =
-        exp.why === "cpuid-gate" && gate !== undefined && gateIn(config.cpuid) && !gateIn(view.kvmCpuid);
+        exp.why === "cpuid-gate" &&
+        gate !== undefined &&
+        msrGateOpen(config.cpuid, msr) &&
+        !msrGateOpen(view.kvmCpuid, msr);
       out.push({
-        ...base,
+        name: msrName(msr),
+        msr,
         class: rewritten ? "hypervisor-rewrite" : "os-msr-fault",
         expected: "readable",
-        observed,
-        explanation: `${usedBecause(need)} (${need.use.why}), but a guest RDMSR faulted: ${exp.why === "filter" ? "the profile's MSR filter denies it" : `KVM refuses it (gated on ${gateNames})`}`,
+        observed: observedOf(o),
+        explanation: `${usedBecause(need)} (${need.use.why}), but a guest RDMSR faulted: ${exp.why === "filter" ? "the profile's MSR filter denies it" : `KVM refuses it (gated on ${gate ? gateBitNames(gate) : ""})`}`,
       });
       continue;
     }
     if (exp.kind === "fault" && o.outcome === "value") {
-      if (exp.why === "cpuid-gate" && gateIn(view.kvmCpuid)) {
+      if (exp.why === "cpuid-gate" && msrGateOpen(view.kvmCpuid, msr)) {
         out.push({
-          ...base,
+          name: msrName(msr),
+          msr,
           class: "hypervisor-rewrite",
           expected: "fault",
-          observed,
-          explanation: `readable because the hypervisor added ${gateNames} to the CPUID table cpuprof set`,
+          observed: observedOf(o),
+          explanation: `readable because the hypervisor added ${gate ? gateBitNames(gate) : ""} to the CPUID table cpuprof set`,
         });
       } else {
         out.push({
-          ...base,
+          name: msrName(msr),
+          msr,
           class: "msr-readable",
           expected: "fault",
-          observed,
+          observed: observedOf(o),
           explanation:
             exp.why === "filter"
               ? "the MSR filter denies this MSR but the guest read it"
-              : `KVM should refuse it (gated on ${gateNames}), but the guest read it`,
+              : `KVM should refuse it (gated on ${gate ? gateBitNames(gate) : ""}), but the guest read it`,
         });
       }
     } else if (exp.kind !== "fault" && o.outcome === "fault") {
       const expected = exp.kind === "value" ? hex64(exp.value) : "readable";
       const via = o.exit ? ` (exit: ${o.exit})` : "";
-      if (gate && gateIn(config.cpuid) && !gateIn(view.kvmCpuid)) {
+      if (gate && msrGateOpen(config.cpuid, msr) && !msrGateOpen(view.kvmCpuid, msr)) {
         out.push({
-          ...base,
+          name: msrName(msr),
+          msr,
           class: "hypervisor-rewrite",
           expected,
-          observed,
-          explanation: `faults because the hypervisor removed ${gateNames} from the CPUID table cpuprof set${via}`,
+          observed: observedOf(o),
+          explanation: `faults because the hypervisor removed ${gateBitNames(gate)} from the CPUID table cpuprof set${via}`,
         });
       } else if (need) {
         out.push({
-          ...base,
+          name: msrName(msr),
+          msr,
           class: "os-msr-fault",
           expected,
-          observed,
+          observed: observedOf(o),
           explanation: `${usedBecause(need)} (${need.use.why}), and the profile permits it, but a guest RDMSR faulted${via}`,
         });
       } else {
         out.push({
-          ...base,
+          name: msrName(msr),
+          msr,
           class: "msr-fault",
           expected,
-          observed,
+          observed: observedOf(o),
           explanation: `the profile permits this MSR but a guest RDMSR faulted${via}`,
         });
       }
@@ -241,11 +256,12 @@ function classifyMsrs(
       const lsb = lowestBit(diff),
         msb = highestBit(diff);
       out.push({
-        ...base,
+        name: msrName(msr),
+        msr,
         class: "msr-value",
         bits: { lsb, msb },
         expected: hex64(exp.value),
-        observed,
+        observed: observedOf(o),
         explanation: "the guest read a value other than the one the profile sets",
       });
     }
@@ -262,8 +278,7 @@ function refusedMsrs(config: ProbedConfig, view: GuestView): Difference[] {
   const unset = refusedSet ? 0 : config.msrs.length - done - 1;
   return refused.map((r) => {
     const gate = gateOf(r.index);
-    const rewritten =
-      gate?.anyOf.some((b) => cpuidBitSet(config.cpuid, b)) && !gate.anyOf.some((b) => cpuidBitSet(view.kvmCpuid, b));
+    const rewritten = gate !== undefined && msrGateOpen(config.cpuid, r.index) && !msrGateOpen(view.kvmCpuid, r.index);
     const tail = unset > 0 ? `; the ${unset} MSR value(s) after it were not set either` : "";
     return {
       class: rewritten ? "hypervisor-rewrite" : "msr-value",
@@ -279,10 +294,10 @@ function refusedMsrs(config: ProbedConfig, view: GuestView): Difference[] {
 }
 
 /** Write-only MSRs a guest OS uses (PRED_CMD, FLUSH_CMD): the probe only reads, so they are checked against the filter. */
-function writeOnlyMsrs(config: ProbedConfig, vendor: Vendor): Difference[] {
+function writeOnlyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed>): Difference[] {
   if (!config.msrFilter) return [];
   const out: Difference[] = [];
-  for (const need of osNeeds(config.cpuid, vendor).values()) {
+  for (const need of needs.values()) {
     if (need.use.access !== "write-only" || filterDecision(config.msrFilter, need.msr, "write") === "allow") continue;
     out.push({
       name: msrName(need.msr),
@@ -312,10 +327,11 @@ export function classify(
       ? config.msrs.filter((m) => !refused.has(m.index))
       : config.msrs.slice(0, view.msrsSetDone ?? config.msrs.length),
   };
+  const needs = osNeeds(config.cpuid, host.vendor);
   return [
     ...classifyCpuid(config, vendor, view),
     ...refusedMsrs(config, view),
-    ...classifyMsrs(installed, host, view),
-    ...writeOnlyMsrs(config, host.vendor),
+    ...classifyMsrs(installed, needs, view),
+    ...writeOnlyMsrs(config, needs),
   ];
 }

@@ -53,5 +53,7 @@ export const cpuidBitSet = cpuidBitIn;
 /** True when `table` lets a guest reach `msr` (always, for MSRs without a gate). */
 export function msrGateOpen(table: readonly CpuidEntry[], msr: number): boolean {
   const gate = gateOf(msr);
-  return gate === undefined || gate.anyOf.some((b) => cpuidBitSet(table, b));
+  if (gate === undefined) return true;
+  for (const b of gate.anyOf) if (cpuidBitSet(table, b)) return true;
+  return false;
 }

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { cpuidBitsName } from "../../src/catalogue/index.ts";
 import { bitMask32 } from "../../src/fields/bits.ts";
 import { registerRule } from "../../src/fields/combine.ts";
-import { splitMsr, splitRegister, unknownBits32 } from "../../src/fields/split.ts";
+import { splitMsr, splitRegister, splitRegisterBits, unknownBits32 } from "../../src/fields/split.ts";
 import { featureView, tableView } from "../../src/fields/view.ts";
 import { REGISTERS, findCpuid, type CpuidEntry, type Register } from "../../src/model/cpuid.ts";
 import { cpuidFieldsFor, featureMsrsOf, policyFor } from "../../src/policy/index.ts";
@@ -76,6 +76,32 @@ describe("the split of a register", () => {
         expect(unknownBits32(vendor, k.leaf, k.subleaf, k.register)).toBe(~covered >>> 0);
       }
     }
+  });
+
+  test("property: the split of some bits is exactly the fields of the whole split holding one of them, in order", () => {
+    const key = fc.oneof(
+      fc.constantFrom(...policyKeys),
+      fc.record({
+        vendor: fc.constantFrom(...VENDORS),
+        leaf: fc.oneof(fc.integer({ min: 0, max: 0x24 }), fc.integer({ min: 0x8000_0000, max: 0x8000_0026 })),
+        subleaf: fc.integer({ min: 0, max: 70 }),
+        register: fc.constantFrom(...REGISTERS),
+      }),
+    );
+    const bits = fc.oneof(
+      fc.integer({ min: 0, max: 31 }).map((b) => (1 << b) >>> 0),
+      fc.integer({ min: 0, max: 0xffff_ffff }),
+      fc.constantFrom(0, 0xffff_ffff, 0x8000_0000),
+    );
+    fc.assert(
+      fc.property(key, bits, (k, m) => {
+        const whole = splitRegister(k.vendor, k.leaf, k.subleaf, k.register);
+        expect(splitRegisterBits(k.vendor, k.leaf, k.subleaf, k.register, m)).toEqual(
+          whole.filter((f) => (bitMask32(f.lsb, f.msb) & m) !== 0),
+        );
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test("every feature MSR splits into fields covering its 64 bits once", () => {
