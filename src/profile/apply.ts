@@ -332,7 +332,7 @@ export function applyProfileWith(
   const topology = { vcpuId, vcpuCount };
   const cpuid = p.cpuid.map((e) => {
     const copy = { ...e };
-    setTopologyFields(copy, profile.vendor, topology);
+    setTopologyFields(copy, rulesVendor(profile, host), topology);
     return copy;
   });
   return {
@@ -348,7 +348,12 @@ export function applyProfileWith(
 export const applyContextFor = memoByKey(
   (vendor: string): ApplyContext => ({ policy: policyFor(vendor as Vendor), check: checkCompatibility }),
 );
-const contextFor = (profile: Profile) => applyContextFor(profile.vendor);
+/**
+ * Whose rules apply: the profile's vendor, except for a host profile, whose vendor is a placeholder (it runs
+ * on any host): the guest gets the host's own CPU, so the host's vendor decides topology and nested bits.
+ */
+const rulesVendor = (profile: Profile, host: HostCapture): Vendor =>
+  profile.kind === "host" ? host.vendor : profile.vendor;
 
 /** The refusal for a profile unsafe for a guest OS (guest-msrs.ts), or null; once per profile object. */
 export const guestMsrRefusal = memoByObject((profile: Profile): InputError | null => {
@@ -381,5 +386,5 @@ export function applyProfile(givenProfile: Profile, givenHost: HostCapture, opti
     const refusal = guestMsrRefusal(profile);
     if (refusal) throw refusal;
   }
-  return applyProfileWith(contextFor(profile), profile, host, options);
+  return applyProfileWith(applyContextFor(rulesVendor(profile, host)), profile, host, options);
 }
