@@ -1,5 +1,6 @@
 // Names for CPUID bits and MSR bits, so reports say `avx512f`, not `0x7.0.ebx[16]`.
-import { catalogueJson } from "./macro.ts" with { type: "macro" };
+import { catalogueTableJson } from "./macro.ts" with { type: "macro" };
+import { once } from "../model/memo.ts";
 import { catalogueOver } from "./lookups.ts";
 import type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
 
@@ -7,24 +8,30 @@ export type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
 export type { CpuidFeatureBit } from "./lookups.ts";
 export { KVM_FEATURE_MSR_INDICES, isKvmFeatureMsr } from "./feature-msrs.ts";
 
-// The tables (cpuid-features.ts, cpuid-fields.ts, msrs.ts) as the bundler evaluated them (macro.ts):
-// one JSON.parse at start instead of evaluating the table modules, about 0.5 ms of a cold start.
-const TABLES = JSON.parse(catalogueJson()) as {
-  cpuidFeatures: CpuidFeature[];
-  cpuidFields: CpuidField[];
-  msrNames: [number, string][];
-  msrBitFields: MsrBitField[];
-};
-export const CPUID_FEATURES: readonly CpuidFeature[] = TABLES.cpuidFeatures;
-export const CPUID_FIELDS: readonly CpuidField[] = TABLES.cpuidFields;
-export const MSR_NAMES: ReadonlyMap<number, string> = new Map(TABLES.msrNames);
-export const MSR_BIT_FIELDS: readonly MsrBitField[] = TABLES.msrBitFields;
+// The tables (cpuid-features.ts, cpuid-fields.ts, msrs.ts) as the bundler evaluated them (macro.ts), each
+// parsed when first asked: parsing all four at start was about 0.35 ms of a cold `verify host`, which
+// needs only the feature names (and those only where the guest's view differs).
+const FEATURES_JSON = catalogueTableJson("cpuidFeatures");
+const FIELDS_JSON = catalogueTableJson("cpuidFields");
+const MSR_NAMES_JSON = catalogueTableJson("msrNames");
+const MSR_BIT_FIELDS_JSON = catalogueTableJson("msrBitFields");
+
+/** Every named CPUID feature bit. */
+export const allCpuidFeatures = once((): readonly CpuidFeature[] => JSON.parse(FEATURES_JSON));
+/** Every named multi-bit CPUID field. */
+export const allCpuidFields = once((): readonly CpuidField[] => JSON.parse(FIELDS_JSON));
+/** MSR index -> name. */
+export const allMsrNames = once(
+  (): ReadonlyMap<number, string> => new Map(JSON.parse(MSR_NAMES_JSON) as [number, string][]),
+);
+/** Every named bit field of a feature MSR. */
+export const allMsrBitFields = once((): readonly MsrBitField[] => JSON.parse(MSR_BIT_FIELDS_JSON));
 
 const catalogue = catalogueOver({
-  cpuidFeatures: CPUID_FEATURES,
-  cpuidFields: CPUID_FIELDS,
-  msrNames: MSR_NAMES,
-  msrBitFields: MSR_BIT_FIELDS,
+  cpuidFeatures: allCpuidFeatures,
+  cpuidFields: allCpuidFields,
+  msrNames: allMsrNames,
+  msrBitFields: allMsrBitFields,
 });
 export const cpuidFeatureAt = catalogue.cpuidFeatureAt;
 export const cpuidBitLocation = catalogue.cpuidBitLocation;

@@ -6,11 +6,12 @@ import { hex32 } from "../model/hex.ts";
 import { memoByKey } from "../model/memo.ts";
 import type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
 
+/** The tables, each asked for when a lookup first needs it (index.ts parses them on demand). */
 export interface CatalogueTables {
-  cpuidFeatures: readonly CpuidFeature[];
-  cpuidFields: readonly CpuidField[];
-  msrNames: ReadonlyMap<number, string>;
-  msrBitFields: readonly MsrBitField[];
+  cpuidFeatures: () => readonly CpuidFeature[];
+  cpuidFields: () => readonly CpuidField[];
+  msrNames: () => ReadonlyMap<number, string>;
+  msrBitFields: () => readonly MsrBitField[];
 }
 
 export interface CpuidFeatureBit {
@@ -26,11 +27,6 @@ const MAX_SUBLEAF = 4095;
 
 /** Every lookup, over one set of tables. */
 export function catalogueOver(tables: CatalogueTables) {
-  const CPUID_FEATURES = tables.cpuidFeatures;
-  const CPUID_FIELDS = tables.cpuidFields;
-  const MSR_NAMES = tables.msrNames;
-  const MSR_BIT_FIELDS = tables.msrBitFields;
-
   /** Lookup key; `subleaf` null for a non-indexed leaf's entry. */
   // A number, not a string: building a string key per lookup was most of a cold verify's classify
   // (thousands of lookups run once each, in the interpreter). leaf * 2^19 + slot stays below 2^51.
@@ -45,7 +41,7 @@ export function catalogueOver(tables: CatalogueTables) {
   function byLocationMap(): ReadonlyMap<number, CpuidFeature> {
     if (byLocation) return byLocation;
     const m = new Map<number, CpuidFeature>();
-    for (const f of CPUID_FEATURES) {
+    for (const f of tables.cpuidFeatures()) {
       if (f.subleaf !== null && f.subleaf >= MAX_SUBLEAF) throw new Error(`catalogue: subleaf ${f.subleaf} too large`);
       m.set(key(f.leaf, f.subleaf, f.register, f.bit), f);
     }
@@ -57,7 +53,7 @@ export function catalogueOver(tables: CatalogueTables) {
   function byNameMap(): ReadonlyMap<string, CpuidFeature[]> {
     if (byName) return byName;
     const m = new Map<string, CpuidFeature[]>();
-    for (const f of CPUID_FEATURES)
+    for (const f of tables.cpuidFeatures())
       for (const n of new Set([f.linux, f.qemu].filter((x): x is string => x !== null)))
         m.set(n, [...(m.get(n) ?? []), f]);
     byName = m;
@@ -104,14 +100,16 @@ export function catalogueOver(tables: CatalogueTables) {
 
   /** The multi-bit field (max_basic_leaf, family, phys_addr_bits, ...) holding a bit, if one is catalogued. */
   function cpuidFieldAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidField | undefined {
-    return CPUID_FIELDS.find(
-      (f) =>
-        f.leaf === leaf &&
-        (f.subleaf === null || (subleaf >= f.subleaf && subleaf <= (f.lastSubleaf ?? f.subleaf))) &&
-        f.register === register &&
-        bit >= f.lsb &&
-        bit <= f.msb,
-    );
+    return tables
+      .cpuidFields()
+      .find(
+        (f) =>
+          f.leaf === leaf &&
+          (f.subleaf === null || (subleaf >= f.subleaf && subleaf <= (f.lastSubleaf ?? f.subleaf))) &&
+          f.register === register &&
+          bit >= f.lsb &&
+          bit <= f.msb,
+      );
   }
 
   /** `avx512f`, a field name such as `family`, or the location `0x7.0.ebx[16]` / `0x1.0.eax[5:4]`. */
@@ -157,12 +155,12 @@ export function catalogueOver(tables: CatalogueTables) {
 
   /** An MSR's name (`arch_capabilities`), or its index in hex. */
   function msrName(index: number): string {
-    return MSR_NAMES.get(index >>> 0) ?? hex32(index);
+    return tables.msrNames().get(index >>> 0) ?? hex32(index);
   }
 
   /** The named bit or field of an MSR holding `bit`, if any. */
   function msrFieldAt(index: number, bit: number): MsrBitField | undefined {
-    return MSR_BIT_FIELDS.find((f) => f.index === index >>> 0 && bit >= f.lsb && bit <= f.msb);
+    return tables.msrBitFields().find((f) => f.index === index >>> 0 && bit >= f.lsb && bit <= f.msb);
   }
 
   /** A single-bit MSR feature's name (`rrsba`), or `0x10a[19]` style when unnamed or part of a wider field. */
@@ -178,7 +176,10 @@ export function catalogueOver(tables: CatalogueTables) {
 
   /** Named bits and fields of one MSR, lowest first. */
   function namedMsrFields(index: number): MsrBitField[] {
-    return MSR_BIT_FIELDS.filter((f) => f.index === index >>> 0).sort((a, b) => a.lsb - b.lsb);
+    return tables
+      .msrBitFields()
+      .filter((f) => f.index === index >>> 0)
+      .sort((a, b) => a.lsb - b.lsb);
   }
 
   /**

@@ -7,8 +7,8 @@ import { catalogueOver } from "./lookups.ts";
 import { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
 
 export const sourceCatalogue = catalogueOver({
-  cpuidFeatures: CPUID_FEATURES,
-  cpuidFields: CPUID_FIELDS,
-  msrNames: MSR_NAMES,
-  msrBitFields: MSR_BIT_FIELDS,
+  cpuidFeatures: () => CPUID_FEATURES,
+  cpuidFields: () => CPUID_FIELDS,
+  msrNames: () => MSR_NAMES,
+  msrBitFields: () => MSR_BIT_FIELDS,
 });

@@ -1,7 +1,7 @@
 // A profile as libvirt's <cpu mode='custom' match='exact' check='full'>: the model of libvirt's CPU
 // map that needs the fewest <feature> elements, plus require/disable for every feature where the
 // profile differs from it. With match='exact', a feature the XML does not list keeps the model's value.
-import { CPUID_FEATURES, MSR_BIT_FIELDS } from "../catalogue/index.ts";
+import { allCpuidFeatures, allMsrBitFields } from "../catalogue/index.ts";
 import type { Profile } from "../model/profile.ts";
 import { profileBitState, type FeatureState } from "../qemu/feature-state.ts";
 import type { Inexpressible } from "../qemu/cpu-string.ts";
@@ -31,13 +31,13 @@ const bitKey = (b: LibvirtBit) =>
 /** Catalogue features (one name per bit) the map may lack: for the "no libvirt name" reasons. */
 function catalogueBits(): { name: string; bit: LibvirtBit }[] {
   const out: { name: string; bit: LibvirtBit }[] = [];
-  for (const f of CPUID_FEATURES)
+  for (const f of allCpuidFeatures())
     if (!f.aliasOfLeaf1Edx)
       out.push({
         name: f.linux,
         bit: { kind: "cpuid", leaf: f.leaf, subleaf: f.subleaf ?? 0, register: f.register, bit: f.bit },
       });
-  for (const m of MSR_BIT_FIELDS)
+  for (const m of allMsrBitFields())
     if (m.lsb === m.msb) out.push({ name: m.name, bit: { kind: "msr", index: m.index, bit: m.lsb } });
   return out;
 }

@@ -1,7 +1,7 @@
 // A QEMU named CPU model and a cpuprof profile in the same vocabulary: the catalogue's
 // features, spelled the Linux way, so the two can be compared bit by bit. Pure: the
 // QEMU side comes in as the `props` of a `query-cpu-model-expansion` (type full) reply.
-import { CPUID_FEATURES, MSR_BIT_FIELDS, findCpuidFeature } from "../catalogue/index.ts";
+import { allCpuidFeatures, allMsrBitFields, findCpuidFeature } from "../catalogue/index.ts";
 import type { Register } from "../model/cpuid.ts";
 import type { Profile } from "../model/profile.ts";
 import { describeProfile } from "../profile/describe.ts";
@@ -46,7 +46,7 @@ export interface FeatureName {
 /** Every feature (CPUID bit or feature-MSR bit) QEMU names, with its Linux spelling. */
 export function qemuNamedFeatures(): FeatureName[] {
   const out = new Map<string, FeatureName>();
-  for (const f of CPUID_FEATURES)
+  for (const f of allCpuidFeatures())
     if (f.qemu && !f.aliasOfLeaf1Edx && !out.has(f.linux))
       out.set(f.linux, {
         linux: f.linux,
@@ -55,7 +55,7 @@ export function qemuNamedFeatures(): FeatureName[] {
       });
   for (const [linux, qemu] of Object.entries(EXTRA_QEMU_NAMES))
     if (!out.has(linux)) out.set(linux, { linux, qemu, bit: EXTRA_QEMU_BITS[linux]! });
-  for (const m of MSR_BIT_FIELDS)
+  for (const m of allMsrBitFields())
     if (m.qemu && m.lsb === m.msb && !out.has(m.name))
       out.set(m.name, { linux: m.name, qemu: m.qemu, bit: { kind: "msr", index: m.index, bit: m.lsb } });
   return [...out.values()];
@@ -66,7 +66,7 @@ export function qemuNameOf(linux: string): string | null {
   const hit = findCpuidFeature(linux).find((f) => f.linux === linux && !f.aliasOfLeaf1Edx && f.qemu);
   if (hit) return hit.qemu;
   if (linux in EXTRA_QEMU_NAMES) return EXTRA_QEMU_NAMES[linux]!;
-  return MSR_BIT_FIELDS.find((m) => m.name === linux && m.lsb === m.msb)?.qemu ?? null;
+  return allMsrBitFields().find((m) => m.name === linux && m.lsb === m.msb)?.qemu ?? null;
 }
 
 /** Linux names of the features a QEMU model enables (its boolean properties that are true). */
@@ -80,7 +80,7 @@ export function qemuModelFeatures(props: Readonly<Record<string, unknown>>): Set
 export function profileFeatures(profile: Profile): Set<string> {
   const out = new Set(describeProfile(profile).features);
   for (const m of profile.msrs)
-    for (const f of MSR_BIT_FIELDS)
+    for (const f of allMsrBitFields())
       if (
         f.index === m.index >>> 0 &&
         f.lsb === f.msb &&

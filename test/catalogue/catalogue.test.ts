@@ -3,9 +3,9 @@ import fc from "fast-check";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  CPUID_FEATURES,
-  CPUID_FIELDS,
-  MSR_BIT_FIELDS,
+  allCpuidFeatures,
+  allCpuidFields,
+  allMsrBitFields,
   cpuidBitName,
   cpuidBitQemuName,
   cpuidFieldAt,
@@ -33,7 +33,7 @@ describe("CPUID bit names", () => {
   test("markers are stripped from names", () => {
     expect(cpuidBitName(0x1, 0, "ecx", 27)).toBe("osxsave");
     expect(cpuidBitName(0x19, 0, "eax", 1)).toBe("kl_no_encrypt_restrict");
-    for (const f of CPUID_FEATURES) expect(f.linux).toMatch(/^[a-z0-9_.]+$/);
+    for (const f of allCpuidFeatures()) expect(f.linux).toMatch(/^[a-z0-9_.]+$/);
   });
 
   test("a non-indexed leaf names its bits whatever the subleaf", () => {
@@ -58,7 +58,9 @@ describe("CPUID bit names", () => {
       [0x80000001, true],
     ]);
     expect(
-      CPUID_FEATURES.filter((f) => f.aliasOfLeaf1Edx).every((f) => f.leaf === 0x80000001 && f.register === "edx"),
+      allCpuidFeatures()
+        .filter((f) => f.aliasOfLeaf1Edx)
+        .every((f) => f.leaf === 0x80000001 && f.register === "edx"),
     ).toBeTrue();
   });
 
@@ -72,16 +74,16 @@ describe("CPUID bit names", () => {
   });
 
   test("every named bit is found by its own names", () => {
-    for (const f of CPUID_FEATURES) {
+    for (const f of allCpuidFeatures()) {
       expect(findCpuidFeature(f.linux)).toContain(f);
       if (f.qemu) expect(findCpuidFeature(f.qemu)).toContain(f);
     }
   });
 
   test("no two entries share a location", () => {
-    const keys = CPUID_FEATURES.map((f) => `${f.leaf}.${f.subleaf}.${f.register}.${f.bit}`);
+    const keys = allCpuidFeatures().map((f) => `${f.leaf}.${f.subleaf}.${f.register}.${f.bit}`);
     expect(new Set(keys).size).toBe(keys.length);
-    const fieldKeys = MSR_BIT_FIELDS.map((f) => `${f.index}.${f.lsb}`);
+    const fieldKeys = allMsrBitFields().map((f) => `${f.index}.${f.lsb}`);
     expect(new Set(fieldKeys).size).toBe(fieldKeys.length);
   });
 
@@ -122,8 +124,8 @@ describe("CPUID fields", () => {
   });
 
   test("fields of one register do not overlap", () => {
-    for (const a of CPUID_FIELDS)
-      for (const b of CPUID_FIELDS)
+    for (const a of allCpuidFields())
+      for (const b of allCpuidFields())
         if (a !== b && a.leaf === b.leaf && a.subleaf === b.subleaf && a.register === b.register)
           expect(a.msb < b.lsb || b.msb < a.lsb).toBeTrue();
   });

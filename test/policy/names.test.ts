@@ -1,11 +1,11 @@
 // One name per bit: the policy only uses the catalogue's names (src/catalogue), for exactly the bits the catalogue names.
 import { describe, expect, test } from "bun:test";
 import {
-  CPUID_FEATURES,
+  allCpuidFeatures,
   cpuidBitsName,
   cpuidFeatureAt,
   cpuidFieldAt,
-  MSR_NAMES,
+  allMsrNames,
   msrFieldAt,
 } from "../../src/catalogue/index.ts";
 import { policyFor } from "../../src/policy/index.ts";
@@ -13,7 +13,7 @@ import { policyFor } from "../../src/policy/index.ts";
 describe("policy and catalogue name every bit the same way", () => {
   test("every catalogue name points at one CPUID bit, except AMD's 0x80000001 EDX copies of leaf-1 bits", () => {
     const byName = new Map<string, string[]>();
-    for (const f of CPUID_FEATURES.filter((x) => !x.aliasOfLeaf1Edx))
+    for (const f of allCpuidFeatures().filter((x) => !x.aliasOfLeaf1Edx))
       byName.set(f.linux, [
         ...(byName.get(f.linux) ?? []),
         `0x${f.leaf.toString(16)}.${f.subleaf ?? "-"}.${f.register}[${f.bit}]`,
@@ -53,8 +53,8 @@ describe("policy and catalogue name every bit the same way", () => {
     });
     test(`every ${vendor} rule for a single MSR uses the catalogue's MSR name`, () => {
       const wrong = policy.msrs
-        .filter((r) => r.last === undefined && MSR_NAMES.has(r.index) && MSR_NAMES.get(r.index) !== r.name)
-        .map((r) => `0x${r.index.toString(16)}: policy ${r.name}, catalogue ${MSR_NAMES.get(r.index)}`);
+        .filter((r) => r.last === undefined && allMsrNames().has(r.index) && allMsrNames().get(r.index) !== r.name)
+        .map((r) => `0x${r.index.toString(16)}: policy ${r.name}, catalogue ${allMsrNames().get(r.index)}`);
       expect(wrong).toEqual([]);
     });
   }
