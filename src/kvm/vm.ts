@@ -66,12 +66,15 @@ export class Vm implements Disposable {
   /** Installs the filter; the bitmaps travel in the same buffer, which stays referenced through the call. */
   setMsrFilter(filter: MsrFilter): void {
     const buf = encodeMsrFilter(filter);
-    const base = addressOf(buf);
-    const dv = new DataView(buf.buffer);
-    filter.ranges.forEach((_, i) => {
-      const at = MSR_FILTER.ranges + i * MSR_FILTER_RANGE.size + MSR_FILTER_RANGE.bitmap;
-      dv.setBigUint64(at, base + dv.getBigUint64(at, true), true);
-    });
+    if (filter.ranges.length > 0) {
+      // Offsets from the buffer's start become pointers into it.
+      const base = addressOf(buf);
+      const quads = new BigUint64Array(buf.buffer, 0, MSR_FILTER.size >>> 3);
+      for (let i = 0; i < filter.ranges.length; i++) {
+        const at = (MSR_FILTER.ranges + i * MSR_FILTER_RANGE.size + MSR_FILTER_RANGE.bitmap) >>> 3;
+        quads[at] = quads[at]! + base;
+      }
+    }
     this.#fd.ioctl("KVM_X86_SET_MSR_FILTER", buf);
     keepAlive(buf);
   }
