@@ -131,8 +131,9 @@ export function sysTimerCreate(clock: number, sigevent: Uint8Array): { timer?: b
   return r < 0 ? { errno: errno() } : { timer: out[0]!, errno: 0 };
 }
 
-export function sysTimerSettime(timer: bigint, itimerspec: Uint8Array): SysResult {
-  return result(timerLibc().timer_settime(timer, 0, itimerspec, null));
+/** timer_settime(timer, 0, itimerspec, old): with `old`, the kernel writes there what the timer had left. */
+export function sysTimerSettime(timer: bigint, itimerspec: Uint8Array, old: Uint8Array | null = null): SysResult {
+  return result(timerLibc().timer_settime(timer, 0, itimerspec, old));
 }
 
 export function sysTimerDelete(timer: bigint): SysResult {
