@@ -145,12 +145,6 @@ export class Vcpu implements Disposable {
     this.#fd.dispose();
   }
 
-  /** As dispose(), with the fd closed in the background (OwnedFd.disposeInBackground). */
-  disposeInBackground(): void {
-    this.#unmapRun();
-    this.#fd.disposeInBackground();
-  }
-
   #unmapRun(): void {
     if (this.#run) {
       this.#run = null;
