@@ -1,6 +1,5 @@
 // The libc calls cpuprof needs, over bun:ffi. The only file that calls dlopen.
 import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
-import { EnvironmentError } from "../errors.ts";
 
 export const O_RDWR = 2;
 export const O_CLOEXEC = 0x80000;
@@ -38,35 +37,40 @@ function libc() {
   return lib.symbols;
 }
 
-// The run watchdog's calls, bound on first use: every binding costs start-up time, and
-// commands that run no guest never need these.
-let timerLib: ReturnType<typeof loadTimer> | undefined;
+// The run watchdog's calls, bound on first use: every binding costs start-up time (each symbol is compiled
+// into a trampoline, about 12 us here), and commands that run no guest never need these. All six are one
+// binding, libc's syscall(), with the x86_64 system call numbers below (also free of glibc version limits:
+// the libc timer_create wrappers arrived in libc.so.6 with glibc 2.34).
+let syscallLib: ReturnType<typeof loadSyscall> | undefined;
 
-function loadTimer() {
+function loadSyscall() {
+  // syscall() is variadic; on x86-64 SysV its integer and pointer arguments travel in the registers a fixed
+  // prototype uses, so any argument slot takes a buffer, null or an integer. It returns long; every call here
+  // returns an int.
   return dlopen("libc.so.6", {
-    gettid: { args: [], returns: FFIType.i32 },
-    // timer_t is a pointer-sized handle, passed by value.
-    timer_create: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    timer_settime: { args: [FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    timer_delete: { args: [FFIType.u64], returns: FFIType.i32 },
-    // Returns the error number itself (0 on success), not -1 and errno.
-    pthread_sigmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    sigtimedwait: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    syscall: { args: [FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   });
 }
 
-function timerLibc() {
-  if (!timerLib) {
-    try {
-      timerLib = loadTimer();
-    } catch (e) {
-      // timer_create moved into libc.so.6 with glibc 2.34, gettid arrived in 2.30.
-      throw new EnvironmentError(
-        `this system's libc lacks what the guest check's time bound needs (gettid, timer_create: glibc 2.34 or later): ${(e as Error).message}`,
-      );
-    }
-  }
-  return timerLib.symbols;
+/** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+const SYS = {
+  rt_sigprocmask: 14,
+  rt_sigtimedwait: 128,
+  gettid: 186,
+  timer_create: 222,
+  timer_settime: 223,
+  timer_delete: 226,
+} as const;
+
+/** The kernel's sigset_t: signals 1-64, the size the rt_sig* calls take. */
+const KERNEL_SIGSET_BYTES = 8;
+
+type SyscallArg = Uint8Array | number | null;
+
+function sys(nr: number, a: SyscallArg = null, b: SyscallArg = null, c: SyscallArg = null, d: SyscallArg = null) {
+  syscallLib ??= loadSyscall();
+  const p = (x: SyscallArg) => x as Pointer | Uint8Array | null;
+  return syscallLib.symbols.syscall(nr, p(a), p(b), p(c), p(d));
 }
 
 function errno(): number {
@@ -121,33 +125,36 @@ export function sysMunmap(address: bigint, length: number): SysResult {
 }
 
 export function sysGettid(): number {
-  return timerLibc().gettid();
+  return sys(SYS.gettid);
 }
 
-/** timer_create(clock, sigevent): the timer's handle, or errno. */
-export function sysTimerCreate(clock: number, sigevent: Uint8Array): { timer?: bigint; errno: number } {
-  const out = new BigUint64Array(1);
-  const r = timerLibc().timer_create(clock, sigevent, out);
-  return r < 0 ? { errno: errno() } : { timer: out[0]!, errno: 0 };
+/** timer_create(clock, sigevent): the kernel's id of the new timer, or errno. */
+export function sysTimerCreate(clock: number, sigevent: Uint8Array): { timer?: number; errno: number } {
+  const out = new Uint8Array(8); // the kernel writes an int timer_t
+  const r = sys(SYS.timer_create, clock, sigevent, out);
+  return r < 0 ? { errno: errno() } : { timer: new Int32Array(out.buffer)[0]!, errno: 0 };
 }
 
 /** timer_settime(timer, 0, itimerspec, old): with `old`, the kernel writes there what the timer had left. */
-export function sysTimerSettime(timer: bigint, itimerspec: Uint8Array, old: Uint8Array | null = null): SysResult {
-  return result(timerLibc().timer_settime(timer, 0, itimerspec, old));
+export function sysTimerSettime(timer: number, itimerspec: Uint8Array, old: Uint8Array | null = null): SysResult {
+  return result(sys(SYS.timer_settime, timer, 0, itimerspec, old));
 }
 
-export function sysTimerDelete(timer: bigint): SysResult {
-  return result(timerLibc().timer_delete(timer));
+export function sysTimerDelete(timer: number): SysResult {
+  return result(sys(SYS.timer_delete, timer));
 }
 
-/** pthread_sigmask(how, set): the thread's previous mask (glibc sigset_t bytes), or errno. */
+/**
+ * rt_sigprocmask(how, set) for this thread: its previous mask in a buffer of `oldSize` bytes (glibc's sigset_t
+ * size; the kernel fills the first 8), or errno. Only the first 8 bytes of `set` count.
+ */
 export function sysSigmask(how: number, set: Uint8Array, oldSize: number): { old?: Uint8Array; errno: number } {
-  const old = new Uint8Array(oldSize);
-  const err = timerLibc().pthread_sigmask(how, set, old);
-  return err === 0 ? { old, errno: 0 } : { errno: err };
+  const old = new Uint8Array(Math.max(oldSize, KERNEL_SIGSET_BYTES));
+  const r = sys(SYS.rt_sigprocmask, how, set, old, KERNEL_SIGSET_BYTES);
+  return r === 0 ? { old, errno: 0 } : { errno: errno() };
 }
 
 /** sigtimedwait(set, NULL, timeout): the signal taken from the pending set, or -1 with errno (EAGAIN: none). */
 export function sysSigtimedwait(set: Uint8Array, timespec: Uint8Array): SysResult {
-  return result(timerLibc().sigtimedwait(set, null, timespec));
+  return result(sys(SYS.rt_sigtimedwait, set, null, timespec, KERNEL_SIGSET_BYTES));
 }

@@ -45,7 +45,7 @@ const NO_WAIT = encodeTimespec(0);
 const DISARM = encodeOneShotItimerspec(0);
 
 export class RunWatchdog implements Disposable {
-  readonly #timer: bigint;
+  readonly #timer: number;
   readonly #previousMask: Uint8Array;
   readonly #vcpu: Vcpu;
   #remainingMs: number;
@@ -57,7 +57,7 @@ export class RunWatchdog implements Disposable {
 
   private constructor(
     vcpu: Vcpu,
-    timer: bigint,
+    timer: number,
     previousMask: Uint8Array,
     /** The budget, for messages. */
     readonly limitMs: number,
@@ -76,7 +76,7 @@ export class RunWatchdog implements Disposable {
     const blocked = sysSigmask(SIG_BLOCK, SIGNAL_SET, SIGSET.size);
     if (!blocked.old) throw new KvmError("pthread_sigmask", blocked.errno);
     const previousMask = blocked.old;
-    let timer: bigint | undefined;
+    let timer: number | undefined;
     try {
       // While guest code runs: the thread's usual mask, with the watchdog's signal let through.
       vcpu.setSignalMask(
