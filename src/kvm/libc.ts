@@ -12,22 +12,21 @@ export const SIG_BLOCK = 0;
 export const SIG_SETMASK = 2;
 export const SIGALRM = 14;
 export const EAGAIN = 11;
-/** mmap's (void*)-1. */
-const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
-
 let lib: ReturnType<typeof load> | undefined;
 
+// Every symbol bound costs start-up time (Bun compiles a trampoline for each, about 12 us here), so all
+// calls but ioctl go through one, libc's syscall(), with the x86_64 system call numbers below (this also
+// frees the run watchdog from glibc version limits: libc.so.6 has timer_create only since glibc 2.34).
 function load() {
   return dlopen("libc.so.6", {
-    open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
     // ioctl is variadic; on x86-64 SysV an integer or pointer third argument travels in the same register.
     ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
-    mmap: {
-      args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64],
-      returns: FFIType.u64,
+    // So is syscall(): any argument slot takes a buffer, null or an integer. It returns a long (mmap's address
+    // fits in a double), -1 with errno on failure.
+    syscall: {
+      args: [FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr],
+      returns: FFIType.i64_fast,
     },
-    munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   });
 }
@@ -37,23 +36,12 @@ function libc() {
   return lib.symbols;
 }
 
-// The run watchdog's calls, bound on first use: every binding costs start-up time (each symbol is compiled
-// into a trampoline, about 12 us here), and commands that run no guest never need these. All six are one
-// binding, libc's syscall(), with the x86_64 system call numbers below (also free of glibc version limits:
-// the libc timer_create wrappers arrived in libc.so.6 with glibc 2.34).
-let syscallLib: ReturnType<typeof loadSyscall> | undefined;
-
-function loadSyscall() {
-  // syscall() is variadic; on x86-64 SysV its integer and pointer arguments travel in the registers a fixed
-  // prototype uses, so any argument slot takes a buffer, null or an integer. It returns long; every call here
-  // returns an int.
-  return dlopen("libc.so.6", {
-    syscall: { args: [FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  });
-}
-
 /** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 const SYS = {
+  open: 2,
+  close: 3,
+  mmap: 9,
+  munmap: 11,
   rt_sigprocmask: 14,
   rt_sigtimedwait: 128,
   gettid: 186,
@@ -67,10 +55,18 @@ const KERNEL_SIGSET_BYTES = 8;
 
 type SyscallArg = Uint8Array | number | null;
 
-function sys(nr: number, a: SyscallArg = null, b: SyscallArg = null, c: SyscallArg = null, d: SyscallArg = null) {
-  syscallLib ??= loadSyscall();
-  const p = (x: SyscallArg) => x as Pointer | Uint8Array | null;
-  return syscallLib.symbols.syscall(nr, p(a), p(b), p(c), p(d));
+function sys(
+  nr: number,
+  a: SyscallArg = null,
+  b: SyscallArg = null,
+  c: SyscallArg = null,
+  d: SyscallArg = null,
+  e: SyscallArg = null,
+  f: SyscallArg = null,
+): number {
+  // Numbers travel as the pointer-sized integers they are (the casts only tell TypeScript so).
+  type P = Pointer | null;
+  return Number(libc().syscall(nr, a as P, b as P, c as P, d as P, e as P, f as P));
 }
 
 function errno(): number {
@@ -90,11 +86,11 @@ function result(value: number): SysResult {
 
 export function sysOpen(path: string, flags: number): SysResult {
   const bytes = new TextEncoder().encode(`${path}\0`);
-  return result(libc().open(bytes, flags));
+  return result(sys(SYS.open, bytes, flags));
 }
 
 export function sysClose(fd: number): SysResult {
-  return result(libc().close(fd));
+  return result(sys(SYS.close, fd));
 }
 
 /** ioctl with a buffer (the kernel reads or writes it), an integer argument, or none. */
@@ -114,14 +110,13 @@ export interface Mapping {
 }
 
 export function sysMmap(length: number, prot: number, flags: number, fd: number): { mapping?: Mapping; errno: number } {
-  const addr = libc().mmap(null, length, prot, flags, fd, 0);
-  const address = BigInt(addr);
-  if (address === MAP_FAILED) return { errno: errno() };
-  return { mapping: { address, bytes: toArrayBuffer(Number(address) as Pointer, 0, length) }, errno: 0 };
+  const addr = sys(SYS.mmap, null, length, prot, flags, fd, 0);
+  if (addr < 0) return { errno: errno() };
+  return { mapping: { address: BigInt(addr), bytes: toArrayBuffer(addr as Pointer, 0, length) }, errno: 0 };
 }
 
 export function sysMunmap(address: bigint, length: number): SysResult {
-  return result(libc().munmap(Number(address) as Pointer, length));
+  return result(sys(SYS.munmap, Number(address), length));
 }
 
 export function sysGettid(): number {
