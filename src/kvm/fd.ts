@@ -49,20 +49,15 @@ export class OwnedFd implements Disposable {
   /**
    * Closes the fd on the runtime's I/O thread pool and returns at once: closing a VM fd destroys the VM
    * in the kernel (about 0.5 ms here), which then overlaps with what the caller does next.
-   * backgroundClosesSettled() waits for every such close. `afterClose` runs on this thread once the fd is
-   * closed (before backgroundClosesSettled() resolves), for what is cheaper to release after it.
+   * backgroundClosesSettled() waits for every such close.
    */
-  disposeInBackground(afterClose?: () => void): void {
+  disposeInBackground(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
     pendingCloses++;
     close(fd, () => {
-      try {
-        afterClose?.();
-      } finally {
-        if (--pendingCloses === 0) for (const w of closeWaiters.splice(0)) w();
-      }
+      if (--pendingCloses === 0) for (const w of closeWaiters.splice(0)) w();
     });
   }
 
