@@ -117,7 +117,9 @@ export class Vm implements Disposable {
 
 /** A filter that denies nothing: default allow, and no range that covers an MSR. */
 function isAllowAll(filter: MsrFilter): boolean {
-  return filter.flags === MSR_FILTER_DEFAULT_ALLOW && filter.ranges.every((r) => r.nmsrs === 0);
+  if (filter.flags !== MSR_FILTER_DEFAULT_ALLOW) return false;
+  for (const r of filter.ranges) if (r.nmsrs !== 0) return false;
+  return true;
 }
 
 /** Keeps a buffer reachable until this point, so the GC cannot free memory the kernel was given a pointer to. */
