@@ -57,27 +57,33 @@ export const IDT_LIMIT = (X86.gpVector + 1) * X86.idtGateSize - 1;
 /** GDT limit covering null, code and data. */
 export const GDT_LIMIT = X86.dataSelector + 8 - 1;
 
+// The results are read through typed-array views of guest memory (little-endian, as the guest wrote them):
+// the tables and their 16-byte records are 8-byte aligned, and a cold process reads each one once.
+
 export function readCpuidResults(mem: Uint8Array, q: ProbeQueries): CpuidObservation[] {
-  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  return q.cpuid.map((c, i) => {
-    const o = GUEST.cpuidResults + i * RESULT_SIZE;
-    return {
+  const words = new Uint32Array(mem.buffer, mem.byteOffset + GUEST.cpuidResults, q.cpuid.length * (RESULT_SIZE / 4));
+  const out: CpuidObservation[] = [];
+  for (let i = 0, w = 0; i < q.cpuid.length; i++, w += RESULT_SIZE / 4) {
+    const c = q.cpuid[i]!;
+    out.push({
       function: c.function >>> 0,
       index: c.index >>> 0,
-      eax: dv.getUint32(o, true),
-      ebx: dv.getUint32(o + 4, true),
-      ecx: dv.getUint32(o + 8, true),
-      edx: dv.getUint32(o + 12, true),
-    };
-  });
+      eax: words[w]!,
+      ebx: words[w + 1]!,
+      ecx: words[w + 2]!,
+      edx: words[w + 3]!,
+    });
+  }
+  return out;
 }
 
 export function readMsrResults(mem: Uint8Array, q: ProbeQueries): RawMsrResult[] {
-  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  return q.msrs.map((index, i) => {
-    const o = GUEST.msrResults + i * RESULT_SIZE;
+  // {lo, hi} is EDX:EAX as one little-endian 64-bit value.
+  const values = new BigUint64Array(mem.buffer, mem.byteOffset + GUEST.msrResults, q.msrs.length * (RESULT_SIZE / 8));
+  const out: RawMsrResult[] = [];
+  for (let i = 0; i < q.msrs.length; i++) {
     const faulted = mem[GUEST.faultMap + rdmsrOffsetOf(q, i)] !== 0;
-    const value = (BigInt(dv.getUint32(o + 4, true)) << 32n) | BigInt(dv.getUint32(o, true));
-    return { index: index >>> 0, value: faulted ? 0n : value, faulted };
-  });
+    out.push({ index: q.msrs[i]! >>> 0, value: faulted ? 0n : values[i * (RESULT_SIZE / 8)]!, faulted });
+  }
+  return out;
 }

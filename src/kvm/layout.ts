@@ -1,6 +1,33 @@
 // Struct layouts of the KVM uapi (x86_64, little-endian), each field with its byte offset.
 // Pure encoders/decoders over bytes: no FFI here, so formats/ can write the same structs a VMM passes to KVM.
+// Fields are read and written through typed-array views, which use the host's byte order: the structs are
+// little-endian (x86_64) and so is every platform Bun runs on. In a cold process these functions run once each,
+// in the interpreter, where an indexed store costs a fraction of a DataView call (test/kvm/layout-reference.ts
+// holds the DataView encoders they are checked against, byte for byte).
 import type { CpuidEntry } from "../model/cpuid.ts";
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+  throw new Error("cpuprof's struct layouts need a little-endian host");
+
+/** A struct's byte offsets as indices into a view of `unit`-byte elements (every field used so is aligned to it). */
+function inUnits<T extends Record<string, number>>(layout: T, unit: number): { readonly [K in keyof T]: number } {
+  return Object.fromEntries(Object.entries(layout).map(([k, v]) => [k, Math.floor(v / unit)])) as {
+    [K in keyof T]: number;
+  };
+}
+
+/** `buf` when its offset allows `align`-byte views, else an aligned copy (a decoder may be given any subarray). */
+function alignedTo(buf: Uint8Array, align: number): Uint8Array {
+  return buf.byteOffset % align === 0 ? buf : buf.slice();
+}
+
+function u32View(buf: Uint8Array): Uint32Array {
+  return new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2);
+}
+
+function u64View(buf: Uint8Array): BigUint64Array {
+  return new BigUint64Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 3);
+}
 
 /** struct kvm_cpuid_entry2 (40 bytes). */
 export const CPUID_ENTRY2 = {
@@ -22,40 +49,44 @@ export const CPUID2 = { header: 8, nent: 0, padding: 4, entries: 8 } as const;
 /** KVM refuses more than this many entries in KVM_SET_CPUID2. */
 export const KVM_MAX_CPUID_ENTRIES = 256;
 
+const CPUID2_W = inUnits(CPUID2, 4);
+const CPUID_ENTRY2_W = inUnits(CPUID_ENTRY2, 4);
+
 export function encodeCpuid2(entries: readonly CpuidEntry[], capacity = entries.length): Uint8Array {
-  const buf = new Uint8Array(CPUID2.header + capacity * CPUID_ENTRY2.size);
-  const dv = new DataView(buf.buffer);
-  dv.setUint32(CPUID2.nent, capacity, true);
-  entries.forEach((e, i) => {
-    const o = CPUID2.entries + i * CPUID_ENTRY2.size;
-    dv.setUint32(o + CPUID_ENTRY2.function, e.function >>> 0, true);
-    dv.setUint32(o + CPUID_ENTRY2.index, e.index >>> 0, true);
-    dv.setUint32(o + CPUID_ENTRY2.flags, e.flags >>> 0, true);
-    dv.setUint32(o + CPUID_ENTRY2.eax, e.eax >>> 0, true);
-    dv.setUint32(o + CPUID_ENTRY2.ebx, e.ebx >>> 0, true);
-    dv.setUint32(o + CPUID_ENTRY2.ecx, e.ecx >>> 0, true);
-    dv.setUint32(o + CPUID_ENTRY2.edx, e.edx >>> 0, true);
-  });
-  return buf;
+  if (entries.length > capacity) throw new RangeError(`kvm_cpuid2: ${entries.length} entries, room for ${capacity}`);
+  const words = new Uint32Array((CPUID2.header + capacity * CPUID_ENTRY2.size) >>> 2);
+  const F = CPUID_ENTRY2_W;
+  words[CPUID2_W.nent] = capacity;
+  for (let i = 0, w = CPUID2_W.entries; i < entries.length; i++, w += F.size) {
+    const e = entries[i]!;
+    words[w + F.function] = e.function;
+    words[w + F.index] = e.index;
+    words[w + F.flags] = e.flags;
+    words[w + F.eax] = e.eax;
+    words[w + F.ebx] = e.ebx;
+    words[w + F.ecx] = e.ecx;
+    words[w + F.edx] = e.edx;
+  }
+  return new Uint8Array(words.buffer);
 }
 
 export function decodeCpuid2(buf: Uint8Array): CpuidEntry[] {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.byteLength < CPUID2.header) throw new RangeError("kvm_cpuid2: shorter than its header");
-  const nent = dv.getUint32(CPUID2.nent, true);
+  const words = u32View(alignedTo(buf, 4));
+  const F = CPUID_ENTRY2_W;
+  const nent = words[CPUID2_W.nent]!;
   if (CPUID2.header + nent * CPUID_ENTRY2.size > buf.byteLength)
     throw new RangeError(`kvm_cpuid2: nent ${nent} exceeds the buffer`);
   const out: CpuidEntry[] = [];
-  for (let i = 0; i < nent; i++) {
-    const o = CPUID2.entries + i * CPUID_ENTRY2.size;
+  for (let i = 0, w = CPUID2_W.entries; i < nent; i++, w += F.size) {
     out.push({
-      function: dv.getUint32(o + CPUID_ENTRY2.function, true),
-      index: dv.getUint32(o + CPUID_ENTRY2.index, true),
-      flags: dv.getUint32(o + CPUID_ENTRY2.flags, true),
-      eax: dv.getUint32(o + CPUID_ENTRY2.eax, true),
-      ebx: dv.getUint32(o + CPUID_ENTRY2.ebx, true),
-      ecx: dv.getUint32(o + CPUID_ENTRY2.ecx, true),
-      edx: dv.getUint32(o + CPUID_ENTRY2.edx, true),
+      function: words[w + F.function]!,
+      index: words[w + F.index]!,
+      flags: words[w + F.flags]!,
+      eax: words[w + F.eax]!,
+      ebx: words[w + F.ebx]!,
+      ecx: words[w + F.ecx]!,
+      edx: words[w + F.edx]!,
     });
   }
   return out;
@@ -73,25 +104,28 @@ export interface MsrValue {
 
 export function encodeMsrs(entries: readonly MsrValue[]): Uint8Array {
   const buf = new Uint8Array(MSRS.header + entries.length * MSR_ENTRY.size);
-  const dv = new DataView(buf.buffer);
-  dv.setUint32(MSRS.nmsrs, entries.length, true);
-  entries.forEach((m, i) => {
-    const o = MSRS.entries + i * MSR_ENTRY.size;
-    dv.setUint32(o + MSR_ENTRY.index, m.index >>> 0, true);
-    dv.setBigUint64(o + MSR_ENTRY.data, BigInt.asUintN(64, m.value), true);
-  });
+  const words = u32View(buf);
+  const quads = u64View(buf);
+  words[MSRS.nmsrs >>> 2] = entries.length;
+  for (let i = 0, o = MSRS.entries; i < entries.length; i++, o += MSR_ENTRY.size) {
+    const m = entries[i]!;
+    words[(o + MSR_ENTRY.index) >>> 2] = m.index;
+    // A BigUint64Array store wraps modulo 2^64, as BigInt.asUintN(64, ...) does.
+    quads[(o + MSR_ENTRY.data) >>> 3] = m.value;
+  }
   return buf;
 }
 
 export function decodeMsrs(buf: Uint8Array, count?: number): MsrValue[] {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = count ?? dv.getUint32(MSRS.nmsrs, true);
-  if (MSRS.header + n * MSR_ENTRY.size > buf.byteLength)
-    throw new RangeError(`kvm_msrs: nmsrs ${n} exceeds the buffer`);
+  const b = alignedTo(buf, 8);
+  const words = u32View(b);
+  const n = count ?? words[MSRS.nmsrs >>> 2];
+  if (n === undefined || MSRS.header + n * MSR_ENTRY.size > buf.byteLength)
+    throw new RangeError(`kvm_msrs: nmsrs ${n ?? "(none)"} exceeds the buffer`);
+  const quads = u64View(b);
   const out: MsrValue[] = [];
-  for (let i = 0; i < n; i++) {
-    const o = MSRS.entries + i * MSR_ENTRY.size;
-    out.push({ index: dv.getUint32(o + MSR_ENTRY.index, true), value: dv.getBigUint64(o + MSR_ENTRY.data, true) });
+  for (let i = 0, o = MSRS.entries; i < n; i++, o += MSR_ENTRY.size) {
+    out.push({ index: words[(o + MSR_ENTRY.index) >>> 2]!, value: quads[(o + MSR_ENTRY.data) >>> 3]! });
   }
   return out;
 }
@@ -100,11 +134,12 @@ export function decodeMsrs(buf: Uint8Array, count?: number): MsrValue[] {
 export const MSR_LIST = { header: 4, nmsrs: 0, indices: 4 } as const;
 
 export function decodeMsrList(buf: Uint8Array): number[] {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = dv.getUint32(MSR_LIST.nmsrs, true);
-  if (MSR_LIST.header + n * 4 > buf.byteLength) throw new RangeError(`kvm_msr_list: nmsrs ${n} exceeds the buffer`);
+  const words = u32View(alignedTo(buf, 4));
+  const n = words[MSR_LIST.nmsrs >>> 2];
+  if (n === undefined || MSR_LIST.header + n * 4 > buf.byteLength)
+    throw new RangeError(`kvm_msr_list: nmsrs ${n ?? "(none)"} exceeds the buffer`);
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(dv.getUint32(MSR_LIST.indices + i * 4, true));
+  for (let i = 0, w = MSR_LIST.indices >>> 2; i < n; i++) out.push(words[w + i]!);
   return out;
 }
 
@@ -154,21 +189,25 @@ export function encodeMsrFilter(
 ): Uint8Array {
   if (filter.ranges.length > MSR_FILTER_MAX_RANGES)
     throw new RangeError(`kvm_msr_filter: ${filter.ranges.length} ranges, at most ${MSR_FILTER_MAX_RANGES}`);
-  const total = MSR_FILTER.size + filter.ranges.reduce((s, r) => s + bitmapBytes(r.nmsrs), 0);
+  const ranges = filter.ranges;
+  let total = MSR_FILTER.size;
+  for (let i = 0; i < ranges.length; i++) total += bitmapBytes(ranges[i]!.nmsrs);
   const buf = new Uint8Array(total);
-  const dv = new DataView(buf.buffer);
-  dv.setUint32(MSR_FILTER.flags, filter.flags, true);
+  const header = buf.subarray(0, MSR_FILTER.size);
+  const words = u32View(header);
+  const quads = u64View(header);
+  words[MSR_FILTER.flags >>> 2] = filter.flags;
   let offset = MSR_FILTER.size;
-  filter.ranges.forEach((r, i) => {
-    const o = MSR_FILTER.ranges + i * MSR_FILTER_RANGE.size;
-    dv.setUint32(o + MSR_FILTER_RANGE.flags, r.flags, true);
-    dv.setUint32(o + MSR_FILTER_RANGE.nmsrs, r.nmsrs, true);
-    dv.setUint32(o + MSR_FILTER_RANGE.base, r.base >>> 0, true);
+  for (let i = 0, o = MSR_FILTER.ranges; i < ranges.length; i++, o += MSR_FILTER_RANGE.size) {
+    const r = ranges[i]!;
+    words[(o + MSR_FILTER_RANGE.flags) >>> 2] = r.flags;
+    words[(o + MSR_FILTER_RANGE.nmsrs) >>> 2] = r.nmsrs;
+    words[(o + MSR_FILTER_RANGE.base) >>> 2] = r.base;
     const len = bitmapBytes(r.nmsrs);
     buf.set(r.bitmap.subarray(0, len), offset);
-    dv.setBigUint64(o + MSR_FILTER_RANGE.bitmap, pointerOf ? pointerOf(r.bitmap, offset) : BigInt(offset), true);
+    quads[(o + MSR_FILTER_RANGE.bitmap) >>> 3] = pointerOf ? pointerOf(r.bitmap, offset) : BigInt(offset);
     offset += len;
-  });
+  }
   return buf;
 }
 
@@ -226,16 +265,17 @@ export function emptyRegs(): KvmRegs {
 }
 
 export function encodeRegs(regs: KvmRegs): Uint8Array {
-  const buf = new Uint8Array(REGS.size);
-  const dv = new DataView(buf.buffer);
-  REGS_FIELDS.forEach((f, i) => dv.setBigUint64(i * REGS.field, BigInt.asUintN(64, regs[f]), true));
-  return buf;
+  const quads = new BigUint64Array(REGS.size >>> 3);
+  for (let i = 0; i < REGS_FIELDS.length; i++) quads[(i * REGS.field) >>> 3] = regs[REGS_FIELDS[i]!];
+  return new Uint8Array(quads.buffer);
 }
 
 export function decodeRegs(buf: Uint8Array): KvmRegs {
   if (buf.byteLength < REGS.size) throw new RangeError("kvm_regs: shorter than 144 bytes");
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  return Object.fromEntries(REGS_FIELDS.map((f, i) => [f, dv.getBigUint64(i * REGS.field, true)])) as KvmRegs;
+  const quads = u64View(alignedTo(buf, 8));
+  const out = {} as KvmRegs;
+  for (let i = 0; i < REGS_FIELDS.length; i++) out[REGS_FIELDS[i]!] = quads[(i * REGS.field) >>> 3]!;
+  return out;
 }
 
 /** struct kvm_segment (24). The u8 flags follow each other from @14 in this order. */
@@ -267,52 +307,73 @@ export type KvmSregs = Record<(typeof SREGS_SEGMENTS)[number], KvmSegment> &
   Record<(typeof SREGS_DTABLES)[number], KvmDtable> &
   Record<(typeof SREGS_CONTROL)[number], bigint> & { interruptBitmap: bigint[] };
 
-function writeSegment(dv: DataView, o: number, s: KvmSegment): void {
-  dv.setBigUint64(o + SEGMENT.base, BigInt.asUintN(64, s.base), true);
-  dv.setUint32(o + SEGMENT.limit, s.limit >>> 0, true);
-  dv.setUint16(o + SEGMENT.selector, s.selector & 0xffff, true);
-  SEGMENT_BYTE_FIELDS.forEach((f, i) => dv.setUint8(o + SEGMENT.type + i, s[f] & 0xff));
+/** The four widths a struct's fields come in, as views of one buffer. */
+interface FieldViews {
+  u8: Uint8Array;
+  u16: Uint16Array;
+  u32: Uint32Array;
+  u64: BigUint64Array;
 }
 
-function readSegment(dv: DataView, o: number): KvmSegment {
+function fieldViews(buf: Uint8Array): FieldViews {
+  const { buffer, byteOffset, byteLength } = buf;
+  return {
+    u8: buf,
+    u16: new Uint16Array(buffer, byteOffset, byteLength >>> 1),
+    u32: new Uint32Array(buffer, byteOffset, byteLength >>> 2),
+    u64: new BigUint64Array(buffer, byteOffset, byteLength >>> 3),
+  };
+}
+
+// Typed-array stores wrap as the masks of a DataView encoder would (& 0xff, & 0xffff, >>> 0, asUintN(64)).
+function writeSegment(v: FieldViews, o: number, s: KvmSegment): void {
+  v.u64[(o + SEGMENT.base) >>> 3] = s.base;
+  v.u32[(o + SEGMENT.limit) >>> 2] = s.limit;
+  v.u16[(o + SEGMENT.selector) >>> 1] = s.selector;
+  for (let i = 0; i < SEGMENT_BYTE_FIELDS.length; i++) v.u8[o + SEGMENT.type + i] = s[SEGMENT_BYTE_FIELDS[i]!];
+}
+
+function readSegment(v: FieldViews, o: number): KvmSegment {
   const seg = {
-    base: dv.getBigUint64(o + SEGMENT.base, true),
-    limit: dv.getUint32(o + SEGMENT.limit, true),
-    selector: dv.getUint16(o + SEGMENT.selector, true),
+    base: v.u64[(o + SEGMENT.base) >>> 3]!,
+    limit: v.u32[(o + SEGMENT.limit) >>> 2]!,
+    selector: v.u16[(o + SEGMENT.selector) >>> 1]!,
   } as KvmSegment;
-  SEGMENT_BYTE_FIELDS.forEach((f, i) => (seg[f] = dv.getUint8(o + SEGMENT.type + i)));
+  for (let i = 0; i < SEGMENT_BYTE_FIELDS.length; i++) seg[SEGMENT_BYTE_FIELDS[i]!] = v.u8[o + SEGMENT.type + i]!;
   return seg;
 }
 
 export function encodeSregs(s: KvmSregs): Uint8Array {
   const buf = new Uint8Array(SREGS.size);
-  const dv = new DataView(buf.buffer);
-  SREGS_SEGMENTS.forEach((k, i) => writeSegment(dv, SREGS.segments + i * SEGMENT.size, s[k]));
-  SREGS_DTABLES.forEach((k, i) => {
+  const v = fieldViews(buf);
+  for (let i = 0; i < SREGS_SEGMENTS.length; i++)
+    writeSegment(v, SREGS.segments + i * SEGMENT.size, s[SREGS_SEGMENTS[i]!]);
+  for (let i = 0; i < SREGS_DTABLES.length; i++) {
     const o = SREGS.dtables + i * DTABLE.size;
-    dv.setBigUint64(o + DTABLE.base, BigInt.asUintN(64, s[k].base), true);
-    dv.setUint16(o + DTABLE.limit, s[k].limit & 0xffff, true);
-  });
-  SREGS_CONTROL.forEach((k, i) => dv.setBigUint64(SREGS.control + i * 8, BigInt.asUintN(64, s[k]), true));
-  for (let i = 0; i < SREGS.interruptWords; i++) {
-    dv.setBigUint64(SREGS.interruptBitmap + i * 8, BigInt.asUintN(64, s.interruptBitmap[i] ?? 0n), true);
+    const t = s[SREGS_DTABLES[i]!];
+    v.u64[(o + DTABLE.base) >>> 3] = t.base;
+    v.u16[(o + DTABLE.limit) >>> 1] = t.limit;
   }
+  for (let i = 0; i < SREGS_CONTROL.length; i++) v.u64[(SREGS.control + i * 8) >>> 3] = s[SREGS_CONTROL[i]!];
+  for (let i = 0; i < SREGS.interruptWords; i++)
+    v.u64[(SREGS.interruptBitmap + i * 8) >>> 3] = s.interruptBitmap[i] ?? 0n;
   return buf;
 }
 
 export function decodeSregs(buf: Uint8Array): KvmSregs {
   if (buf.byteLength < SREGS.size) throw new RangeError("kvm_sregs: shorter than 312 bytes");
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const v = fieldViews(alignedTo(buf, 8));
   const out: Record<string, unknown> = {};
-  SREGS_SEGMENTS.forEach((k, i) => (out[k] = readSegment(dv, SREGS.segments + i * SEGMENT.size)));
-  SREGS_DTABLES.forEach((k, i) => {
+  for (let i = 0; i < SREGS_SEGMENTS.length; i++)
+    out[SREGS_SEGMENTS[i]!] = readSegment(v, SREGS.segments + i * SEGMENT.size);
+  for (let i = 0; i < SREGS_DTABLES.length; i++) {
     const o = SREGS.dtables + i * DTABLE.size;
-    out[k] = { base: dv.getBigUint64(o + DTABLE.base, true), limit: dv.getUint16(o + DTABLE.limit, true) };
-  });
-  SREGS_CONTROL.forEach((k, i) => (out[k] = dv.getBigUint64(SREGS.control + i * 8, true)));
-  out.interruptBitmap = Array.from({ length: SREGS.interruptWords }, (_, i) =>
-    dv.getBigUint64(SREGS.interruptBitmap + i * 8, true),
-  );
+    out[SREGS_DTABLES[i]!] = { base: v.u64[(o + DTABLE.base) >>> 3]!, limit: v.u16[(o + DTABLE.limit) >>> 1]! };
+  }
+  for (let i = 0; i < SREGS_CONTROL.length; i++) out[SREGS_CONTROL[i]!] = v.u64[(SREGS.control + i * 8) >>> 3]!;
+  const interruptBitmap: bigint[] = [];
+  for (let i = 0; i < SREGS.interruptWords; i++) interruptBitmap.push(v.u64[(SREGS.interruptBitmap + i * 8) >>> 3]!);
+  out.interruptBitmap = interruptBitmap;
   return out as KvmSregs;
 }
 
@@ -339,12 +400,13 @@ export interface MemoryRegion {
 
 export function encodeMemoryRegion(r: MemoryRegion): Uint8Array {
   const buf = new Uint8Array(MEMORY_REGION.size);
-  const dv = new DataView(buf.buffer);
-  dv.setUint32(MEMORY_REGION.slot, r.slot >>> 0, true);
-  dv.setUint32(MEMORY_REGION.flags, r.flags >>> 0, true);
-  dv.setBigUint64(MEMORY_REGION.guestPhysAddr, r.guestPhysAddr, true);
-  dv.setBigUint64(MEMORY_REGION.memorySize, r.memorySize, true);
-  dv.setBigUint64(MEMORY_REGION.userspaceAddr, r.userspaceAddr, true);
+  const words = u32View(buf);
+  const quads = u64View(buf);
+  words[MEMORY_REGION.slot >>> 2] = r.slot;
+  words[MEMORY_REGION.flags >>> 2] = r.flags;
+  quads[MEMORY_REGION.guestPhysAddr >>> 3] = r.guestPhysAddr;
+  quads[MEMORY_REGION.memorySize >>> 3] = r.memorySize;
+  quads[MEMORY_REGION.userspaceAddr >>> 3] = r.userspaceAddr;
   return buf;
 }
 
@@ -355,10 +417,11 @@ export function encodeEnableCap(cap: number, args: readonly bigint[] = [], flags
   if (args.length > ENABLE_CAP.argCount)
     throw new RangeError(`kvm_enable_cap: ${args.length} args, at most ${ENABLE_CAP.argCount}`);
   const buf = new Uint8Array(ENABLE_CAP.size);
-  const dv = new DataView(buf.buffer);
-  dv.setUint32(ENABLE_CAP.cap, cap >>> 0, true);
-  dv.setUint32(ENABLE_CAP.flags, flags >>> 0, true);
-  args.forEach((a, i) => dv.setBigUint64(ENABLE_CAP.args + i * 8, BigInt.asUintN(64, a), true));
+  const words = u32View(buf);
+  const quads = u64View(buf);
+  words[ENABLE_CAP.cap >>> 2] = cap;
+  words[ENABLE_CAP.flags >>> 2] = flags;
+  for (let i = 0; i < args.length; i++) quads[(ENABLE_CAP.args + i * 8) >>> 3] = args[i]!;
   return buf;
 }
 
@@ -408,8 +471,11 @@ export function encodeSigset(signals: readonly number[]): Uint8Array {
 
 export function decodeSigset(buf: Uint8Array): number[] {
   const out: number[] = [];
-  for (let bit = 0; bit < Math.min(buf.byteLength, SIGSET.size) * 8; bit++)
-    if (buf[bit >> 3]! & (1 << (bit & 7))) out.push(bit + 1);
+  const bytes = Math.min(buf.byteLength, SIGSET.size);
+  for (let byte = 0; byte < bytes; byte++) {
+    const b = buf[byte]!;
+    if (b !== 0) for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) out.push(byte * 8 + bit + 1);
+  }
   return out;
 }
 
@@ -419,12 +485,11 @@ export const SIGEVENT = { size: 64, value: 0, signo: 8, notify: 12, threadId: 16
 export const SIGEV_THREAD_ID = 4;
 
 export function encodeThreadSigevent(signo: number, threadId: number): Uint8Array {
-  const buf = new Uint8Array(SIGEVENT.size);
-  const dv = new DataView(buf.buffer);
-  dv.setInt32(SIGEVENT.signo, signo, true);
-  dv.setInt32(SIGEVENT.notify, SIGEV_THREAD_ID, true);
-  dv.setInt32(SIGEVENT.threadId, threadId, true);
-  return buf;
+  const words = new Int32Array(SIGEVENT.size >>> 2);
+  words[SIGEVENT.signo >>> 2] = signo;
+  words[SIGEVENT.notify >>> 2] = SIGEV_THREAD_ID;
+  words[SIGEVENT.threadId >>> 2] = threadId;
+  return new Uint8Array(words.buffer);
 }
 
 /** struct timespec (16): tv_sec i64 @0, tv_nsec i64 @8. */
@@ -434,20 +499,52 @@ export const ITIMERSPEC = { size: 32, interval: 0, value: 16 } as const;
 
 export function encodeTimespec(ms: number): Uint8Array {
   const buf = new Uint8Array(TIMESPEC.size);
-  writeTimespec(new DataView(buf.buffer), 0, ms);
+  writeTimespec(buf, 0, ms);
   return buf;
 }
 
 /** A one-shot timer: it_interval zero, it_value `ms` from now (0 disarms). */
 export function encodeOneShotItimerspec(ms: number): Uint8Array {
   const buf = new Uint8Array(ITIMERSPEC.size);
-  writeTimespec(new DataView(buf.buffer), ITIMERSPEC.value, ms);
+  writeTimespec(buf, ITIMERSPEC.value, ms);
   return buf;
 }
 
-function writeTimespec(dv: DataView, at: number, ms: number): void {
+/** encodeOneShotItimerspec into an existing itimerspec buffer (the run watchdog re-arms with one). */
+export function writeOneShotItimerspec(buf: Uint8Array, ms: number): void {
+  writeTimespec(buf, ITIMERSPEC.interval, 0);
+  writeTimespec(buf, ITIMERSPEC.value, ms);
+}
+
+/** it_value of an itimerspec in milliseconds (timer_settime's old value: the time that was left, 0 once expired). */
+export function itimerspecValueMs(buf: Uint8Array): number {
+  const w = u32View(alignedTo(buf, 4));
+  const at = (ITIMERSPEC.value + TIMESPEC.sec) >>> 2;
+  const sec = w[at]! + w[at + 1]! * 2 ** 32;
+  return sec * 1000 + w[(ITIMERSPEC.value + TIMESPEC.nsec) >>> 2]! / 1_000_000;
+}
+
+/** Below this many nanoseconds (52 days) a timespec is computed in exact integer doubles, without BigInt. */
+const NUMBER_NS_LIMIT = 2 ** 52;
+
+function writeTimespec(buf: Uint8Array, at: number, ms: number): void {
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`time ${ms} ms out of range`);
-  const ns = BigInt(Math.round(ms * 1_000_000));
-  dv.setBigInt64(at + TIMESPEC.sec, ns / 1_000_000_000n, true);
-  dv.setBigInt64(at + TIMESPEC.nsec, ns % 1_000_000_000n, true);
+  const ns = Math.round(ms * 1_000_000);
+  if (ns >= NUMBER_NS_LIMIT) {
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const big = BigInt(ns);
+    dv.setBigInt64(at + TIMESPEC.sec, big / 1_000_000_000n, true);
+    dv.setBigInt64(at + TIMESPEC.nsec, big % 1_000_000_000n, true);
+    return;
+  }
+  // Every value here is an integer below 2^53, so the arithmetic is exact; the floor is corrected for rounding.
+  let sec = Math.floor(ns / 1_000_000_000);
+  let nsec = ns - sec * 1_000_000_000;
+  if (nsec < 0) (sec -= 1), (nsec += 1_000_000_000);
+  else if (nsec >= 1_000_000_000) (sec += 1), (nsec -= 1_000_000_000);
+  const w = new Uint32Array(buf.buffer, buf.byteOffset + at, TIMESPEC.size >>> 2);
+  w[TIMESPEC.sec >>> 2] = sec; // below 2^32: the high word stays 0
+  w[(TIMESPEC.sec >>> 2) + 1] = 0;
+  w[TIMESPEC.nsec >>> 2] = nsec;
+  w[(TIMESPEC.nsec >>> 2) + 1] = 0;
 }

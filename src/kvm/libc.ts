@@ -1,6 +1,5 @@
 // The libc calls cpuprof needs, over bun:ffi. The only file that calls dlopen.
 import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
-import { EnvironmentError } from "../errors.ts";
 
 export const O_RDWR = 2;
 export const O_CLOEXEC = 0x80000;
@@ -13,25 +12,21 @@ export const SIG_BLOCK = 0;
 export const SIG_SETMASK = 2;
 export const SIGALRM = 14;
 export const EAGAIN = 11;
-/** mmap's (void*)-1. */
-const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
-
 let lib: ReturnType<typeof load> | undefined;
 
+// Every symbol bound costs start-up time (Bun compiles a trampoline for each, about 12 us here), so all
+// calls but ioctl go through one, libc's syscall(), with the x86_64 system call numbers below (this also
+// frees the run watchdog from glibc version limits: libc.so.6 has timer_create only since glibc 2.34).
 function load() {
   return dlopen("libc.so.6", {
-    open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
     // ioctl is variadic; on x86-64 SysV an integer or pointer third argument travels in the same register.
     ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
-    mmap: {
-      args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64],
-      returns: FFIType.u64,
+    // So is syscall(): any argument slot takes a buffer, null or an integer. It returns a long (mmap's address
+    // fits in a double), -1 with errno on failure.
+    syscall: {
+      args: [FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr],
+      returns: FFIType.i64_fast,
     },
-    munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
-    read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    access: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   });
 }
@@ -41,35 +36,40 @@ function libc() {
   return lib.symbols;
 }
 
-// The run watchdog's calls, bound on first use: every binding costs start-up time, and
-// commands that run no guest never need these.
-let timerLib: ReturnType<typeof loadTimer> | undefined;
+/** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+const SYS = {
+  read: 0,
+  write: 1,
+  open: 2,
+  close: 3,
+  mmap: 9,
+  munmap: 11,
+  rt_sigprocmask: 14,
+  access: 21,
+  rt_sigtimedwait: 128,
+  gettid: 186,
+  timer_create: 222,
+  timer_settime: 223,
+  timer_delete: 226,
+} as const;
 
-function loadTimer() {
-  return dlopen("libc.so.6", {
-    gettid: { args: [], returns: FFIType.i32 },
-    // timer_t is a pointer-sized handle, passed by value.
-    timer_create: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    timer_settime: { args: [FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    timer_delete: { args: [FFIType.u64], returns: FFIType.i32 },
-    // Returns the error number itself (0 on success), not -1 and errno.
-    pthread_sigmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    sigtimedwait: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  });
-}
+/** The kernel's sigset_t: signals 1-64, the size the rt_sig* calls take. */
+const KERNEL_SIGSET_BYTES = 8;
 
-function timerLibc() {
-  if (!timerLib) {
-    try {
-      timerLib = loadTimer();
-    } catch (e) {
-      // timer_create moved into libc.so.6 with glibc 2.34, gettid arrived in 2.30.
-      throw new EnvironmentError(
-        `this system's libc lacks what the guest check's time bound needs (gettid, timer_create: glibc 2.34 or later): ${(e as Error).message}`,
-      );
-    }
-  }
-  return timerLib.symbols;
+type SyscallArg = Uint8Array | number | null;
+
+function sys(
+  nr: number,
+  a: SyscallArg = null,
+  b: SyscallArg = null,
+  c: SyscallArg = null,
+  d: SyscallArg = null,
+  e: SyscallArg = null,
+  f: SyscallArg = null,
+): number {
+  // Numbers travel as the pointer-sized integers they are (the casts only tell TypeScript so).
+  type P = Pointer | null;
+  return Number(libc().syscall(nr, a as P, b as P, c as P, d as P, e as P, f as P));
 }
 
 function errno(): number {
@@ -89,28 +89,28 @@ function result(value: number): SysResult {
 
 export function sysOpen(path: string, flags: number): SysResult {
   const bytes = new TextEncoder().encode(`${path}\0`);
-  return result(libc().open(bytes, flags));
+  return result(sys(SYS.open, bytes, flags));
 }
 
 /** read(2) into `buf` from `offset`: the byte count (0 at end of file), or -1 with errno. */
 export function sysRead(fd: number, buf: Uint8Array, offset = 0): SysResult {
   if (offset >= buf.byteLength) return { value: 0, errno: 0 };
-  return result(Number(libc().read(fd, buf.subarray(offset), buf.byteLength - offset)));
+  return result(sys(SYS.read, fd, buf.subarray(offset), buf.byteLength - offset));
 }
 
 /** write(2) of `bytes` from `offset`: the byte count written, or -1 with errno. */
 export function sysWrite(fd: number, bytes: Uint8Array, offset = 0): SysResult {
   if (offset >= bytes.byteLength) return { value: 0, errno: 0 };
-  return result(Number(libc().write(fd, bytes.subarray(offset), bytes.byteLength - offset)));
+  return result(sys(SYS.write, fd, bytes.subarray(offset), bytes.byteLength - offset));
 }
 
 /** access(2) with F_OK: 0 when the path exists (symlinks followed), or -1 with errno. */
 export function sysAccess(path: string): SysResult {
-  return result(libc().access(new TextEncoder().encode(`${path}\0`), 0));
+  return result(sys(SYS.access, new TextEncoder().encode(`${path}\0`), 0));
 }
 
 export function sysClose(fd: number): SysResult {
-  return result(libc().close(fd));
+  return result(sys(SYS.close, fd));
 }
 
 /** ioctl with a buffer (the kernel reads or writes it), an integer argument, or none. */
@@ -130,43 +130,46 @@ export interface Mapping {
 }
 
 export function sysMmap(length: number, prot: number, flags: number, fd: number): { mapping?: Mapping; errno: number } {
-  const addr = libc().mmap(null, length, prot, flags, fd, 0);
-  const address = BigInt(addr);
-  if (address === MAP_FAILED) return { errno: errno() };
-  return { mapping: { address, bytes: toArrayBuffer(Number(address) as Pointer, 0, length) }, errno: 0 };
+  const addr = sys(SYS.mmap, null, length, prot, flags, fd, 0);
+  if (addr < 0) return { errno: errno() };
+  return { mapping: { address: BigInt(addr), bytes: toArrayBuffer(addr as Pointer, 0, length) }, errno: 0 };
 }
 
 export function sysMunmap(address: bigint, length: number): SysResult {
-  return result(libc().munmap(Number(address) as Pointer, length));
+  return result(sys(SYS.munmap, Number(address), length));
 }
 
 export function sysGettid(): number {
-  return timerLibc().gettid();
+  return sys(SYS.gettid);
 }
 
-/** timer_create(clock, sigevent): the timer's handle, or errno. */
-export function sysTimerCreate(clock: number, sigevent: Uint8Array): { timer?: bigint; errno: number } {
-  const out = new BigUint64Array(1);
-  const r = timerLibc().timer_create(clock, sigevent, out);
-  return r < 0 ? { errno: errno() } : { timer: out[0]!, errno: 0 };
+/** timer_create(clock, sigevent): the kernel's id of the new timer, or errno. */
+export function sysTimerCreate(clock: number, sigevent: Uint8Array): { timer?: number; errno: number } {
+  const out = new Uint8Array(8); // the kernel writes an int timer_t
+  const r = sys(SYS.timer_create, clock, sigevent, out);
+  return r < 0 ? { errno: errno() } : { timer: new Int32Array(out.buffer)[0]!, errno: 0 };
 }
 
-export function sysTimerSettime(timer: bigint, itimerspec: Uint8Array): SysResult {
-  return result(timerLibc().timer_settime(timer, 0, itimerspec, null));
+/** timer_settime(timer, 0, itimerspec, old): with `old`, the kernel writes there what the timer had left. */
+export function sysTimerSettime(timer: number, itimerspec: Uint8Array, old: Uint8Array | null = null): SysResult {
+  return result(sys(SYS.timer_settime, timer, 0, itimerspec, old));
 }
 
-export function sysTimerDelete(timer: bigint): SysResult {
-  return result(timerLibc().timer_delete(timer));
+export function sysTimerDelete(timer: number): SysResult {
+  return result(sys(SYS.timer_delete, timer));
 }
 
-/** pthread_sigmask(how, set): the thread's previous mask (glibc sigset_t bytes), or errno. */
+/**
+ * rt_sigprocmask(how, set) for this thread: its previous mask in a buffer of `oldSize` bytes (glibc's sigset_t
+ * size; the kernel fills the first 8), or errno. Only the first 8 bytes of `set` count.
+ */
 export function sysSigmask(how: number, set: Uint8Array, oldSize: number): { old?: Uint8Array; errno: number } {
-  const old = new Uint8Array(oldSize);
-  const err = timerLibc().pthread_sigmask(how, set, old);
-  return err === 0 ? { old, errno: 0 } : { errno: err };
+  const old = new Uint8Array(Math.max(oldSize, KERNEL_SIGSET_BYTES));
+  const r = sys(SYS.rt_sigprocmask, how, set, old, KERNEL_SIGSET_BYTES);
+  return r === 0 ? { old, errno: 0 } : { errno: errno() };
 }
 
 /** sigtimedwait(set, NULL, timeout): the signal taken from the pending set, or -1 with errno (EAGAIN: none). */
 export function sysSigtimedwait(set: Uint8Array, timespec: Uint8Array): SysResult {
-  return result(timerLibc().sigtimedwait(set, null, timespec));
+  return result(sys(SYS.rt_sigtimedwait, set, null, timespec, KERNEL_SIGSET_BYTES));
 }

@@ -2,6 +2,7 @@
 import { OwnedFd } from "./fd.ts";
 import {
   MSR_FILTER,
+  MSR_FILTER_DEFAULT_ALLOW,
   MSR_FILTER_RANGE,
   encodeEnableCap,
   encodeMemoryRegion,
@@ -23,6 +24,8 @@ export interface MemorySlot {
 export class Vm implements Disposable {
   readonly #fd: OwnedFd;
   readonly #vcpus: Vcpu[] = [];
+  /** Whether KVM_X86_SET_MSR_FILTER was ever issued on this VM (before that, KVM allows every MSR). */
+  #msrFilterSet = false;
 
   private constructor(
     fd: number,
@@ -63,15 +66,24 @@ export class Vm implements Disposable {
     this.#fd.ioctl("KVM_ENABLE_CAP", encodeEnableCap(cap, args));
   }
 
-  /** Installs the filter; the bitmaps travel in the same buffer, which stays referenced through the call. */
+  /**
+   * Installs the filter; the bitmaps travel in the same buffer, which stays referenced through the call.
+   * On a VM that never had one, an allow-all filter without ranges is what KVM already applies (every range
+   * with nmsrs 0 is ignored): the ioctl, and the SRCU grace period it waits for, is then left out.
+   */
   setMsrFilter(filter: MsrFilter): void {
+    if (!this.#msrFilterSet && isAllowAll(filter)) return;
+    this.#msrFilterSet = true;
     const buf = encodeMsrFilter(filter);
-    const base = addressOf(buf);
-    const dv = new DataView(buf.buffer);
-    filter.ranges.forEach((_, i) => {
-      const at = MSR_FILTER.ranges + i * MSR_FILTER_RANGE.size + MSR_FILTER_RANGE.bitmap;
-      dv.setBigUint64(at, base + dv.getBigUint64(at, true), true);
-    });
+    if (filter.ranges.length > 0) {
+      // Offsets from the buffer's start become pointers into it.
+      const base = addressOf(buf);
+      const quads = new BigUint64Array(buf.buffer, 0, MSR_FILTER.size >>> 3);
+      for (let i = 0; i < filter.ranges.length; i++) {
+        const at = (MSR_FILTER.ranges + i * MSR_FILTER_RANGE.size + MSR_FILTER_RANGE.bitmap) >>> 3;
+        quads[at] = quads[at]! + base;
+      }
+    }
     this.#fd.ioctl("KVM_X86_SET_MSR_FILTER", buf);
     keepAlive(buf);
   }
@@ -90,6 +102,13 @@ export class Vm implements Disposable {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** A filter that denies nothing: default allow, and no range that covers an MSR. */
+function isAllowAll(filter: MsrFilter): boolean {
+  if (filter.flags !== MSR_FILTER_DEFAULT_ALLOW) return false;
+  for (const r of filter.ranges) if (r.nmsrs !== 0) return false;
+  return true;
 }
 
 /** Keeps a buffer reachable until this point, so the GC cannot free memory the kernel was given a pointer to. */

@@ -6,9 +6,11 @@
 // delivered to a handler, and expired() takes it off the pending set.
 // The clock counts guest time only: run() arms the timer with what is left of the budget right
 // before KVM_RUN and disarms it right after, so a stall of this process between runs (a GC pause,
-// SIGSTOP, a loaded machine) is never blamed on the guest.
+// SIGSTOP, a loaded machine) is never blamed on the guest. The disarm hands back what was left,
+// which is the new budget, and tells whether the timer fired: two system calls per run.
 import { KvmError } from "./error.ts";
 import {
+  ITIMERSPEC,
   SIGNAL_MASK,
   SIGSET,
   decodeSigset,
@@ -16,6 +18,8 @@ import {
   encodeSigset,
   encodeThreadSigevent,
   encodeTimespec,
+  itimerspecValueMs,
+  writeOneShotItimerspec,
 } from "./layout.ts";
 import {
   CLOCK_MONOTONIC,
@@ -41,16 +45,19 @@ const NO_WAIT = encodeTimespec(0);
 const DISARM = encodeOneShotItimerspec(0);
 
 export class RunWatchdog implements Disposable {
-  readonly #timer: bigint;
+  readonly #timer: number;
   readonly #previousMask: Uint8Array;
   readonly #vcpu: Vcpu;
   #remainingMs: number;
   #fired = false;
   #disposed = false;
+  /** The itimerspec each run arms with, and the one the disarm writes the time left into. */
+  readonly #arm = new Uint8Array(ITIMERSPEC.size);
+  readonly #left = new Uint8Array(ITIMERSPEC.size);
 
   private constructor(
     vcpu: Vcpu,
-    timer: bigint,
+    timer: number,
     previousMask: Uint8Array,
     /** The budget, for messages. */
     readonly limitMs: number,
@@ -69,7 +76,7 @@ export class RunWatchdog implements Disposable {
     const blocked = sysSigmask(SIG_BLOCK, SIGNAL_SET, SIGSET.size);
     if (!blocked.old) throw new KvmError("pthread_sigmask", blocked.errno);
     const previousMask = blocked.old;
-    let timer: bigint | undefined;
+    let timer: number | undefined;
     try {
       // While guest code runs: the thread's usual mask, with the watchdog's signal let through.
       vcpu.setSignalMask(
@@ -91,17 +98,21 @@ export class RunWatchdog implements Disposable {
   /** One KVM_RUN with the clock running only around it. */
   run(): VcpuExit {
     // An exhausted budget still arms (1 us): KVM_RUN then returns at once with an INTR exit.
-    const armed = sysTimerSettime(this.#timer, encodeOneShotItimerspec(Math.max(this.#remainingMs, 0.001)));
+    writeOneShotItimerspec(this.#arm, Math.max(this.#remainingMs, 0.001));
+    const armed = sysTimerSettime(this.#timer, this.#arm);
     if (armed.value < 0) throw new KvmError("timer_settime", armed.errno);
-    const started = performance.now();
     try {
       return this.#vcpu.run();
     } finally {
-      this.#remainingMs -= performance.now() - started;
-      // Take the signal before disarming: Linux drops a timer's pending signal when it is re-armed.
-      if (drainSignal() || this.#remainingMs <= 0) this.#fired = true;
-      sysTimerSettime(this.#timer, DISARM);
-      drainSignal(); // one that fired between the check and the disarm
+      // The disarm is atomic with expiry: time left means the timer has not fired and sent nothing; none left
+      // means it fired, and its signal is taken here (newer kernels drop the signal of a timer set again, older
+      // ones keep it pending: either way none is left behind). A failed disarm counts as the time being up.
+      const disarmed = sysTimerSettime(this.#timer, DISARM, this.#left);
+      this.#remainingMs = disarmed.value < 0 ? 0 : itimerspecValueMs(this.#left);
+      if (this.#remainingMs <= 0) {
+        this.#fired = true;
+        drainSignal();
+      }
     }
   }
 

@@ -134,14 +134,22 @@ describe("probe layout", () => {
           const mem = new Uint8Array(GUEST_MEMORY_SIZE);
           writeProbeImage(mem, { cpuid, msrs });
           const dv = new DataView(mem.buffer);
-          cpuid.forEach((c, i) => dv.setUint32(GUEST.cpuidResults + i * 16 + 4, c.function ^ 0x5a5a5a5a, true));
+          const regs = (c: { function: number; index: number }) =>
+            [c.index, c.function ^ 0x5a5a5a5a, ~c.index, c.function + 7].map((v) => v >>> 0);
+          cpuid.forEach((c, i) =>
+            regs(c).forEach((v, r) => dv.setUint32(GUEST.cpuidResults + i * 16 + r * 4, v, true)),
+          );
           msrs.forEach((m, i) => {
             dv.setUint32(GUEST.msrResults + i * 16, m, true);
             dv.setUint32(GUEST.msrResults + i * 16 + 4, 0xffffffff, true);
             mem[GUEST.faultMap + rdmsrOffsetOf({ cpuid, msrs }, i)] = i % 2;
           });
           const obs = readCpuidResults(mem, { cpuid, msrs });
-          obs.forEach((o, i) => expect(o.ebx).toBe((cpuid[i]!.function ^ 0x5a5a5a5a) >>> 0));
+          obs.forEach((o, i) => {
+            const c = cpuid[i]!;
+            const [eax, ebx, ecx, edx] = regs(c);
+            expect(o).toEqual({ function: c.function, index: c.index, eax, ebx, ecx, edx } as typeof o);
+          });
           readMsrResults(mem, { cpuid, msrs }).forEach((r, i) => {
             expect(r.faulted).toBe(i % 2 === 1);
             expect(r.value).toBe(i % 2 === 1 ? 0n : (0xffffffffn << 32n) | BigInt(msrs[i]!));

@@ -14,6 +14,7 @@ import {
   bitmapBytes,
   decodeCpuid2,
   decodeMsrFilter,
+  decodeMsrList,
   decodeMsrs,
   decodeRegs,
   decodeSregs,
@@ -26,6 +27,9 @@ import {
   encodeSregs,
   decodeSigset,
   encodeOneShotItimerspec,
+  encodeTimespec,
+  itimerspecValueMs,
+  writeOneShotItimerspec,
   encodeSignalMask,
   encodeSigset,
   encodeThreadSigevent,
@@ -34,6 +38,7 @@ import {
   type KvmSregs,
 } from "../../src/kvm/layout.ts";
 import { decodeExit, writeMsrReply } from "../../src/kvm/exit.ts";
+import * as ref from "./layout-reference.ts";
 
 const u32 = fc.nat({ max: 0xffffffff });
 const u64 = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn });
@@ -317,5 +322,177 @@ describe("the run watchdog's structs", () => {
       }),
     );
     expect(() => encodeOneShotItimerspec(-1)).toThrow(RangeError);
+  });
+});
+
+describe("the typed-array encoders write exactly what the DataView reference wrote (layout-reference.ts)", () => {
+  /** A copy of `bytes` at an odd offset of a bigger buffer: decoders must accept any subarray. */
+  const unaligned = (bytes: Uint8Array) => {
+    const big = new Uint8Array(bytes.byteLength + 3);
+    big.set(bytes, 3);
+    return big.subarray(3);
+  };
+  const anyInt = fc.oneof(u32, fc.integer(), fc.integer({ min: -0xffff, max: -1 }));
+  const anyBig = fc.oneof(u64, fc.bigInt({ min: -(1n << 70n), max: 1n << 70n }));
+
+  test("kvm_cpuid2, also with spare capacity and out-of-range values", () => {
+    const entry = fc.record({
+      function: anyInt,
+      index: anyInt,
+      flags: anyInt,
+      eax: anyInt,
+      ebx: anyInt,
+      ecx: anyInt,
+      edx: anyInt,
+    });
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 40 }), fc.nat({ max: 4 }), (entries, spare) => {
+        const bytes = encodeCpuid2(entries, entries.length + spare);
+        expect(bytes).toEqual(ref.refEncodeCpuid2(entries, entries.length + spare));
+        expect(decodeCpuid2(bytes)).toEqual(ref.refDecodeCpuid2(bytes));
+        expect(decodeCpuid2(unaligned(bytes))).toEqual(ref.refDecodeCpuid2(bytes));
+      }),
+    );
+    expect(() => encodeCpuid2([{ function: 1, index: 0, flags: 0, eax: 0, ebx: 0, ecx: 0, edx: 0 }], 0)).toThrow(
+      RangeError,
+    );
+    expect(() => decodeCpuid2(new Uint8Array(4))).toThrow(RangeError);
+    expect(() => decodeCpuid2(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0))).toThrow(RangeError);
+  });
+
+  test("kvm_msrs and kvm_msr_list", () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ index: anyInt, value: anyBig }), { maxLength: 40 }), (entries) => {
+        const bytes = encodeMsrs(entries);
+        expect(bytes).toEqual(ref.refEncodeMsrs(entries));
+        expect(decodeMsrs(bytes)).toEqual(ref.refDecodeMsrs(bytes));
+        expect(decodeMsrs(unaligned(bytes), Math.min(entries.length, 3))).toEqual(
+          ref.refDecodeMsrs(bytes, Math.min(entries.length, 3)),
+        );
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(u32, { maxLength: 40 }), (indices) => {
+        const bytes = new Uint8Array(4 + indices.length * 4);
+        const dv = new DataView(bytes.buffer);
+        dv.setUint32(0, indices.length, true);
+        indices.forEach((v, i) => dv.setUint32(4 + i * 4, v, true));
+        expect(decodeMsrList(unaligned(bytes))).toEqual(ref.refDecodeMsrList(bytes));
+        expect(decodeMsrList(bytes)).toEqual(indices);
+      }),
+    );
+    expect(() => decodeMsrs(Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0))).toThrow(RangeError);
+    expect(() => decodeMsrList(Uint8Array.of(1, 0, 0, 0))).toThrow(RangeError);
+  });
+
+  test("kvm_msr_filter, in offsets form and with pointers", () => {
+    const rangeArb = fc
+      .record({ flags: fc.integer({ min: 0, max: 3 }), base: anyInt, nmsrs: fc.integer({ min: 0, max: 300 }) })
+      .chain((r) => fc.uint8Array({ maxLength: bitmapBytes(r.nmsrs) + 8 }).map((bitmap) => ({ ...r, bitmap })));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1 }), fc.array(rangeArb, { maxLength: 16 }), (flags, ranges) => {
+        expect(encodeMsrFilter({ flags, ranges })).toEqual(ref.refEncodeMsrFilter({ flags, ranges }));
+        const pointerOf = (_: Uint8Array, offset: number) => 0x7f00_0000_0000n + BigInt(offset);
+        expect(encodeMsrFilter({ flags, ranges }, pointerOf)).toEqual(
+          ref.refEncodeMsrFilter({ flags, ranges }, pointerOf),
+        );
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  test("kvm_regs and kvm_sregs, also with out-of-range values", () => {
+    const regs = fc.record(
+      Object.fromEntries(REGS_FIELDS.map((f) => [f, anyBig])) as Record<keyof KvmRegs, fc.Arbitrary<bigint>>,
+    );
+    fc.assert(
+      fc.property(regs, (r) => {
+        const bytes = encodeRegs(r);
+        expect(bytes).toEqual(ref.refEncodeRegs(r));
+        expect(decodeRegs(unaligned(bytes))).toEqual(ref.refDecodeRegs(bytes));
+      }),
+    );
+    const segment = fc.record({
+      base: anyBig,
+      limit: anyInt,
+      selector: anyInt,
+      ...(Object.fromEntries(SEGMENT_BYTE_FIELDS.map((f) => [f, anyInt])) as Record<
+        (typeof SEGMENT_BYTE_FIELDS)[number],
+        fc.Arbitrary<number>
+      >),
+    });
+    const sregs = fc.record({
+      ...(Object.fromEntries(SREGS_SEGMENTS.map((k) => [k, segment])) as Record<
+        (typeof SREGS_SEGMENTS)[number],
+        fc.Arbitrary<KvmSegment>
+      >),
+      ...(Object.fromEntries(SREGS_DTABLES.map((k) => [k, fc.record({ base: anyBig, limit: anyInt })])) as Record<
+        (typeof SREGS_DTABLES)[number],
+        fc.Arbitrary<{ base: bigint; limit: number }>
+      >),
+      ...(Object.fromEntries(SREGS_CONTROL.map((k) => [k, anyBig])) as Record<
+        (typeof SREGS_CONTROL)[number],
+        fc.Arbitrary<bigint>
+      >),
+      interruptBitmap: fc.array(anyBig, { maxLength: 5 }),
+    }) as fc.Arbitrary<KvmSregs>;
+    fc.assert(
+      fc.property(sregs, (s) => {
+        const bytes = encodeSregs(s);
+        expect(bytes).toEqual(ref.refEncodeSregs(s));
+        expect(decodeSregs(unaligned(bytes))).toEqual(ref.refDecodeSregs(bytes));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  test("memory region, enable_cap, sigevent, sigset", () => {
+    fc.assert(
+      fc.property(anyInt, anyInt, u64, u64, u64, (slot, flags, guestPhysAddr, memorySize, userspaceAddr) => {
+        const r = { slot, flags, guestPhysAddr, memorySize, userspaceAddr };
+        expect(encodeMemoryRegion(r)).toEqual(ref.refEncodeMemoryRegion(r));
+      }),
+    );
+    fc.assert(
+      fc.property(anyInt, fc.array(anyBig, { maxLength: 4 }), anyInt, (cap, args, flags) => {
+        expect(encodeEnableCap(cap, args, flags)).toEqual(ref.refEncodeEnableCap(cap, args, flags));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), (signo, tid) => {
+        expect(encodeThreadSigevent(signo, tid)).toEqual(ref.refEncodeThreadSigevent(signo, tid));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 140 }), (bytes) => {
+        expect(decodeSigset(bytes)).toEqual(ref.refDecodeSigset(bytes));
+      }),
+    );
+  });
+
+  test("timespec and itimerspec, to the nanosecond, including past the exact-double range", () => {
+    const ms = fc.oneof(
+      fc.integer({ min: 0, max: 10_000_000 }),
+      fc.double({ min: 0, max: 1e7, noNaN: true }),
+      fc.double({ min: 0, max: 1e12, noNaN: true }),
+      fc.integer({ min: 0, max: 2000 }).map((k) => k * 1000 - 1e-6),
+      fc.constantFrom(0, 0.001, 999.9999995, 4_503_599.627370496, 4_503_599_627.370497),
+    );
+    fc.assert(
+      fc.property(ms, (t) => {
+        if (t < 0) return;
+        expect(encodeTimespec(t)).toEqual(ref.refEncodeTimespec(t));
+        expect(encodeOneShotItimerspec(t)).toEqual(ref.refEncodeOneShotItimerspec(t));
+        const reused = new Uint8Array(32).fill(0xff);
+        writeOneShotItimerspec(reused, t);
+        expect([...reused]).toEqual([...ref.refEncodeOneShotItimerspec(t)]);
+        if (t < 1e9) expect(Math.abs(itimerspecValueMs(reused) - Math.round(t * 1e6) / 1e6)).toBeLessThan(1e-6);
+      }),
+      { numRuns: 500 },
+    );
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => encodeTimespec(bad)).toThrow(RangeError);
+      expect(() => ref.refEncodeTimespec(bad)).toThrow(RangeError);
+    }
   });
 });

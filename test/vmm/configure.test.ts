@@ -76,6 +76,20 @@ describe("configureVm", () => {
     expect(runRdmsr(vcpu2, PAT).reason).toBe("HLT");
   });
 
+  onDevice("an allow-all filter after a denying one lifts it (on a fresh VM it is KVM's own state)", () => {
+    const host = captureLiveHost();
+    using kvm = Kvm.open();
+    const allowAll = { flags: MSR_FILTER_DEFAULT_ALLOW, ranges: [] };
+    for (const filters of [[allowAll], [buildMsrFilter([SYSENTER_CS, PAT], [PAT]), allowAll]]) {
+      using g = rdmsrVm(kvm);
+      g.vm.enableCap(KVM_CAP.X86_USER_SPACE_MSR, [BigInt(MSR_EXIT_REASON.filter)]);
+      for (const f of filters) configureVm(g.vm, { msrFilter: f });
+      const vcpu = g.vm.createVcpu(0);
+      configureVcpu(vcpu, { cpuid: host.cpuid, msrs: [] });
+      expect(runRdmsr(vcpu, SYSENTER_CS).reason).toBe("HLT");
+    }
+  });
+
   onDevice("more ranges than KVM allows is a clear typed error before any ioctl", () => {
     using kvm = Kvm.open();
     using g = rdmsrVm(kvm);
