@@ -31,3 +31,11 @@ export function policyRegisterSpansJson(vendor: "intel" | "amd"): string {
   }
   return JSON.stringify(spans);
 }
+
+/**
+ * The CPUID fields a guest sees only when nesting is asked for (the rows marked `nested`), as JSON: apply clears
+ * them from every table it builds, and a cold `verify host` needs nothing else of the policy before a guest runs.
+ */
+export function policyNestedFieldsJson(vendor: "intel" | "amd"): string {
+  return JSON.stringify(tableOf(vendor).cpuid.filter((f) => f.nested));
+}

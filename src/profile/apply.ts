@@ -19,8 +19,8 @@ import type { Vendor } from "../model/vendor.ts";
 import type { CpuidAdjustment, MsrAdjustment, Profile } from "../model/profile.ts";
 import { memoByKey, memoByObject } from "../model/memo.ts";
 import { fieldMask32 } from "../fields/split.ts";
-import type { Policy } from "../policy/index.ts";
-import { cpuidFieldsIn, FIRST_XSAVE_COMPONENT_SUBLEAF, leafGatesOf, policyFor, XSAVE_LEAF } from "../policy/index.ts";
+import type { CpuidField } from "../policy/index.ts";
+import { FIRST_XSAVE_COMPONENT_SUBLEAF, leafGatesOf, nestedCpuidFieldsOf, XSAVE_LEAF } from "../policy/index.ts";
 import { checkCompatibility, type CompatReport } from "./compat.ts";
 import { ContentCache } from "./content-cache.ts";
 import { buildMsrFilter, knownMsrsOf } from "./filter.ts";
@@ -66,7 +66,8 @@ export interface VcpuConfig {
 
 /** What apply needs besides the inputs; injectable so the logic can be tested with small hand-made policies. */
 export interface ApplyContext {
-  policy: Policy;
+  /** The CPUID fields a guest sees only with nesting: apply clears them unless nested is asked for. */
+  nestedFields: () => readonly CpuidField[];
   check: (profile: Profile, host: HostCapture, options: { nested?: boolean }) => CompatReport;
 }
 
@@ -114,10 +115,9 @@ const compileProfile = memoByObject((p: Profile): CompiledProfile => {
 });
 
 /** Per leaf, the bits of policy fields marked nested (VMX/SVM), cleared at apply time unless nested. */
-const nestedMasksOf = memoByObject((policy: Policy): Map<number, RegisterMask[]> => {
+const nestedMasksOf = memoByObject((ctx: ApplyContext): Map<number, RegisterMask[]> => {
   const m = new Map<number, RegisterMask[]>();
-  for (const f of cpuidFieldsIn(policy)) {
-    if (!f.nested) continue;
+  for (const f of ctx.nestedFields()) {
     const list = m.get(f.leaf) ?? [];
     list.push({ start: f.subleaves.start, end: f.subleaves.end, register: f.register, mask: fieldMask32(f) });
     m.set(f.leaf, list);
@@ -213,7 +213,7 @@ function zeroHiddenLeaves(table: CpuidEntry[]): void {
 /** The table before per-vCPU fields: adjusted, nested bits cleared, trimmed to the max leaves, checked against KVM's limit. */
 function baseCpuid(ctx: ApplyContext, profile: Profile, host: CompiledHost, nested: boolean): CpuidEntry[] {
   const compiled = compileProfile(profile);
-  const nestedBits = nestedMasksOf(ctx.policy);
+  const nestedBits = nestedMasksOf(ctx);
   const adjusted: CpuidEntry[] = [];
   for (const h of host.cpuid) {
     const e = adjustEntry(h, profile, compiled.cpuidByLeaf.get(h.function));
@@ -346,7 +346,10 @@ export function applyProfileWith(
 
 /** The apply context of a vendor: its policy and the compatibility checker (one per vendor). */
 export const applyContextFor = memoByKey(
-  (vendor: string): ApplyContext => ({ policy: policyFor(vendor as Vendor), check: checkCompatibility }),
+  (vendor: string): ApplyContext => ({
+    nestedFields: () => nestedCpuidFieldsOf(vendor as Vendor),
+    check: checkCompatibility,
+  }),
 );
 /**
  * Whose rules apply: the profile's vendor, except for a host profile, whose vendor is a placeholder (it runs

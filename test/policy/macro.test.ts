@@ -2,7 +2,7 @@
 // what policyFor returns must be exactly what the row builders make, key for key.
 import { describe, expect, test } from "bun:test";
 import type { Register } from "../../src/model/cpuid.ts";
-import { cpuidFieldsFor, cpuidFieldsFromSlices, policyFor } from "../../src/policy/index.ts";
+import { cpuidFieldsFor, cpuidFieldsFromSlices, nestedCpuidFieldsOf, policyFor } from "../../src/policy/index.ts";
 import { AMD_POLICY } from "../../src/policy/amd.ts";
 import { INTEL_POLICY } from "../../src/policy/intel.ts";
 
@@ -49,4 +49,21 @@ describe("one register's fields, parsed from its slices of the table", () => {
       );
     },
   );
+});
+
+describe("the nested-only fields, parsed on their own for apply", () => {
+  test.each([
+    ["intel", INTEL_POLICY],
+    ["amd", AMD_POLICY],
+  ] as const)("nestedCpuidFieldsOf('%s') is exactly the table's nested rows, in order", (vendor, built) => {
+    const nested = nestedCpuidFieldsOf(vendor);
+    expect(
+      Bun.deepEquals(
+        nested,
+        built.cpuid.filter((f) => f.nested),
+        true,
+      ),
+    ).toBe(true);
+    expect(nested.length).toBeGreaterThan(0); // VMX or SVM at least
+  });
 });

@@ -6,7 +6,7 @@ import type { HostCapture } from "../../src/model/host.ts";
 import type { CpuidAdjustment, Profile } from "../../src/model/profile.ts";
 import type { Vendor } from "../../src/model/vendor.ts";
 import type { ApplyContext } from "../../src/profile/apply.ts";
-import type { Policy } from "../../src/policy/types.ts";
+import { cpuidFieldsIn, type Policy } from "../../src/policy/index.ts";
 
 export const INTEL_SIG = { ebx: 0x756e6547, edx: 0x49656e69, ecx: 0x6c65746e }; // GenuineIntel
 
@@ -71,7 +71,10 @@ export function passthroughProfile(h: HostCapture, extra: Partial<Profile> = {})
 export const emptyPolicy = (vendor: Vendor = "intel"): Policy => ({ vendor, cpuid: [], msrFields: [], msrs: [] });
 
 export function context(policy: Policy = emptyPolicy()): ApplyContext {
-  return { policy, check: () => ({ compatible: true, problems: [], notes: [] }) };
+  return {
+    nestedFields: () => cpuidFieldsIn(policy).filter((f) => f.nested),
+    check: () => ({ compatible: true, problems: [], notes: [] }),
+  };
 }
 
 /** Leaves with no per-vCPU fields, so the profile formula alone decides their registers. */

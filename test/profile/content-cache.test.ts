@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { embeddedProfile, embeddedProfileNames } from "../../src/embedded/profiles.ts";
-import { policyFor } from "../../src/policy/index.ts";
+import { nestedCpuidFieldsOf } from "../../src/policy/index.ts";
 import { applyProfile, applyProfileWith } from "../../src/profile/apply.ts";
 import { checkCompatibility } from "../../src/profile/compat.ts";
 import { ContentCache, sameContent } from "../../src/profile/content-cache.ts";
@@ -114,7 +114,7 @@ describe("applyProfile with fresh objects", () => {
           if (original.vendor !== host.vendor) continue;
           const uncached = (p: typeof original) =>
             applyProfileWith(
-              { policy: policyFor(p.vendor), check: checkCompatibility },
+              { nestedFields: () => nestedCpuidFieldsOf(p.vendor), check: checkCompatibility },
               structuredClone(p),
               structuredClone(host),
               { checkGuestMsrs: false },
