@@ -10,16 +10,31 @@ export const VENDOR_STRINGS: Record<string, Vendor> = {
   HygonGenuine: "amd",
 };
 
-function regString(...regs: number[]): string {
-  const bytes = new Uint8Array(regs.length * 4);
-  const view = new DataView(bytes.buffer);
-  regs.forEach((r, i) => view.setUint32(i * 4, r >>> 0, true));
-  return new TextDecoder("latin1").decode(bytes);
+/**
+ * Registers' bytes as text (little-endian, as CPUID spells strings), decoded as TextDecoder("latin1") does
+ * (windows-1252). Built character by character: a live capture decodes a vendor and a brand string once, and
+ * a decoder, a DataView and a callback cost more in a cold process than the loop. NUL bytes are kept or,
+ * with `dropNul`, left out.
+ */
+function regString(regs: readonly number[], dropNul = false): string {
+  let s = "";
+  for (const r of regs)
+    for (let shift = 0; shift < 32; shift += 8) {
+      const byte = (r >>> shift) & 0xff;
+      if (byte === 0 && dropNul) continue;
+      s += byte >= 0x80 && byte <= 0x9f ? windows1252(byte) : String.fromCharCode(byte);
+    }
+  return s;
+}
+
+/** The rare bytes where windows-1252 (what the "latin1" label decodes) is not ISO-8859-1. */
+function windows1252(byte: number): string {
+  return new TextDecoder("latin1").decode(new Uint8Array([byte]));
 }
 
 export function vendorStringOf(cpuid: readonly CpuidEntry[]): string | undefined {
   const leaf0 = findCpuid(cpuid, 0);
-  return leaf0 ? regString(leaf0.ebx, leaf0.edx, leaf0.ecx) : undefined;
+  return leaf0 ? regString([leaf0.ebx, leaf0.edx, leaf0.ecx]) : undefined;
 }
 
 export function vendorOf(cpuid: readonly CpuidEntry[]): Vendor | undefined {
@@ -56,10 +71,7 @@ export function brandOf(cpuid: readonly CpuidEntry[]): string | undefined {
     if (!e) return undefined;
     regs.push(e.eax, e.ebx, e.ecx, e.edx);
   }
-  const s = regString(...regs)
-    .replace(/\0+$/g, "")
-    .replace(/\0/g, "")
-    .trim();
+  const s = regString(regs, true).trim();
   return s.length > 0 ? s : undefined;
 }
 
