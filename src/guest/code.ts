@@ -66,7 +66,7 @@ function template(
     imm32();
   };
   build(op, imm32, store);
-  return { bytes: Uint8Array.from(bytes), imm32At };
+  return { bytes: new Uint8Array(bytes), imm32At };
 }
 
 /** mov eax, leaf; mov ecx, subleaf; cpuid; mov [rdi+o], eax/ebx/ecx/edx. Immediates: leaf, subleaf, o, o+4, o+8, o+12. */
@@ -82,7 +82,7 @@ const MSR_QUERY = template((op, imm32, store) => {
   op(OP.rdmsr[0]), op(OP.rdmsr[1]);
   store(REG.eax), store(REG.edx);
 });
-const DONE = Uint8Array.from([
+const DONE = new Uint8Array([
   ...OP.movDxImm16,
   DONE_PORT & 0xff,
   DONE_PORT >>> 8,
@@ -148,7 +148,7 @@ export function rdmsrOffsetOf(q: ProbeQueries, msrQuery: number): number {
  * place in the fault map (GUEST.faultMap - GUEST.code past it), and step over the 2-byte RDMSR.
  */
 export function assembleGpHandler(): Uint8Array {
-  return Uint8Array.from([
+  return new Uint8Array([
     0x48,
     0x83,
     0xc4,

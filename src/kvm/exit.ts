@@ -107,7 +107,9 @@ export type VcpuExit =
   | Exit<`EXIT_${number}`>;
 
 function u64s(dv: DataView, at: number, n: number, max: number): bigint[] {
-  return Array.from({ length: Math.min(n, max) }, (_, i) => dv.getBigUint64(at + i * 8, true));
+  const out: bigint[] = [];
+  for (let i = 0; i < Math.min(n, max); i++) out.push(dv.getBigUint64(at + i * 8, true));
+  return out;
 }
 
 /** Decodes the kvm_run page (or at least its first KVM_RUN.size bytes plus any IO data). */

@@ -38,7 +38,7 @@ const options = {
   o: { type: "string", short: "o", arg: "FILE", help: `write the output to FILE (atomically)` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof apply PROFILE [--host FILE] [--vcpu-id N] [--vcpus N] [--hyperv] [--nested]
+const help = () => `Usage: cpuprof apply PROFILE [--host FILE] [--vcpu-id N] [--vcpus N] [--hyperv] [--nested]
                      [--msr-filter on|off] [--format F] [--json] [-o FILE]
 
 Apply a profile to a host, as a VMM does when it creates or receives a VM: the

@@ -18,7 +18,7 @@ const options = {
   json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o)` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof baseline CAPTURES... --name NAME [--description TEXT] [--strict] [-o FILE] [--json]
+const help = () => `Usage: cpuprof baseline CAPTURES... --name NAME [--description TEXT] [--strict] [-o FILE] [--json]
 
 The most capable profile that every given host can run: feature bits intersected,
 numeric fields (max leaves, address sizes) at the minimum, fields that must be equal

@@ -24,7 +24,7 @@ const options = {
   json: { type: "boolean", help: `machine-readable result: "safe" true or false, as the text says safe or NOT SAFE` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof check-migration --from SRC --to DST [--profile P] [--json]
+const help = () => `Usage: cpuprof check-migration --from SRC --to DST [--profile P] [--json]
        cpuprof check-migration --saved FILE [--to DST] [--from SRC] [--profile P] [--json]
 
 Can a guest started on SRC (under profile P) live-migrate to DST? With --profile, the

@@ -24,7 +24,7 @@ const options = {
   },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof diff A B [--fields LIST] [--all] [--json]
+const help = () => `Usage: cpuprof diff A B [--fields LIST] [--all] [--json]
 
 Differences between two profiles or host captures, in any mix, in feature names:
 features only in A, only in B, numeric fields that differ, fields one side leaves to

@@ -33,7 +33,7 @@ const options = {
   },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof export chv PROFILE DIR [--json]
+const help = () => `Usage: cpuprof export chv PROFILE DIR [--json]
        cpuprof export firecracker PROFILE [--json] [-o FILE]
        cpuprof export qemu PROFILE [--qemu-version V] [--format cpu|args] [--strict] [--json] [-o FILE]
        cpuprof export libvirt PROFILE [--strict] [--json] [-o FILE]

@@ -26,7 +26,7 @@ const options = {
   json: { type: "boolean", help: `print the profile JSON on stdout (the default without -o)` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof generate --name NAME [--host FILE] [--description TEXT] [--strict] [-o FILE] [--json]
+const help = () => `Usage: cpuprof generate --name NAME [--host FILE] [--description TEXT] [--strict] [-o FILE] [--json]
 
 Make a profile from a host: every CPUID field and feature MSR follows the vendor's
 policy table (inherit: fixed from this host; passthrough: left to the host the VM

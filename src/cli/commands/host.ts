@@ -27,7 +27,7 @@ const options = {
   },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof host [--from FILE] [--json] [-o FILE]
+const help = () => `Usage: cpuprof host [--from FILE] [--json] [-o FILE]
 
 Capture what this host's KVM offers a guest: vendor, family/model/stepping, brand,
 kernel, microcode, KVM API version and capabilities, KVM_GET_SUPPORTED_CPUID,

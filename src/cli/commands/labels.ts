@@ -22,7 +22,7 @@ const options = {
   },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof labels [PROFILE...] [--host FILE] [--json] [-o FILE]
+const help = () => `Usage: cpuprof labels [PROFILE...] [--host FILE] [--json] [-o FILE]
 
 Node labels naming the profiles this host (or a capture) can run, in the format of
 node-feature-discovery's local feature files (/etc/kubernetes/node-feature-discovery/features.d):

@@ -10,7 +10,7 @@ const options = {
   json: { type: "boolean", help: `machine-readable list` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof list [--json]
+const help = () => `Usage: cpuprof list [--json]
 
 List the profiles embedded in this executable: name, vendor, version, the
 compressed size of its JSON, and its description.

@@ -20,7 +20,7 @@ const options = {
   json: { type: "boolean", help: `machine-readable matrix` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof matrix CAPTURES... [--profiles NAME|FILE ...] [--json]
+const help = () => `Usage: cpuprof matrix CAPTURES... [--profiles NAME|FILE ...] [--json]
 
 A table of hosts x profiles: compatible, or the features each host is missing; then
 the migration groups: for each profile, the hosts a VM under it can move between.

@@ -11,7 +11,7 @@ const options = {
   json: { type: "boolean", help: `print the schema on stdout (the default without -o; with -o, what was written)` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof schema profile|host [-o FILE] [--json]
+const help = () => `Usage: cpuprof schema profile|host [-o FILE] [--json]
 
 Print the JSON Schema (draft-07) of the profile or host-capture format, generated
 from the schemas cpuprof itself validates with, so other tools can check files.

@@ -12,7 +12,7 @@ const options = {
   json: { type: "boolean", help: `the full profile JSON` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof show PROFILE [--json]
+const help = () => `Usage: cpuprof show PROFILE [--json]
 
 Show a profile in feature names: the features it fixes, the fields it leaves to
 the host the VM runs on, its feature-MSR values and the MSRs a guest may access.

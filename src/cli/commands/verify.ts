@@ -28,7 +28,7 @@ const options = {
   hyperv: { type: "boolean", help: `as for 'cpuprof apply'` },
 } satisfies OptionSpec;
 
-const help = `Usage: cpuprof verify [PROFILE...] [--host FILE] [--allow CLASS[,CLASS...]] [--json]
+const help = () => `Usage: cpuprof verify [PROFILE...] [--host FILE] [--allow CLASS[,CLASS...]] [--json]
                       [--vcpu-id N] [--vcpus N] [--nested] [--hyperv]
 
 Prove what a real KVM guest sees. For each profile: (1) compatibility with this host
