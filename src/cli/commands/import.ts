@@ -65,7 +65,8 @@ const options = {
   },
 } satisfies OptionSpec;
 
-const help = () => `Usage: cpuprof import chv NAME.cpuid.json [NAME.msr.json] --name N [--vendor intel|amd] [-o FILE] [--json]
+const help =
+  () => `Usage: cpuprof import chv NAME.cpuid.json [NAME.msr.json] --name N [--vendor intel|amd] [-o FILE] [--json]
        cpuprof import firecracker TEMPLATE.json --name N --vendor intel|amd [-o FILE] [--json]
        cpuprof import qemu MODEL[,+feat,-feat...] [--qemu BIN] [--name N] [-o FILE] [--json]
        cpuprof import libvirt FILE [--name N] [-o FILE] [--json]
