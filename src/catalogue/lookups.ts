@@ -9,6 +9,8 @@ import type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
 /** The tables, each asked for when a lookup first needs it (index.ts parses them on demand). */
 export interface CatalogueTables {
   cpuidFeatures: () => readonly CpuidFeature[];
+  /** The features of one leaf, in table order (what cpuidFeatures() has of it). */
+  cpuidFeaturesOfLeaf: (leaf: number) => readonly CpuidFeature[];
   cpuidFields: () => readonly CpuidField[];
   msrNames: () => ReadonlyMap<number, string>;
   msrBitFields: () => readonly MsrBitField[];
@@ -37,15 +39,17 @@ export function catalogueOver(tables: CatalogueTables) {
 
   // The lookup maps are built on first use, not at module load: a command that loads the catalogue
   // may ask it nothing (or only by location), and cold start-up pays for every top-level statement.
-  let byLocation: ReadonlyMap<number, CpuidFeature> | undefined;
-  function byLocationMap(): ReadonlyMap<number, CpuidFeature> {
-    if (byLocation) return byLocation;
-    const m = new Map<number, CpuidFeature>();
-    for (const f of tables.cpuidFeatures()) {
+  // One map per leaf, built when the leaf is first asked about.
+  const byLocation = new Map<number, ReadonlyMap<number, CpuidFeature>>();
+  function byLocationMap(leaf: number): ReadonlyMap<number, CpuidFeature> {
+    let m = byLocation.get(leaf);
+    if (m) return m;
+    const built = new Map<number, CpuidFeature>();
+    for (const f of tables.cpuidFeaturesOfLeaf(leaf)) {
       if (f.subleaf !== null && f.subleaf >= MAX_SUBLEAF) throw new Error(`catalogue: subleaf ${f.subleaf} too large`);
-      m.set(key(f.leaf, f.subleaf, f.register, f.bit), f);
+      built.set(key(f.leaf, f.subleaf, f.register, f.bit), f);
     }
-    byLocation = m;
+    byLocation.set(leaf, (m = built));
     return m;
   }
 
@@ -62,8 +66,8 @@ export function catalogueOver(tables: CatalogueTables) {
 
   /** The catalogue entry for one CPUID bit: the subleaf-specific one, else the leaf-wide one. */
   function cpuidFeatureAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidFeature | undefined {
-    const m = byLocationMap();
     if (!(bit >= 0 && bit < 32)) return undefined; // key() packs bits 0-31 only; the catalogue has no other
+    const m = byLocationMap(leaf);
     const specific = subleaf >= 0 && subleaf < MAX_SUBLEAF ? m.get(key(leaf, subleaf, register, bit)) : undefined;
     return specific ?? m.get(key(leaf, null, register, bit));
   }

@@ -8,6 +8,7 @@ import { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
 
 export const sourceCatalogue = catalogueOver({
   cpuidFeatures: () => CPUID_FEATURES,
+  cpuidFeaturesOfLeaf: (leaf) => CPUID_FEATURES.filter((f) => f.leaf === leaf),
   cpuidFields: () => CPUID_FIELDS,
   msrNames: () => MSR_NAMES,
   msrBitFields: () => MSR_BIT_FIELDS,
