@@ -65,7 +65,12 @@ function see(command: string): string {
 export function parseCommandArgs(command: string, argv: string[], options: OptionSpec): Parsed {
   const values: Parsed["values"] = {};
   const positionals: string[] = [];
-  const byShort = new Map(Object.entries(options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+  // Loops rather than Object.entries/flatMap/Map: this runs once per command, cold, where each first use of
+  // those builtins costs more than the scan.
+  const byShort = (letter: string): string | undefined => {
+    for (const name in options) if (options[name]!.short === letter) return name;
+    return undefined;
+  };
   let help = false;
   let problem: string | undefined;
   const fail = (msg: string) => {
@@ -107,7 +112,7 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
         help = true;
         continue;
       }
-      name = byShort.get(letter);
+      name = byShort(letter);
     }
     if (name === undefined) {
       fail(`${command}: unknown option '${printable(shown, 40)}' ${see(command)}`);
@@ -131,8 +136,10 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
   }
   if (help) throw new HelpRequested(command);
   if (problem !== undefined) throw new InputError(problem);
-  for (const [name, spec] of Object.entries(options))
-    if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
+  for (const name in options) {
+    const fallback = options[name]!.default;
+    if (values[name] === undefined && fallback !== undefined) values[name] = fallback;
+  }
   return { values, positionals };
 }
 

@@ -47,7 +47,8 @@ export const KEEP = "\u00a0";
 /** Text whose every line is folded (see fold); keeps a final newline. KEEP joins become spaces. */
 export function foldText(text: string, width = TEXT_WIDTH, hang = 4): string {
   const end = text.endsWith("\n");
-  const lines = (end ? text.slice(0, -1) : text).split("\n").flatMap((l) => fold(l, width, hang));
+  const lines: string[] = [];
+  for (const l of (end ? text.slice(0, -1) : text).split("\n")) lines.push(...fold(l, width, hang));
   return lines.join("\n").replaceAll(KEEP, " ") + (end ? "\n" : "");
 }
 

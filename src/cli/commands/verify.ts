@@ -119,10 +119,10 @@ export const verifyCommand = defineCommand({
   help,
   options,
   async run(p) {
-    const allow = listOpt(p, "allow")
-      .flatMap((a) => a.split(","))
-      .map((a) => a.trim())
-      .filter(Boolean);
+    const allow: string[] = [];
+    for (const given of listOpt(p, "allow")) {
+      for (const a of given.split(",")) if (a.trim()) allow.push(a.trim());
+    }
     parseAllow(allow); // bad class names are bad input, before any work
     const json = boolOpt(p, "json");
     const profiles = p.positionals.map(loadProfileArg);
