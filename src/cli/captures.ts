@@ -2,13 +2,13 @@
 // and "-" for stdin, where captures come one per line (NDJSON) or as whole `cpuprof host --json`
 // outputs one after another. Everything streams through a CaptureSet, which deduplicates by content
 // before parsing, so memory follows the distinct captures and not the size of the fleet.
-import { closeSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { InputError } from "../errors.ts";
 import { CaptureSet } from "../fleet/capture-set.ts";
 import { loadHostFile } from "../formats/host-file.ts";
 import { printable } from "../model/document.ts";
-import { decodeInput, errnoText, inputName, readInputBytes, progressWanted } from "./io.ts";
+import { decodeInput, errnoText, inputName, readInputBytes, progressWanted, writeProgress } from "./io.ts";
 
 /** The largest single capture document (as for files). */
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
@@ -29,20 +29,12 @@ export class Progress {
     if (now - this.#last < 100) return;
     this.#last = now;
     this.#shown = true;
-    writeStderrRaw(`\r\x1b[K${text()}`);
+    writeProgress(`\r\x1b[K${text()}`);
   }
 
   done(): void {
-    if (this.#shown) writeStderrRaw("\r\x1b[K");
+    if (this.#shown) writeProgress("\r\x1b[K");
     this.#shown = false;
-  }
-}
-
-function writeStderrRaw(text: string): void {
-  try {
-    writeSync(2, text);
-  } catch {
-    /* progress is best effort */
   }
 }
 

@@ -16,6 +16,8 @@ import { InputError, OutputError } from "../errors.ts";
 import { MAX_DOCUMENT_BYTES, printable } from "../model/document.ts";
 import { isTty, writeFully } from "../kvm/posix.ts";
 
+export { exitNow } from "../kvm/posix.ts";
+
 // node:fs and node:path are linked on first use: linking them costs about 0.85 and 0.25 ms, and a
 // command that reads no file and writes only to stdout and stderr (verify, show, list) never needs them.
 let nodeFs: typeof import("node:fs") | undefined;
@@ -475,6 +477,15 @@ export function writeStderr(line: string): void {
     writeFully(2, toBytes(line.endsWith("\n") ? line : `${line}\n`), () => sleepMs(1));
   } catch {
     /* nothing sensible to do */
+  }
+}
+
+/** A progress line's text (carriage returns, erase-line escapes) on stderr, as is; failures are ignored. */
+export function writeProgress(text: string): void {
+  try {
+    writeFully(2, toBytes(text), () => sleepMs(1));
+  } catch {
+    /* progress is best effort */
   }
 }
 

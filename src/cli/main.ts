@@ -34,10 +34,18 @@ ${EXIT_CODES_HELP}
 `;
 }
 
+/**
+ * Set when output went through the runtime's own streams (console, the wizard's prompts), which may still
+ * hold it: then the process exits through the runtime, which flushes them. Everything else cpuprof prints
+ * goes through io.ts, whose writes have reached the kernel when they return.
+ */
+let runtimeStreamsUsed = false;
+
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === "--version" || first === "-V" || first === "version") {
-    // The one line written without io.ts: the runtime's console is already there, node:fs is not.
+    // The one line written without io.ts: the runtime's console is already there, libc is not bound yet.
+    runtimeStreamsUsed = true;
     console.log(`cpuprof ${TOOL_VERSION}`);
     return EXIT.ok;
   }
@@ -46,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   if (first === undefined) {
     if (process.stdin.isTTY && process.stdout.isTTY) {
       const { runWizard } = await import("./wizard.ts");
+      runtimeStreamsUsed = true;
       return runWizard();
     }
     writeStderr(globalHelp());
@@ -99,7 +108,9 @@ export async function runCli(argv: string[]): Promise<never> {
       code = EXIT_INTERNAL;
     }
   }
-  process.exit(code);
+  // Exit handlers (io.ts removes temporary files in one) and the runtime's streams need the runtime's exit.
+  if (runtimeStreamsUsed || process.listenerCount("exit") > 0) process.exit(code);
+  return (await io()).exitNow(code);
 }
 
 // No top-level await: the entry stays plain for the bytecode compiler.

@@ -51,6 +51,7 @@ const SYS = {
   timer_create: 222,
   timer_settime: 223,
   timer_delete: 226,
+  exit_group: 231,
 } as const;
 
 /** The kernel's sigset_t: signals 1-64, the size the rt_sig* calls take. */
@@ -107,6 +108,12 @@ export function sysWrite(fd: number, bytes: Uint8Array, offset = 0): SysResult {
 /** access(2) with F_OK: 0 when the path exists (symlinks followed), or -1 with errno. */
 export function sysAccess(path: string): SysResult {
   return result(sys(SYS.access, new TextEncoder().encode(`${path}\0`), 0));
+}
+
+/** exit_group(2): ends the process at once, without the runtime's shutdown. */
+export function sysExitGroup(code: number): never {
+  sys(SYS.exit_group, code);
+  throw new Error("exit_group returned");
 }
 
 export function sysClose(fd: number): SysResult {

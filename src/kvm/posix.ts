@@ -3,7 +3,7 @@
 // Here, beside the KVM layer, because FFI lives only in src/kvm; a second entry point (not index.ts)
 // so a command that runs no guest does not load the KVM layer to print.
 import { ERRNO, errnoName } from "./errno.ts";
-import { sysAccess, sysClose, sysIoctl, sysOpen, sysRead, sysWrite, O_CLOEXEC } from "./libc.ts";
+import { sysAccess, sysClose, sysExitGroup, sysIoctl, sysOpen, sysRead, sysWrite, O_CLOEXEC } from "./libc.ts";
 
 const O_RDONLY = 0;
 /** ioctl TCGETS: succeeds exactly on a terminal (what isatty(3) asks). */
@@ -71,4 +71,13 @@ export function pathExists(path: string): boolean {
 /** True when `fd` is a terminal. */
 export function isTty(fd: number): boolean {
   return sysIoctl(fd, TCGETS, new Uint8Array(TERMIOS_BYTES)).value === 0;
+}
+
+/**
+ * Ends the process with `code` at once. Only for when nothing is left to flush: every write made through
+ * writeFully has reached the kernel. The runtime's own shutdown (a last garbage collection, exit handlers)
+ * was about 0.7 ms of a cold `verify host`.
+ */
+export function exitNow(code: number): never {
+  return sysExitGroup(code);
 }

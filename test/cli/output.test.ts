@@ -354,3 +354,27 @@ describe("documentation", () => {
     for (const code of ["0", "1", "2", "3", "4", "130"]) expect(help).toMatch(new RegExp(`^  ${code}  `, "m"));
   });
 });
+
+describe("exit", () => {
+  test("output larger than a pipe holds reaches a slow reader whole before the process exits (the exit skips the runtime's shutdown)", async () => {
+    // 86 KB: more than the 64 KiB pipe buffer, so the writer blocks until the reader, which starts late, drains it.
+    const proc = Bun.spawn([BUN, MAIN, "diff", "skylake", "epyc-milan", "--all", "--json"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    await Bun.sleep(300);
+    const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(text.length).toBeGreaterThan(65536);
+    expect(() => JSON.parse(text)).not.toThrow();
+    expect(code === 0 || code === 1).toBe(true);
+  });
+
+  test("-o FILE: the exit handler's work is done (no temporary file), and --version's console line is flushed", () => {
+    const target = join(dir, "p.json");
+    expect(cpuprof(["schema", "profile", "-o", target]).code).toBe(0);
+    expect(JSON.parse(readFileSync(target, "utf8")).title).toBe("cpuprof CPU profile");
+    expect(temps(dir)).toEqual([]);
+    const v = runShell(`"$BUN" "$MAIN" --version | cat`);
+    expect(v.stdout).toMatch(/^cpuprof \d+\.\d+\.\d+\n$/);
+  });
+});

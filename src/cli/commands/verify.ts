@@ -1,7 +1,7 @@
 import { boolOpt, intOpt, listOpt, stringOpt, optionsHelp, type OptionSpec } from "../args.ts";
 import { EXIT_CODES_HELP } from "../command.ts";
 import { defineCommand } from "../define-command.ts";
-import { emit, progressWanted } from "../io.ts";
+import { emit, progressWanted, writeProgress } from "../io.ts";
 import { loadProfileArg } from "../profile-input.ts";
 import { hostLabel } from "../report.ts";
 import { foldText, table, TEXT_WIDTH, wrapList } from "../table.ts";
@@ -141,9 +141,7 @@ export const verifyCommand = defineCommand({
       vcpuCount: intOpt("verify", p, "vcpus", 1, 4096),
       nested: boolOpt(p, "nested"),
       hyperv: boolOpt(p, "hyperv"),
-      onProfile: progress
-        ? (name, i, n) => process.stderr.write(`\r\x1b[Kverifying ${name} (${i + 1}/${n})…`)
-        : undefined,
+      onProfile: progress ? (name, i, n) => writeProgress(`\r\x1b[Kverifying ${name} (${i + 1}/${n})…`) : undefined,
     };
     let results: VerifyResult[];
     let passed: boolean;
@@ -158,7 +156,7 @@ export const verifyCommand = defineCommand({
       });
       passed = results.every((r) => r.passed);
     }
-    if (progress) process.stderr.write("\r\x1b[K");
+    if (progress) writeProgress("\r\x1b[K");
     if (json) {
       await emit(
         stableJson({
