@@ -2,7 +2,7 @@
 // `bun scripts/probe-phases.ts [count]`.
 import { runGuestProbe } from "../src/guest/index.ts";
 import { captureLiveHost } from "../src/host/live.ts";
-import { Kvm } from "../src/kvm/index.ts";
+import { Kvm, backgroundClosesSettled } from "../src/kvm/index.ts";
 import { knownMsrsOf } from "../src/profile/filter.ts";
 import { applyProfile } from "../src/profile/apply.ts";
 import { hostProfileOf } from "../src/profile/migration.ts";
@@ -16,7 +16,7 @@ export interface GuestCheckTimes {
   phases: Map<(typeof PROBE_PHASES)[number], number[]>;
   /** Milliseconds per whole check. */
   times: number[];
-  /** Wall time of the loop over the count, teardown included. */
+  /** Wall time of the loop over the count, background closes included. */
   wallPerCheck: number;
 }
 
@@ -44,6 +44,9 @@ export async function timeGuestChecks(count: number): Promise<GuestCheckTimes> {
     phases.get("teardown")!.push(end - last);
     times.push(end - t);
   }
+  // runGuestProbe returns once the results are read; the VM's fds close on I/O threads (the kernel's
+  // teardown overlaps with the next check), so callers' leak counts wait for those closes.
+  await backgroundClosesSettled();
   return { plan, phases, times, wallPerCheck: (performance.now() - wallStart) / count };
 }
 

@@ -38,6 +38,7 @@ const queries = plan.planProbe(config, host, filter.knownMsrsOf(host));
 mark("planProbe");
 const report = guest.runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, queries, {
   kvm,
+  closeInBackground: false, // as the CLI's verify does
   onPhase: (phase) => mark(`guest check: ${phase}`),
 });
 mark("guest check: teardown (VM and vCPU fds closed)");

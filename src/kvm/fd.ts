@@ -45,7 +45,31 @@ export class OwnedFd implements Disposable {
     sysClose(fd);
   }
 
+  /**
+   * Closes the fd on the runtime's I/O thread pool and returns at once: closing a VM fd destroys the VM
+   * in the kernel (about 0.5 ms here), which then overlaps with what the caller does next.
+   * backgroundClosesSettled() waits for every such close. node:fs is linked on the first call (~0.85 ms
+   * cold): a process that runs one guest and exits closes with dispose() instead.
+   */
+  disposeInBackground(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    pendingCloses++;
+    process.getBuiltinModule("node:fs").close(fd, () => {
+      if (--pendingCloses === 0) for (const w of closeWaiters.splice(0)) w();
+    });
+  }
+
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+let pendingCloses = 0;
+const closeWaiters: (() => void)[] = [];
+
+/** Resolves once every disposeInBackground() close has completed (at once when none is pending). */
+export function backgroundClosesSettled(): Promise<void> {
+  return pendingCloses === 0 ? Promise.resolve() : new Promise((resolve) => closeWaiters.push(resolve));
 }

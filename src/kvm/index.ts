@@ -5,6 +5,7 @@ export { Vcpu } from "./vcpu.ts";
 export { RunWatchdog, WATCHDOG_SIGNAL } from "./watchdog.ts";
 export { GuestMemory, PAGE_SIZE } from "./memory.ts";
 export { KvmError } from "./error.ts";
+export { backgroundClosesSettled } from "./fd.ts";
 export {
   KVM_CAP,
   MSR_EXIT_REASON,

@@ -21,8 +21,8 @@ export interface VerifyOptions extends Pick<ApplyOptions, "vcpuId" | "vcpuCount"
   guest?: boolean;
   /** Called before each profile is checked (progress feedback in a terminal). */
   onProfile?: (name: string, index: number, total: number) => void;
-  /** Bounds and test hooks for the guest probe. */
-  probe?: Pick<ProbeOptions, "timeLimitMs" | "maxRuns" | "alterImage">;
+  /** Bounds, teardown and test hooks for the guest probe. */
+  probe?: Pick<ProbeOptions, "timeLimitMs" | "maxRuns" | "alterImage" | "closeInBackground">;
 }
 
 export interface GuestSummary {

@@ -1,7 +1,8 @@
 // Against the real /dev/kvm; skipped with one line where it is absent.
 import { describe, expect, test } from "bun:test";
 import { EnvironmentError } from "../../src/errors.ts";
-import { GuestMemory, KVM_CAP, Kvm, KvmError, type KvmSregs } from "../../src/kvm/index.ts";
+import { readdirSync } from "node:fs";
+import { GuestMemory, KVM_CAP, Kvm, KvmError, backgroundClosesSettled, type KvmSregs } from "../../src/kvm/index.ts";
 import { vendorOf } from "../../src/model/vendor.ts";
 import { kvmSkipReason } from "./kvm-device.ts";
 
@@ -119,4 +120,24 @@ describe("/dev/kvm", () => {
     mem.dispose();
     expect(() => mem.bytes).toThrow(/used after dispose/);
   });
+
+  onDevice(
+    "disposeInBackground: the VM and its vCPUs are unusable at once, and their fds are closed once backgroundClosesSettled resolves",
+    async () => {
+      using kvm = Kvm.open();
+      const fds = () => readdirSync("/proc/self/fd").length;
+      await backgroundClosesSettled();
+      const before = fds();
+      const vms = Array.from({ length: 8 }, () => kvm.createVm());
+      const vcpus = vms.map((vm) => vm.createVcpu(0));
+      expect(fds()).toBe(before + 16);
+      for (const vm of vms) vm.disposeInBackground();
+      expect(vms.every((vm) => vm.disposed) && vcpus.every((v) => v.disposed)).toBe(true);
+      expect(() => vcpus[0]!.getRegs()).toThrow(/used after dispose/);
+      vms[0]!.disposeInBackground(); // twice is harmless
+      vms[0]!.dispose();
+      await backgroundClosesSettled();
+      expect(fds()).toBe(before);
+    },
+  );
 });
