@@ -108,8 +108,10 @@ export async function runCli(argv: string[]): Promise<never> {
       code = EXIT_INTERNAL;
     }
   }
-  // Exit handlers (io.ts removes temporary files in one) and the runtime's streams need the runtime's exit.
-  if (runtimeStreamsUsed || process.listenerCount("exit") > 0) process.exit(code);
+  // Exit handlers (io.ts removes temporary files in one), the runtime's streams and its profilers (--cpu-prof,
+  // --heap-prof, given in BUN_OPTIONS: they write their files at exit) need the runtime's exit.
+  if (runtimeStreamsUsed || process.listenerCount("exit") > 0 || process.execArgv.some((a) => a.endsWith("-prof")))
+    process.exit(code);
   return (await io()).exitNow(code);
 }
 
