@@ -172,11 +172,20 @@ export function checkTopology(t: VcpuTopology): void {
     );
 }
 
-const topologyFields = memoByKey((key: string): readonly TopologyField[] => {
-  const [vendor, leaf] = key.split("/") as [Vendor, string];
-  return TOPOLOGY_FIELDS.filter((f) => f.leaf === Number(leaf) && (!f.vendors || f.vendors.includes(vendor)));
+// One pass over the table per vendor, indexed by leaf: apply asks for every leaf of a table, and a filter
+// and a string key per leaf were ~0.3 ms of a cold verify host.
+const topologyFieldsByLeaf = memoByKey((vendor: string): ReadonlyMap<number, readonly TopologyField[]> => {
+  const byLeaf = new Map<number, TopologyField[]>();
+  for (const f of TOPOLOGY_FIELDS) {
+    if (f.vendors && !f.vendors.includes(vendor as Vendor)) continue;
+    const list = byLeaf.get(f.leaf);
+    if (list) list.push(f);
+    else byLeaf.set(f.leaf, [f]);
+  }
+  return byLeaf;
 });
-const fieldsFor = (vendor: Vendor, leaf: number) => topologyFields(`${vendor}/${leaf}`);
+const NO_FIELDS: readonly TopologyField[] = [];
+const fieldsFor = (vendor: Vendor, leaf: number) => topologyFieldsByLeaf(vendor).get(leaf) ?? NO_FIELDS;
 
 /** Sets the per-vCPU fields of `entry` in place (the caller owns the entry). */
 export function setTopologyFields(entry: CpuidEntry, vendor: Vendor, t: VcpuTopology): void {
