@@ -22,10 +22,37 @@ export function clearPerCpuFields(cpuid: readonly CpuidEntry[]): CpuidEntry[] {
   });
 }
 
-/** The "microcode" line of /proc/cpuinfo as canonical lower-case hex; null when absent or not hex. */
+/**
+ * The first well-formed "microcode" line of /proc/cpuinfo (`microcode : 0x...` or bare hex digits, blanks
+ * around) as canonical lower-case hex; null when there is none. Scanned by hand: the text is read once per
+ * capture, and compiling a regex for it was ~0.1-0.3 ms of a cold live capture.
+ */
 export function microcodeFromCpuinfo(text: string): string | null {
-  const m = /^microcode\s*:\s*(0[xX][0-9a-fA-F]+|[0-9a-fA-F]+)\s*$/m.exec(text);
-  if (!m || m[1] === undefined) return null;
-  const digits = m[1].replace(/^0[xX]/, "");
-  return `0x${BigInt(`0x${digits}`).toString(16)}`;
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf("\n", at);
+    const line = text.slice(at, end < 0 ? text.length : end);
+    at = end < 0 ? text.length : end + 1;
+    if (!line.startsWith("microcode")) continue;
+    const digits = microcodeDigits(line);
+    if (digits !== null) return `0x${BigInt(`0x${digits}`).toString(16)}`;
+  }
+  return null;
+}
+
+const isBlank = (c: string) => c === " " || c === "\t" || c === "\r" || c === "\v" || c === "\f";
+const isHexDigit = (c: string) => (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
+
+/** The hex digits of one "microcode<blanks>:<blanks>[0x]HEX<blanks>" line, or null. */
+function microcodeDigits(line: string): string | null {
+  let i = "microcode".length;
+  while (i < line.length && isBlank(line[i]!)) i++;
+  if (line[i] !== ":") return null;
+  i++;
+  while (i < line.length && isBlank(line[i]!)) i++;
+  if (line[i] === "0" && (line[i + 1] === "x" || line[i + 1] === "X") && isHexDigit(line[i + 2] ?? "")) i += 2;
+  const start = i;
+  while (i < line.length && isHexDigit(line[i]!)) i++;
+  const digits = line.slice(start, i);
+  while (i < line.length && isBlank(line[i]!)) i++;
+  return digits.length > 0 && i === line.length ? digits : null;
 }

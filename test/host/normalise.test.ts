@@ -51,3 +51,48 @@ describe("microcodeFromCpuinfo", () => {
     expect(microcodeFromCpuinfo("microcode\t: unknown\n")).toBeNull();
   });
 });
+
+describe("microcodeFromCpuinfo against the line regex it replaces", () => {
+  /**
+   * The same rule as a regex per line (lines end at "\n" only: /proc/cpuinfo has no other terminator, and the
+   * first version's multi-line regex also ended lines at "\r", so it read "a\rmicrocode:1" and this does not).
+   */
+  const reference = (text: string): string | null => {
+    for (const line of text.split("\n")) {
+      const m = /^microcode[ \t\r\v\f]*:[ \t\r\v\f]*(0[xX][0-9a-fA-F]+|[0-9a-fA-F]+)[ \t\r\v\f]*$/.exec(line);
+      if (m?.[1] !== undefined) return `0x${BigInt(`0x${m[1].replace(/^0[xX]/, "")}`).toString(16)}`;
+    }
+    return null;
+  };
+  const piece = fc.constantFrom(
+    "microcode",
+    "microcodes",
+    " ",
+    "\t",
+    "\r",
+    ":",
+    "0x",
+    "0X",
+    "0",
+    "1a",
+    "FF",
+    "g",
+    "zz",
+    "processor\t: 0",
+    "\n",
+    "\n",
+    "\n",
+  );
+  test("the same answer for every text made of cpuinfo-like pieces", () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+        const text = pieces.join("");
+        expect(microcodeFromCpuinfo(text)).toBe(reference(text));
+      }),
+      { numRuns: 5000 },
+    );
+    // Lines that match, so the property above is not all nulls.
+    expect(microcodeFromCpuinfo("microcode\t: 0x0A0011D1\r\n")).toBe(reference("microcode\t: 0x0A0011D1\r\n"));
+    expect(microcodeFromCpuinfo("x\nmicrocode:ff \t\nmicrocode : 0x2\n")).toBe("0xff");
+  });
+});
