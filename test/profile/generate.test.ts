@@ -10,6 +10,7 @@ import { policyFor } from "../../src/policy/index.ts";
 import { checkCompatibility } from "../../src/profile/compat.ts";
 import { generateProfile, hostProfile, mergeAdjacent } from "../../src/profile/generate.ts";
 import { FIXTURE_HOSTS, fixtureHost, fixturesMissing } from "../helpers/fixtures.ts";
+import { entry, host, INTEL_SIG } from "./apply-helpers.ts";
 
 const skip = fixturesMissing !== undefined;
 const title = (t: string) => (skip ? `${t} (skipped: ${fixturesMissing})` : t);
@@ -158,25 +159,14 @@ describe.skipIf(skip)(title("generate on the fixture hosts"), () => {
 });
 
 describe("generate on synthetic captures", () => {
-  const base: HostCapture = {
-    source: "kvm",
-    vendor: "intel",
-    vendorString: "GenuineIntel",
-    family: 6,
-    model: 0x55,
-    stepping: 4,
-    brand: null,
-    kernel: null,
-    microcode: null,
-    kvm: null,
-    cpuid: [
-      { function: 0, index: 0, flags: 0, eax: 7, ebx: 0x756e6547, ecx: 0x6c65746e, edx: 0x49656e69 },
-      { function: 0x99, index: 0, flags: 0, eax: 1, ebx: 0, ecx: 0, edx: 0 },
-      { function: 7, index: 0, flags: 1, eax: 0, ebx: (1 << 22) | (1 << 15) | (1 << 12) | 1, ecx: 1 << 15, edx: 0 },
+  const base = host(
+    [
+      entry(0, 0, { eax: 7, ...INTEL_SIG }),
+      entry(0x99, 0, { eax: 1 }),
+      entry(7, 0, { ebx: (1 << 22) | (1 << 15) | (1 << 12) | 1, ecx: 1 << 15 }, 1),
     ],
-    featureMsrs: [{ index: 0x12345, value: 1n }],
-    msrIndexList: [0x10, 0x9999],
-  };
+    { featureMsrs: [{ index: 0x12345, value: 1n }], msrIndexList: [0x10, 0x9999] },
+  );
 
   test("unknown leaves, bits and MSRs are hidden and listed; strict refuses them", () => {
     const { profile, unknown } = generateProfile(base, { name: "x" });
