@@ -25,6 +25,7 @@ export const ERRNO = {
   ENFILE: 23,
   EMFILE: 24,
   ENOTTY: 25,
+  ETXTBSY: 26,
   EFBIG: 27,
   ENOSPC: 28,
   ESPIPE: 29,
@@ -32,9 +33,12 @@ export const ERRNO = {
   EPIPE: 32,
   ERANGE: 34,
   EDEADLK: 35,
+  ENAMETOOLONG: 36,
   ENOSYS: 38,
+  ELOOP: 40,
   EOPNOTSUPP: 95,
   ETIMEDOUT: 110,
+  EDQUOT: 122,
   EHWPOISON: 133,
 } as const;
 

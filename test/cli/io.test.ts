@@ -17,7 +17,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { emit, isTerminal, settleOutputs, writeOutput } from "../../src/cli/io.ts";
+import { emit, errnoText, isTerminal, settleOutputs, writeOutput } from "../../src/cli/io.ts";
+import { ERRNO } from "../../src/kvm/index.ts";
+import { PosixError } from "../../src/kvm/posix.ts";
 import { fixturesMissing } from "../helpers/fixtures.ts";
 import { fixtureHost } from "./run.ts";
 import { OutputError } from "../../src/errors.ts";
@@ -260,4 +262,24 @@ describe("isTerminal (progress goes to stderr only when it is a terminal)", () =
       expect(tty.stdout.toString()).toContain("every check held");
     },
   );
+});
+
+describe("write errors through libc read as node's did", () => {
+  test("every errno a write or an open can end in is named in the user's words, as node:fs's errors were", () => {
+    // PosixError (the libc write loop) and node:fs's errors carry the errno's name as `code`: the same words.
+    for (const [code, words] of [
+      ["ENOSPC", "no space left on device"],
+      ["EDQUOT", "disk quota exceeded"],
+      ["EFBIG", "file too large"],
+      ["EIO", "input/output error"],
+      ["EPIPE", "the reader went away"],
+      ["EROFS", "read-only file system"],
+      ["ETXTBSY", "text file busy"],
+      ["ELOOP", "too many symbolic links"],
+      ["ENAMETOOLONG", "file name too long"],
+    ] as const) {
+      expect(errnoText(new PosixError("write", ERRNO[code]))).toBe(words);
+      expect(errnoText(Object.assign(new Error(`${code}: something, write`), { code }))).toBe(words);
+    }
+  });
 });
