@@ -172,21 +172,15 @@ function toBytes(data: string | Uint8Array): Uint8Array {
 
 const CHUNK = 1 << 16;
 
+/** The one write loop of every output (retries, short writes, a full non-blocking pipe): posix.ts's. */
+function writeFd(fd: number, bytes: Uint8Array): void {
+  writeFully(fd, bytes, () => sleepMs(1));
+}
+
 function writeAll(fd: number, bytes: Uint8Array, hooks: AtomicWriteHooks): void {
   for (let off = 0; off < bytes.byteLength; off += CHUNK) {
     const chunk = bytes.subarray(off, Math.min(off + CHUNK, bytes.byteLength));
-    let done = 0;
-    while (done < chunk.byteLength) {
-      try {
-        done += fs().writeSync(fd, chunk, done);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
-          sleepMs(1);
-          continue;
-        }
-        throw e;
-      }
-    }
+    writeFd(fd, chunk);
     hooks.afterChunk?.(off + chunk.byteLength);
   }
 }
@@ -465,7 +459,7 @@ export function emitAll(outputs: readonly { path: string; data: string | Uint8Ar
 
 export function writeStdout(data: string | Uint8Array): void {
   try {
-    writeFully(1, toBytes(data), () => sleepMs(1));
+    writeFd(1, toBytes(data));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EPIPE") return; // reader went away (e.g. `| head`): not our error
     throw new OutputError(`cannot write to standard output: ${errnoText(e)}`);
@@ -474,7 +468,7 @@ export function writeStdout(data: string | Uint8Array): void {
 
 export function writeStderr(line: string): void {
   try {
-    writeFully(2, toBytes(line.endsWith("\n") ? line : `${line}\n`), () => sleepMs(1));
+    writeFd(2, toBytes(line.endsWith("\n") ? line : `${line}\n`));
   } catch {
     /* nothing sensible to do */
   }
@@ -483,7 +477,7 @@ export function writeStderr(line: string): void {
 /** A progress line's text (carriage returns, erase-line escapes) on stderr, as is; failures are ignored. */
 export function writeProgress(text: string): void {
   try {
-    writeFully(2, toBytes(text), () => sleepMs(1));
+    writeFd(2, toBytes(text));
   } catch {
     /* progress is best effort */
   }
