@@ -1,6 +1,7 @@
 // Live host capture: what this machine's /dev/kvm offers, as a HostCapture.
 import { EnvironmentError } from "../errors.ts";
 import { KVM_CAP, Kvm } from "../kvm/index.ts";
+// /proc and /sys through libc rather than node:fs, which verify's path does not otherwise link (posix.ts).
 import { readKernelText } from "../kvm/posix.ts";
 import { CAPABILITY_NAMES, normaliseHost, type CapabilityName, type HostCapture } from "../model/host.ts";
 import { cpuIdentityOf } from "../model/vendor.ts";
@@ -12,9 +13,6 @@ export const CAPTURE_REQUIRES: readonly CapabilityName[] = ["GET_MSR_FEATURES"];
 
 export const PROC_OSRELEASE = "/proc/sys/kernel/osrelease";
 export const PROC_CPUINFO = "/proc/cpuinfo";
-
-/** Through libc rather than node:fs, which verify's path does not otherwise link (posix.ts). */
-const readText = readKernelText;
 
 export function captureLiveHost(options: { kvm?: Kvm } = {}): HostCapture {
   const owned = options.kvm ? undefined : Kvm.open();
@@ -45,7 +43,7 @@ function capture(kvm: Kvm): HostCapture {
   // Only indices from the feature list: any save/restore MSR would also "succeed" with 0 on the system fd.
   const featureIndices = kvm.msrFeatureIndexList();
   const featureMsrs = kvm.getFeatureMsrs(featureIndices);
-  const cpuinfo = readText(PROC_CPUINFO);
+  const cpuinfo = readKernelText(PROC_CPUINFO);
   return normaliseHost({
     source: "kvm",
     vendor,
@@ -54,11 +52,11 @@ function capture(kvm: Kvm): HostCapture {
     model: sig.model,
     stepping: sig.stepping,
     brand: id.brand ?? null,
-    kernel: readText(PROC_OSRELEASE)?.trim() || null,
+    kernel: readKernelText(PROC_OSRELEASE)?.trim() || null,
     microcode: cpuinfo === null ? null : microcodeFromCpuinfo(cpuinfo),
     bios: biosOf(
-      readText("/sys/class/dmi/id/bios_version") ?? undefined,
-      readText("/sys/class/dmi/id/bios_release") ?? undefined,
+      readKernelText("/sys/class/dmi/id/bios_version") ?? undefined,
+      readKernelText("/sys/class/dmi/id/bios_release") ?? undefined,
     ),
     kvm: { apiVersion: kvm.apiVersion(), capabilities },
     cpuid,
