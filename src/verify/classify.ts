@@ -158,6 +158,9 @@ const usedBecause = (n: OsMsrNeed) =>
     ? `the guest sees ${n.features.join(", ")}, so a guest OS uses this MSR`
     : "every x86-64 guest OS uses this MSR";
 
+/** The MSR a difference is about, by name and index: made only for an MSR that differs. */
+const namedMsr = (msr: number) => ({ name: msrName(msr), msr });
+
 const observedOf = (o: GuestView["msrs"][number]) => (o.outcome === "fault" ? "fault" : hex64(o.value));
 
 /**
@@ -188,8 +191,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
         msrGateOpen(config.cpuid, msr) &&
         !msrGateOpen(view.kvmCpuid, msr);
       out.push({
-        name: msrName(msr),
-        msr,
+        ...namedMsr(msr),
         class: rewritten ? "hypervisor-rewrite" : "os-msr-fault",
         expected: "readable",
         observed: observedOf(o),
@@ -200,8 +202,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
     if (exp.kind === "fault" && o.outcome === "value") {
       if (exp.why === "cpuid-gate" && msrGateOpen(view.kvmCpuid, msr)) {
         out.push({
-          name: msrName(msr),
-          msr,
+          ...namedMsr(msr),
           class: "hypervisor-rewrite",
           expected: "fault",
           observed: observedOf(o),
@@ -209,8 +210,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
         });
       } else {
         out.push({
-          name: msrName(msr),
-          msr,
+          ...namedMsr(msr),
           class: "msr-readable",
           expected: "fault",
           observed: observedOf(o),
@@ -225,8 +225,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
       const via = o.exit ? ` (exit: ${o.exit})` : "";
       if (gate && msrGateOpen(config.cpuid, msr) && !msrGateOpen(view.kvmCpuid, msr)) {
         out.push({
-          name: msrName(msr),
-          msr,
+          ...namedMsr(msr),
           class: "hypervisor-rewrite",
           expected,
           observed: observedOf(o),
@@ -234,8 +233,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
         });
       } else if (need) {
         out.push({
-          name: msrName(msr),
-          msr,
+          ...namedMsr(msr),
           class: "os-msr-fault",
           expected,
           observed: observedOf(o),
@@ -243,8 +241,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
         });
       } else {
         out.push({
-          name: msrName(msr),
-          msr,
+          ...namedMsr(msr),
           class: "msr-fault",
           expected,
           observed: observedOf(o),
@@ -256,8 +253,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
       const lsb = lowestBit(diff),
         msb = highestBit(diff);
       out.push({
-        name: msrName(msr),
-        msr,
+        ...namedMsr(msr),
         class: "msr-value",
         bits: { lsb, msb },
         expected: hex64(exp.value),
