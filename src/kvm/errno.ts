@@ -44,7 +44,8 @@ export const ERRNO = {
 
 export type ErrnoName = keyof typeof ERRNO;
 
-const NAME_OF = new Map<number, string>(Object.entries(ERRNO).map(([k, v]) => [v, k]));
+const NAME_OF = new Map<number, string>();
+for (const name in ERRNO) NAME_OF.set(ERRNO[name as ErrnoName], name);
 
 /** "EINVAL" for 22; "errno 99" for a value this table does not name. */
 export function errnoName(errno: number): string {

@@ -11,9 +11,10 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
 
 /** A struct's byte offsets as indices into a view of `unit`-byte elements (every field used so is aligned to it). */
 function inUnits<T extends Record<string, number>>(layout: T, unit: number): { readonly [K in keyof T]: number } {
-  return Object.fromEntries(Object.entries(layout).map(([k, v]) => [k, Math.floor(v / unit)])) as {
-    [K in keyof T]: number;
-  };
+  // A plain loop: this runs as the module loads, where Object.fromEntries' first call costs ~0.05 ms.
+  const out: Record<string, number> = {};
+  for (const k in layout) out[k] = Math.floor((layout[k] as number) / unit);
+  return out as { [K in keyof T]: number };
 }
 
 /** `buf` when its offset allows `align`-byte views, else an aligned copy (a decoder may be given any subarray). */

@@ -20,8 +20,23 @@ function referenceFold(line: string, width: number, hang: number): string[] {
   return out;
 }
 
-// Words of spaces, no-break spaces (KEEP), tabs, letters and characters beyond the BMP.
-const piece = fc.constantFrom(" ", "  ", KEEP, "\t", "a", "bb", "word", "longerword", "é", "😀", "x😀y");
+// Words of spaces, no-break spaces (KEEP), tabs, letters, characters beyond the BMP and lone surrogates.
+const piece = fc.constantFrom(
+  " ",
+  "  ",
+  KEEP,
+  "\t",
+  "a",
+  "bb",
+  "word",
+  "longerword",
+  "é",
+  "😀",
+  "x😀y",
+  "\ud800",
+  "\udc00",
+  "a\ud83d",
+);
 const line = fc.array(piece, { maxLength: 60 }).map((ps) => ps.join(""));
 
 describe("fold", () => {
