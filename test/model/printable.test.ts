@@ -4,6 +4,7 @@ import { printable } from "../../src/model/printable.ts";
 
 /** printable as it was first written, with a regular expression: the reference. */
 function referencePrintable(s: string, max = 80): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it matches
   const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "?");
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
