@@ -38,9 +38,10 @@ const queries = plan.planProbe(config, host, filter.knownMsrsOf(host));
 mark("planProbe");
 const report = guest.runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, queries, {
   kvm,
+  closeInBackground: false, // as the CLI's verify does
   onPhase: (phase) => mark(`guest check: ${phase}`),
 });
-mark("guest check: teardown (vCPU closed, VM closing on a thread)");
+mark("guest check: teardown (VM and vCPU fds closed)");
 classify.classify(config, host, report);
 mark("classify");
 console.log(JSON.stringify(marks));

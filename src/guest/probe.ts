@@ -47,8 +47,9 @@ export interface ProbeOptions {
   /** For tests: runs after the watchdog is set up and before the first KVM_RUN (e.g. a stall). */
   beforeRuns?: () => void;
   /**
-   * false: close the VM on this thread before returning. By default its fd closes on a thread of its own
-   * (src/kvm/fd.ts), so the kernel's VM teardown overlaps with what the caller does with the report.
+   * false: close the VM on this thread before returning. For a process that runs one check and exits (the
+   * CLI): closing in the background would start the runtime's thread pool and link node:fs (~1 ms cold),
+   * and the process exits before that thread has closed anything. Default true.
    */
   closeInBackground?: boolean;
   /** For the bench: called as each phase ends (teardown is what follows "read" until the call returns). */
@@ -71,7 +72,7 @@ export function runGuestProbe(config: GuestConfig, queries: ProbeQueries, option
   try {
     return probeIn(vm, mem, config, queries, options, started);
   } finally {
-    // By default the VM fd closes on a thread of its own: the kernel's VM teardown (0.4-0.8 ms here) is
+    // By default the VM fd closes on the runtime's I/O threads: the kernel's VM teardown (~0.5 ms here) is
     // resource release after the results are read, and overlaps with what the caller does with them. (The
     // guest memory is unmapped as this returns: deferred to the close's callback, it piled up in a process
     // that runs many probes without returning to its event loop.)

@@ -36,55 +36,6 @@ function libc() {
   return lib.symbols;
 }
 
-// A thread that only runs libc's close(fd): closing a VM fd destroys the VM in the kernel (0.4-0.8 ms here),
-// which a thread of its own overlaps with the caller's next work, without the runtime's thread pool and
-// node:fs. pthread_create and pthread_join are in libc.so.6 since glibc 2.34 and in libpthread.so.0 before,
-// so they are bound apart from load(): a host without either still closes, on the calling thread.
-const THREAD_SYMBOLS = {
-  pthread_create: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  pthread_join: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  // Bound for its address: the thread's start routine. close(int) reads the fd from the pointer argument's register.
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-} as const;
-type ThreadSymbols = ReturnType<typeof dlopen<typeof THREAD_SYMBOLS>>["symbols"];
-let threads: ThreadSymbols | null | undefined;
-
-function threadLib(): ThreadSymbols | null {
-  if (threads !== undefined) return threads;
-  threads = null;
-  for (const path of ["libc.so.6", "libpthread.so.0"]) {
-    try {
-      threads = dlopen(path, THREAD_SYMBOLS).symbols;
-      break;
-    } catch {
-      // the next library, or no threads
-    }
-  }
-  return threads;
-}
-
-/** A thread started by sysCloseOnThread, for sysJoinThread. */
-export type ThreadHandle = number & { readonly __thread: unique symbol };
-
-/**
- * Starts a thread that runs close(fd) and ends: its handle, or null when no thread could be started (then
- * the fd is still open and the caller closes it). Join every handle with sysJoinThread, or its stack stays.
- */
-export function sysCloseOnThread(fd: number): ThreadHandle | null {
-  const t = threadLib();
-  if (!t) return null;
-  const handle = new BigUint64Array(1);
-  // The symbol's native address (bun:ffi sets `ptr` on every bound function).
-  const start = (t.close as unknown as { ptr: Pointer }).ptr;
-  if (t.pthread_create(handle, null, start, fd as unknown as Pointer) !== 0) return null;
-  return Number(handle[0]) as ThreadHandle;
-}
-
-/** Waits for a sysCloseOnThread thread to end and frees it. */
-export function sysJoinThread(handle: ThreadHandle): void {
-  threadLib()!.pthread_join(handle as unknown as Pointer, null);
-}
-
 /** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 const SYS = {
   read: 0,

@@ -141,6 +141,8 @@ export const verifyCommand = defineCommand({
       vcpuCount: intOpt("verify", p, "vcpus", 1, 4096),
       nested: boolOpt(p, "nested"),
       hyperv: boolOpt(p, "hyperv"),
+      // A process that exits once its checks are done: each VM closes on this thread (see ProbeOptions).
+      probe: { closeInBackground: false },
       onProfile: progress ? (name, i, n) => writeProgress(`\r\x1b[Kverifying ${name} (${i + 1}/${n})…`) : undefined,
     };
     let results: VerifyResult[];
