@@ -30,7 +30,9 @@ function le32(v: number): number[] {
 export const CPUID_QUERY_CODE_SIZE = 5 + 5 + 2 + 4 * 6;
 /** Bytes of one MSR query: mov ecx, index; rdmsr; mov [rdi+o], eax; mov [rdi+o+4], edx (rdi = msrResults). */
 export const MSR_QUERY_CODE_SIZE = 5 + 2 + 6 + 6;
-/** Offset of the RDMSR within an MSR query's code. */
+/** Bytes of one MSR query whose value is not wanted: mov ecx, index; rdmsr (a fault still shows in the fault map). */
+export const MSR_CHECK_CODE_SIZE = 5 + 2;
+/** Offset of the RDMSR within an MSR query's code (either kind). */
 const RDMSR_IN_QUERY = 5;
 /** Set-up and end: mov edi, cpuidResults; mov edi, msrResults; mov dx, port; out; hlt; jmp. */
 const FRAME_SIZE = 5 + 5 + 4 + 1 + 1 + 2;
@@ -82,6 +84,11 @@ const MSR_QUERY = template((op, imm32, store) => {
   op(OP.rdmsr[0]), op(OP.rdmsr[1]);
   store(REG.eax), store(REG.edx);
 });
+/** mov ecx, index; rdmsr. Immediate: index. */
+const MSR_CHECK = template((op, imm32) => {
+  op(OP.movEcxImm), imm32();
+  op(OP.rdmsr[0]), op(OP.rdmsr[1]);
+});
 const DONE = new Uint8Array([
   ...OP.movDxImm16,
   DONE_PORT & 0xff,
@@ -94,7 +101,7 @@ const DONE = new Uint8Array([
 
 /** The straight-line query code, loaded at GUEST.code; it ends with `out DONE_PORT; hlt`. */
 export function assembleQueries(q: ProbeQueries): Uint8Array {
-  const out = new Uint8Array(FRAME_SIZE + q.cpuid.length * CPUID_QUERY_CODE_SIZE + q.msrs.length * MSR_QUERY_CODE_SIZE);
+  const out = new Uint8Array(msrCodeStart(q) + msrCodeSize(q) + DONE.byteLength);
   const dv = new DataView(out.buffer);
   let at = 0;
   const movEdi = (address: number) => {
@@ -124,9 +131,17 @@ export function assembleQueries(q: ProbeQueries): Uint8Array {
     at += CPUID_QUERY_CODE_SIZE;
   }
   // The #GP handler flags a faulting RDMSR in the fault map, at the RDMSR's offset (fresh memory is 0).
+  // A query whose value is not wanted is only its RDMSR; its result slot stays unwritten.
   const [mIndex, mEax, mEdx] = MSR_QUERY.imm32At as [number, number, number];
+  const [cIndex] = MSR_CHECK.imm32At as [number];
   movEdi(GUEST.msrResults);
   for (let i = 0; i < q.msrs.length; i++) {
+    if (!recordsMsrValue(q, i)) {
+      out.set(MSR_CHECK.bytes, at);
+      dv.setUint32(at + cIndex, q.msrs[i]! >>> 0, true);
+      at += MSR_CHECK_CODE_SIZE;
+      continue;
+    }
     const o = i * RESULT_SIZE;
     out.set(MSR_QUERY.bytes, at);
     dv.setUint32(at + mIndex, q.msrs[i]! >>> 0, true);
@@ -138,9 +153,36 @@ export function assembleQueries(q: ProbeQueries): Uint8Array {
   return out;
 }
 
+/** Where the MSR queries start, from GUEST.code: after the CPUID queries and the two `mov edi`. */
+function msrCodeStart(q: ProbeQueries): number {
+  return 5 + q.cpuid.length * CPUID_QUERY_CODE_SIZE + 5;
+}
+
+/** Whether MSR query `i` stores the value it reads (each does when the queries do not say). */
+export function recordsMsrValue(q: ProbeQueries, i: number): boolean {
+  return q.msrValueWanted === undefined || q.msrValueWanted[i] === true;
+}
+
+/** Bytes of MSR query `i`: with its stores where it records its value, the RDMSR alone elsewhere. */
+function msrQuerySize(q: ProbeQueries, i: number): number {
+  return recordsMsrValue(q, i) ? MSR_QUERY_CODE_SIZE : MSR_CHECK_CODE_SIZE;
+}
+
+function msrCodeSize(q: ProbeQueries): number {
+  let size = 0;
+  for (let i = 0; i < q.msrs.length; i++) size += msrQuerySize(q, i);
+  return size;
+}
+
 /** Where each MSR query's RDMSR sits, from GUEST.code: its fault flag is at GUEST.faultMap plus this. */
-export function rdmsrOffsetOf(q: ProbeQueries, msrQuery: number): number {
-  return 5 + q.cpuid.length * CPUID_QUERY_CODE_SIZE + 5 + msrQuery * MSR_QUERY_CODE_SIZE + RDMSR_IN_QUERY;
+export function rdmsrOffsets(q: ProbeQueries): Uint32Array {
+  const out = new Uint32Array(q.msrs.length);
+  let at = msrCodeStart(q) + RDMSR_IN_QUERY;
+  for (let i = 0; i < q.msrs.length; i++) {
+    out[i] = at;
+    at += msrQuerySize(q, i);
+  }
+  return out;
 }
 
 /**

@@ -95,6 +95,14 @@ export type MsrExpectation =
   | { kind: "readable" } // permitted and known to KVM, value not promised
   | { kind: "fault"; why: "filter" | "cpuid-gate" }; // RDMSR takes #GP
 
+/**
+ * Whether classify needs the value a guest reads from an MSR with this expectation: to compare it with the value
+ * the config sets, or to show it when an MSR that should fault is readable. Otherwise only read-or-fault matters.
+ */
+export function msrValueMatters(e: MsrExpectation): boolean {
+  return e.kind !== "readable";
+}
+
 /** What a guest RDMSR of `index` should do under `config` on `host`. */
 export function expectedMsr(
   config: ProbedConfig,
