@@ -18,7 +18,7 @@ import { osMsrNeedsOfTable, type OsMsrNeed } from "../profile/guest-msrs.ts";
 /** What the guest check reports (src/guest's GuestReport has this shape). */
 export interface GuestView {
   cpuid: readonly { function: number; index: number; eax: number; ebx: number; ecx: number; edx: number }[];
-  /** Outcome "readable": read without fault, its value not recorded (the plan did not want it: msrValueMatters). */
+  /** Outcome "readable": read without fault, its value not recorded (the plan did not want it: msrValuesWanted). */
   msrs: readonly (
     | { index: number; outcome: "value" | "fault"; value: bigint; exit?: string }
     | { index: number; outcome: "readable"; exit?: string }

@@ -95,14 +95,6 @@ export type MsrExpectation =
   | { kind: "readable" } // permitted and known to KVM, value not promised
   | { kind: "fault"; why: "filter" | "cpuid-gate" }; // RDMSR takes #GP
 
-/**
- * Whether classify needs the value a guest reads from an MSR with this expectation: to compare it with the value
- * the config sets, or to show it when an MSR that should fault is readable. Otherwise only read-or-fault matters.
- */
-export function msrValueMatters(e: MsrExpectation): boolean {
-  return e.kind !== "readable";
-}
-
 /** What a guest RDMSR of `index` should do under `config` on `host`. */
 export function expectedMsr(
   config: ProbedConfig,
@@ -126,12 +118,29 @@ export function msrExpectationsOf(config: ProbedConfig): (index: number) => MsrE
   };
 }
 
+/**
+ * Per MSR of `msrs`, whether classify looks at the value a guest reads: where its expectation is not just "readable",
+ * i.e. to compare it with the value the config sets, or to show it when an MSR that should fault reads. Made without
+ * the expectation objects: the plan asks this for some 200 MSRs in a cold process.
+ */
+export function msrValuesWanted(config: ProbedConfig, msrs: readonly number[]): boolean[] {
+  const set = new Set<number>();
+  for (const m of config.msrs) set.add(m.index >>> 0);
+  const wanted: boolean[] = [];
+  for (const m of msrs) wanted.push(set.has(m >>> 0) || faultWhy(config, m >>> 0) !== undefined);
+  return wanted;
+}
+
 /** The fault a guest RDMSR of `msr` takes under `config`, or undefined when it reads. */
 function faultOf(config: ProbedConfig, msr: number): MsrExpectation | undefined {
-  if (config.msrFilter && filterDecision(config.msrFilter, msr, "read") === "deny")
-    return { kind: "fault", why: "filter" };
+  const why = faultWhy(config, msr);
+  return why === undefined ? undefined : { kind: "fault", why };
+}
+
+function faultWhy(config: ProbedConfig, msr: number): "filter" | "cpuid-gate" | undefined {
+  if (config.msrFilter && filterDecision(config.msrFilter, msr, "read") === "deny") return "filter";
   // KVM refuses guest access to some MSRs unless a CPUID bit of the guest table enables them.
-  if (!msrGateOpen(config.cpuid, msr)) return { kind: "fault", why: "cpuid-gate" };
+  if (!msrGateOpen(config.cpuid, msr)) return "cpuid-gate";
   return undefined;
 }
 

@@ -6,7 +6,7 @@ import type { MsrFilter, MsrFilterRange } from "../kvm/index.ts";
 import { filterDecision, isX2apicMsr, knownMsrSet, rangeDecidesAlone } from "../profile/filter.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { osMsrNeedsOfTable } from "../profile/guest-msrs.ts";
-import { msrExpectationsOf, msrValueMatters, type ProbedConfig } from "./expect.ts";
+import { msrValuesWanted, type ProbedConfig } from "./expect.ts";
 
 export interface CpuidQuery {
   function: number;
@@ -16,7 +16,7 @@ export interface CpuidQuery {
 export interface ProbePlan {
   cpuid: CpuidQuery[];
   msrs: number[];
-  /** Per query of `msrs`: whether classify looks at its value (msrValueMatters), so the guest records it. */
+  /** Per query of `msrs`: whether classify looks at its value (msrValuesWanted), so the guest records it. */
   msrValueWanted: boolean[];
 }
 
@@ -196,10 +196,7 @@ export function planProbe(
 }
 
 function withValuesWanted(config: ProbedConfig, cpuid: CpuidQuery[], msrs: number[]): ProbePlan {
-  const expected = msrExpectationsOf(config);
-  const msrValueWanted: boolean[] = [];
-  for (const m of msrs) msrValueWanted.push(msrValueMatters(expected(m)));
-  return { cpuid, msrs, msrValueWanted };
+  return { cpuid, msrs, msrValueWanted: msrValuesWanted(config, msrs) };
 }
 
 /** The distinct numbers of `lists` (`total` numbers in all), ascending. */
