@@ -2,7 +2,10 @@
 // Straight-line code made for each probe: every query is its own few instructions with its leaf,
 // subleaf or MSR index and its result address as immediates. A guest on an emulating hypervisor
 // (kvm_pvm here) pays about a microsecond per instruction executed, so a table-driven loop of 13-14
-// instructions per query cost 3x what this costs (7 per CPUID, 4 per RDMSR).
+// instructions per query cost 3x what this costs (7 per CPUID, 4 per RDMSR, 2 where its value is not wanted).
+// Everything runs at CPL0. CPUID at CPL3 would run natively under kvm_pvm (~2 µs less per query), but
+// kvm_pvm does not intercept it there: it returned the host's own leaves (this CPU's APIC ID, x2apic and
+// the KVM PV features the table hid), not the table KVM_SET_CPUID2 installed.
 import { DONE_PORT, GUEST, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE } from "./layout.ts";
 import type { ProbeQueries } from "./types.ts";
 
