@@ -104,7 +104,8 @@ const DONE = new Uint8Array([
 
 /** The straight-line query code, loaded at GUEST.code; it ends with `out DONE_PORT; hlt`. */
 export function assembleQueries(q: ProbeQueries): Uint8Array {
-  const out = new Uint8Array(msrCodeStart(q) + msrCodeSize(q) + DONE.byteLength);
+  const rdmsrAt = rdmsrOffsets(q);
+  const out = new Uint8Array(rdmsrAt[q.msrs.length]! - RDMSR_IN_QUERY + DONE.byteLength);
   const dv = new DataView(out.buffer);
   let at = 0;
   const movEdi = (address: number) => {
@@ -139,10 +140,10 @@ export function assembleQueries(q: ProbeQueries): Uint8Array {
   const [cIndex] = MSR_CHECK.imm32At as [number];
   movEdi(GUEST.msrResults);
   for (let i = 0; i < q.msrs.length; i++) {
+    at = rdmsrAt[i]! - RDMSR_IN_QUERY;
     if (!recordsMsrValue(q, i)) {
       out.set(MSR_CHECK.bytes, at);
       dv.setUint32(at + cIndex, q.msrs[i]! >>> 0, true);
-      at += MSR_CHECK_CODE_SIZE;
       continue;
     }
     const o = i * RESULT_SIZE;
@@ -150,15 +151,9 @@ export function assembleQueries(q: ProbeQueries): Uint8Array {
     dv.setUint32(at + mIndex, q.msrs[i]! >>> 0, true);
     dv.setUint32(at + mEax, o, true);
     dv.setUint32(at + mEdx, o + 4, true);
-    at += MSR_QUERY_CODE_SIZE;
   }
-  out.set(DONE, at);
+  out.set(DONE, rdmsrAt[q.msrs.length]! - RDMSR_IN_QUERY);
   return out;
-}
-
-/** Where the MSR queries start, from GUEST.code: after the CPUID queries and the two `mov edi`. */
-function msrCodeStart(q: ProbeQueries): number {
-  return 5 + q.cpuid.length * CPUID_QUERY_CODE_SIZE + 5;
 }
 
 /** Whether MSR query `i` stores the value it reads (each does when the queries do not say). */
@@ -166,25 +161,19 @@ export function recordsMsrValue(q: ProbeQueries, i: number): boolean {
   return q.msrValueWanted === undefined || q.msrValueWanted[i] === true;
 }
 
-/** Bytes of MSR query `i`: with its stores where it records its value, the RDMSR alone elsewhere. */
-function msrQuerySize(q: ProbeQueries, i: number): number {
-  return recordsMsrValue(q, i) ? MSR_QUERY_CODE_SIZE : MSR_CHECK_CODE_SIZE;
-}
-
-function msrCodeSize(q: ProbeQueries): number {
-  let size = 0;
-  for (let i = 0; i < q.msrs.length; i++) size += msrQuerySize(q, i);
-  return size;
-}
-
-/** Where each MSR query's RDMSR sits, from GUEST.code: its fault flag is at GUEST.faultMap plus this. */
+/**
+ * Where each MSR query's RDMSR sits, from GUEST.code: its fault flag is at GUEST.faultMap plus this. One entry
+ * more, past the last query, where the end of the code starts (minus RDMSR_IN_QUERY).
+ */
 export function rdmsrOffsets(q: ProbeQueries): Uint32Array {
-  const out = new Uint32Array(q.msrs.length);
-  let at = msrCodeStart(q) + RDMSR_IN_QUERY;
+  const out = new Uint32Array(q.msrs.length + 1);
+  // after the CPUID queries and the two `mov edi`
+  let at = 5 + q.cpuid.length * CPUID_QUERY_CODE_SIZE + 5 + RDMSR_IN_QUERY;
   for (let i = 0; i < q.msrs.length; i++) {
     out[i] = at;
-    at += msrQuerySize(q, i);
+    at += recordsMsrValue(q, i) ? MSR_QUERY_CODE_SIZE : MSR_CHECK_CODE_SIZE;
   }
+  out[q.msrs.length] = at;
   return out;
 }
 

@@ -3,9 +3,9 @@
 import { cpuidIndexOf, type CpuidEntry } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import type { Vendor } from "../model/vendor.ts";
-import type { MsrFilter } from "../kvm/index.ts";
+import { MSR_FILTER_DEFAULT_DENY, type MsrFilter } from "../kvm/index.ts";
 import { filterDecision } from "../profile/filter.ts";
-import { msrGateOpen } from "./msr-gates.ts";
+import { MSR_CPUID_GATES, msrGateOpen } from "./msr-gates.ts";
 
 export interface CpuidRegs {
   eax: number;
@@ -124,10 +124,16 @@ export function msrExpectationsOf(config: ProbedConfig): (index: number) => MsrE
  * the expectation objects: the plan asks this for some 200 MSRs in a cold process.
  */
 export function msrValuesWanted(config: ProbedConfig, msrs: readonly number[]): boolean[] {
-  const set = new Set<number>();
-  for (const m of config.msrs) set.add(m.index >>> 0);
+  // faultWhy's rule by sets: the few MSRs set or behind a closed gate, then the filter only if it can deny anything
+  // (the host profile's has no range and allows by default)
+  const always = new Set<number>();
+  for (const m of config.msrs) always.add(m.index >>> 0);
+  for (const g of MSR_CPUID_GATES) if (!msrGateOpen(config.cpuid, g.index)) always.add(g.index >>> 0);
+  const f = config.msrFilter;
+  const filter = f !== null && (f.ranges.length > 0 || (f.flags & MSR_FILTER_DEFAULT_DENY) !== 0) ? f : null;
   const wanted: boolean[] = [];
-  for (const m of msrs) wanted.push(set.has(m >>> 0) || faultWhy(config, m >>> 0) !== undefined);
+  for (const m of msrs)
+    wanted.push(always.has(m >>> 0) || (filter !== null && filterDecision(filter, m, "read") === "deny"));
   return wanted;
 }
 
