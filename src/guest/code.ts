@@ -2,7 +2,10 @@
 // Straight-line code made for each probe: every query is its own few instructions with its leaf,
 // subleaf or MSR index and its result address as immediates. A guest on an emulating hypervisor
 // (kvm_pvm here) pays about a microsecond per instruction executed, so a table-driven loop of 13-14
-// instructions per query cost 3x what this costs (7 per CPUID, 4 per RDMSR).
+// instructions per query cost 3x what this costs (7 per CPUID, 4 per RDMSR, 2 where its value is not wanted).
+// Everything runs at CPL0. CPUID at CPL3 would run natively under kvm_pvm (~2 µs less per query), but
+// kvm_pvm does not intercept it there: it returned the host's own leaves (this CPU's APIC ID, x2apic and
+// the KVM PV features the table hid), not the table KVM_SET_CPUID2 installed.
 import { DONE_PORT, GUEST, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE } from "./layout.ts";
 import type { ProbeQueries } from "./types.ts";
 
@@ -30,7 +33,9 @@ function le32(v: number): number[] {
 export const CPUID_QUERY_CODE_SIZE = 5 + 5 + 2 + 4 * 6;
 /** Bytes of one MSR query: mov ecx, index; rdmsr; mov [rdi+o], eax; mov [rdi+o+4], edx (rdi = msrResults). */
 export const MSR_QUERY_CODE_SIZE = 5 + 2 + 6 + 6;
-/** Offset of the RDMSR within an MSR query's code. */
+/** Bytes of one MSR query whose value is not wanted: mov ecx, index; rdmsr (a fault still shows in the fault map). */
+export const MSR_CHECK_CODE_SIZE = 5 + 2;
+/** Offset of the RDMSR within an MSR query's code (either kind). */
 const RDMSR_IN_QUERY = 5;
 /** Set-up and end: mov edi, cpuidResults; mov edi, msrResults; mov dx, port; out; hlt; jmp. */
 const FRAME_SIZE = 5 + 5 + 4 + 1 + 1 + 2;
@@ -82,6 +87,11 @@ const MSR_QUERY = template((op, imm32, store) => {
   op(OP.rdmsr[0]), op(OP.rdmsr[1]);
   store(REG.eax), store(REG.edx);
 });
+/** mov ecx, index; rdmsr. Immediate: index. */
+const MSR_CHECK = template((op, imm32) => {
+  op(OP.movEcxImm), imm32();
+  op(OP.rdmsr[0]), op(OP.rdmsr[1]);
+});
 const DONE = new Uint8Array([
   ...OP.movDxImm16,
   DONE_PORT & 0xff,
@@ -94,7 +104,8 @@ const DONE = new Uint8Array([
 
 /** The straight-line query code, loaded at GUEST.code; it ends with `out DONE_PORT; hlt`. */
 export function assembleQueries(q: ProbeQueries): Uint8Array {
-  const out = new Uint8Array(FRAME_SIZE + q.cpuid.length * CPUID_QUERY_CODE_SIZE + q.msrs.length * MSR_QUERY_CODE_SIZE);
+  const rdmsrAt = rdmsrOffsets(q);
+  const out = new Uint8Array(rdmsrAt[q.msrs.length]! - RDMSR_IN_QUERY + DONE.byteLength);
   const dv = new DataView(out.buffer);
   let at = 0;
   const movEdi = (address: number) => {
@@ -124,23 +135,46 @@ export function assembleQueries(q: ProbeQueries): Uint8Array {
     at += CPUID_QUERY_CODE_SIZE;
   }
   // The #GP handler flags a faulting RDMSR in the fault map, at the RDMSR's offset (fresh memory is 0).
+  // A query whose value is not wanted is only its RDMSR; its result slot stays unwritten.
   const [mIndex, mEax, mEdx] = MSR_QUERY.imm32At as [number, number, number];
+  const [cIndex] = MSR_CHECK.imm32At as [number];
   movEdi(GUEST.msrResults);
   for (let i = 0; i < q.msrs.length; i++) {
+    at = rdmsrAt[i]! - RDMSR_IN_QUERY;
+    if (!recordsMsrValue(q, i)) {
+      out.set(MSR_CHECK.bytes, at);
+      dv.setUint32(at + cIndex, q.msrs[i]! >>> 0, true);
+      continue;
+    }
     const o = i * RESULT_SIZE;
     out.set(MSR_QUERY.bytes, at);
     dv.setUint32(at + mIndex, q.msrs[i]! >>> 0, true);
     dv.setUint32(at + mEax, o, true);
     dv.setUint32(at + mEdx, o + 4, true);
-    at += MSR_QUERY_CODE_SIZE;
   }
-  out.set(DONE, at);
+  out.set(DONE, rdmsrAt[q.msrs.length]! - RDMSR_IN_QUERY);
   return out;
 }
 
-/** Where each MSR query's RDMSR sits, from GUEST.code: its fault flag is at GUEST.faultMap plus this. */
-export function rdmsrOffsetOf(q: ProbeQueries, msrQuery: number): number {
-  return 5 + q.cpuid.length * CPUID_QUERY_CODE_SIZE + 5 + msrQuery * MSR_QUERY_CODE_SIZE + RDMSR_IN_QUERY;
+/** Whether MSR query `i` stores the value it reads (each does when the queries do not say). */
+export function recordsMsrValue(q: ProbeQueries, i: number): boolean {
+  return q.msrValueWanted === undefined || q.msrValueWanted[i] === true;
+}
+
+/**
+ * Where each MSR query's RDMSR sits, from GUEST.code: its fault flag is at GUEST.faultMap plus this. One entry
+ * more, past the last query, where the end of the code starts (minus RDMSR_IN_QUERY).
+ */
+export function rdmsrOffsets(q: ProbeQueries): Uint32Array {
+  const out = new Uint32Array(q.msrs.length + 1);
+  // after the CPUID queries and the two `mov edi`
+  let at = 5 + q.cpuid.length * CPUID_QUERY_CODE_SIZE + 5 + RDMSR_IN_QUERY;
+  for (let i = 0; i < q.msrs.length; i++) {
+    out[i] = at;
+    at += recordsMsrValue(q, i) ? MSR_QUERY_CODE_SIZE : MSR_CHECK_CODE_SIZE;
+  }
+  out[q.msrs.length] = at;
+  return out;
 }
 
 /**

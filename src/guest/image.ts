@@ -1,12 +1,13 @@
 // Pure writers and readers of the probe's guest memory: page tables, GDT, IDT, code, query tables, results.
 import { InputError } from "../errors.ts";
 import type { CpuidObservation, ProbeQueries } from "./types.ts";
-import { assembleGpHandler, assembleQueries, isRdmsrAt, rdmsrOffsetOf } from "./code.ts";
+import { assembleGpHandler, assembleQueries, isRdmsrAt, rdmsrOffsets, recordsMsrValue } from "./code.ts";
 import { GUEST, GUEST_MEMORY_SIZE, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE, X86 } from "./layout.ts";
 
 export interface RawMsrResult {
   index: number;
-  value: bigint;
+  /** What the RDMSR read; undefined when it faulted or its query does not record the value. */
+  value: bigint | undefined;
   faulted: boolean;
 }
 
@@ -22,6 +23,10 @@ export function checkQueryCounts(q: ProbeQueries): void {
     throw new InputError(`guest probe: ${q.cpuid.length} CPUID queries, at most ${MAX_CPUID_QUERIES}`);
   if (q.msrs.length > MAX_MSR_QUERIES)
     throw new InputError(`guest probe: ${q.msrs.length} MSR queries, at most ${MAX_MSR_QUERIES}`);
+  if (q.msrValueWanted !== undefined && q.msrValueWanted.length !== q.msrs.length)
+    throw new InputError(
+      `guest probe: ${q.msrValueWanted.length} msrValueWanted flags for ${q.msrs.length} MSR queries (one each)`,
+    );
 }
 
 /** Writes the whole probe image into zeroed guest memory of GUEST_MEMORY_SIZE bytes. */
@@ -80,10 +85,12 @@ export function readCpuidResults(mem: Uint8Array, q: ProbeQueries): CpuidObserva
 export function readMsrResults(mem: Uint8Array, q: ProbeQueries): RawMsrResult[] {
   // {lo, hi} is EDX:EAX as one little-endian 64-bit value.
   const values = new BigUint64Array(mem.buffer, mem.byteOffset + GUEST.msrResults, q.msrs.length * (RESULT_SIZE / 8));
+  const rdmsrAt = rdmsrOffsets(q);
   const out: RawMsrResult[] = [];
   for (let i = 0; i < q.msrs.length; i++) {
-    const faulted = mem[GUEST.faultMap + rdmsrOffsetOf(q, i)] !== 0;
-    out.push({ index: q.msrs[i]! >>> 0, value: faulted ? 0n : values[i * (RESULT_SIZE / 8)]!, faulted });
+    const faulted = mem[GUEST.faultMap + rdmsrAt[i]!] !== 0;
+    const value = faulted || !recordsMsrValue(q, i) ? undefined : values[i * (RESULT_SIZE / 8)]!;
+    out.push({ index: q.msrs[i]! >>> 0, value, faulted });
   }
   return out;
 }

@@ -142,7 +142,11 @@ function probeIn(
     cpuid: readCpuidResults(mem.bytes, queries),
     msrs: readMsrResults(mem.bytes, queries).map((r): MsrObservation => {
       const exit = exits.get(r.index);
-      const obs: MsrObservation = { index: r.index, outcome: r.faulted ? "fault" : "value", value: r.value };
+      const obs: MsrObservation = r.faulted
+        ? { index: r.index, outcome: "fault", value: 0n }
+        : r.value === undefined
+          ? { index: r.index, outcome: "readable" }
+          : { index: r.index, outcome: "value", value: r.value };
       if (exit) obs.exit = exit;
       return obs;
     }),

@@ -18,6 +18,12 @@ export interface CpuidQuery {
 export interface ProbeQueries {
   cpuid: CpuidQuery[];
   msrs: number[];
+  /**
+   * Per query of `msrs`, whether the guest records the value it reads. An RDMSR whose value is not wanted
+   * still runs (and still faults or exits as it would) but skips its two stores, which cost an emulating
+   * hypervisor about 2.5 µs; it reports outcome "readable". Absent: every value is recorded.
+   */
+  msrValueWanted?: readonly boolean[];
 }
 
 export interface CpuidObservation {
@@ -29,14 +35,17 @@ export interface CpuidObservation {
   edx: number;
 }
 
-export interface MsrObservation {
+interface MsrRead {
   index: number;
-  outcome: "value" | "fault";
-  /** 0 when the RDMSR faulted. */
-  value: bigint;
   /** Which user-space MSR exit KVM raised for this RDMSR, if any. */
   exit?: MsrExitReasonName;
 }
+
+/** What one RDMSR did: read a value, faulted, or read without its value recorded (ProbeQueries.msrValueWanted). */
+export type MsrObservation =
+  | (MsrRead & { outcome: "value"; value: bigint })
+  | (MsrRead & { outcome: "fault" /** Always 0. */; value: 0n })
+  | (MsrRead & { outcome: "readable" });
 
 export interface GuestReport {
   cpuid: CpuidObservation[];

@@ -18,7 +18,11 @@ import { osMsrNeedsOfTable, type OsMsrNeed } from "../profile/guest-msrs.ts";
 /** What the guest check reports (src/guest's GuestReport has this shape). */
 export interface GuestView {
   cpuid: readonly { function: number; index: number; eax: number; ebx: number; ecx: number; edx: number }[];
-  msrs: readonly { index: number; outcome: "value" | "fault"; value: bigint; exit?: string }[];
+  /** Outcome "readable": read without fault, its value not recorded (the plan did not want it: msrValuesWanted). */
+  msrs: readonly (
+    | { index: number; outcome: "value" | "fault"; value: bigint; exit?: string }
+    | { index: number; outcome: "readable"; exit?: string }
+  )[];
   /** KVM_GET_CPUID2 after the run: the table as KVM really holds it. */
   kvmCpuid: readonly CpuidEntry[];
   /** How many of config.msrs KVM_SET_MSRS accepted (it stops at the first refusal); all when absent. */
@@ -161,7 +165,8 @@ const usedBecause = (n: OsMsrNeed) =>
 /** The MSR a difference is about, by name and index: made only for an MSR that differs. */
 const namedMsr = (msr: number) => ({ name: msrName(msr), msr });
 
-const observedOf = (o: GuestView["msrs"][number]) => (o.outcome === "fault" ? "fault" : hex64(o.value));
+const observedOf = (o: GuestView["msrs"][number]) =>
+  o.outcome === "fault" ? "fault" : o.outcome === "readable" ? "readable" : hex64(o.value);
 
 /**
  * Most MSRs read or fault as promised: what names and explains a difference (the MSR's name, the observed value
@@ -199,7 +204,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
       });
       continue;
     }
-    if (exp.kind === "fault" && o.outcome === "value") {
+    if (exp.kind === "fault" && o.outcome !== "fault") {
       if (exp.why === "cpuid-gate" && msrGateOpen(view.kvmCpuid, msr)) {
         out.push({
           ...namedMsr(msr),
@@ -259,6 +264,15 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
         expected: hex64(exp.value),
         observed: observedOf(o),
         explanation: "the guest read a value other than the one the profile sets",
+      });
+    } else if (exp.kind === "value" && o.outcome === "readable") {
+      // Not a match either: a view from queries that did not record the value (planProbe always records it).
+      out.push({
+        ...namedMsr(msr),
+        class: "msr-value",
+        expected: hex64(exp.value),
+        observed: observedOf(o),
+        explanation: "the profile sets this MSR's value, but the guest check did not record what the guest read",
       });
     }
   }

@@ -6,7 +6,7 @@ import type { MsrFilter, MsrFilterRange } from "../kvm/index.ts";
 import { filterDecision, isX2apicMsr, knownMsrSet, rangeDecidesAlone } from "../profile/filter.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { osMsrNeedsOfTable } from "../profile/guest-msrs.ts";
-import type { ProbedConfig } from "./expect.ts";
+import { msrValuesWanted, type ProbedConfig } from "./expect.ts";
 
 export interface CpuidQuery {
   function: number;
@@ -16,6 +16,8 @@ export interface CpuidQuery {
 export interface ProbePlan {
   cpuid: CpuidQuery[];
   msrs: number[];
+  /** Per query of `msrs`: whether classify looks at its value (msrValuesWanted), so the guest records it. */
+  msrValueWanted: boolean[];
 }
 
 /** Bounds on one guest run: the guest's query tables and result buffers are sized for this. */
@@ -173,7 +175,7 @@ export function planProbe(
   const lists = [first, osReads, denied, rest];
   let total = 0;
   for (const l of lists) total += l.length;
-  if (total <= MAX_MSR_PROBES) return { cpuid, msrs: sortedUnique(lists, total) };
+  if (total <= MAX_MSR_PROBES) return withValuesWanted(config, cpuid, sortedUnique(lists, total));
   // Over the bound: take them in priority order (each list ascending, denied samples in range order).
   first.sort((a, b) => a - b);
   rest.sort((a, b) => a - b);
@@ -186,7 +188,15 @@ export function planProbe(
       chosen.add(m);
       msrs.push(m);
     }
-  return { cpuid, msrs: msrs.sort((a, b) => a - b) };
+  return withValuesWanted(
+    config,
+    cpuid,
+    msrs.sort((a, b) => a - b),
+  );
+}
+
+function withValuesWanted(config: ProbedConfig, cpuid: CpuidQuery[], msrs: number[]): ProbePlan {
+  return { cpuid, msrs, msrValueWanted: msrValuesWanted(config, msrs) };
 }
 
 /** The distinct numbers of `lists` (`total` numbers in all), ascending. */

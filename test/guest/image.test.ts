@@ -7,12 +7,20 @@ import {
   MAX_QUERY_CODE_SIZE,
   assembleGpHandler,
   assembleQueries,
-  rdmsrOffsetOf,
+  rdmsrOffsets,
 } from "../../src/guest/code.ts";
 import { readCpuidResults, readMsrResults, stoppedOnRdmsr, writeProbeImage } from "../../src/guest/image.ts";
 import { GUEST, GUEST_MEMORY_SIZE, MAX_CPUID_QUERIES, MAX_MSR_QUERIES, RESULT_SIZE } from "../../src/guest/layout.ts";
 
 const u32 = fc.nat({ max: 0xffffffff });
+/** MSR queries with, or without (every value recorded), a random msrValueWanted flag for each. */
+const msrQueries = (maxLength: number) =>
+  fc
+    .array(fc.tuple(u32, fc.boolean()), { maxLength })
+    .chain((qs) =>
+      fc.constantFrom({ msrs: qs.map(([m]) => m) }, { msrs: qs.map(([m]) => m), msrValueWanted: qs.map(([, w]) => w) }),
+    );
+const recorded = (q: { msrValueWanted?: readonly boolean[] }, i: number) => q.msrValueWanted?.[i] ?? true;
 
 describe("probe layout", () => {
   test("code, tables and results at full capacity do not overlap and fit in guest memory", () => {
@@ -57,10 +65,12 @@ describe("probe layout", () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
-        fc.array(u32, { maxLength: 40 }),
-        (cpuid, msrs) => {
+        msrQueries(40),
+        (cpuid, msrQuery) => {
+          const q = { cpuid, ...msrQuery };
+          const msrs = q.msrs;
           const mem = new Uint8Array(GUEST_MEMORY_SIZE);
-          writeProbeImage(mem, { cpuid, msrs });
+          writeProbeImage(mem, q);
           const dv = new DataView(mem.buffer);
           cpuid.forEach((c, i) => {
             const at = GUEST.code + 5 + i * CPUID_QUERY_CODE_SIZE;
@@ -72,14 +82,17 @@ describe("probe layout", () => {
             ]);
             expect([mem[at + 10], mem[at + 11]]).toEqual([0x0f, 0xa2]);
           });
+          const rdmsrAt = rdmsrOffsets(q);
           msrs.forEach((m, i) => {
-            const rdmsr = GUEST.code + rdmsrOffsetOf({ cpuid, msrs }, i);
+            const rdmsr = GUEST.code + rdmsrAt[i]!;
             expect(stoppedOnRdmsr(mem, BigInt(rdmsr))).toBe(true);
             expect([mem[rdmsr - 5], dv.getUint32(rdmsr - 4, true)]).toEqual([0xb9, m]); // mov ecx, index
-            expect([dv.getUint32(rdmsr + 4, true), dv.getUint32(rdmsr + 10, true)]).toEqual([
-              i * RESULT_SIZE,
-              i * RESULT_SIZE + 4,
-            ]); // its result slot
+            if (recorded(q, i))
+              expect([dv.getUint32(rdmsr + 4, true), dv.getUint32(rdmsr + 10, true)]).toEqual([
+                i * RESULT_SIZE,
+                i * RESULT_SIZE + 4,
+              ]); // its result slot
+            else expect(mem[rdmsr + 2]).not.toBe(0x89); // no store: the next query's mov ecx, or the end
           });
           expect(stoppedOnRdmsr(mem, BigInt(GUEST.code))).toBe(false);
         },
@@ -91,7 +104,7 @@ describe("probe layout", () => {
   test("the query code is exactly the straight-line encoding, byte for byte (a reference encoder written out here)", () => {
     const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
     const store = (reg: number, disp: number) => [0x89, 0x80 | (reg << 3) | 7, ...le(disp)]; // mov [rdi+disp32], reg32
-    const reference = (cpuid: { function: number; index: number }[], msrs: number[]) => [
+    const reference = (cpuid: { function: number; index: number }[], msrs: number[], wanted?: boolean[]) => [
       0xbf,
       ...le(GUEST.cpuidResults), // mov edi, cpuidResults
       ...cpuid.flatMap((c, i) => [
@@ -105,7 +118,13 @@ describe("probe layout", () => {
       ]),
       0xbf,
       ...le(GUEST.msrResults), // mov edi, msrResults
-      ...msrs.flatMap((m, i) => [0xb9, ...le(m), 0x0f, 0x32, ...store(0, i * 16), ...store(2, i * 16 + 4)]),
+      ...msrs.flatMap((m, i) => [
+        0xb9,
+        ...le(m),
+        0x0f,
+        0x32,
+        ...((wanted?.[i] ?? true) ? [...store(0, i * 16), ...store(2, i * 16 + 4)] : []),
+      ]),
       0x66,
       0xba,
       0x10,
@@ -118,8 +137,11 @@ describe("probe layout", () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 30 }),
-        fc.array(u32, { maxLength: 30 }),
-        (cpuid, msrs) => expect([...assembleQueries({ cpuid, msrs })]).toEqual(reference(cpuid, msrs)),
+        msrQueries(30),
+        (cpuid, msrQuery) =>
+          expect([...assembleQueries({ cpuid, ...msrQuery })]).toEqual(
+            reference(cpuid, msrQuery.msrs, msrQuery.msrValueWanted),
+          ),
       ),
       { numRuns: 50 },
     );
@@ -129,30 +151,34 @@ describe("probe layout", () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ function: u32, index: u32 }), { maxLength: 40 }),
-        fc.array(u32, { maxLength: 40 }),
-        (cpuid, msrs) => {
+        msrQueries(40),
+        (cpuid, msrQuery) => {
+          const q = { cpuid, ...msrQuery };
+          const msrs = q.msrs;
           const mem = new Uint8Array(GUEST_MEMORY_SIZE);
-          writeProbeImage(mem, { cpuid, msrs });
+          writeProbeImage(mem, q);
           const dv = new DataView(mem.buffer);
           const regs = (c: { function: number; index: number }) =>
             [c.index, c.function ^ 0x5a5a5a5a, ~c.index, c.function + 7].map((v) => v >>> 0);
           cpuid.forEach((c, i) =>
             regs(c).forEach((v, r) => dv.setUint32(GUEST.cpuidResults + i * 16 + r * 4, v, true)),
           );
+          const rdmsrAt = rdmsrOffsets(q);
           msrs.forEach((m, i) => {
             dv.setUint32(GUEST.msrResults + i * 16, m, true);
             dv.setUint32(GUEST.msrResults + i * 16 + 4, 0xffffffff, true);
-            mem[GUEST.faultMap + rdmsrOffsetOf({ cpuid, msrs }, i)] = i % 2;
+            mem[GUEST.faultMap + rdmsrAt[i]!] = i % 2;
           });
-          const obs = readCpuidResults(mem, { cpuid, msrs });
+          const obs = readCpuidResults(mem, q);
           obs.forEach((o, i) => {
             const c = cpuid[i]!;
             const [eax, ebx, ecx, edx] = regs(c);
             expect(o).toEqual({ function: c.function, index: c.index, eax, ebx, ecx, edx } as typeof o);
           });
-          readMsrResults(mem, { cpuid, msrs }).forEach((r, i) => {
+          readMsrResults(mem, q).forEach((r, i) => {
             expect(r.faulted).toBe(i % 2 === 1);
-            expect(r.value).toBe(i % 2 === 1 ? 0n : (0xffffffffn << 32n) | BigInt(msrs[i]!));
+            // a value only where the query recorded one and did not fault
+            expect(r.value).toBe(i % 2 === 1 || !recorded(q, i) ? undefined : (0xffffffffn << 32n) | BigInt(msrs[i]!));
           });
         },
       ),
@@ -164,6 +190,13 @@ describe("probe layout", () => {
     const mem = new Uint8Array(GUEST_MEMORY_SIZE);
     expect(() => writeProbeImage(mem, { cpuid: [], msrs: new Array(MAX_MSR_QUERIES + 1).fill(0x10) })).toThrow(
       InputError,
+    );
+  });
+
+  test("msrValueWanted must have one flag per MSR query", () => {
+    const mem = new Uint8Array(GUEST_MEMORY_SIZE);
+    expect(() => writeProbeImage(mem, { cpuid: [], msrs: [0x10, 0x1b], msrValueWanted: [true] })).toThrow(
+      /1 msrValueWanted flags for 2 MSR queries/,
     );
   });
 });

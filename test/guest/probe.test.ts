@@ -1,5 +1,6 @@
 // The guest check on the real /dev/kvm; skipped with one line where it is absent.
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { GuestError } from "../../src/errors.ts";
 import { runGuestProbe } from "../../src/guest/index.ts";
@@ -10,6 +11,7 @@ import {
   backgroundClosesSettled,
   MSR_FILTER_READ,
   WATCHDOG_SIGNAL,
+  type MsrFilter,
 } from "../../src/kvm/index.ts";
 import type { CpuidEntry } from "../../src/model/cpuid.ts";
 import { thrown } from "../helpers/thrown.ts";
@@ -34,6 +36,13 @@ function edit(cpuid: CpuidEntry[], fn: number, change: Partial<CpuidEntry>): Cpu
 }
 
 const leaf = (fn: number, index = 0) => ({ function: fn, index });
+
+/** A filter that allows every MSR but `denied` (one range each; KVM takes up to 16). */
+function denyFilter(denied: readonly number[]): MsrFilter | null {
+  if (denied.length === 0) return null;
+  const ranges = denied.map((base) => ({ flags: MSR_FILTER_READ, base, nmsrs: 1, bitmap: new Uint8Array(1) }));
+  return { flags: MSR_FILTER_DEFAULT_ALLOW, ranges };
+}
 
 describe("runGuestProbe", () => {
   onDevice("hiding x2apic and the KVM PV features is what the guest sees", () => {
@@ -74,6 +83,49 @@ describe("runGuestProbe", () => {
     expect(denied.msrs[1]!.outcome).toBe("value");
     expect(denied.runs).toBe(2);
   });
+
+  onDevice(
+    "property: an RDMSR without its stores faults, exits and reads as the all-stores probe's; a wanted value is the same",
+    () => {
+      using kvm = Kvm.open();
+      const cpuid = kvm.supportedCpuid();
+      // KVM's own MSRs read, unknown ones fault with an exit, a filter-denied one faults with a filter exit
+      const pool = [...kvm.msrIndexList(), 0x12345678, 0x4b564dff, 0xc0011fff];
+      const set = [{ index: UCODE_REV, value: 0x0bad_c0den }];
+      const allStores = (msrs: number[], denied: number[]) =>
+        runGuestProbe({ cpuid, msrs: set, filter: denyFilter(denied) }, { cpuid: [], msrs }, { kvm });
+      // counters (TSC, APERF...) read differently each time: their values are not compared
+      const [a, b] = [allStores(pool, []), allStores(pool, [])];
+      const volatile = new Set(pool.filter((_, i) => !Bun.deepEquals(a.msrs[i], b.msrs[i])));
+      expect(volatile.has(TSC) || !pool.includes(TSC)).toBe(true);
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.constantFrom(...pool), fc.boolean()), { minLength: 1, maxLength: 60 }),
+          fc.uniqueArray(fc.constantFrom(...pool), { maxLength: 4 }),
+          (queries, denied) => {
+            const msrs = queries.map(([m]) => m);
+            const msrValueWanted = queries.map(([, w]) => w);
+            const full = allStores(msrs, denied);
+            const some = runGuestProbe(
+              { cpuid, msrs: set, filter: denyFilter(denied) },
+              { cpuid: [], msrs, msrValueWanted },
+              { kvm },
+            );
+            expect(full.msrs.every((o) => o.outcome !== "readable")).toBe(true);
+            some.msrs.forEach((o, i) => {
+              const f = full.msrs[i]!;
+              expect([o.index, o.exit]).toEqual([f.index, f.exit]);
+              if (f.outcome === "fault") expect(o).toEqual(f);
+              else if (!msrValueWanted[i]) expect(o.outcome).toBe("readable");
+              else if (volatile.has(o.index)) expect(o.outcome).toBe("value");
+              else expect(o).toEqual(f);
+            });
+          },
+        ),
+        { numRuns: 25 },
+      );
+    },
+  );
 
   onDevice("out-of-range CPUID: zeros with an AMD vendor, the max basic leaf with an Intel vendor", () => {
     const maxBasic = 0xd;

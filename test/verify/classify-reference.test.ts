@@ -9,12 +9,12 @@ import type { HostCapture } from "../../src/model/host.ts";
 import { vendorOf, type Vendor } from "../../src/model/vendor.ts";
 import { applyProfile, guestPermittedMsrs } from "../../src/profile/apply.ts";
 import { knownMsrsOf } from "../../src/profile/filter.ts";
-import { classify, type GuestView } from "../../src/verify/classify.ts";
-import { expectedMsr, resolveCpuid, type ProbedConfig } from "../../src/verify/expect.ts";
+import { classify, type GuestView as ClassifiedView } from "../../src/verify/classify.ts";
+import { expectedMsr, msrValuesWanted, resolveCpuid, type ProbedConfig } from "../../src/verify/expect.ts";
 import { MSR_CPUID_GATES } from "../../src/verify/msr-gates.ts";
 import { planProbe, type ProbePlan } from "../../src/verify/plan.ts";
 import { allFixtureHosts, fixturesMissing } from "../helpers/fixtures.ts";
-import { classifyReference } from "./classify-reference.ts";
+import { classifyReference, type GuestView } from "./classify-reference.ts";
 import { SAMPLE_PERMITTED, sampleConfig, sampleHost } from "./fixtures.ts";
 
 type Host = Pick<HostCapture, "vendor" | "featureMsrs" | "msrIndexList">;
@@ -169,6 +169,28 @@ describe("classify matches the reference classification", () => {
         const { config, view } = perturbed(c, p);
         const fast = classify(config, c.host, view);
         expect(fast).toEqual(classifyReference(config, c.host, view));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  test("property: the same differences from a guest that records only the values the plan wants", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: all.length - 1 }), perturbation, (i, p) => {
+        const c = all[i]!;
+        const { config, view } = perturbed(c, p);
+        // as planProbe marks them (plan-reference checks it): an MSR promised readable keeps only its outcome
+        const wanted = msrValuesWanted(
+          config,
+          view.msrs.map((o) => o.index),
+        );
+        const recorded: ClassifiedView = {
+          ...view,
+          msrs: view.msrs.map(({ value, ...o }, k) =>
+            o.outcome === "value" && !wanted[k] ? { ...o, outcome: "readable" as const } : { ...o, value },
+          ),
+        };
+        expect(classify(config, c.host, recorded)).toEqual(classifyReference(config, c.host, view));
       }),
       { numRuns: 1500 },
     );

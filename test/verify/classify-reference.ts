@@ -15,7 +15,12 @@ import { cpuidBitsName, msrName } from "../../src/catalogue/index.ts";
 import { leafGateOf, leafGatesOf } from "../../src/policy/index.ts";
 import { filterDecision } from "../../src/profile/filter.ts";
 import { osMsrNeedsOfTable, type OsMsrNeed } from "../../src/profile/guest-msrs.ts";
-import type { GuestView } from "../../src/verify/classify.ts";
+import type { GuestView as ClassifiedView } from "../../src/verify/classify.ts";
+
+/** The guest's view as the reference knew it: every MSR read with its value recorded (no "readable" outcome). */
+export type GuestView = Omit<ClassifiedView, "msrs"> & {
+  msrs: readonly { index: number; outcome: "value" | "fault"; value: bigint; exit?: string }[];
+};
 
 interface Unit {
   lsb: number;

@@ -219,6 +219,21 @@ describe("classify", () => {
       { class: "msr-readable", msr: 0x1db, expected: "fault" },
     ]);
   });
+
+  test("a read whose value was not recorded: no difference where only readable is promised, never a match for a value", () => {
+    const unrecorded = (indices: number[]) => ({
+      ...perfect,
+      msrs: perfect.msrs.map((m) => (indices.includes(m.index) ? { index: m.index, outcome: "readable" as const } : m)),
+    });
+    const readableOnly = perfect.msrs.filter((m) => expectedMsr(config, host, m.index).kind === "readable");
+    expect(readableOnly.length).toBeGreaterThan(0);
+    expect(classify(config, host, unrecorded(readableOnly.map((m) => m.index)))).toEqual([]);
+    // a value the profile sets, or a read where a fault is promised, is not taken for a value of 0 nor for a match
+    expect(classify(config, host, unrecorded([0x8b, 0x1db]))).toMatchObject([
+      { class: "msr-value", msr: 0x8b, expected: "0x1000065", observed: "readable" },
+      { class: "msr-readable", msr: 0x1db, expected: "fault", observed: "readable" },
+    ]);
+  });
 });
 
 describe("classify: feature-MSR values KVM refused to set", () => {

@@ -95,11 +95,53 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
     const obs = (i: number) => report.msrs.find((m) => m.index === i)!;
     expect(obs(0x1db)).toMatchObject({ outcome: "fault", exit: "filter" }); // LBR MSR, not permitted
     expect(obs(0x8b)).toMatchObject({ outcome: "value", value: 0x1234n }); // UCODE_REV as the profile sets it
-    expect(obs(0x10)).toMatchObject({ outcome: "value" }); // TSC, permitted
+    // TSC, permitted: the plan promises it readable only, so the guest skips recording its value
+    expect(obs(0x10)).toEqual({ index: 0x10, outcome: "readable" });
     // KVM reads TSC_ADJUST whatever CPUID says (only the feature bit is hidden): readable, as promised
-    expect(obs(0x3b)).toMatchObject({ outcome: "value" });
+    expect(obs(0x3b)).toMatchObject({ outcome: "readable" });
     const diffs = classify(config, h, report);
     expect(diffs.filter((d) => d.msr === 0x1db || d.msr === 0x8b || d.msr === 0x10 || d.msr === 0x3b)).toEqual([]);
+  });
+
+  test("a caller of runGuestProbe that does not ask for fewer values gets the value of every MSR that reads", () => {
+    const config = applyProfile(profile!, h, { checkGuestMsrs: false });
+    const { cpuid, msrs } = planProbe(config, h, PERMITTED);
+    const report = runGuestProbe({ cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter }, { cpuid, msrs });
+    expect(report.msrs.map((o) => o.index)).toEqual(msrs);
+    expect(report.msrs.filter((o) => o.outcome !== "value" && o.outcome !== "fault")).toEqual([]);
+    expect(report.msrs.find((m) => m.index === 0x10)).toMatchObject({ outcome: "value" });
+    // and the differences are those of the plan that records only the values classify looks at
+    const planned = runGuestProbe(
+      { cpuid: config.cpuid, msrs: config.msrs, filter: config.msrFilter },
+      planProbe(config, h, PERMITTED),
+    );
+    const stable = (d: { class: string }) => d.class !== "kvm-runtime";
+    expect(classify(config, h, planned).filter(stable)).toEqual(classify(config, h, report).filter(stable));
+  });
+
+  test("an MSR the promise denies but the guest reads is reported with the value the guest read", () => {
+    // The promise: the filter denies UCODE_REV, which the profile also sets. The guest runs without the filter
+    // (as under a hypervisor that ignored it), so it reads the value.
+    const denying = applyProfile(
+      hidingProfile(
+        h,
+        HIDDEN,
+        PERMITTED.filter((m) => m !== 0x8b),
+      ),
+      h,
+      { checkGuestMsrs: false },
+    );
+    const plan = planProbe(denying, h, PERMITTED);
+    expect(plan.msrValueWanted[plan.msrs.indexOf(0x8b)]).toBe(true);
+    expect(plan.msrValueWanted[plan.msrs.indexOf(0x10)]).toBe(false);
+    const report = runGuestProbe({ cpuid: denying.cpuid, msrs: denying.msrs, filter: null }, plan);
+    expect(report.msrs.find((m) => m.index === 0x8b)).toEqual({ index: 0x8b, outcome: "value", value: 0x1234n });
+    expect(classify(denying, h, report).find((d) => d.msr === 0x8b)).toMatchObject({
+      class: "msr-readable",
+      expected: "fault",
+      observed: "0x1234",
+      explanation: "the MSR filter denies this MSR but the guest read it",
+    });
   });
 
   test("out-of-range CPUID behaves as documented for the vendor of the table (AMD zeros; Intel the max basic leaf)", () => {

@@ -16,7 +16,7 @@ import type { HostCapture } from "../../src/model/host.ts";
 import { applyProfile, guestPermittedMsrs } from "../../src/profile/apply.ts";
 import { filterDecision, isX2apicMsr, knownMsrsOf } from "../../src/profile/filter.ts";
 import { osMsrNeeds, tableAdvertises } from "../../src/profile/guest-msrs.ts";
-import type { ProbedConfig } from "../../src/verify/expect.ts";
+import { expectedMsr, type ProbedConfig } from "../../src/verify/expect.ts";
 import {
   MAX_CPUID_PROBES,
   MAX_MSR_PROBES,
@@ -87,7 +87,10 @@ function referencePlan(config: ProbedConfig, host: Host, permitted: readonly num
     chosen.add(m);
     msrs.push(m);
   }
-  return { cpuid, msrs: msrs.sort((a, b) => a - b) };
+  msrs.sort((a, b) => a - b);
+  // classify looks at a value only where a value is promised, or where a fault is promised (to show what was read)
+  const msrValueWanted = msrs.map((m) => expectedMsr(config, host, m).kind !== "readable");
+  return { cpuid, msrs, msrValueWanted };
 }
 
 const u32 = fc.nat({ max: 0xffffffff });
