@@ -7,7 +7,8 @@ import type { Vendor } from "../model/vendor.ts";
 import {
   msrFieldsFor,
   policyFor,
-  vendorCpuidFieldsFor,
+  vendorCpuidField,
+  vendorCpuidFieldEntries,
   type Action,
   type CpuidField,
   type MsrField,
@@ -74,7 +75,7 @@ function unknownBit(bit: number, name: string, alias: boolean): Field {
  * left out, so no bit has two fields), then each uncovered bit alone. With `wanted` (32-bit only), only
  * the fields holding one of its bits are made: the rest of the split is never built.
  */
-function cover<F extends { lsb: number; msb: number }>(
+export function cover<F extends { lsb: number; msb: number }>(
   policy: readonly F[],
   width: 32 | 64,
   known: (f: F) => Field,
@@ -105,12 +106,18 @@ const isAlias = (leaf: number, subleaf: number, register: Register, bit: number)
   register === ALIAS_REGISTER &&
   cpuidFeatureAt(leaf, subleaf, register, bit)?.aliasOfLeaf1Edx === true;
 
-/** The split of one register, or (`wanted` not -1) only its fields holding a bit of `wanted`. */
+/**
+ * The split of one register, or (`wanted` not -1) only its fields holding a bit of `wanted`. The cover is worked
+ * out on where the policy's fields are (their bits), so only the fields kept are parsed from the table.
+ */
 function coverRegister(vendor: Vendor, l: number, s: number, register: Register, wanted: number): Field[] {
   return cover(
-    vendorCpuidFieldsFor(vendor, l, s, register),
+    vendorCpuidFieldEntries(vendor, l, s, register),
     32,
-    (f) => fromPolicy(f, f.lsb === f.msb && isAlias(l, s, register, f.lsb)),
+    (entry) => {
+      const f = vendorCpuidField(vendor, entry);
+      return fromPolicy(f, f.lsb === f.msb && isAlias(l, s, register, f.lsb));
+    },
     (bit) => unknownBit(bit, cpuidBitName(l, s, register, bit), isAlias(l, s, register, bit)),
     wanted,
   );

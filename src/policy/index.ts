@@ -1,8 +1,8 @@
 // Lookups over the policy tables. The tables are data; this is the only code that reads them.
 import type { Register } from "../model/cpuid.ts";
-import { memoByObject } from "../model/memo.ts";
+import { memoByObject, once } from "../model/memo.ts";
 import type { Vendor } from "../model/vendor.ts";
-import { policyNestedFieldsJson, policyRegisterSpansJson, policyTableJson } from "./macro.ts" with { type: "macro" };
+import { policyFieldIndex, policyNestedFieldsJson, policyTableJson } from "./macro.ts" with { type: "macro" };
 import type { CpuidField, MsrField, MsrRule, Policy } from "./types.ts";
 
 export type { Action, Compare, CpuidField, FieldRule, MsrField, MsrRule, Policy, SubleafRange } from "./types.ts";
@@ -29,32 +29,70 @@ export function nestedCpuidFieldsOf(vendor: Vendor): readonly CpuidField[] {
   return (NESTED[vendor] ??= JSON.parse(NESTED_JSON[vendor]) as CpuidField[]);
 }
 
-// Where each register's fields are in TABLE_JSON (macro.ts): a cold `verify host` splits only the few registers
-// a guest saw differ, and parsing their slices instead of the whole table saved about 0.4 ms of it.
-const SPANS_JSON: Record<Vendor, string> = {
-  intel: policyRegisterSpansJson("intel"),
-  amd: policyRegisterSpansJson("amd"),
+// Where each register's fields are in TABLE_JSON (macro.ts), built when a vendor's is first asked: a cold
+// `verify host` splits only the bits a guest saw differ, and parsing only the fields holding them (45 here)
+// instead of every field of their registers (7 registers, ~220 fields) took about 0.07 ms off its classify.
+const FIELD_INDEX: Record<Vendor, () => Record<string, string>> = {
+  intel: once(() => policyFieldIndex("intel")),
+  amd: once(() => policyFieldIndex("amd")),
 };
-const REGISTER_SLOT: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
-const spansOf: Partial<Record<Vendor, Record<string, number[]>>> = {};
-const registerFields: Record<Vendor, Map<number, CpuidField[]>> = { intel: new Map(), amd: new Map() };
+/** One field's run of numbers in FIELD_INDEX: [first subleaf, last subleaf, lsb, msb, position, start, end]. */
+const FIELD_RECORD = 7;
+const fieldRecords: Record<Vendor, Map<string, readonly number[]>> = { intel: new Map(), amd: new Map() };
+const fieldsFromSpans: Record<Vendor, Map<number, CpuidField>> = { intel: new Map(), amd: new Map() };
 
-/** Every field of one register of one leaf (any subleaf), in table order, parsed from its slices of the table. */
-function registerFieldsOf(vendor: Vendor, leaf: number, register: Register): CpuidField[] {
-  const key = leaf * 4 + REGISTER_SLOT[register];
-  let fields = registerFields[vendor].get(key);
-  if (fields === undefined) {
-    const spans = (spansOf[vendor] ??= JSON.parse(SPANS_JSON[vendor]) as Record<string, number[]>)[
-      `${leaf}.${register}`
-    ];
-    let text = "";
-    if (spans)
-      for (let i = 0; i < spans.length; i += 2)
-        text += (i === 0 ? "" : ",") + TABLE_JSON[vendor].slice(spans[i], spans[i + 1]);
-    fields = JSON.parse(`[${text}]`) as CpuidField[];
-    registerFields[vendor].set(key, fields);
+/** Where one field of the table is: its bits, its position in the table's cpuid list and its span in the JSON. */
+export interface CpuidFieldEntry {
+  lsb: number;
+  msb: number;
+  position: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * Where the fields cpuidFieldsFor gives are, in its order, from the index alone: a caller that needs only some of
+ * them (split.ts, by their bits) gets those with vendorCpuidField and no other is parsed.
+ */
+export function vendorCpuidFieldEntries(
+  vendor: Vendor,
+  leaf: number,
+  subleaf: number,
+  register: Register,
+): CpuidFieldEntry[] {
+  const key = `${leaf}.${register}`;
+  let records = fieldRecords[vendor].get(key);
+  if (records === undefined) {
+    const json = FIELD_INDEX[vendor]()[key];
+    fieldRecords[vendor].set(key, (records = json === undefined ? [] : (JSON.parse(json) as number[])));
   }
-  return fields;
+  const out: CpuidFieldEntry[] = [];
+  for (let i = 0; i < records.length; i += FIELD_RECORD)
+    if (subleaf >= records[i]! && subleaf <= records[i + 1]!)
+      out.push({
+        lsb: records[i + 2]!,
+        msb: records[i + 3]!,
+        position: records[i + 4]!,
+        start: records[i + 5]!,
+        end: records[i + 6]!,
+      });
+  return out;
+}
+
+/** The field an entry is: the parsed table's own object once the table is parsed, else parsed from its span. */
+export function vendorCpuidField(vendor: Vendor, entry: CpuidFieldEntry): CpuidField {
+  return POLICIES[vendor]?.cpuid[entry.position] ?? cpuidFieldFromSpan(vendor, entry);
+}
+
+/** An entry's field parsed from its span of the table JSON, once. */
+function cpuidFieldFromSpan(vendor: Vendor, entry: CpuidFieldEntry): CpuidField {
+  let field = fieldsFromSpans[vendor].get(entry.position);
+  if (field === undefined)
+    fieldsFromSpans[vendor].set(
+      entry.position,
+      (field = JSON.parse(TABLE_JSON[vendor].slice(entry.start, entry.end)) as CpuidField),
+    );
+  return field;
 }
 
 // Each index is built on first use, by appending (not copying a leaf's list per field): a cold
@@ -121,22 +159,11 @@ export function cpuidFieldsFor(policy: Policy, leaf: number, subleaf: number, re
 }
 
 /**
- * cpuidFieldsFor over the vendor's table, without parsing the whole table when nothing has yet: the register's
- * own fields are parsed alone (the same fields, in the same order).
+ * cpuidFieldsFor's fields as the index finds them before the table is parsed, each parsed from its span of the
+ * table JSON (what split.ts gets in a cold process): tests hold the index to the table with it.
  */
-export function vendorCpuidFieldsFor(vendor: Vendor, leaf: number, subleaf: number, register: Register): CpuidField[] {
-  const policy = POLICIES[vendor];
-  return policy
-    ? cpuidFieldsFor(policy, leaf, subleaf, register)
-    : cpuidFieldsFromSlices(vendor, leaf, subleaf, register);
-}
-
-/** vendorCpuidFieldsFor's way when the table is not parsed: the register's slices of the table JSON alone. */
 export function cpuidFieldsFromSlices(vendor: Vendor, leaf: number, subleaf: number, register: Register): CpuidField[] {
-  const out: CpuidField[] = [];
-  for (const f of registerFieldsOf(vendor, leaf, register))
-    if (subleaf >= f.subleaves.start && subleaf <= f.subleaves.end) out.push(f);
-  return out.sort((a, b) => a.lsb - b.lsb);
+  return vendorCpuidFieldEntries(vendor, leaf, subleaf, register).map((e) => cpuidFieldFromSpan(vendor, e));
 }
 
 /** The fields of one feature MSR, by ascending bit; empty when the table does not know it. */

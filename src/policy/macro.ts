@@ -3,6 +3,7 @@
 // running the builders (and the catalogue lookups they use) at every start.
 import { AMD_POLICY } from "./amd.ts";
 import { INTEL_POLICY } from "./intel.ts";
+import { itemSpans } from "../model/json-spans.ts";
 
 const tableOf = (vendor: "intel" | "amd") => (vendor === "intel" ? INTEL_POLICY : AMD_POLICY);
 
@@ -11,25 +12,32 @@ export function policyTableJson(vendor: "intel" | "amd"): string {
 }
 
 /**
- * Where each CPUID register's fields are in policyTableJson(vendor), as JSON: `leaf.register` -> [start, end, ...],
- * each a slice holding one or more comma-separated fields, in table order. A cold run that needs a few registers
- * parses their slices instead of the whole table.
+ * Where each CPUID register's fields are in policyTableJson(vendor), so that a lookup parses only the fields it
+ * needs (a cold `verify host` only those holding a bit a guest saw differ): `leaf.register` -> the JSON text of
+ * one run of numbers per field of that register (any subleaf), [first subleaf, last subleaf, lsb, msb, position
+ * in the table's cpuid list, start, end of its JSON], in cpuidFieldsFor's order (by lsb, then table order).
  */
-export function policyRegisterSpansJson(vendor: "intel" | "amd"): string {
+export function policyFieldIndex(vendor: "intel" | "amd"): Record<string, string> {
   const table = tableOf(vendor);
   const whole = JSON.stringify(table);
-  const spans: Record<string, number[]> = {};
-  let at = whole.indexOf('"cpuid":[') + '"cpuid":['.length;
-  for (const f of table.cpuid) {
-    const text = JSON.stringify(f);
-    if (!whole.startsWith(text, at)) throw new Error(`policy ${vendor}: field ${f.name} is not where expected`);
-    const list = (spans[`${f.leaf}.${f.register}`] ??= []);
-    // a field right after the register's previous one (rows of one register are built together) extends its slice
-    if (list.length > 0 && list[list.length - 1]! + 1 === at) list[list.length - 1] = at + text.length;
-    else list.push(at, at + text.length);
-    at += text.length + 1;
-  }
-  return JSON.stringify(spans);
+  const spans = itemSpans(whole, whole.indexOf('"cpuid":[') + '"cpuid":['.length, table.cpuid);
+  const records: Record<string, number[][]> = {};
+  table.cpuid.forEach((f, at) => {
+    const [start, end] = spans[at]!;
+    (records[`${f.leaf}.${f.register}`] ??= []).push([
+      f.subleaves.start,
+      f.subleaves.end,
+      f.lsb,
+      f.msb,
+      at,
+      start,
+      end,
+    ]);
+  });
+  const index: Record<string, string> = {};
+  for (const [key, list] of Object.entries(records))
+    index[key] = JSON.stringify(list.sort((a, b) => a[2]! - b[2]!).flat());
+  return index;
 }
 
 /**

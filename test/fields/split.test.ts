@@ -2,13 +2,21 @@
 import { profile as testProfile } from "../profile/apply-helpers.ts";
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { cpuidBitsName } from "../../src/catalogue/index.ts";
+import { cpuidBitName, cpuidBitsName } from "../../src/catalogue/index.ts";
 import { bitMask32 } from "../../src/fields/bits.ts";
 import { registerRule } from "../../src/fields/combine.ts";
-import { splitMsr, splitRegister, splitRegisterBits, unknownBits32 } from "../../src/fields/split.ts";
+import {
+  cover,
+  splitMsr,
+  splitRegister,
+  splitRegisterBits,
+  unknownBits32,
+  type Field,
+} from "../../src/fields/split.ts";
 import { featureView, tableView } from "../../src/fields/view.ts";
 import { REGISTERS, findCpuid, type CpuidEntry, type Register } from "../../src/model/cpuid.ts";
 import { cpuidFieldsFor, featureMsrsOf, policyFor } from "../../src/policy/index.ts";
+import { BUN, REPO } from "../helpers/sources.ts";
 
 const VENDORS = ["intel", "amd"] as const;
 /** Every (leaf, first subleaf, register) a policy has a field for. */
@@ -26,6 +34,23 @@ function coverage(fields: readonly { lsb: number; msb: number }[], width: number
   const n = new Array<number>(width).fill(0);
   for (const f of fields) for (let b = f.lsb; b <= f.msb; b++) n[b]!++;
   return n;
+}
+
+/**
+ * cover's rule worked out here on masks: fields in order, each kept unless it is out of 0..31 or overlaps a field
+ * kept before, then every bit none covers on its own; by lsb.
+ */
+function maskCover<F extends { lsb: number; msb: number }>(fields: readonly F[]) {
+  const out: { lsb: number; msb: number; field?: F }[] = [];
+  let covered = 0;
+  for (const f of fields) {
+    const mask = f.lsb >= 0 && f.msb <= 31 && f.lsb <= f.msb ? bitMask32(f.lsb, f.msb) : 0;
+    if (mask === 0 || (covered & mask) !== 0) continue;
+    covered |= mask;
+    out.push({ lsb: f.lsb, msb: f.msb, field: f });
+  }
+  for (let bit = 0; bit < 32; bit++) if (((covered >>> bit) & 1) === 0) out.push({ lsb: bit, msb: bit });
+  return out.sort((a, b) => a.lsb - b.lsb);
 }
 
 describe("the split of a register", () => {
@@ -101,6 +126,99 @@ describe("the split of a register", () => {
         );
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  test("property: cover keeps fields in order, leaving out any overlapping one kept before; with some bits, only theirs", () => {
+    const field = (lsb: number, msb: number, name: string, unknown: boolean): Field => ({
+      lsb,
+      msb,
+      name,
+      compare: "subset",
+      action: undefined,
+      unknown,
+      named: true,
+      bits: true,
+      alias: false,
+      nested: false,
+    });
+    const bit = fc.integer({ min: -2, max: 34 });
+    const fields = fc.array(
+      fc.record({ lsb: bit, msb: bit, name: fc.string({ maxLength: 3 }) }),
+      { maxLength: 24 }, // overlapping and out-of-range fields, which no real table has
+    );
+    const wanted = fc.oneof(
+      fc.constant(-1),
+      fc.integer({ min: 0, max: 0xffff_ffff }).map((m) => m | 0),
+    );
+    fc.assert(
+      fc.property(fields, wanted, (list, m) => {
+        const expected = maskCover(list)
+          .filter((f) => m === -1 || (bitMask32(f.lsb, f.msb) & m) !== 0)
+          .map((f) => (f.field ? field(f.lsb, f.msb, f.field.name, false) : field(f.lsb, f.msb, `bit ${f.lsb}`, true)));
+        const got = cover(
+          list,
+          32,
+          (f) => field(f.lsb, f.msb, f.name, false),
+          (b) => field(b, b, `bit ${b}`, true),
+          m,
+        );
+        expect(got).toEqual(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("property: the split of some bits, worked out on the index, is what the whole parsed table gives", () => {
+    const key = fc.oneof(
+      fc.constantFrom(...policyKeys),
+      fc.record({
+        vendor: fc.constantFrom(...VENDORS),
+        leaf: fc.oneof(fc.constantFrom(...policyKeys.map((k) => k.leaf)), fc.integer({ min: 0, max: 0xffff_ffff })),
+        subleaf: fc.oneof(fc.nat({ max: 70 }), fc.integer({ min: 0, max: 0xffff_ffff })),
+        register: fc.constantFrom(...REGISTERS),
+      }),
+    );
+    const bits = fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0xffff_ffff, 0x8000_0000, 1));
+    fc.assert(
+      fc.property(key, bits, (k, m) => {
+        const expected = maskCover(cpuidFieldsFor(policyFor(k.vendor), k.leaf, k.subleaf, k.register))
+          .filter((f) => (bitMask32(f.lsb, f.msb) & m) !== 0)
+          .map(({ lsb, msb, field: p }) =>
+            p
+              ? { lsb, msb, name: p.name, unknown: false, action: p.action, compare: p.compare, why: p.why }
+              : { lsb, msb, name: cpuidBitName(k.leaf, k.subleaf, k.register, lsb), unknown: true, action: undefined },
+          );
+        const got = splitRegisterBits(k.vendor, k.leaf, k.subleaf, k.register, m).map((f) =>
+          f.unknown
+            ? { lsb: f.lsb, msb: f.msb, name: f.name, unknown: true, action: f.action }
+            : {
+                lsb: f.lsb,
+                msb: f.msb,
+                name: f.name,
+                unknown: false,
+                action: f.action,
+                compare: f.compare,
+                why: f.why,
+              },
+        );
+        expect(got).toEqual(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("a fresh process, which parses only the fields it needs, splits every register as this one does", () => {
+    const wanted = [0xffff_ffff, 0x8000_0001, 0x0f0f_0f0f];
+    const keys = policyKeys.flatMap((k) => wanted.map((m) => [k.vendor, k.leaf, k.subleaf, k.register, m] as const));
+    const script = `
+      import { splitRegisterBits } from "${REPO}/src/fields/split.ts";
+      const keys = ${JSON.stringify(keys)};
+      console.log(JSON.stringify(keys.map((k) => splitRegisterBits(...k))));`;
+    const r = Bun.spawnSync([BUN, "-e", script], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    expect(JSON.parse(r.stdout.toString())).toEqual(
+      JSON.parse(JSON.stringify(keys.map((k) => splitRegisterBits(...k)))),
     );
   });
 
