@@ -9,10 +9,11 @@ import type { CpuidFeature, CpuidField, MsrBitField } from "./types.ts";
 /** The tables, each asked for when a lookup first needs it (index.ts parses them on demand). */
 export interface CatalogueTables {
   cpuidFeatures: () => readonly CpuidFeature[];
-  /** The features of one leaf, in table order (what cpuidFeatures() has of it). */
-  cpuidFeaturesOfLeaf: (leaf: number) => readonly CpuidFeature[];
+  /** The feature of one leaf (what cpuidFeatures() has of it) at a cpuidFeatureKey, if there is one. */
+  cpuidFeatureByKey: (leaf: number, key: number) => CpuidFeature | undefined;
   cpuidFields: () => readonly CpuidField[];
-  msrNames: () => ReadonlyMap<number, string>;
+  /** One MSR's name, if the table has one. */
+  msrName: (index: number) => string | undefined;
   msrBitFields: () => readonly MsrBitField[];
 }
 
@@ -24,35 +25,33 @@ export interface CpuidFeatureBit {
 }
 
 const REGISTER_NUMBER: Record<Register, number> = { eax: 0, ebx: 1, ecx: 2, edx: 3 };
-/** Subleaves a catalogue entry may name (key() has room for 0..MAX_SUBLEAF-1); none above has one. */
+/** Subleaves a catalogue entry may name (cpuidFeatureKey has room for 0..MAX_SUBLEAF-1); none above has one. */
 const MAX_SUBLEAF = 4095;
+
+/** Lookup key of a CPUID bit's location; `subleaf` null for a non-indexed leaf's entry. */
+// A number, not a string: building a string key per lookup was most of a cold verify's classify
+// (thousands of lookups run once each, in the interpreter). leaf * 2^19 + slot stays below 2^51.
+export function cpuidFeatureKey(leaf: number, subleaf: number | null, register: Register, bit: number): number {
+  const slot = ((subleaf === null ? 0 : subleaf + 1) * 4 + REGISTER_NUMBER[register]) * 32 + bit;
+  return leaf * 0x80000 + slot;
+}
+
+/** A feature's own key (the tables are indexed by it); throws for a subleaf the key has no room for. */
+export function featureKey(f: CpuidFeature): number {
+  if (f.subleaf !== null && f.subleaf >= MAX_SUBLEAF) throw new Error(`catalogue: subleaf ${f.subleaf} too large`);
+  return cpuidFeatureKey(f.leaf, f.subleaf, f.register, f.bit);
+}
+
+/** cpuidFeatureByKey over the features themselves (source.ts): one map of them all, built when first asked. */
+export function featuresByKey(features: readonly CpuidFeature[]): CatalogueTables["cpuidFeatureByKey"] {
+  let byKey: ReadonlyMap<number, CpuidFeature> | undefined;
+  return (_leaf, key) => (byKey ??= new Map(features.map((f) => [featureKey(f), f]))).get(key);
+}
 
 /** Every lookup, over one set of tables. */
 export function catalogueOver(tables: CatalogueTables) {
-  /** Lookup key; `subleaf` null for a non-indexed leaf's entry. */
-  // A number, not a string: building a string key per lookup was most of a cold verify's classify
-  // (thousands of lookups run once each, in the interpreter). leaf * 2^19 + slot stays below 2^51.
-  function key(leaf: number, subleaf: number | null, register: Register, bit: number): number {
-    const slot = ((subleaf === null ? 0 : subleaf + 1) * 4 + REGISTER_NUMBER[register]) * 32 + bit;
-    return leaf * 0x80000 + slot;
-  }
-
-  // The lookup maps are built on first use, not at module load: a command that loads the catalogue
+  // The lookup map is built on first use, not at module load: a command that loads the catalogue
   // may ask it nothing (or only by location), and cold start-up pays for every top-level statement.
-  // One map per leaf, built when the leaf is first asked about.
-  const byLocation = new Map<number, ReadonlyMap<number, CpuidFeature>>();
-  function byLocationMap(leaf: number): ReadonlyMap<number, CpuidFeature> {
-    let m = byLocation.get(leaf);
-    if (m) return m;
-    const built = new Map<number, CpuidFeature>();
-    for (const f of tables.cpuidFeaturesOfLeaf(leaf)) {
-      if (f.subleaf !== null && f.subleaf >= MAX_SUBLEAF) throw new Error(`catalogue: subleaf ${f.subleaf} too large`);
-      built.set(key(f.leaf, f.subleaf, f.register, f.bit), f);
-    }
-    byLocation.set(leaf, (m = built));
-    return m;
-  }
-
   let byName: ReadonlyMap<string, CpuidFeature[]> | undefined;
   function byNameMap(): ReadonlyMap<string, CpuidFeature[]> {
     if (byName) return byName;
@@ -66,10 +65,12 @@ export function catalogueOver(tables: CatalogueTables) {
 
   /** The catalogue entry for one CPUID bit: the subleaf-specific one, else the leaf-wide one. */
   function cpuidFeatureAt(leaf: number, subleaf: number, register: Register, bit: number): CpuidFeature | undefined {
-    if (!(bit >= 0 && bit < 32)) return undefined; // key() packs bits 0-31 only; the catalogue has no other
-    const m = byLocationMap(leaf);
-    const specific = subleaf >= 0 && subleaf < MAX_SUBLEAF ? m.get(key(leaf, subleaf, register, bit)) : undefined;
-    return specific ?? m.get(key(leaf, null, register, bit));
+    if (!(bit >= 0 && bit < 32)) return undefined; // cpuidFeatureKey packs bits 0-31 only; the catalogue has no other
+    const specific =
+      subleaf >= 0 && subleaf < MAX_SUBLEAF
+        ? tables.cpuidFeatureByKey(leaf, cpuidFeatureKey(leaf, subleaf, register, bit))
+        : undefined;
+    return specific ?? tables.cpuidFeatureByKey(leaf, cpuidFeatureKey(leaf, null, register, bit));
   }
 
   /** `0x7.0.ebx[16]`: leaf in hex, subleaf in decimal, register, bit. */
@@ -159,7 +160,7 @@ export function catalogueOver(tables: CatalogueTables) {
 
   /** An MSR's name (`arch_capabilities`), or its index in hex. */
   function msrName(index: number): string {
-    return tables.msrNames().get(index >>> 0) ?? hex32(index);
+    return tables.msrName(index >>> 0) ?? hex32(index);
   }
 
   /** The named bit or field of an MSR holding `bit`, if any. */

@@ -3,13 +3,13 @@
 // module with a macro import cannot be loaded from inside another macro.
 import { CPUID_FEATURES } from "./cpuid-features.ts";
 import { CPUID_FIELDS } from "./cpuid-fields.ts";
-import { catalogueOver } from "./lookups.ts";
+import { catalogueOver, featuresByKey } from "./lookups.ts";
 import { MSR_BIT_FIELDS, MSR_NAMES } from "./msrs.ts";
 
 export const sourceCatalogue = catalogueOver({
   cpuidFeatures: () => CPUID_FEATURES,
-  cpuidFeaturesOfLeaf: (leaf) => CPUID_FEATURES.filter((f) => f.leaf === leaf),
+  cpuidFeatureByKey: featuresByKey(CPUID_FEATURES),
   cpuidFields: () => CPUID_FIELDS,
-  msrNames: () => MSR_NAMES,
+  msrName: (index) => MSR_NAMES.get(index),
   msrBitFields: () => MSR_BIT_FIELDS,
 });

@@ -18,3 +18,20 @@ export function itemSpans(json: string, from: number, items: readonly unknown[])
   }
   return spans;
 }
+
+/**
+ * The offset in `records` (runs of `stride` numbers, ascending by their first number, the key) of the record whose
+ * key is `key`, or -1: a binary search, so a lookup reads a few records of an index instead of building a map of it.
+ */
+export function findRecord(records: readonly number[], stride: number, key: number): number {
+  let lo = 0;
+  let hi = records.length / stride - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = records[mid * stride]!;
+    if (k === key) return mid * stride;
+    if (k < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
