@@ -162,7 +162,7 @@ export function cpuidFieldsFor(policy: Policy, leaf: number, subleaf: number, re
  * cpuidFieldsFor's fields as the index finds them before the table is parsed, each parsed from its span of the
  * table JSON (what split.ts gets in a cold process): tests hold the index to the table with it.
  */
-export function cpuidFieldsFromSlices(vendor: Vendor, leaf: number, subleaf: number, register: Register): CpuidField[] {
+export function cpuidFieldsFromIndex(vendor: Vendor, leaf: number, subleaf: number, register: Register): CpuidField[] {
   return vendorCpuidFieldEntries(vendor, leaf, subleaf, register).map((e) => cpuidFieldFromSpan(vendor, e));
 }
 

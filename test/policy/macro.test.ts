@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { REGISTERS, type Register } from "../../src/model/cpuid.ts";
 import {
   cpuidFieldsFor,
-  cpuidFieldsFromSlices,
+  cpuidFieldsFromIndex,
   nestedCpuidFieldsOf,
   policyFor,
   vendorCpuidField,
@@ -45,14 +45,14 @@ describe("one register's fields, parsed from its slices of the table", () => {
           ]);
         for (const subleaf of [0, 1, 2, ...subleaves]) {
           const parsed = cpuidFieldsFor(policy, leaf, subleaf, register);
-          expect(cpuidFieldsFromSlices(vendor, leaf, subleaf, register)).toEqual(parsed);
+          expect(cpuidFieldsFromIndex(vendor, leaf, subleaf, register)).toEqual(parsed);
           if (parsed.length > 0) nonEmpty++;
         }
       }
       expect(nonEmpty).toBeGreaterThan(100);
       // registers and leaves the table does not rule
-      expect(cpuidFieldsFromSlices(vendor, 0x4000_0100, 0, "eax")).toEqual([]);
-      expect(cpuidFieldsFromSlices(vendor, 0xffff_ffff, 3, "edx")).toEqual(
+      expect(cpuidFieldsFromIndex(vendor, 0x4000_0100, 0, "eax")).toEqual([]);
+      expect(cpuidFieldsFromIndex(vendor, 0xffff_ffff, 3, "edx")).toEqual(
         cpuidFieldsFor(policy, 0xffff_ffff, 3, "edx"),
       );
     },
@@ -86,7 +86,7 @@ describe("the index of where each field is (what split.ts works from)", () => {
           expect(entries.map((e) => [e.lsb, e.msb])).toEqual(whole.map((f) => [f.lsb, f.msb]));
           // the parsed table's own objects (this process has parsed it), and the same again from the spans alone
           entries.forEach((e, i) => expect(vendorCpuidField(vendor, e)).toBe(whole[i]!));
-          expect(cpuidFieldsFromSlices(vendor, leaf, subleaf, register)).toStrictEqual(whole);
+          expect(cpuidFieldsFromIndex(vendor, leaf, subleaf, register)).toStrictEqual(whole);
         }),
         { numRuns: 3000 },
       );
