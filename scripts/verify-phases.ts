@@ -30,7 +30,7 @@ mark("load: verify/plan, guest, verify/classify");
 const profile = embedded.embeddedProfile("host")!;
 mark("embedded profile 'host' (parsed at bundle time: JSON.parse)");
 using kvm = kvmLayer.Kvm.open();
-const host = live.captureLiveHost({ kvm });
+const host = live.captureLiveHost({ kvm, systemInfo: false }); // as the CLI's verify does
 mark("live capture");
 const config = apply.applyProfile(profile, host, { checkGuestMsrs: false });
 mark("applyProfile");

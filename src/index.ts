@@ -13,7 +13,7 @@ export { jsonSchemaFor } from "./model/json-schema.ts";
 export { CpuprofError, InputError, EnvironmentError, GuestError, EXIT } from "./errors.ts";
 
 // Hosts
-export { captureLiveHost } from "./host/live.ts";
+export { captureLiveHost, type CaptureOptions } from "./host/live.ts";
 export { loadHostFile } from "./formats/host-file.ts";
 
 // Profiles

@@ -25,4 +25,15 @@ describe("captureLiveHost", () => {
     expect(host.cpuid.find((e) => e.function === 1)!.ebx >>> 24).toBe(0);
     expect(host.kernel).toBeTruthy();
   });
+
+  onDevice("without system info: the same capture, with no kernel, microcode or BIOS read", () => {
+    using kvm = Kvm.open();
+    const full = captureLiveHost({ kvm });
+    const lean = captureLiveHost({ kvm, systemInfo: false });
+    expect(lean.kernel).toBeNull();
+    expect(lean.microcode).toBeNull();
+    expect("bios" in lean).toBe(false);
+    const { bios: _bios, ...rest } = full;
+    expect(serializeHost(lean)).toBe(serializeHost({ ...rest, kernel: null, microcode: null }));
+  });
 });

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { runGuestProbe } from "../../src/guest/index.ts";
 import { GUEST } from "../../src/guest/layout.ts";
 import { captureLiveHost } from "../../src/host/live.ts";
+import { Kvm } from "../../src/kvm/index.ts";
 import { REGISTERS, type CpuidEntry } from "../../src/model/cpuid.ts";
 import type { HostCapture } from "../../src/model/host.ts";
 import type { CpuidAdjustment, Profile } from "../../src/model/profile.ts";
@@ -85,6 +86,17 @@ describe.skipIf(!live)(`verify on the real /dev/kvm${live ? "" : ` (skipped: ${k
         (d) => d.class === "feature-exposed" || d.class === "field-mismatch" || d.class === "out-of-range",
       ),
     ).toEqual([]);
+  });
+
+  test("verify's results do not depend on the host's kernel, microcode or BIOS (the CLI's capture skips them)", () => {
+    using kvm = Kvm.open();
+    const lean = captureLiveHost({ kvm, systemInfo: false });
+    const untimed = (r: ReturnType<typeof verifyAll>) =>
+      r.results.map((x) => ({ ...x, guest: x.guest && { ...x.guest, elapsedMs: 0 } }));
+    const stable = (r: ReturnType<typeof verifyAll>) =>
+      untimed(r).map((x) => ({ ...x, differences: x.differences.filter((d) => d.class !== "kvm-runtime") }));
+    expect(lean.kernel).toBeNull();
+    expect(stable(verifyAll(lean, { kvm }))).toEqual(stable(verifyAll(h, { kvm })));
   });
 
   test("a denied MSR faults, a permitted one reads back the value the profile sets, all as promised", () => {

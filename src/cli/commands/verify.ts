@@ -130,7 +130,10 @@ export const verifyCommand = defineCommand({
     // The capture-file readers load only for --host: the live host is verify's usual input.
     // One /dev/kvm fd for the capture and every guest check.
     using kvm = hostFile === undefined ? Kvm.open() : undefined;
-    const host = kvm ? captureLiveHost({ kvm }) : (await import("../inputs.ts")).loadHostArg(hostFile!);
+    // Only what KVM reports: verify never looks at the kernel, microcode or BIOS of the host.
+    const host = kvm
+      ? captureLiveHost({ kvm, systemInfo: false })
+      : (await import("../inputs.ts")).loadHostArg(hostFile!);
     const progress = !json && progressWanted();
     const module = hostFile === undefined ? kvmVendorModule() : null;
     const verifyOptions: VerifyOptions = {
