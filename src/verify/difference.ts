@@ -38,5 +38,7 @@ export interface Difference {
 
 /** Passes when every difference is a KVM runtime adjustment or of a class the user allowed. */
 export function verdict(differences: readonly Difference[], allow: ReadonlySet<DifferenceClass>): boolean {
-  return differences.every((d) => d.class === "kvm-runtime" || allow.has(d.class));
+  // A loop rather than every(): on verify's cold path a builtin's first call costs ~0.1 ms.
+  for (const d of differences) if (d.class !== "kvm-runtime" && !allow.has(d.class)) return false;
+  return true;
 }

@@ -155,11 +155,15 @@ export const verifyCommand = defineCommand({
       results = all.results;
       passed = all.passed;
     } else {
-      results = profiles.map((prof, i) => {
+      results = [];
+      passed = true;
+      for (let i = 0; i < profiles.length; i++) {
+        const prof = profiles[i]!;
         verifyOptions.onProfile?.(prof.name, i, profiles.length);
-        return verifyProfile(prof, host, verifyOptions);
-      });
-      passed = results.every((r) => r.passed);
+        const r = verifyProfile(prof, host, verifyOptions);
+        results.push(r);
+        passed &&= r.passed;
+      }
     }
     if (progress) writeProgress("\r\x1b[K");
     if (json) {
