@@ -1,7 +1,7 @@
 // verify vs QEMU: the whole-process time of `cpuprof verify <profile>` (compatibility plus the
 // guest check on /dev/kvm) against QEMU booting a minimal guest that runs one CPUID under the
 // equivalent -cpu model and exits through isa-debug-exit. Prints nothing: scripts/bench.ts
-// calls benchQemuVsCpuprof() and formats the figures. Goal stated by the issue: cpuprof <= 0.5 x QEMU.
+// calls benchQemuVsCpuprof() and formats the figures. Goal (issue 15): cpuprof <= 0.2 x QEMU.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
