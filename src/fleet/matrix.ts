@@ -63,13 +63,9 @@ export function compatibilityMatrix(
   const compiled = ps.map((p) => compileCompatibility(p.profile, compat));
   for (const h of hs)
     ps.forEach((p, j) => {
-      const report = compiled[j]!.check(h.host);
-      cells.push({
-        host: h.label,
-        profile: p.name,
-        compatible: report.compatible,
-        missing: [...new Set(report.problems.map((x) => x.name))],
-      });
+      // Only the verdict and the names: no problem reports to build for the cells that fail.
+      const report = compiled[j]!.missing(h.host);
+      cells.push({ host: h.label, profile: p.name, compatible: report.compatible, missing: report.missing });
       const group = groups[j];
       if (report.compatible && group && h.host.vendor === p.profile.vendor) {
         group.hosts.push(h.label);

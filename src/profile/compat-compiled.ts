@@ -3,7 +3,7 @@
 // derives everything from the policy's compare rules; a register whose masks fail, and any field
 // whose rule the compiler does not know how to turn into masks, is evaluated by the reference's own
 // per-field function (cpuidFieldProblem), so the reports are exactly the reference's.
-import { isIndexedLeaf, type Register } from "../model/cpuid.ts";
+import { INDEXED_LEAVES, isIndexedLeaf, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import { memoByObject } from "../model/memo.ts";
 import type { Profile } from "../model/profile.ts";
@@ -19,13 +19,17 @@ import {
   type RuleMasks,
 } from "../fields/rules.ts";
 import { cpuidFieldsIn, policyFor } from "../policy/index.ts";
-import type { Compare, CpuidField } from "../policy/index.ts";
+import type { CpuidField } from "../policy/index.ts";
 import {
   cpuidFieldCompared,
+  cpuidFieldFails,
   cpuidFieldProblem,
   knownHostMsrs,
+  msrCheckOutcome,
+  msrCheckProblemNames,
   msrCheckProblems,
   msrChecks,
+  type MsrCheckOutcome,
   type MsrCheck,
   permittedNotes,
   permittedToNote,
@@ -39,6 +43,11 @@ export interface CompiledCompatibility {
   readonly profile: Profile;
   /** The same report as checkCompatibility(profile, host, options). */
   check(host: HostCapture): CompatReport;
+  /**
+   * check's verdict and the names of its problems, each once, in its order, without building the reports
+   * (a matrix shows only these): the same decisions, a fraction of the work on a host that fails many fields.
+   */
+  missing(host: HostCapture): { compatible: boolean; missing: string[] };
 }
 
 /** The field properties the mask compiler understands (a policy rule's, types.ts FieldRule, and its place); a field with any other is evaluated field by field. */
@@ -84,34 +93,71 @@ function addPair(pairs: Pairs, field: CpuidField, id: number, subleaf: number): 
   g.fields.add(id);
 }
 
-/** Host CPUID lookups with findCpuid's semantics (first entry of the function that matches), indexed once per host. */
+/**
+ * The subleaves of every indexed leaf in a host's table, as one string, made once per host: hosts with the same
+ * string have the same registers to check under any profile (its ranged fields are on indexed leaves).
+ */
+const subleafSignature = memoByObject((host: HostCapture): string => {
+  const hv = featureView(host);
+  let signature = "";
+  for (const leaf of INDEXED_LEAVES) {
+    signature += `${leaf}:`;
+    for (const i of hv.subleavesIn(leaf, "eax", 0, 0xffffffff)) signature += `${i}.`;
+  }
+  return signature;
+});
+
+/** Every MSR index a host's KVM knows, as a set made once per host (for permittedNotes). */
 const knownMsrsCached = memoByObject(knownHostMsrs);
 
 /** A feature-MSR check as 64-bit masks; null masks when a field's rule has no mask form. */
 interface CompiledMsrCheck {
   check: MsrCheck;
-  masks: { value: bigint; fixed: bigint; rules: RuleMasks<bigint> } | null;
+  masks: { value: bigint; fixed: bigint; rules: RuleMasks<bigint>; fieldBits: Map<MsrField, bigint> } | null;
 }
+
+type MsrField = MsrCheck["fields"][number];
 
 const MSR_FIELD_KEYS: ReadonlySet<string> = new Set(["index", ...RULE_KEYS]);
 
 function compileMsrCheck(check: MsrCheck): CompiledMsrCheck {
   const value = check.adj.replacements & check.fixed;
   const rules = emptyMasks(OPS64);
+  const fieldBits = new Map<MsrField, bigint>();
   for (const f of check.fields) {
     for (const k in f) if (!MSR_FIELD_KEYS.has(k)) return { check, masks: null };
-    if (!addToMasks(rules, f, bitMask64(f.lsb, f.msb) & check.fixed, value, OPS64)) return { check, masks: null };
+    const bits = bitMask64(f.lsb, f.msb);
+    fieldBits.set(f, bits);
+    if (!addToMasks(rules, f, bits & check.fixed, value, OPS64)) return { check, masks: null };
   }
-  return { check, masks: { value, fixed: check.fixed, rules } };
+  return { check, masks: { value, fixed: check.fixed, rules, fieldBits } };
+}
+
+/** A feature-MSR check's outcome (msrCheckOutcome's), its masks first: undefined when they clear every field. */
+function msrOutcome(m: CompiledMsrCheck, host: HostCapture): MsrCheckOutcome | undefined {
+  const hostMsr = m.masks && host.featureMsrs.find((x) => x.index === m.check.adj.index);
+  if (!hostMsr || !m.masks) return msrCheckOutcome(m.check, host);
+  const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed);
+  if (f.bits === 0n && !f.limit) return undefined;
+  const { fieldBits } = m.masks;
+  return msrCheckOutcome(
+    m.check,
+    host,
+    (field) => (f.limit && isLimit(field.compare)) || (fieldBits.get(field)! & f.bits) !== 0n,
+  );
 }
 
 export function compileCompatibility(profile: Profile, options: CompatOptions = {}): CompiledCompatibility {
-  if (profile.kind === "host") return { profile, check: (host) => reportWithoutFields(profile, host)! };
+  if (profile.kind === "host") {
+    const check = (host: HostCapture) => reportWithoutFields(profile, host)!;
+    return { profile, check, missing: (host) => namesOf(check(host)) };
+  }
   const policy = policyFor(profile.vendor);
   const profileView = featureView(profile);
   const fields = cpuidFieldsIn(policy);
   const compared = fields.map((f) => cpuidFieldCompared(f, options));
   const isMaskable = fields.map(maskable);
+  const fieldBits = fields.map((f) => bitMask32(f.lsb, f.msb));
 
   // Subleaves fixed by the profile alone; the host adds its own subleaves of ranged, indexed leaves.
   const fixedPairs: Pairs = new Map();
@@ -195,14 +241,10 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   const bySubleaves = new Map<string, CompiledRegister[]>(); // keyed by the host's subleaves, filled from that host
   function registersFor(host: HostCapture): CompiledRegister[] {
     if (rangedByLeaf.size === 0) return fixedRegisters;
-    const hv = featureView(host);
-    let signature = "";
-    for (const leaf of rangedByLeaf.keys()) {
-      signature += `${leaf}:`;
-      for (const i of hv.subleavesIn(leaf, "eax", 0, 0xffffffff)) signature += `${i}.`;
-    }
+    const signature = subleafSignature(host);
     let registers = bySubleaves.get(signature);
     if (!registers) {
+      const hv = featureView(host);
       const subleaves = new Map(
         [...rangedByLeaf.keys()].map((leaf) => [leaf, hv.subleavesIn(leaf, "eax", 0, 0xffffffff)]),
       );
@@ -234,11 +276,10 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     return out.filter(canFail);
   }
 
-  function check(host: HostCapture): CompatReport {
-    const trivial = reportWithoutFields(profile, host);
-    if (trivial) return trivial;
+  /** The CPUID fields the host fails, in the reference's order (policy field order, then ascending subleaf). */
+  function failingCpuidFields(host: HostCapture): CpuidFailure[] {
     const hv = featureView(host);
-    const found: { id: number; subleaf: number; problem: CompatProblem }[] = [];
+    const found: CpuidFailure[] = [];
     for (const r of registersFor(host)) {
       const h = hv.fixedAt(r.leaf, r.subleaf, r.register);
       const failing = (r.value & ~h & r.subset) | (h & ~r.value & r.superset) | ((r.value ^ h) & r.eq);
@@ -249,31 +290,51 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
       // Only fields whose bits failed a mask, every le field once a limit failed, and the opaque ones.
       for (const id of r.fields) {
         const f = fields[id]!;
-        const suspect =
-          !isMaskable[id] || (limitFailed && isLimit(f.compare)) || (failing & bitMask32(f.lsb, f.msb)) !== 0;
-        if (!suspect) continue;
-        const problem = cpuidFieldProblem(f, r.subleaf, r.slot, h);
-        if (problem) found.push({ id, subleaf: r.subleaf, problem });
+        const suspect = !isMaskable[id] || (limitFailed && isLimit(f.compare)) || (failing & fieldBits[id]!) !== 0;
+        if (suspect && cpuidFieldFails(f, r.slot, h)) found.push({ id, subleaf: r.subleaf, slot: r.slot, host: h });
       }
     }
-    // The reference's order: policy field order, then ascending subleaf.
-    found.sort((a, b) => a.id - b.id || a.subleaf - b.subleaf);
+    return found.sort((a, b) => a.id - b.id || a.subleaf - b.subleaf);
+  }
+
+  function check(host: HostCapture): CompatReport {
+    const trivial = reportWithoutFields(profile, host);
+    if (trivial) return trivial;
+    const problems: CompatProblem[] = [];
+    for (const x of failingCpuidFields(host))
+      problems.push(cpuidFieldProblem(fields[x.id]!, x.subleaf, x.slot, x.host)!);
     const notes: string[] = [];
-    const problems = found.map((x) => x.problem);
     for (const m of msrs) {
-      const hostMsr = m.masks && host.featureMsrs.find((x) => x.index === m.check.adj.index);
-      if (!hostMsr || !m.masks) {
-        problems.push(...msrCheckProblems(m.check, host, notes));
-        continue;
-      }
-      const f = failingMasks(m.masks.rules, m.masks.value, hostMsr.value & m.masks.fixed);
-      if (f.bits === 0n && !f.limit) continue;
-      const suspect = (field: { lsb: number; msb: number; compare: Compare }) =>
-        (f.limit && isLimit(field.compare)) || (bitMask64(field.lsb, field.msb) & f.bits) !== 0n;
-      problems.push(...msrCheckProblems(m.check, host, notes, suspect));
+      const outcome = msrOutcome(m, host);
+      if (outcome) problems.push(...msrCheckProblems(m.check, outcome, notes));
     }
     notes.push(...permittedNotes(candidates, knownMsrsCached(host)));
     return { compatible: problems.length === 0, problems, notes };
   }
-  return { profile, check };
+
+  function missing(host: HostCapture): { compatible: boolean; missing: string[] } {
+    const trivial = reportWithoutFields(profile, host);
+    if (trivial) return namesOf(trivial);
+    const names = new Set<string>();
+    for (const x of failingCpuidFields(host)) names.add(fields[x.id]!.name);
+    for (const m of msrs) {
+      const outcome = msrOutcome(m, host);
+      if (outcome) for (const name of msrCheckProblemNames(m.check, outcome)) names.add(name);
+    }
+    return { compatible: names.size === 0, missing: [...names] };
+  }
+  return { profile, check, missing };
+}
+
+/** A report's verdict and the names of its problems, each once, in its order. */
+function namesOf(report: CompatReport): { compatible: boolean; missing: string[] } {
+  return { compatible: report.compatible, missing: [...new Set(report.problems.map((p) => p.name))] };
+}
+
+/** A CPUID field the host fails at one subleaf, with what cpuidFieldProblem needs to report it. */
+interface CpuidFailure {
+  id: number;
+  subleaf: number;
+  slot: RegisterSlot;
+  host: number;
 }

@@ -102,13 +102,10 @@ export function cpuidFieldProblem(
   profile: RegisterSlot,
   hostRegister: number,
 ): CompatProblem | null {
-  // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
-  if (!profile.present && !appliesToHiddenRegister(field.compare)) return null;
+  if (!cpuidFieldFails(field, profile, hostRegister)) return null;
   const fixed = ~profile.hostBits >>> 0;
-  if (fieldValue(field, fixed) === 0) return null; // passed through: the host's own value
   const p = effectiveValue(field, (profile.fixed & fixed) >>> 0);
   const h = effectiveValue(field, (hostRegister & fixed) >>> 0);
-  if (compareField(field.compare, p, h)) return null;
   return {
     kind: KIND_BY_COMPARE[field.compare as Exclude<Compare, "none">],
     name: field.name,
@@ -118,6 +115,17 @@ export function cpuidFieldProblem(
     register: field.register,
     bit: field.lsb,
   };
+}
+
+/** The decision cpuidFieldProblem reports on: whether the field's rule fails at this subleaf (no report built). */
+export function cpuidFieldFails(field: CpuidField, profile: RegisterSlot, hostRegister: number): boolean {
+  // No adjustment: the profile hides the register; only "at most" rules can then fail, never equality.
+  if (!profile.present && !appliesToHiddenRegister(field.compare)) return false;
+  const fixed = ~profile.hostBits >>> 0;
+  if (fieldValue(field, fixed) === 0) return false; // passed through: the host's own value
+  const p = effectiveValue(field, (profile.fixed & fixed) >>> 0);
+  const h = effectiveValue(field, (hostRegister & fixed) >>> 0);
+  return !compareField(field.compare, p, h);
 }
 
 function cpuidProblems(policy: Policy, profile: Profile, host: HostCapture, options: CompatOptions): CompatProblem[] {
@@ -174,16 +182,40 @@ export function msrChecks(policy: Policy, profile: Profile, options: CompatOptio
   return out;
 }
 
-/** The one evaluation of a feature-MSR adjustment against a host (the reference and the compiled checker call it). */
-export function msrCheckProblems(
+type MsrField = MsrCheck["fields"][number];
+
+/** What a feature-MSR check decides: the host lacks the MSR, or these fields fail (none under the FB_CLEAR exception). */
+export type MsrCheckOutcome =
+  | { hostMsr: false }
+  | { hostMsr: true; hostValue: bigint; failing: MsrField[]; fbClearException: boolean };
+
+/**
+ * The one evaluation of a feature-MSR adjustment against a host (the reference and the compiled checker call it,
+ * through msrCheckProblems or directly). `suspect` (the compiled checker): the fields its masks cannot clear; every
+ * other field passes.
+ */
+export function msrCheckOutcome(
   check: MsrCheck,
   host: HostCapture,
-  notes: string[],
-  suspect?: (field: MsrCheck["fields"][number]) => boolean,
-): CompatProblem[] {
-  const { adj, name, fixed } = check;
+  suspect?: (field: MsrField) => boolean,
+): MsrCheckOutcome {
+  const { adj, fixed } = check;
   const hostMsr = host.featureMsrs.find((m) => m.index === adj.index);
-  if (!hostMsr)
+  if (!hostMsr) return { hostMsr: false };
+  const failing: MsrField[] = [];
+  for (const f of check.fields) {
+    if (suspect && !suspect(f)) continue;
+    if (!compareField(f.compare, fieldValue(f, adj.replacements & fixed), fieldValue(f, hostMsr.value & fixed)))
+      failing.push(f);
+  }
+  const exception = adj.index === ARCH_CAPABILITIES && fbClearException(failing, hostMsr.value);
+  return { hostMsr: true, hostValue: hostMsr.value, failing: exception ? [] : failing, fbClearException: exception };
+}
+
+/** The report of a feature-MSR check's outcome: its problems, and the note the FB_CLEAR exception leaves. */
+export function msrCheckProblems(check: MsrCheck, outcome: MsrCheckOutcome, notes: string[]): CompatProblem[] {
+  const { adj, name, fixed } = check;
+  if (!outcome.hostMsr)
     return [
       {
         kind: "msr-missing",
@@ -192,28 +224,26 @@ export function msrCheckProblems(
         detail: `feature MSR ${hex32(adj.index)} (${name}): the profile sets it, the host does not offer it`,
       },
     ];
-  const found: CompatProblem[] = [];
-  // `suspect` (the compiled checker): fields its masks cannot clear; every other field passes.
-  for (const f of check.fields) {
-    if (suspect && !suspect(f)) continue;
+  if (outcome.fbClearException)
+    notes.push(
+      "IA32_ARCH_CAPABILITIES: the profile's FB_CLEAR is absent on the host, accepted because the host has MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO and PSDP_NO",
+    );
+  return outcome.failing.map((f) => {
     const p = fieldValue(f, adj.replacements & fixed);
-    const h = fieldValue(f, hostMsr.value & fixed);
-    if (compareField(f.compare, p, h)) continue;
-    found.push({
+    const h = fieldValue(f, outcome.hostValue & fixed);
+    return {
       kind: adj.index === ARCH_CAPABILITIES ? "arch-capabilities" : "msr-value",
       name: f.name,
       msr: adj.index,
       bit: f.lsb,
       detail: `${f.name} (MSR ${hex32(adj.index)}[${f.msb === f.lsb ? f.lsb : `${f.msb}:${f.lsb}`}]): ${explainMismatch(f.compare, p, h)}`,
-    });
-  }
-  if (adj.index === ARCH_CAPABILITIES && fbClearException(found, hostMsr.value)) {
-    notes.push(
-      "IA32_ARCH_CAPABILITIES: the profile's FB_CLEAR is absent on the host, accepted because the host has MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO and PSDP_NO",
-    );
-    return [];
-  }
-  return found;
+    };
+  });
+}
+
+/** The names of a feature-MSR check's problems (msrCheckProblems' names, without building the reports). */
+export function msrCheckProblemNames(check: MsrCheck, outcome: MsrCheckOutcome): string[] {
+  return outcome.hostMsr ? outcome.failing.map((f) => f.name) : [check.name];
 }
 
 function msrProblems(
@@ -223,14 +253,14 @@ function msrProblems(
   options: CompatOptions,
   notes: string[],
 ): CompatProblem[] {
-  return msrChecks(policy, profile, options).flatMap((c) => msrCheckProblems(c, host, notes));
+  return msrChecks(policy, profile, options).flatMap((c) => msrCheckProblems(c, msrCheckOutcome(c, host), notes));
 }
 
 /** Cloud Hypervisor's exception: a profile whose only extra bit is FB_CLEAR runs on a host immune to what it clears. */
-function fbClearException(found: readonly CompatProblem[], hostValue: bigint): boolean {
+function fbClearException(failing: readonly MsrField[], hostValue: bigint): boolean {
   return (
-    found.length === 1 &&
-    found[0]!.bit === FB_CLEAR_BIT &&
+    failing.length === 1 &&
+    failing[0]!.lsb === FB_CLEAR_BIT &&
     FB_CLEAR_EXCEPTION_HOST_BITS.every((b) => ((hostValue >> BigInt(b)) & 1n) === 1n)
   );
 }

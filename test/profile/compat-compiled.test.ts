@@ -11,8 +11,8 @@ import { loadHostFile } from "../../src/formats/host-file.ts";
 import { INDEXED_LEAVES, type CpuidEntry } from "../../src/model/cpuid.ts";
 import type { HostCapture } from "../../src/model/host.ts";
 import type { Profile } from "../../src/model/profile.ts";
-import { checkCompatibility } from "../../src/profile/compat.ts";
-import { compileCompatibility } from "../../src/profile/compat-compiled.ts";
+import { checkCompatibility, type CompatReport } from "../../src/profile/compat.ts";
+import { compileCompatibility, type CompiledCompatibility } from "../../src/profile/compat-compiled.ts";
 import { FIRECRACKER_HOSTS_DIR, fixturesMissing } from "../helpers/fixtures.ts";
 
 const profiles = (): Profile[] => embeddedProfileNames().map((n) => embeddedProfile(n)!);
@@ -96,6 +96,17 @@ function changeProfile(base: Profile, c: { at: number; mask: number; repl: numbe
   return { ...base, cpuid };
 }
 
+/** The compiled checker against the reference: the whole report, and the verdict with the problems' names (each once, in order). */
+function expectReference(compiled: CompiledCompatibility, host: HostCapture, nested = false): CompatReport {
+  const want = checkCompatibility(compiled.profile, host, { nested });
+  expect(compiled.check(host)).toEqual(want);
+  expect(compiled.missing(host)).toEqual({
+    compatible: want.compatible,
+    missing: [...new Set(want.problems.map((p) => p.name))],
+  });
+  return want;
+}
+
 describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
   test("every embedded profile x every fixture host, nested or not: the reference's report exactly", () => {
     const hs = hosts();
@@ -103,11 +114,7 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
     for (const nested of [false, true])
       for (const p of profiles()) {
         const compiled = compileCompatibility(p, { nested });
-        for (const h of hs) {
-          const want = checkCompatibility(p, h, { nested });
-          expect(compiled.check(h)).toEqual(want);
-          if (!want.compatible) incompatible++;
-        }
+        for (const h of hs) if (!expectReference(compiled, h, nested).compatible) incompatible++;
       }
     expect(incompatible).toBeGreaterThan(10); // the comparison covers failing cells, not only passing ones
   });
@@ -119,9 +126,7 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
       fc.property(fc.nat(), fc.nat(), hostChange, profileChange, fc.boolean(), (hi, pi, hc, pc, nested) => {
         const host = changeHost(hs[hi % hs.length]!, hc);
         const profile = changeProfile(ps[pi % ps.length]!, pc);
-        expect(compileCompatibility(profile, { nested }).check(host)).toEqual(
-          checkCompatibility(profile, host, { nested }),
-        );
+        expectReference(compileCompatibility(profile, { nested }), host, nested);
       }),
       { numRuns: 1000 },
     );
@@ -142,7 +147,7 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
             ...base,
             cpuid: base.cpuid.map((a, k) => (k === i ? { ...a, replacements: (a.replacements ^ (1 << b)) >>> 0 } : a)),
           };
-          expect(compileCompatibility(profile).check(host)).toEqual(checkCompatibility(profile, host));
+          expectReference(compileCompatibility(profile), host);
         }
       const compiled = compileCompatibility(base);
       for (let i = 0; i < host.cpuid.length; i++)
@@ -160,7 +165,7 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
               ...host,
               cpuid: host.cpuid.map((e, k) => (k === i ? { ...e, [reg]: (e[reg] ^ (1 << b)) >>> 0 } : e)),
             };
-            expect(compiled.check(changed)).toEqual(checkCompatibility(base, changed));
+            expectReference(compiled, changed);
           }
         }
       for (let i = 0; i < host.featureMsrs.length; i++)
@@ -169,7 +174,7 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
             ...host,
             featureMsrs: host.featureMsrs.map((m, k) => (k === i ? { ...m, value: m.value ^ (1n << b) } : m)),
           };
-          expect(compiled.check(changed)).toEqual(checkCompatibility(base, changed));
+          expectReference(compiled, changed);
         }
       for (let i = 0; i < base.msrs.length; i++)
         for (let b = 0n; b < 64n; b++) {
@@ -177,7 +182,7 @@ describe.skipIf(fixturesMissing !== undefined)("compiled compatibility", () => {
             ...base,
             msrs: base.msrs.map((m, k) => (k === i ? { ...m, replacements: m.replacements ^ (1n << b) } : m)),
           };
-          expect(compileCompatibility(profile).check(host)).toEqual(checkCompatibility(profile, host));
+          expectReference(compileCompatibility(profile), host);
         }
     }
     expect(byName.size).toBe(2);
