@@ -94,16 +94,13 @@ function addPair(pairs: Pairs, field: CpuidField, id: number, subleaf: number): 
 }
 
 /**
- * The subleaves of every indexed leaf in a host's table, as one string, made once per host: hosts with the same
- * string have the same registers to check under any profile (its ranged fields are on indexed leaves).
+ * The (leaf, subleaf) keys of a host's indexed-leaf entries in table order, as one string, made once per host:
+ * hosts with the same string have the same subleaves of every indexed leaf, so the same registers to check under
+ * any profile (its ranged fields are on indexed leaves). A key only: two orders of one set merely miss the cache.
  */
 const subleafSignature = memoByObject((host: HostCapture): string => {
-  const hv = featureView(host);
   let signature = "";
-  for (const leaf of INDEXED_LEAVES) {
-    signature += `${leaf}:`;
-    for (const i of hv.subleavesIn(leaf, "eax", 0, 0xffffffff)) signature += `${i}.`;
-  }
+  for (const e of host.cpuid) if (INDEXED_LEAVES.has(e.function)) signature += `${e.function}:${e.index}.`;
   return signature;
 });
 
@@ -230,9 +227,10 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
   /** Registers where some host could fail; the others are left out of every check. */
   const canFail = (r: CompiledRegister) =>
     r.subset !== 0 || r.superset !== 0 || r.eq !== 0 || r.limits.length > 0 || r.opaque.length > 0;
-  const fixedRegisters = [...fixedPairs.values()]
-    .map((g) => compiled(g.leaf, g.subleaf, g.register, g.fields))
-    .filter(canFail);
+  /** Each fixed pair's register compiled once, by its key: the hosts' extra subleaves add to some of them. */
+  const fixedCompiled = new Map<string, CompiledRegister>();
+  for (const [key, g] of fixedPairs) fixedCompiled.set(key, compiled(g.leaf, g.subleaf, g.register, g.fields));
+  const fixedRegisters = [...fixedCompiled.values()].filter(canFail);
 
   const candidates = permittedToNote(policy, profile);
   const msrs = msrChecks(policy, profile, options).map(compileMsrCheck);
@@ -266,7 +264,7 @@ export function compileCompatibility(profile: Profile, options: CompatOptions = 
     const out: CompiledRegister[] = [];
     for (const [key, g] of fixedPairs) {
       const more = extra.get(key);
-      if (!more) out.push(compiled(g.leaf, g.subleaf, g.register, g.fields));
+      if (!more) out.push(fixedCompiled.get(key)!);
       else {
         out.push(compiled(g.leaf, g.subleaf, g.register, new Set([...g.fields, ...more.fields])));
         extra.delete(key);
