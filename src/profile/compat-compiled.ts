@@ -2,7 +2,7 @@
 // and limits, so that checking a host is a few AND/compare operations per register. The compiler
 // derives everything from the policy's compare rules; a register whose masks fail, and any field
 // whose rule the compiler does not know how to turn into masks, is evaluated by the reference's own
-// per-field function (cpuidFieldProblem), so the reports are exactly the reference's.
+// per-field functions (cpuidFieldFails, cpuidFieldProblem), so the reports are exactly the reference's.
 import { INDEXED_LEAVES, isIndexedLeaf, type Register } from "../model/cpuid.ts";
 import type { HostCapture } from "../model/host.ts";
 import { memoByObject } from "../model/memo.ts";
