@@ -37,7 +37,7 @@ export function cpuidFeatureByKey(
 ): CpuidFeature | undefined {
   let records = featureRecords.get(leaf);
   if (records === undefined) {
-    const json = FEATURE_INDEX()[String(leaf)];
+    const json = FEATURE_INDEX()[leaf]; // a number indexes as its decimal key, without String()'s first-call cost
     featureRecords.set(leaf, (records = json === undefined ? [] : (JSON.parse(json) as number[])));
   }
   const at = findRecord(records, FEATURE_RECORD, key);
