@@ -9,7 +9,7 @@ import { vendorOf } from "../model/vendor.ts";
 import type { Difference, DifferenceClass } from "./difference.ts";
 import { msrExpectationsOf, resolveCpuid, type CpuidResolution, type ProbedConfig } from "./expect.ts";
 import { runtimeFieldsOf } from "./kvm-runtime.ts";
-import { gateBitNames, gateOf, msrGateOpen } from "./msr-gates.ts";
+import { gateBitNames, gateOf, msrGateOpen, type MsrGate } from "./msr-gates.ts";
 import { cpuidBitsName, msrName } from "../catalogue/index.ts";
 import { leafGateOf, leafGatesOf } from "../policy/index.ts";
 import { filterDecision } from "../profile/filter.ts";
@@ -162,6 +162,9 @@ const usedBecause = (n: OsMsrNeed) =>
     ? `the guest sees ${n.features.join(", ")}, so a guest OS uses this MSR`
     : "every x86-64 guest OS uses this MSR";
 
+/** The CPUID bits that open an MSR's gate, by name, for an explanation ("" for an MSR without one). */
+const gateNames = (gate: MsrGate | undefined) => (gate ? gateBitNames(gate) : "");
+
 /** The MSR a difference is about, by name and index: made only for an MSR that differs. */
 const namedMsr = (msr: number) => ({ name: msrName(msr), msr });
 
@@ -200,7 +203,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
         class: rewritten ? "hypervisor-rewrite" : "os-msr-fault",
         expected: "readable",
         observed: observedOf(o),
-        explanation: `${usedBecause(need)} (${need.use.why}), but a guest RDMSR faulted: ${exp.why === "filter" ? "the profile's MSR filter denies it" : `KVM refuses it (gated on ${gate ? gateBitNames(gate) : ""})`}`,
+        explanation: `${usedBecause(need)} (${need.use.why}), but a guest RDMSR faulted: ${exp.why === "filter" ? "the profile's MSR filter denies it" : `KVM refuses it (gated on ${gateNames(gate)})`}`,
       });
       continue;
     }
@@ -211,7 +214,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
           class: "hypervisor-rewrite",
           expected: "fault",
           observed: observedOf(o),
-          explanation: `readable because the hypervisor added ${gate ? gateBitNames(gate) : ""} to the CPUID table cpuprof set`,
+          explanation: `readable because the hypervisor added ${gateNames(gate)} to the CPUID table cpuprof set`,
         });
       } else {
         out.push({
@@ -222,7 +225,7 @@ function classifyMsrs(config: ProbedConfig, needs: ReadonlyMap<number, OsMsrNeed
           explanation:
             exp.why === "filter"
               ? "the MSR filter denies this MSR but the guest read it"
-              : `KVM should refuse it (gated on ${gate ? gateBitNames(gate) : ""}), but the guest read it`,
+              : `KVM should refuse it (gated on ${gateNames(gate)}), but the guest read it`,
         });
       }
     } else if (exp.kind !== "fault" && o.outcome === "fault") {
