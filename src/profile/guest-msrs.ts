@@ -10,6 +10,7 @@ import { bitSet } from "../fields/bits.ts";
 import { viewOfProfile } from "../fields/view.ts";
 import { REGISTERS, cpuidBitIn, cpuidIndexOf, type CpuidEntry } from "../model/cpuid.ts";
 import { hex32 } from "../model/hex.ts";
+import { once } from "../model/memo.ts";
 import type { Profile } from "../model/profile.ts";
 import type { Vendor } from "../model/vendor.ts";
 import { msrRuleIndices, msrRulesIn } from "../policy/index.ts";
@@ -81,11 +82,8 @@ const tableNeeds = new WeakMap<readonly CpuidEntry[], Map<Vendor, OsMsrNeedsView
 // The guest-OS table compiled at bundle time (feature positions instead of names, MSRs as ascending runs),
 // parsed on first use: looking the features up by name built the catalogue's name index in a cold verify.
 const COMPILED_JSON = compiledGuestOsMsrsJson();
-let compiled: Record<Vendor, CompiledGuestOsMsrs> | undefined;
-function compiledFor(vendor: Vendor): CompiledGuestOsMsrs {
-  compiled ??= JSON.parse(COMPILED_JSON) as Record<Vendor, CompiledGuestOsMsrs>;
-  return compiled[vendor];
-}
+const compiledTables = once(() => JSON.parse(COMPILED_JSON) as Record<Vendor, CompiledGuestOsMsrs>);
+const compiledFor = (vendor: Vendor): CompiledGuestOsMsrs => compiledTables()[vendor];
 
 /** osMsrNeeds over what `table` advertises, from the compiled rows: bit tests, then one object per MSR. */
 export function needsFromCompiled(
