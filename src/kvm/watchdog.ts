@@ -74,7 +74,7 @@ export class RunWatchdog implements Disposable {
    */
   static start(vcpu: Vcpu, limitMs: number): RunWatchdog {
     const blocked = sysSigmask(SIG_BLOCK, SIGNAL_SET, SIGSET.size);
-    if (!blocked.old) throw new KvmError("pthread_sigmask", blocked.errno);
+    if (!blocked.old) throw new KvmError("rt_sigprocmask", blocked.errno);
     const previousMask = blocked.old;
     let timer: number | undefined;
     try {
